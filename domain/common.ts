@@ -1,0 +1,124 @@
+// Conventions every resource shares (API.md): validation errors, update masks, etags, paging.
+import * as z from 'zod/mini';
+import { AbortedError, InvalidArgumentError, fieldError, type ErrorDetail } from './errors.js';
+
+export type State = 'ACTIVE' | 'DELETED';
+export const StateSchema = z.enum(['ACTIVE', 'DELETED']);
+export const Timestamp = z.string().check(z.iso.datetime());
+export const Title = z.string().check(z.minLength(1), z.maxLength(200));
+
+function describeIssue(issue: z.core.$ZodIssue): string {
+  switch (issue.code) {
+    case 'invalid_type':
+      return issue.input === undefined ? 'required' : `must be ${issue.expected}`;
+    case 'too_small':
+      return issue.origin === 'string' ? `must be at least ${String(issue.minimum)} characters` : `must be at least ${String(issue.minimum)}`;
+    case 'too_big':
+      return issue.origin === 'string' ? `must be at most ${String(issue.maximum)} characters` : `must be at most ${String(issue.maximum)}`;
+    case 'invalid_format':
+      return issue.format === 'regex' && 'pattern' in issue ? `must match ${String(issue.pattern).slice(1, -1)}` : `must be a valid ${issue.format}`;
+    case 'invalid_value':
+      return `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
+    case 'unrecognized_keys':
+      return 'unknown field';
+    default:
+      return issue.message;
+  }
+}
+
+/** Validates input against a schema; every problem becomes a field detail of one 400. */
+export function parse<S extends z.ZodMiniType>(schema: S, input: unknown, prefix = ''): z.infer<S> {
+  const result = schema.safeParse(input);
+  if (result.success) return result.data;
+  const details: ErrorDetail[] = [];
+  for (const issue of result.error.issues) {
+    const base = [prefix, ...issue.path.map(String)].filter(Boolean).join('.');
+    if (issue.code === 'unrecognized_keys') {
+      for (const key of issue.keys) details.push({ field: base ? `${base}.${key}` : key, description: 'unknown field' });
+    } else {
+      details.push({ field: base || '(body)', description: describeIssue(issue) });
+    }
+  }
+  const first = details[0]!;
+  const more = details.length > 1 ? ` (and ${details.length - 1} more)` : '';
+  throw new InvalidArgumentError(`${first.field}: ${first.description}${more}`, details);
+}
+
+/** Opaque entity tag derived from the stored version; changes on every write. */
+export const etagOf = (name: string, version: number): string =>
+  Buffer.from(`${name}@${version}`).toString('base64url');
+
+/** If-Match header or body etag: a stale one is a 409 ABORTED and nothing is written. */
+export function checkEtag(name: string, version: number, ...given: (string | undefined)[]): void {
+  const current = etagOf(name, version);
+  for (const raw of given) {
+    if (raw === undefined || raw === '*') continue;
+    const tag = raw.replace(/^W\//, '').replace(/^"(.*)"$/, '$1');
+    if (tag !== current) throw new AbortedError(`etag mismatch: ${name} has changed since it was read`);
+  }
+}
+
+/**
+ * Resolves the fields a PATCH touches. With `updateMask`, exactly those (a field outside the
+ * mutable set is a 400); without it, every mutable field present in the body (AIP-134).
+ */
+export function resolveUpdateMask(
+  mask: string | undefined,
+  body: Record<string, unknown>,
+  mutable: readonly string[],
+): string[] {
+  if (mask === undefined) return mutable.filter((f) => body[f] !== undefined);
+  const raw = mask.split(',').map((s) => s.trim()).filter(Boolean);
+  if (raw.length === 0) throw fieldError('updateMask', 'must name at least one field');
+  if (raw.length === 1 && raw[0] === '*') return [...mutable];
+  const fields = new Set<string>();
+  for (const path of raw) {
+    const top = path.split('.')[0]!;
+    if (!mutable.includes(path) && !mutable.includes(top)) {
+      throw new InvalidArgumentError(`updateMask: ${path} cannot be updated (mutable: ${mutable.join(', ')})`, [
+        { field: 'updateMask', description: `${path} is not mutable` },
+      ]);
+    }
+    fields.add(top);
+  }
+  for (const f of fields) if (body[f] === undefined) throw fieldError(f, 'named in updateMask but missing from the body');
+  return [...fields];
+}
+
+/** Output-only fields a client may echo back from a read into a PATCH body: ignored (etag is checked). */
+export const ECHOED = {
+  name: z.optional(z.unknown()),
+  createTime: z.optional(z.unknown()),
+  updateTime: z.optional(z.unknown()),
+  state: z.optional(z.unknown()),
+  etag: z.optional(z.string()),
+};
+
+export const PAGE_SIZE_DEFAULT = 50;
+export const PAGE_SIZE_MAX = 1000;
+
+export function parsePageSize(raw: string | undefined): number {
+  if (raw === undefined || raw === '') return PAGE_SIZE_DEFAULT;
+  if (!/^\d{1,7}$/.test(raw)) throw fieldError('pageSize', 'must be a non-negative integer');
+  const n = Number(raw);
+  if (n === 0) return PAGE_SIZE_DEFAULT;
+  return Math.min(n, PAGE_SIZE_MAX);
+}
+
+export function parseBool(raw: string | undefined, field: string): boolean {
+  if (raw === undefined || raw === '' || raw === 'false') return false;
+  if (raw === 'true') return true;
+  throw fieldError(field, 'must be true or false');
+}
+
+export interface Page<T> {
+  items: T[];
+  /** Opaque continuation from the store, signed into a page token by the HTTP layer. */
+  next?: unknown;
+}
+
+export interface ListOptions {
+  limit: number;
+  cursor?: unknown;
+  showDeleted: boolean;
+}

@@ -1,0 +1,134 @@
+// OpenAPI 3.1 generated from the route table and the very zod schemas the handlers validate with.
+import * as z from 'zod/mini';
+import { EnvironmentCreate, EnvironmentPatch, EnvironmentReorder, EnvironmentResource } from './environments.js';
+import { ROUTES, type RouteDef } from './routes.js';
+import { UserCreate, UserPatch, UserResource } from './users.js';
+import { WorkspacePatch, WorkspaceResource } from './workspace.js';
+
+interface OperationSchemas {
+  request?: z.ZodMiniType;
+  response?: z.ZodMiniType;
+  /** A list: the response is `{ <field>: item[], nextPageToken? }`. */
+  list?: { field: string; item: z.ZodMiniType };
+}
+
+const Health = z.object({ ok: z.boolean() });
+
+export const OPERATION_SCHEMAS: Record<string, OperationSchemas> = {
+  health: { response: Health },
+  openapi: { response: z.object({ openapi: z.string() }) },
+  getWorkspace: { response: WorkspaceResource },
+  updateWorkspace: { request: WorkspacePatch, response: WorkspaceResource },
+  listUsers: { list: { field: 'users', item: UserResource } },
+  createUser: { request: UserCreate, response: UserResource },
+  getUser: { response: UserResource },
+  updateUser: { request: UserPatch, response: UserResource },
+  deleteUser: { response: UserResource },
+  undeleteUser: { response: UserResource },
+  listEnvironments: { list: { field: 'environments', item: EnvironmentResource } },
+  createEnvironment: { request: EnvironmentCreate, response: EnvironmentResource },
+  reorderEnvironments: { request: EnvironmentReorder, response: z.object({ environments: z.array(EnvironmentResource) }) },
+  getEnvironment: { response: EnvironmentResource },
+  updateEnvironment: { request: EnvironmentPatch, response: EnvironmentResource },
+  deleteEnvironment: { response: EnvironmentResource },
+  undeleteEnvironment: { response: EnvironmentResource },
+};
+
+const jsonSchema = (s: z.ZodMiniType, io: 'input' | 'output') => {
+  const { $schema: _drop, ...rest } = z.toJSONSchema(s, { io, unrepresentable: 'any' }) as Record<string, unknown>;
+  return rest;
+};
+
+const ErrorSchema = {
+  type: 'object',
+  required: ['error'],
+  properties: {
+    error: {
+      type: 'object',
+      required: ['code', 'status', 'message', 'details'],
+      properties: {
+        code: { type: 'integer' },
+        status: { type: 'string', enum: ['INVALID_ARGUMENT', 'FAILED_PRECONDITION', 'UNAUTHENTICATED', 'PERMISSION_DENIED', 'NOT_FOUND', 'ALREADY_EXISTS', 'ABORTED', 'INTERNAL'] },
+        message: { type: 'string' },
+        details: {
+          type: 'array',
+          items: { type: 'object', properties: { field: { type: 'string' }, description: { type: 'string' }, permission: { type: 'string' } } },
+        },
+      },
+    },
+  },
+};
+
+const errorResponse = (description: string) => ({ description, content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } });
+
+function parameters(r: RouteDef): unknown[] {
+  const params: unknown[] = [...r.path.matchAll(/\{(\w+)\}/g)].map((m) => ({ name: m[1], in: 'path', required: true, schema: { type: 'string' } }));
+  const q = (name: string, schema: unknown, description: string) => params.push({ name, in: 'query', required: false, schema, description });
+  const schemas = OPERATION_SCHEMAS[r.operation];
+  if (schemas?.list) {
+    q('pageSize', { type: 'integer', minimum: 0, maximum: 1000, default: 50 }, 'At most this many items (default 50, capped at 1000).');
+    q('pageToken', { type: 'string' }, 'nextPageToken of the previous page; tamper-evident, bound to the other list parameters.');
+    q('showDeleted', { type: 'boolean' }, 'Include soft-deleted resources.');
+  }
+  if (r.method === 'PATCH') {
+    q('updateMask', { type: 'string' }, 'Comma-separated fields to update; without it, every mutable field present in the body.');
+    params.push({ name: 'If-Match', in: 'header', required: false, schema: { type: 'string' }, description: 'The etag last read; a stale one is a 409 ABORTED.' });
+  }
+  if (r.create) {
+    params.push({ name: 'Idempotency-Key', in: 'header', required: false, schema: { type: 'string', maxLength: 256 }, description: 'A retry with the same key and body returns the first response (for 24 h); another body is a 409.' });
+  }
+  return params;
+}
+
+export function buildOpenApi(version = '1.0.0'): Record<string, unknown> {
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const r of ROUTES as readonly RouteDef[]) {
+    const s = OPERATION_SCHEMAS[r.operation] ?? {};
+    const ok = s.list
+      ? { type: 'object', required: [s.list.field], properties: { [s.list.field]: { type: 'array', items: jsonSchema(s.list.item, 'output') }, nextPageToken: { type: 'string' } } }
+      : s.response ? jsonSchema(s.response, 'output') : undefined;
+    const responses: Record<string, unknown> = {
+      [r.create ? '201' : '200']: { description: 'OK', ...(ok ? { content: { 'application/json': { schema: ok } } } : {}) },
+      '400': errorResponse('INVALID_ARGUMENT or FAILED_PRECONDITION'),
+    };
+    if (r.permission) {
+      Object.assign(responses, {
+        '401': errorResponse('UNAUTHENTICATED'),
+        '403': errorResponse(`PERMISSION_DENIED: requires ${r.permission}`),
+        '404': errorResponse('NOT_FOUND'),
+        '409': errorResponse('ALREADY_EXISTS or ABORTED (etag, idempotency or lost race)'),
+      });
+    }
+    if (r.body) Object.assign(responses, { '413': errorResponse('body over 1 MiB'), '415': errorResponse('body not application/json') });
+    (paths[r.path] ??= {})[r.method.toLowerCase()] = {
+      operationId: r.operation,
+      summary: r.summary,
+      ...(r.permission ? { 'x-sluice-permission': r.permission } : { security: [] }),
+      parameters: parameters(r),
+      ...(s.request ? { requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(s.request, 'input') } } } } : {}),
+      responses,
+    };
+  }
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'Sluice API',
+      version,
+      description:
+        'Database change management as a serverless API. Conventions follow Google AIP: resource names, ' +
+        'AIP-136 custom methods (`:verb`), AIP-158 paging with opaque tamper-evident tokens, AIP-134 update masks, ' +
+        'AIP-154 etags (If-Match), AIP-164 soft delete, AIP-193 errors. Departures from API.md, if any, are listed in x-sluice-departures.',
+    },
+    'x-sluice-departures': [
+      'Users: email is immutable; PATCH changes title and role only.',
+      'Environments: `order` is the rank in the pipeline (0 first); it changes only through :reorder or insertion at create.',
+    ],
+    servers: [{ url: '/' }],
+    security: [{ bearer: [] }],
+    components: {
+      securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
+      schemas: { Error: ErrorSchema },
+    },
+    paths,
+  };
+}

@@ -1,0 +1,133 @@
+// The one route table. CDK derives the API Gateway routes from it, the local server routes with
+// it, and each handler family dispatches by it, so the three can never disagree.
+import type { Permission } from './roles.js';
+
+export type HttpMethod = 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
+/** A handler family is one Lambda function: functions/http/<family>.ts. */
+export type Family = 'meta' | 'workspace' | 'users' | 'environments';
+
+export interface RouteDef {
+  readonly method: HttpMethod;
+  /** AIP path template; a custom method is `{id}:verb` or `collection:verb`. */
+  readonly path: string;
+  readonly family: Family;
+  readonly operation: string;
+  /** null: no bearer token (health, OpenAPI, webhooks). */
+  readonly permission: Permission | null;
+  readonly summary: string;
+  /** The route takes a JSON body. */
+  readonly body?: boolean;
+  /** A create: honours Idempotency-Key and answers 201. */
+  readonly create?: boolean;
+}
+
+export const ROUTES = [
+  { method: 'GET', path: '/healthz', family: 'meta', operation: 'health', permission: null, summary: 'Liveness check' },
+  { method: 'GET', path: '/v1/openapi.json', family: 'meta', operation: 'openapi', permission: null, summary: 'This API as OpenAPI 3.1' },
+
+  { method: 'GET', path: '/v1/workspace', family: 'workspace', operation: 'getWorkspace', permission: 'workspace.get', summary: 'Get the workspace' },
+  { method: 'PATCH', path: '/v1/workspace', family: 'workspace', operation: 'updateWorkspace', permission: 'workspace.update', summary: 'Update the workspace', body: true },
+
+  { method: 'GET', path: '/v1/users', family: 'users', operation: 'listUsers', permission: 'users.list', summary: 'List users' },
+  { method: 'POST', path: '/v1/users', family: 'users', operation: 'createUser', permission: 'users.create', summary: 'Create a user', body: true, create: true },
+  { method: 'GET', path: '/v1/users/{id}', family: 'users', operation: 'getUser', permission: 'users.get', summary: 'Get a user' },
+  { method: 'PATCH', path: '/v1/users/{id}', family: 'users', operation: 'updateUser', permission: 'users.update', summary: 'Update a user', body: true },
+  { method: 'DELETE', path: '/v1/users/{id}', family: 'users', operation: 'deleteUser', permission: 'users.delete', summary: 'Soft-delete a user' },
+  { method: 'POST', path: '/v1/users/{id}:undelete', family: 'users', operation: 'undeleteUser', permission: 'users.undelete', summary: 'Restore a deleted user' },
+
+  { method: 'GET', path: '/v1/environments', family: 'environments', operation: 'listEnvironments', permission: 'environments.list', summary: 'List environments in pipeline order' },
+  { method: 'POST', path: '/v1/environments', family: 'environments', operation: 'createEnvironment', permission: 'environments.create', summary: 'Create an environment', body: true, create: true },
+  { method: 'POST', path: '/v1/environments:reorder', family: 'environments', operation: 'reorderEnvironments', permission: 'environments.reorder', summary: 'Set the pipeline order of all environments', body: true },
+  { method: 'GET', path: '/v1/environments/{id}', family: 'environments', operation: 'getEnvironment', permission: 'environments.get', summary: 'Get an environment' },
+  { method: 'PATCH', path: '/v1/environments/{id}', family: 'environments', operation: 'updateEnvironment', permission: 'environments.update', summary: 'Update an environment', body: true },
+  { method: 'DELETE', path: '/v1/environments/{id}', family: 'environments', operation: 'deleteEnvironment', permission: 'environments.delete', summary: 'Soft-delete an environment' },
+  { method: 'POST', path: '/v1/environments/{id}:undelete', family: 'environments', operation: 'undeleteEnvironment', permission: 'environments.undelete', summary: 'Restore a deleted environment' },
+] as const satisfies readonly RouteDef[];
+
+export type Route = (typeof ROUTES)[number];
+export type OperationOf<F extends Family> = Extract<Route, { family: F }>['operation'];
+export const FAMILIES: readonly Family[] = [...new Set(ROUTES.map((r) => r.family))];
+
+/**
+ * API Gateway HTTP API path variables span whole segments, so `{id}:undelete` is deployed as
+ * `{id}` and the family's handler tells the verbs apart with the full template.
+ */
+export const gatewayPath = (path: string): string => path.replace(/\{(\w+)\}:[A-Za-z]+/g, '{$1}');
+
+export interface GatewayRoute {
+  readonly method: HttpMethod;
+  readonly path: string;
+  readonly family: Family;
+  /** Every route needs a bearer token unless all its routes are public. */
+  readonly public: boolean;
+}
+
+/** The routes API Gateway actually holds: one per (method, gateway path). */
+export function gatewayRoutes(): GatewayRoute[] {
+  const byKey = new Map<string, GatewayRoute>();
+  for (const r of ROUTES as readonly RouteDef[]) {
+    const path = gatewayPath(r.path);
+    const key = `${r.method} ${path}`;
+    const prev = byKey.get(key);
+    if (prev && prev.family !== r.family) throw new Error(`route ${key} is claimed by ${prev.family} and ${r.family}`);
+    if (prev && prev.public !== (r.permission === null)) throw new Error(`route ${key} mixes public and private verbs`);
+    byKey.set(key, { method: r.method, path, family: r.family, public: r.permission === null });
+  }
+  return [...byKey.values()];
+}
+
+interface Compiled {
+  readonly route: RouteDef;
+  readonly regex: RegExp;
+  readonly params: string[];
+  readonly literalScore: number;
+}
+
+function compile(template: string, variable: string): { regex: RegExp; params: string[]; literalScore: number } {
+  const params: string[] = [];
+  let literalScore = 0;
+  const source = template.replace(/\{(\w+)\}|([^{]+)/g, (_m, name: string | undefined, literal: string | undefined) => {
+    if (name) {
+      params.push(name);
+      return variable;
+    }
+    literalScore += literal!.length;
+    return literal!.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  });
+  return { regex: new RegExp(`^${source}$`), params, literalScore };
+}
+
+export interface RouteMatch<R> {
+  readonly route: R;
+  readonly params: Record<string, string>;
+}
+
+/** Matches a method and raw path against templates; literal segments beat variables. */
+export function makeMatcher<R extends { method: string; path: string }>(routes: readonly R[], variable = '([^/:]+)') {
+  const compiled = routes
+    .map((route) => ({ route, ...compile(route.path, variable) }))
+    .sort((a, b) => b.literalScore - a.literalScore);
+  return (method: string, rawPath: string): RouteMatch<R> | undefined => {
+    for (const c of compiled as (Compiled & { route: R })[]) {
+      if (c.route.method !== method) continue;
+      const m = c.regex.exec(rawPath);
+      if (!m) continue;
+      const params: Record<string, string> = {};
+      c.params.forEach((p, i) => (params[p] = safeDecode(m[i + 1]!)));
+      return { route: c.route, params };
+    }
+    return undefined;
+  };
+}
+
+function safeDecode(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+}
+
+/** The gateway's own matcher: a variable spans a whole segment, colons included. */
+export const matchGatewayRoute = makeMatcher(gatewayRoutes(), '([^/]+)');
+export const matchRoute = makeMatcher(ROUTES as readonly RouteDef[]);

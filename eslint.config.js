@@ -1,0 +1,30 @@
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+export default tseslint.config(
+  { ignores: ['node_modules/**', 'cdk.out/**', '.sluice/**', '.bench/**', 'coverage/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      'no-restricted-syntax': 'off',
+    },
+  },
+  {
+    // The domain stays free of AWS, middy and the process environment (DESIGN.md, folder rules).
+    files: ['domain/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: ['@aws-sdk/*', '@middy/*', 'aws-lambda', 'aws-cdk-lib', 'aws-cdk-lib/*', '../functions/*', '../infra/*'] }],
+      'no-restricted-properties': ['error', { object: 'process', property: 'env', message: 'domain/ never reads process.env' }],
+    },
+  },
+  {
+    files: ['functions/http/**/*.ts', 'functions/workflow/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: ['@aws-sdk/*'] }] },
+  },
+  {
+    files: ['infra/lib/**/*.ts', 'infra/bin/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: ['../../functions/*', '../../functions/**'] }] },
+  },
+);

@@ -1,0 +1,246 @@
+// DynamoDB implementations of the domain's ports. Every write that must not be lost or doubled
+// is conditional: creates on attribute_not_exists, updates on the stored version.
+import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import {
+  DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  TransactWriteCommand,
+  UpdateCommand,
+  DeleteCommand,
+  type QueryCommandInput,
+} from '@aws-sdk/lib-dynamodb';
+import type { ListOptions, Page } from '../../../domain/common.js';
+import type { Environment } from '../../../domain/environments.js';
+import { AlreadyExistsError, ConcurrentModificationError } from '../../../domain/errors.js';
+import { environmentName, userName } from '../../../domain/names.js';
+import type { EnvironmentRepo, Repos, UserRepo, WorkspaceRepo } from '../../../domain/ports.js';
+import type { User } from '../../../domain/users.js';
+import type { Workspace } from '../../../domain/workspace.js';
+import { keys, type EntityType, type Key } from './keys.js';
+
+type Item = Record<string, unknown>;
+const STRIP = new Set(['pk', 'sk', 'gsi1pk', 'gsi1sk', 'type', 'ttl']);
+
+export function fromItem<T>(item: Item | undefined): T | undefined {
+  if (!item) return undefined;
+  return Object.fromEntries(Object.entries(item).filter(([k]) => !STRIP.has(k))) as T;
+}
+
+export const toItem = (type: EntityType, key: Key, entity: object): Item => ({ ...key, type, ...entity });
+
+const cancelCodes = (e: unknown): string[] =>
+  e instanceof TransactionCanceledException ? (e.CancellationReasons ?? []).map((r) => r.Code ?? 'None') : [];
+
+export class DynamoStore {
+  constructor(
+    readonly doc: DynamoDBDocumentClient,
+    readonly tableName: string,
+  ) {}
+
+  async get<T>(key: Key): Promise<T | undefined> {
+    const out = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: key, ConsistentRead: true }));
+    return fromItem<T>(out.Item);
+  }
+
+  async queryAll(pk: string, prefix: string): Promise<Item[]> {
+    const items: Item[] = [];
+    let start: Item | undefined;
+    do {
+      const out = await this.doc.send(new QueryCommand(this.prefixQuery(pk, prefix, start)));
+      items.push(...(out.Items ?? []));
+      start = out.LastEvaluatedKey;
+    } while (start);
+    return items;
+  }
+
+  private prefixQuery(pk: string, prefix: string, start: Item | undefined, limit?: number): QueryCommandInput {
+    return {
+      TableName: this.tableName,
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+      ExpressionAttributeValues: { ':pk': pk, ':prefix': prefix },
+      ConsistentRead: true,
+      ...(start ? { ExclusiveStartKey: start } : {}),
+      ...(limit ? { Limit: limit } : {}),
+    };
+  }
+
+  /** One page of a collection, skipping deleted items unless asked; `next` is the last key returned. */
+  async page<T extends { state?: string }>(pk: string, prefix: string, options: ListOptions): Promise<Page<T>> {
+    const kept: Item[] = [];
+    let start = options.cursor as Item | undefined;
+    for (;;) {
+      const out = await this.doc.send(new QueryCommand(this.prefixQuery(pk, prefix, start, options.limit + 1)));
+      for (const item of out.Items ?? []) {
+        if (options.showDeleted || item.state !== 'DELETED') kept.push(item);
+      }
+      if (kept.length > options.limit) {
+        const last = kept[options.limit - 1]!;
+        return { items: kept.slice(0, options.limit).map((i) => fromItem<T>(i)!), next: { pk: last.pk, sk: last.sk } };
+      }
+      start = out.LastEvaluatedKey;
+      if (!start) return { items: kept.map((i) => fromItem<T>(i)!) };
+    }
+  }
+
+  /** Replaces an item only if its stored version is `expectedVersion`; bumps the version. */
+  async putVersioned<T extends { version: number }>(type: EntityType, key: Key, next: T, expectedVersion: number, name: string): Promise<T> {
+    const written = { ...next, version: expectedVersion + 1 };
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: toItem(type, key, written),
+          ConditionExpression: 'version = :v',
+          ExpressionAttributeValues: { ':v': expectedVersion },
+        }),
+      );
+    } catch (e) {
+      if (e instanceof ConditionalCheckFailedException) throw new ConcurrentModificationError(name);
+      throw e;
+    }
+    return written;
+  }
+
+  /** Creates an item unless its key exists; false when it did. */
+  async putIfAbsent(type: EntityType, key: Key, entity: object): Promise<boolean> {
+    try {
+      await this.doc.send(new PutCommand({ TableName: this.tableName, Item: toItem(type, key, entity), ConditionExpression: 'attribute_not_exists(pk)' }));
+      return true;
+    } catch (e) {
+      if (e instanceof ConditionalCheckFailedException) return false;
+      throw e;
+    }
+  }
+
+  async delete(key: Key): Promise<void> {
+    await this.doc.send(new DeleteCommand({ TableName: this.tableName, Key: key }));
+  }
+}
+
+export class DynamoWorkspaceRepo implements WorkspaceRepo {
+  constructor(private readonly store: DynamoStore) {}
+  get = (): Promise<Workspace | undefined> => this.store.get<Workspace>(keys.workspace());
+  update = (next: Workspace, expectedVersion: number): Promise<Workspace> =>
+    this.store.putVersioned('Workspace', keys.workspace(), next, expectedVersion, 'workspace');
+}
+
+export class DynamoUserRepo implements UserRepo {
+  constructor(private readonly store: DynamoStore) {}
+
+  get = (id: number): Promise<User | undefined> => this.store.get<User>(keys.user(id));
+
+  async getByEmail(email: string): Promise<User | undefined> {
+    const ref = await this.store.get<{ userId: number }>(keys.userEmail(email));
+    return ref ? this.get(ref.userId) : undefined;
+  }
+
+  list = (options: ListOptions): Promise<Page<User>> => this.store.page<User>(keys.usersPartition, keys.userPrefix, options);
+
+  async create(user: Omit<User, 'id' | 'version'>): Promise<User> {
+    const { doc, tableName } = this.store;
+    if (await this.store.get(keys.userEmail(user.email))) throw new AlreadyExistsError(`user with email ${user.email}`);
+    // The counter only moves forward; a create that then loses the email race leaves a gap.
+    const counter = await doc.send(
+      new UpdateCommand({
+        TableName: tableName,
+        Key: keys.counter('users'),
+        UpdateExpression: 'ADD n :one SET #type = :type',
+        ExpressionAttributeNames: { '#type': 'type' },
+        ExpressionAttributeValues: { ':one': 1, ':type': 'Counter' },
+        ReturnValues: 'UPDATED_NEW',
+      }),
+    );
+    const created: User = { ...user, id: Number(counter.Attributes!.n), version: 1 };
+    try {
+      await doc.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            { Put: { TableName: tableName, Item: toItem('User', keys.user(created.id), created), ConditionExpression: 'attribute_not_exists(pk)' } },
+            {
+              Put: {
+                TableName: tableName,
+                Item: toItem('UserEmail', keys.userEmail(created.email), { userId: created.id }),
+                ConditionExpression: 'attribute_not_exists(pk)',
+              },
+            },
+          ],
+        }),
+      );
+    } catch (e) {
+      if (cancelCodes(e)[1] === 'ConditionalCheckFailed') throw new AlreadyExistsError(`user with email ${user.email}`);
+      throw e;
+    }
+    return created;
+  }
+
+  update = (next: User, expectedVersion: number): Promise<User> =>
+    this.store.putVersioned('User', keys.user(next.id), next, expectedVersion, userName(next.id));
+
+  async countActiveAdmins(): Promise<number> {
+    const items = await this.store.queryAll(keys.usersPartition, keys.userPrefix);
+    return items.filter((u) => u.role === 'workspaceAdmin' && u.state === 'ACTIVE' && u.userType === 'USER').length;
+  }
+}
+
+export class DynamoEnvironmentRepo implements EnvironmentRepo {
+  constructor(private readonly store: DynamoStore) {}
+
+  get = (id: string): Promise<Environment | undefined> => this.store.get<Environment>(keys.environment(id));
+
+  async listAll(): Promise<Environment[]> {
+    const items = await this.store.queryAll(keys.environmentsPartition, keys.environmentPrefix);
+    return items.map((i) => fromItem<Environment>(i)!);
+  }
+
+  private versionedPut(e: Environment) {
+    return {
+      Put: {
+        TableName: this.store.tableName,
+        Item: toItem('Environment', keys.environment(e.id), { ...e, version: e.version + 1 }),
+        ConditionExpression: 'version = :v',
+        ExpressionAttributeValues: { ':v': e.version },
+      },
+    };
+  }
+
+  async create(created: Omit<Environment, 'version'>, shifted: Environment[]): Promise<Environment> {
+    const env: Environment = { ...created, version: 1 };
+    try {
+      await this.store.doc.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            { Put: { TableName: this.store.tableName, Item: toItem('Environment', keys.environment(env.id), env), ConditionExpression: 'attribute_not_exists(pk)' } },
+            ...shifted.map((e) => this.versionedPut(e)),
+          ],
+        }),
+      );
+    } catch (e) {
+      const codes = cancelCodes(e);
+      if (codes[0] === 'ConditionalCheckFailed') throw new AlreadyExistsError(environmentName(env.id));
+      if (codes.includes('ConditionalCheckFailed') || codes.includes('TransactionConflict')) throw new ConcurrentModificationError('environments');
+      throw e;
+    }
+    return env;
+  }
+
+  async updateMany(next: Environment[]): Promise<Environment[]> {
+    try {
+      await this.store.doc.send(new TransactWriteCommand({ TransactItems: next.map((e) => this.versionedPut(e)) }));
+    } catch (e) {
+      const codes = cancelCodes(e);
+      if (codes.includes('ConditionalCheckFailed') || codes.includes('TransactionConflict')) {
+        throw new ConcurrentModificationError(next.length === 1 ? environmentName(next[0]!.id) : 'environments');
+      }
+      throw e;
+    }
+    return next.map((e) => ({ ...e, version: e.version + 1 }));
+  }
+}
+
+export const dynamoRepos = (store: DynamoStore): Repos => ({
+  workspace: new DynamoWorkspaceRepo(store),
+  users: new DynamoUserRepo(store),
+  environments: new DynamoEnvironmentRepo(store),
+});

@@ -1,0 +1,245 @@
+// The one middy stack every HTTP handler family uses (API.md conventions):
+// observe (request id, access log) → errors (AIP-193 shape) → route → JSON body → authenticate
+// → idempotency → the operation. Each middleware is a factory of before/after/onError.
+import { createHash } from 'node:crypto';
+import middy from '@middy/core';
+import type { APIGatewayProxyEventV2WithJWTAuthorizer, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import { PermissionDeniedError, SluiceError, AbortedError, NotFoundError, PayloadTooLargeError, UnauthenticatedError, UnsupportedMediaTypeError, fieldError } from '../../domain/errors.js';
+import { matchRoute, type Family, type OperationOf, type RouteDef } from '../../domain/routes.js';
+import { roleHas } from '../../domain/roles.js';
+import { normalizeEmail, type User } from '../../domain/users.js';
+import type { Deps, IdempotencyRepo, StoredResponse } from '../../domain/ports.js';
+import { logger as rootLogger, type Logger } from './logger.js';
+
+export type HttpEvent = APIGatewayProxyEventV2WithJWTAuthorizer;
+export type HttpResult = APIGatewayProxyStructuredResultV2 & { statusCode: number; headers: Record<string, string> };
+
+export const MAX_BODY_BYTES = 1024 * 1024;
+const IDEMPOTENCY_TTL_MS = 24 * 3600 * 1000;
+
+export interface Request {
+  readonly requestId: string;
+  readonly log: Logger;
+  readonly route: RouteDef;
+  readonly params: Record<string, string>;
+  readonly query: Record<string, string | undefined>;
+  readonly headers: Record<string, string | undefined>;
+  readonly body: unknown;
+  readonly principal: User | undefined;
+}
+
+export interface Reply {
+  status?: number;
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+
+export type Operation = (req: Request) => Promise<Reply>;
+
+interface State {
+  requestId: string;
+  log: Logger;
+  started: number;
+  route?: RouteDef;
+  params: Record<string, string>;
+  body?: unknown;
+  rawBody: string;
+  principal?: User;
+  idempotencyScope?: string;
+  requestHash?: string;
+  replay?: StoredResponse;
+}
+type Ctx = Context & { sluice: State };
+type MiddyRequest = middy.Request<HttpEvent, HttpResult, Error, Ctx>;
+
+const JSON_HEADERS = { 'content-type': 'application/json' };
+
+export const json = (statusCode: number, body: unknown, headers: Record<string, string> = {}): HttpResult => ({
+  statusCode,
+  headers: { ...JSON_HEADERS, ...headers },
+  body: JSON.stringify(body),
+});
+
+export function errorBody(e: SluiceError): unknown {
+  return { error: { code: e.httpStatus, status: e.status, message: e.message, details: e.details } };
+}
+
+const header = (event: HttpEvent, name: string): string | undefined => {
+  const headers = event.headers ?? {};
+  return headers[name] ?? Object.entries(headers).find(([k]) => k.toLowerCase() === name)?.[1];
+};
+
+/** Request id on every log line and response; one access-log line per request. */
+export const observe = (): middy.MiddlewareObj<HttpEvent, HttpResult, Error, Ctx> => {
+  const finish = (request: MiddyRequest) => {
+    const state = request.context.sluice;
+    const response = request.response;
+    if (!response) return;
+    response.headers = { ...response.headers, 'x-request-id': state.requestId };
+    state.log.info('request', {
+      method: request.event.requestContext?.http?.method,
+      path: request.event.rawPath,
+      operation: state.route?.operation,
+      status: response.statusCode,
+      user: state.principal ? `users/${state.principal.id}` : undefined,
+      durationMs: Date.now() - state.started,
+    });
+  };
+  return {
+    before: (request) => {
+      const requestId = request.event.requestContext?.requestId || request.context.awsRequestId || crypto.randomUUID();
+      request.context.sluice = { requestId, log: rootLogger.child({ requestId }), started: Date.now(), params: {}, rawBody: '' };
+    },
+    after: finish,
+    onError: finish,
+  };
+};
+
+/** Maps every failure to the API.md error shape; anything unexpected is a bare 500. */
+export const errors = (): middy.MiddlewareObj<HttpEvent, HttpResult, Error, Ctx> => ({
+  onError: (request) => {
+    const e = request.error;
+    const log = request.context.sluice?.log ?? rootLogger;
+    if (e instanceof SluiceError) {
+      request.response = json(e.httpStatus, errorBody(e));
+      return;
+    }
+    log.error('unhandled error', { error: e?.name, message: e?.message, stack: e?.stack });
+    request.response = json(500, { error: { code: 500, status: 'INTERNAL', message: 'internal error', details: [] } });
+  },
+});
+
+/** Finds the operation by the full route template (custom verbs included). */
+export const route = (family: Family): middy.MiddlewareObj<HttpEvent, HttpResult, Error, Ctx> => ({
+  before: (request) => {
+    const method = request.event.requestContext.http.method.toUpperCase();
+    const match = matchRoute(method, request.event.rawPath);
+    if (!match || match.route.family !== family) throw new NotFoundError(`${method} ${request.event.rawPath}`);
+    request.context.sluice.route = match.route;
+    request.context.sluice.params = match.params;
+  },
+});
+
+/** JSON bodies only, at most 1 MiB; malformed JSON is a 400 naming the problem. */
+export const jsonBody = (): middy.MiddlewareObj<HttpEvent, HttpResult, Error, Ctx> => ({
+  before: (request) => {
+    const state = request.context.sluice;
+    if (!state.route?.body) return;
+    const { body: raw, isBase64Encoded } = request.event;
+    const text = raw === undefined || raw === null ? '' : isBase64Encoded ? Buffer.from(raw, 'base64').toString('utf8') : raw;
+    if (Buffer.byteLength(text) > MAX_BODY_BYTES) throw new PayloadTooLargeError(MAX_BODY_BYTES);
+    state.rawBody = text;
+    if (text.trim() === '') {
+      state.body = {};
+      return;
+    }
+    const type = (header(request.event, 'content-type') ?? '').split(';')[0]!.trim().toLowerCase();
+    if (type !== 'application/json' && !/^application\/[\w.+-]+\+json$/.test(type)) throw new UnsupportedMediaTypeError();
+    try {
+      state.body = JSON.parse(text);
+    } catch (e) {
+      throw fieldError('(body)', `malformed JSON: ${(e as Error).message}`);
+    }
+    if (typeof state.body !== 'object' || state.body === null || Array.isArray(state.body)) {
+      throw fieldError('(body)', 'must be a JSON object');
+    }
+  },
+});
+
+/**
+ * The gateway (or the local server) has verified the token; here the `email` claim becomes a
+ * Sluice user, and the route's one permission is checked against that user's role.
+ */
+export const authenticate = (deps: Pick<Deps, 'users'>): middy.MiddlewareObj<HttpEvent, HttpResult, Error, Ctx> => ({
+  before: async (request) => {
+    const state = request.context.sluice;
+    const permission = state.route?.permission;
+    if (!permission) return;
+    const claims = request.event.requestContext.authorizer?.jwt?.claims ?? {};
+    const email = claims.email;
+    if (typeof email !== 'string' || email === '') throw new UnauthenticatedError('the token carries no email claim');
+    if (claims.email_verified === false || claims.email_verified === 'false') {
+      throw new PermissionDeniedError(`the email ${email} is not verified`);
+    }
+    const user = await deps.users.getByEmail(normalizeEmail(email));
+    if (!user || user.state !== 'ACTIVE') throw new PermissionDeniedError(`no active Sluice user has the email ${email}`);
+    if (user.userType !== 'USER') throw new PermissionDeniedError('the system bot cannot sign in');
+    state.principal = user;
+    state.log = state.log.child({ user: `users/${user.id}` });
+    if (!roleHas(user.role, permission)) {
+      throw new PermissionDeniedError(`users/${user.id} (${user.role}) lacks ${permission}`, permission);
+    }
+  },
+});
+
+const sha256 = (s: string): string => createHash('sha256').update(s).digest('base64url');
+
+/** Idempotency-Key on creates: a retry replays the first answer; another body is a 409. */
+export const idempotent = (repo: IdempotencyRepo): middy.MiddlewareObj<HttpEvent, HttpResult, Error, Ctx> => ({
+  before: async (request) => {
+    const state = request.context.sluice;
+    const key = header(request.event, 'idempotency-key');
+    if (!state.route?.create || key === undefined) return;
+    if (key.length === 0 || key.length > 256) throw fieldError('Idempotency-Key', 'must be 1 to 256 characters');
+    const scope = sha256(JSON.stringify([state.principal?.id ?? 0, state.route.method, request.event.rawPath, key]));
+    const hash = sha256(state.rawBody);
+    const existing = await repo.claim(scope, hash, new Date(Date.now() + IDEMPOTENCY_TTL_MS));
+    if (existing && existing.requestHash !== hash) throw new AbortedError('Idempotency-Key was already used with a different request body');
+    if (existing?.state === 'IN_PROGRESS') throw new AbortedError('a request with this Idempotency-Key is still in progress; retry later');
+    if (existing?.state === 'COMPLETED') {
+      state.replay = existing.response;
+      return;
+    }
+    state.idempotencyScope = scope;
+    state.requestHash = hash;
+  },
+  after: async (request) => {
+    const { idempotencyScope: scope, requestHash } = request.context.sluice;
+    const response = request.response;
+    if (!scope || !requestHash || !response) return;
+    if (response.statusCode < 300) {
+      await repo.complete(scope, requestHash, { statusCode: response.statusCode, body: String(response.body ?? '') }, new Date(Date.now() + IDEMPOTENCY_TTL_MS));
+    } else {
+      await repo.release(scope);
+    }
+  },
+  onError: async (request) => {
+    const scope = request.context.sluice?.idempotencyScope;
+    // Release the key so that a corrected retry can go through.
+    if (scope) await repo.release(scope).catch(() => undefined);
+  },
+});
+
+export interface HandlerDeps {
+  deps: Deps;
+  idempotency: IdempotencyRepo;
+}
+
+/** Builds the Lambda handler of one family from its operations. */
+/** Builds the Lambda handler of one family; `wiring` null for a family of public routes only. */
+export function httpHandler<F extends Family>(family: F, wiring: HandlerDeps | null, operations: Record<OperationOf<F>, Operation>) {
+  const ops = operations as Record<string, Operation>;
+  const stack = middy<HttpEvent, HttpResult, Error, Ctx>().use(observe()).use(errors()).use(route(family)).use(jsonBody());
+  if (wiring) stack.use(authenticate(wiring.deps)).use(idempotent(wiring.idempotency));
+  return stack.handler(async (event, context) => {
+      const state = context.sluice;
+      if (state.replay) return { statusCode: state.replay.statusCode, headers: { ...JSON_HEADERS, 'idempotent-replayed': 'true' }, body: state.replay.body };
+      const r = state.route!;
+      const query: Record<string, string | undefined> = { ...(event.queryStringParameters ?? {}) };
+      const headers: Record<string, string | undefined> = Object.fromEntries(Object.entries(event.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
+      const reply = await ops[r.operation]!({
+        requestId: state.requestId, log: state.log, route: r, params: state.params, query, headers, body: state.body, principal: state.principal,
+      });
+      const status = reply.status ?? (r.create ? 201 : 200);
+      return reply.body === undefined ? { statusCode: status, headers: { ...reply.headers } } : json(status, reply.body, reply.headers);
+    });
+}
+
+/** API Gateway's `$default` route: any path outside the route table gets the API's own 404. */
+export const notFoundHandler = () =>
+  middy<HttpEvent, HttpResult, Error, Ctx>()
+    .use(observe())
+    .use(errors())
+    .handler(async (event) => {
+      throw new NotFoundError(`${event.requestContext.http.method} ${event.rawPath}`);
+    });
