@@ -1,0 +1,30 @@
+// How every Lambda handler is bundled: CDK's NodejsFunction and bench/cold-start both read this,
+// so the benchmark measures exactly what is deployed.
+
+export const NODE_TARGET = 'node22';
+
+/** ESM bundles of CJS dependencies (the AWS SDK) still call require() for builtins. */
+export const ESM_REQUIRE_BANNER = "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);";
+
+export const BUNDLING = {
+  format: 'esm',
+  platform: 'node',
+  target: NODE_TARGET,
+  minify: true,
+  // `module` before `main`: the SDK's CJS entry points fail in ESM with "Dynamic require of node:https".
+  mainFields: ['module', 'main'],
+  banner: ESM_REQUIRE_BANNER,
+  // The AWS SDK is bundled, not taken from the runtime: pinned versions, tree-shaken.
+  external: [] as string[],
+  sourcemap: false,
+  legalComments: 'none',
+} as const;
+
+/** The handler entry of each function, relative to the repository root. */
+export const HANDLER_ENTRIES = {
+  meta: 'functions/http/meta.ts',
+  workspace: 'functions/http/workspace.ts',
+  users: 'functions/http/users.ts',
+  environments: 'functions/http/environments.ts',
+  seed: 'functions/seed/handler.ts',
+} as const;
