@@ -15,6 +15,8 @@ export interface EventInput {
 
 export interface RoutedEvent {
   family: Family | '$default';
+  /** The route takes no bearer token (health, OpenAPI). */
+  isPublic: boolean;
   event: APIGatewayProxyEventV2WithJWTAuthorizer;
 }
 
@@ -53,5 +55,5 @@ export function buildEvent(input: EventInput): RoutedEvent {
     ...(body && body.length ? { body: isText ? body.toString('utf8') : body.toString('base64') } : {}),
     isBase64Encoded: Boolean(body && body.length && !isText),
   };
-  return { family: match?.route.family ?? '$default', event };
+  return { family: match?.route.family ?? '$default', isPublic: match?.route.public ?? true, event };
 }

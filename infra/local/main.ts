@@ -1,0 +1,65 @@
+// `npm start`: Sluice on one machine, on embedded defaults. The same handlers as the cloud, with
+// DynamoDB Local for the table and a local gateway for API Gateway.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { createStore } from '../../functions/adapters/dynamo/client.js';
+import { seed } from '../../functions/adapters/dynamo/seed.js';
+import { localConfig } from './config.js';
+import { JavaMissingError, checkJava, ensureTable, startDynamoLocal, type DynamoLocal } from './dynamo-local.js';
+import { loadOrCreateKeys } from './jwt.js';
+import { startServer, type LocalServer } from './server.js';
+
+const say = (line: string) => process.stderr.write(line + '\n');
+
+async function main(): Promise<void> {
+  const config = localConfig();
+  try {
+    checkJava();
+  } catch (e) {
+    if (e instanceof JavaMissingError) {
+      say(`sluice: ${e.message}`);
+      process.exit(1);
+    }
+    throw e;
+  }
+  mkdirSync(join(config.dataDir, 'dynamodb'), { recursive: true });
+
+  let dynamo: DynamoLocal | undefined;
+  let server: LocalServer | undefined;
+  let stopping = false;
+  const stop = async (code: number) => {
+    if (stopping) return;
+    stopping = true;
+    await server?.close();
+    await dynamo?.stop();
+    process.exit(code);
+  };
+  process.on('SIGINT', () => void stop(0));
+  process.on('SIGTERM', () => void stop(0));
+
+  try {
+    dynamo = await startDynamoLocal({ dataDir: join(config.dataDir, 'dynamodb') });
+    process.env.DYNAMODB_ENDPOINT = dynamo.endpoint;
+    process.env.TABLE_NAME = config.tableName;
+    process.env.AWS_REGION ??= 'local';
+    await ensureTable(dynamo.endpoint, config.tableName);
+    const { admin } = await seed(createStore(), { adminEmail: config.adminEmail, environments: true });
+    const keys = await loadOrCreateKeys(config.dataDir);
+    server = await startServer({ port: config.port, keys });
+    const token = await keys.sign(admin!.email);
+    say(`Sluice is running at ${server.url}  (data: ${config.dataDir}, DynamoDB Local: ${dynamo.endpoint})`);
+    say(`Signed in as ${admin!.email} (workspaceAdmin). Token, valid 12 h:`);
+    say('');
+    say(`export TOKEN=${token}`);
+    say('');
+    say(`Try:  curl -s ${server.url}/v1/environments -H "Authorization: Bearer $TOKEN"`);
+    say('Another user\'s token: npm run --silent token -- <email>.  Stop with Ctrl-C.');
+  } catch (e) {
+    say(`sluice: could not start: ${(e as Error).message}`);
+    await stop(1);
+  }
+}
+
+void main();

@@ -1,0 +1,63 @@
+// An in-process local server (the same one `npm start` runs) on a fresh table, and a tiny client.
+import { generateJwk, keysFromJwk, type LocalKeys } from '../../infra/local/jwt.js';
+import { startServer, type LocalServer } from '../../infra/local/server.js';
+import { freshTable, type TestTable } from './table.js';
+
+export interface Api {
+  server: LocalServer;
+  table: TestTable;
+  keys: LocalKeys;
+  token(email: string): Promise<string>;
+  call(method: string, path: string, opts?: CallOptions): Promise<CallResult>;
+}
+
+export interface CallOptions {
+  as?: string | null;
+  body?: unknown;
+  raw?: string | Buffer;
+  headers?: Record<string, string>;
+}
+
+export interface CallResult {
+  status: number;
+  headers: Headers;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  json: any;
+  text: string;
+}
+
+export async function startApi(): Promise<Api> {
+  const table = await freshTable();
+  const keys = await keysFromJwk(await generateJwk());
+  const server = await startServer({ port: 0, keys });
+  const tokens = new Map<string, string>();
+  const token = async (email: string) => {
+    if (!tokens.has(email)) tokens.set(email, await keys.sign(email));
+    return tokens.get(email)!;
+  };
+  return {
+    server,
+    table,
+    keys,
+    token,
+    async call(method, path, opts = {}) {
+      const as = opts.as === undefined ? 'admin@example.com' : opts.as;
+      const headers: Record<string, string> = { ...(as ? { authorization: `Bearer ${await token(as)}` } : {}) };
+      let body: string | Buffer | undefined;
+      if (opts.raw !== undefined) body = opts.raw;
+      else if (opts.body !== undefined) {
+        body = JSON.stringify(opts.body);
+        headers['content-type'] = 'application/json';
+      }
+      const res = await fetch(server.url + path, { method, headers: { ...headers, ...opts.headers }, body });
+      const text = await res.text();
+      let json: unknown;
+      try {
+        json = text ? JSON.parse(text) : undefined;
+      } catch {
+        json = undefined;
+      }
+      return { status: res.status, headers: res.headers, json, text };
+    },
+  };
+}
