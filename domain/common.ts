@@ -12,10 +12,12 @@ function describeIssue(issue: z.core.$ZodIssue): string {
     case 'invalid_type':
       return issue.input === undefined ? 'required' : `must be ${issue.expected}`;
     case 'too_small':
-      return issue.origin === 'string' ? `must be at least ${String(issue.minimum)} characters` : `must be at least ${String(issue.minimum)}`;
+      return issue.origin === 'string' ? (Number(issue.minimum) === 1 ? 'must not be empty' : `must be at least ${String(issue.minimum)} characters`) : `must be at least ${String(issue.minimum)}`;
     case 'too_big':
       return issue.origin === 'string' ? `must be at most ${String(issue.maximum)} characters` : `must be at most ${String(issue.maximum)}`;
     case 'invalid_format':
+      // A schema's own message ("must be an email address") beats zod's default "Invalid input".
+      if (issue.message && !issue.message.startsWith('Invalid')) return issue.message;
       return issue.format === 'regex' && 'pattern' in issue ? `must match ${String(issue.pattern).slice(1, -1)}` : `must be a valid ${issue.format}`;
     case 'invalid_value':
       return `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
@@ -28,7 +30,8 @@ function describeIssue(issue: z.core.$ZodIssue): string {
 
 /** Validates input against a schema; every problem becomes a field detail of one 400. */
 export function parse<S extends z.ZodMiniType>(schema: S, input: unknown, prefix = ''): z.infer<S> {
-  const result = schema.safeParse(input);
+  // reportInput: without it zod leaves `input` off every issue and a wrong type reads as "required".
+  const result = schema.safeParse(input, { reportInput: true });
   if (result.success) return result.data;
   const details: ErrorDetail[] = [];
   for (const issue of result.error.issues) {
@@ -67,19 +70,24 @@ export function resolveUpdateMask(
   body: Record<string, unknown>,
   mutable: readonly string[],
 ): string[] {
-  if (mask === undefined) return mutable.filter((f) => body[f] !== undefined);
+  // `mutable` may list nested paths (`rolloutPolicy.requireApproval`); fields are their first segment.
+  const top = [...new Set(mutable.map((m) => m.split('.')[0]!))];
+  if (mask === undefined) return top.filter((f) => body[f] !== undefined);
   const raw = mask.split(',').map((s) => s.trim()).filter(Boolean);
   if (raw.length === 0) throw fieldError('updateMask', 'must name at least one field');
-  if (raw.length === 1 && raw[0] === '*') return [...mutable];
+  if (raw.length === 1 && raw[0] === '*') {
+    // `*` replaces every mutable field, so each must be in the body (never written as undefined).
+    for (const f of top) if (body[f] === undefined) throw fieldError(f, 'required when updateMask is *');
+    return top;
+  }
   const fields = new Set<string>();
   for (const path of raw) {
-    const top = path.split('.')[0]!;
-    if (!mutable.includes(path) && !mutable.includes(top)) {
+    if (!mutable.includes(path)) {
       throw new InvalidArgumentError(`updateMask: ${path} cannot be updated (mutable: ${mutable.join(', ')})`, [
         { field: 'updateMask', description: `${path} is not mutable` },
       ]);
     }
-    fields.add(top);
+    fields.add(path.split('.')[0]!);
   }
   for (const f of fields) if (body[f] === undefined) throw fieldError(f, 'named in updateMask but missing from the body');
   return [...fields];

@@ -34,7 +34,7 @@ export const EnvironmentPatch = z.strictObject({
   order: z.optional(z.unknown()),
   ...ECHOED,
 });
-const MUTABLE = ['title', 'rolloutPolicy'] as const;
+const MUTABLE = ['title', 'rolloutPolicy', 'rolloutPolicy.requireApproval'] as const;
 
 export const EnvironmentReorder = z.strictObject({ environments: z.array(z.string()) });
 

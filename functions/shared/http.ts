@@ -16,6 +16,8 @@ export type HttpResult = APIGatewayProxyStructuredResultV2 & { statusCode: numbe
 
 export const MAX_BODY_BYTES = 1024 * 1024;
 const IDEMPOTENCY_TTL_MS = 24 * 3600 * 1000;
+/** An in-progress claim outlives the function timeout, so a crashed create frees its key soon. */
+const IDEMPOTENCY_LEASE_MS = 60 * 1000;
 
 export interface Request {
   readonly requestId: string;
@@ -183,7 +185,7 @@ export const idempotent = (repo: IdempotencyRepo): middy.MiddlewareObj<HttpEvent
     if (key.length === 0 || key.length > 256) throw fieldError('Idempotency-Key', 'must be 1 to 256 characters');
     const scope = sha256(JSON.stringify([state.principal?.id ?? 0, state.route.method, request.event.rawPath, key]));
     const hash = sha256(state.rawBody);
-    const existing = await repo.claim(scope, hash, new Date(Date.now() + IDEMPOTENCY_TTL_MS));
+    const existing = await repo.claim(scope, hash, new Date(Date.now() + IDEMPOTENCY_LEASE_MS));
     if (existing && existing.requestHash !== hash) throw new AbortedError('Idempotency-Key was already used with a different request body');
     if (existing?.state === 'IN_PROGRESS') throw new AbortedError('a request with this Idempotency-Key is still in progress; retry later');
     if (existing?.state === 'COMPLETED') {

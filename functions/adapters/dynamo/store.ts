@@ -170,6 +170,8 @@ export class DynamoUserRepo implements UserRepo {
       );
     } catch (e) {
       if (cancelCodes(e)[1] === 'ConditionalCheckFailed') throw new AlreadyExistsError(`user with email ${user.email}`);
+      // A concurrent transaction on the same email item: a lost race (409), not a 500.
+      if (cancelCodes(e).includes('TransactionConflict')) throw new ConcurrentModificationError('users');
       throw e;
     }
     return created;
