@@ -54,14 +54,15 @@ async function waitFor(check: () => boolean, ms: number): Promise<boolean> {
   return check();
 }
 
-const get = (s: Started, path: string) => fetch(s.url + path, { headers: { authorization: `Bearer ${s.token}` } });
+const get = async (s: Started, path: string): Promise<{ environments: { name: string }[]; users: { email: string }[] }> =>
+  (await fetch(s.url + path, { headers: { authorization: `Bearer ${s.token}` } })).json() as never;
 
 describe('npm start', () => {
   it('seeds, serves, stops cleanly on SIGTERM, and keeps every record across restarts', async () => {
     const port = await freePort();
     const first = await start(port);
-    const envs = await (await get(first, '/v1/environments')).json();
-    expect(envs.environments.map((e: { name: string }) => e.name)).toEqual(['environments/test', 'environments/prod']);
+    const envs = await get(first, '/v1/environments');
+    expect(envs.environments.map((e) => e.name)).toEqual(['environments/test', 'environments/prod']);
     const created = await fetch(first.url + '/v1/environments', {
       method: 'POST',
       headers: { authorization: `Bearer ${first.token}`, 'content-type': 'application/json' },
@@ -76,10 +77,10 @@ describe('npm start', () => {
 
     // SIGKILL leaves no orphan either: the watchdog ends java within a second or two.
     const second = await start(port);
-    const after = await (await get(second, '/v1/environments')).json();
-    expect(after.environments.map((e: { name: string }) => e.name)).toEqual(['environments/test', 'environments/qa', 'environments/prod']);
-    const users = await (await get(second, '/v1/users')).json();
-    expect(users.users.map((u: { email: string }) => u.email)).toEqual(['bot@sluice.invalid', 'admin@example.com']);
+    const after = await get(second, '/v1/environments');
+    expect(after.environments.map((e) => e.name)).toEqual(['environments/test', 'environments/qa', 'environments/prod']);
+    const users = await get(second, '/v1/users');
+    expect(users.users.map((u) => u.email)).toEqual(['bot@sluice.invalid', 'admin@example.com']);
     second.child.kill('SIGKILL');
     await second.exit;
     expect(await waitFor(() => javaFor(dataDir).length === 0, 5000)).toBe(true);

@@ -1,0 +1,96 @@
+// Least privilege, read from the template: no AWS managed policies, no `*` resource a narrower
+// ARN could replace, and each function holds exactly the actions its code needs.
+import { describe, expect, it } from 'vitest';
+import { ofType, synth } from './synth.js';
+
+const s = synth();
+const LOGS = ['logs:CreateLogStream', 'logs:PutLogEvents'];
+/** What the single-table store issues (TransactWriteItems is authorized per item action). */
+const TABLE_ITEMS = ['dynamodb:ConditionCheckItem', 'dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'];
+/** Actions that have no resource-level permissions, so `*` is the only possible resource. */
+const STAR_ONLY = new Set(['xray:PutTraceSegments', 'xray:PutTelemetryRecords', 'cloudwatch:PutMetricData']);
+
+interface Statement {
+  Effect: string;
+  Action: string | string[];
+  Resource: unknown;
+}
+const list = <T>(x: T | T[]): T[] => (Array.isArray(x) ? x : [x]);
+
+/** Statements of every policy attached to a role, by role logical id. */
+const byRole = new Map<string, Statement[]>();
+for (const [, p] of ofType(s, 'AWS::IAM::Policy')) {
+  for (const role of p.Properties.Roles as { Ref: string }[]) {
+    byRole.set(role.Ref, [...(byRole.get(role.Ref) ?? []), ...(p.Properties.PolicyDocument.Statement as Statement[])]);
+  }
+}
+const statementsOf = (fnId: string): Statement[] => byRole.get(s.resources[fnId]!.Properties.Role['Fn::GetAtt'][0]) ?? [];
+const actionsOf = (fnId: string): string[] => [...new Set(statementsOf(fnId).flatMap((st) => list(st.Action)))].sort();
+
+const table = { 'Fn::GetAtt': [s.id(s.stack.table.table), 'Arn'] };
+const tableResources = [table, { 'Fn::Join': ['', [table, '/index/gsi1']] }];
+const provider = ofType(s, 'AWS::Lambda::Function').find(([, f]) => f.Properties.Handler === 'framework.onEvent')![0];
+
+const EXPECTED: Record<string, { id: string; actions: string[] }> = {
+  meta: { id: s.id(s.stack.functions.meta.fn), actions: LOGS },
+  notFound: { id: s.id(s.stack.notFound.fn), actions: LOGS },
+  workspace: { id: s.id(s.stack.functions.workspace.fn), actions: [...LOGS, ...TABLE_ITEMS].sort() },
+  users: { id: s.id(s.stack.functions.users.fn), actions: [...LOGS, ...TABLE_ITEMS].sort() },
+  environments: { id: s.id(s.stack.functions.environments.fn), actions: [...LOGS, ...TABLE_ITEMS].sort() },
+  seed: { id: s.id(s.stack.seed.handler.fn), actions: [...LOGS, ...TABLE_ITEMS].sort() },
+  provider: { id: provider, actions: ['lambda:GetFunction', 'lambda:InvokeFunction', ...LOGS].sort() },
+};
+
+describe('IAM', () => {
+  it('covers every function in the stack', () => {
+    expect(Object.values(EXPECTED).map((e) => e.id).sort()).toEqual(ofType(s, 'AWS::Lambda::Function').map(([id]) => id).sort());
+  });
+
+  it.each(Object.keys(EXPECTED))('%s holds exactly its expected actions', (name) => {
+    expect(actionsOf(EXPECTED[name]!.id)).toEqual(EXPECTED[name]!.actions);
+  });
+
+  it.each(Object.keys(EXPECTED))('%s: each action on its narrowest resource', (name) => {
+    const fnId = EXPECTED[name]!.id;
+    const ownLogs = { 'Fn::GetAtt': [s.resources[fnId]!.Properties.LoggingConfig.LogGroup.Ref, 'Arn'] };
+    const seedFn = { 'Fn::GetAtt': [s.id(s.stack.seed.handler.fn), 'Arn'] };
+    for (const st of statementsOf(fnId)) {
+      expect(st.Effect).toBe('Allow');
+      const service = list(st.Action)[0]!.split(':')[0];
+      if (service === 'logs') expect(st.Resource).toEqual(ownLogs);
+      else if (service === 'dynamodb') expect(st.Resource).toEqual(tableResources);
+      else if (list(st.Action).includes('lambda:InvokeFunction')) expect(st.Resource).toEqual([seedFn, { 'Fn::Join': ['', [seedFn, ':*']] }]);
+      else expect(st.Resource).toEqual(seedFn);
+    }
+  });
+
+  it('no statement anywhere uses a * resource or a wildcard action unless the action requires it', () => {
+    for (const [policyId, p] of ofType(s, 'AWS::IAM::Policy')) {
+      for (const st of p.Properties.PolicyDocument.Statement as Statement[]) {
+        for (const action of list(st.Action)) expect(action, policyId).not.toContain('*');
+        if (list(st.Resource).includes('*')) {
+          for (const action of list(st.Action)) expect(STAR_ONLY.has(action), `${policyId}: ${action} on *`).toBe(true);
+        }
+      }
+    }
+  });
+
+  it('roles are for Lambda only and carry no AWS managed or inline policies', () => {
+    expect(ofType(s, 'AWS::IAM::ManagedPolicy')).toEqual([]);
+    for (const [, role] of ofType(s, 'AWS::IAM::Role')) {
+      expect(role.Properties.ManagedPolicyArns).toBeUndefined();
+      expect(role.Properties.Policies).toBeUndefined();
+      expect(role.Properties.AssumeRolePolicyDocument.Statement).toEqual([
+        { Action: 'sts:AssumeRole', Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' } },
+      ]);
+    }
+  });
+
+  it('only this API may invoke the HTTP functions', () => {
+    const api = s.id(s.stack.api.api);
+    for (const [id, perm] of ofType(s, 'AWS::Lambda::Permission')) {
+      expect(perm.Properties.Principal, id).toBe('apigateway.amazonaws.com');
+      expect(JSON.stringify(perm.Properties.SourceArn), id).toContain(`{"Ref":"${api}"}`);
+    }
+  });
+});

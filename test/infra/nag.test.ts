@@ -1,0 +1,78 @@
+// cdk-nag 3 is a CDK policy-validation plugin, not an Aspect: findings are not annotations but
+// violations in the synth's validation report. NagPack.validateScope gives the same report
+// directly, including warnings, after acknowledgements.
+import { Validations, type Stack } from 'aws-cdk-lib';
+import { CfnRoute } from 'aws-cdk-lib/aws-apigatewayv2';
+import { Annotations, Match } from 'aws-cdk-lib/assertions';
+import { AttributeType, Table } from 'aws-cdk-lib/aws-dynamodb';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { createApp } from '../../infra/lib/app.js';
+import { ADMIN } from './synth.js';
+
+const NO_BUNDLING = { 'aws:cdk:bundling-stacks': [] };
+const CONTEXTS: Record<string, Record<string, unknown>> = {
+  default: { adminEmail: ADMIN },
+  'no adminEmail': {},
+  'external OIDC': { adminEmail: ADMIN, jwtIssuer: 'https://login.example.com/', jwtAudience: 'sluice' },
+  'required MFA': { adminEmail: ADMIN, requireMfa: 'true' },
+};
+
+const findings = (stack: Stack): string[] =>
+  new AwsSolutionsChecks(undefined, { verbose: true })
+    .validateScope(stack)
+    .violations.map((v) => `${v.severity} ${v.ruleName} at ${v.violatingResources.map((r) => r.constructPath).join(', ')}: ${v.description}`);
+
+describe('cdk-nag AwsSolutions', () => {
+  it.each(Object.keys(CONTEXTS))('%s: no unacknowledged error or warning', (name) => {
+    const { stack } = createApp({ ...NO_BUNDLING, ...CONTEXTS[name] });
+    expect(findings(stack)).toEqual([]);
+  });
+
+  it('runs as the app plugin at synth, and its report is empty', () => {
+    const { app } = createApp({ ...NO_BUNDLING, ...CONTEXTS.default });
+    const assembly = app.synth();
+    const report = JSON.parse(readFileSync(path.join(assembly.directory, 'validation-report.json'), 'utf8')) as { pluginReports: unknown[] };
+    expect(report.pluginReports).toEqual([]);
+  });
+
+  it('no CDK error or warning annotations either', () => {
+    const { stack } = createApp({ ...NO_BUNDLING, ...CONTEXTS.default });
+    expect(Annotations.fromStack(stack).findError('*', Match.anyValue())).toEqual([]);
+    expect(Annotations.fromStack(stack).findWarning('*', Match.anyValue())).toEqual([]);
+  });
+
+  it('is live: the app fails synth on an unacknowledged error, and warnings are reported', () => {
+    const { app, stack } = createApp({ ...NO_BUNDLING, ...CONTEXTS.default });
+    new Table(stack, 'ProbeTable', { partitionKey: { name: 'pk', type: AttributeType.STRING } });
+    new CfnRoute(stack, 'ProbeRoute', { apiId: 'x', routeKey: 'GET /open', authorizationType: 'NONE' });
+    expect(findings(stack)).toEqual([
+      expect.stringMatching(/^warning AwsSolutions-DDB3 at Sluice\/ProbeTable\/Resource:/),
+      expect.stringMatching(/^error AwsSolutions-APIG4 at Sluice\/ProbeRoute:/),
+    ]);
+    expect(() => app.synth()).toThrow(/AwsSolutions-APIG4/);
+  });
+
+  it('acknowledges exactly the reviewed findings, each with a substantial reason', () => {
+    const { stack } = createApp({ ...NO_BUNDLING, ...CONTEXTS.default });
+    const acks: string[] = [];
+    for (const c of stack.node.findAll()) {
+      for (const m of c.node.metadata) {
+        if (m.type !== Validations.ACKNOWLEDGED_RULES_METADATA_KEY) continue;
+        for (const [id, reason] of Object.entries(m.data as Record<string, string>)) {
+          expect(reason.length, `${id} at ${c.node.path}`).toBeGreaterThan(80);
+          acks.push(`${c.node.path} ${id.replace(/^annotation::/i, '')}`);
+        }
+      }
+    }
+    expect(acks.sort()).toEqual([
+      'Sluice/Auth/UserPool AwsSolutions-COG2',
+      'Sluice/Http/Api/DefaultRoute AwsSolutions-APIG4',
+      'Sluice/Http/Api/GET--healthz AwsSolutions-APIG4',
+      'Sluice/Http/Api/GET--v1--openapi.json AwsSolutions-APIG4',
+      expect.stringMatching(/^Sluice\/Seed\/ProviderRole AwsSolutions-IAM5\[Resource::<SeedHandlerFunction[0-9A-F]+\.Arn>:\*\]$/),
+    ]);
+  });
+});
