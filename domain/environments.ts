@@ -38,15 +38,15 @@ const MUTABLE = ['title', 'rolloutPolicy', 'rolloutPolicy.requireApproval'] as c
 
 export const EnvironmentReorder = z.strictObject({ environments: z.array(z.string()) });
 
-export const EnvironmentResource = z.object({
-  name: z.string(),
-  title: z.string(),
-  order: z.optional(z.int()),
-  rolloutPolicy: z.object({ requireApproval: z.boolean() }),
+export const EnvironmentResource = /* @__PURE__ */ z.object({
+  name: /* @__PURE__ */ z.string(),
+  title: /* @__PURE__ */ z.string(),
+  order: /* @__PURE__ */ z.optional(/* @__PURE__ */ z.int()),
+  rolloutPolicy: /* @__PURE__ */ z.object({ requireApproval: /* @__PURE__ */ z.boolean() }),
   state: StateSchema,
   createTime: Timestamp,
   updateTime: Timestamp,
-  etag: z.string(),
+  etag: /* @__PURE__ */ z.string(),
 });
 
 export const byOrder = (a: Environment, b: Environment): number => a.order - b.order || a.id.localeCompare(b.id);

@@ -5,6 +5,8 @@ export const USER_CHOSEN_ID = /^[a-z][a-z0-9-]{1,62}$/;
 export const SYSTEM_BOT_ID = 1;
 
 export const userName = (id: number): string => `users/${id}`;
+/** Emails compare case-insensitively: one user per address however it is typed. */
+export const normalizeEmail = (email: string): string => email.trim().toLowerCase();
 export const environmentName = (id: string): string => `environments/${id}`;
 export const projectName = (id: string): string => `projects/${id}`;
 

@@ -1,7 +1,7 @@
 import * as z from 'zod/mini';
 import { ECHOED, StateSchema, Timestamp, Title, checkEtag, etagOf, parse, resolveUpdateMask, type ListOptions, type Page, type State } from './common.js';
 import { FailedPreconditionError, NotFoundError, fieldError } from './errors.js';
-import { SYSTEM_BOT_ID, userName } from './names.js';
+import { SYSTEM_BOT_ID, normalizeEmail, userName } from './names.js';
 import type { Deps } from './ports.js';
 import { WORKSPACE_ROLES, type WorkspaceRole } from './roles.js';
 
@@ -41,16 +41,16 @@ export const UserPatch = z.strictObject({
 });
 const MUTABLE = ['title', 'role'] as const;
 
-export const UserResource = z.object({
-  name: z.string(),
-  email: z.string(),
-  title: z.string(),
+export const UserResource = /* @__PURE__ */ z.object({
+  name: /* @__PURE__ */ z.string(),
+  email: /* @__PURE__ */ z.string(),
+  title: /* @__PURE__ */ z.string(),
   role: RoleSchema,
-  userType: z.enum(['USER', 'SYSTEM_BOT']),
+  userType: /* @__PURE__ */ z.enum(['USER', 'SYSTEM_BOT']),
   state: StateSchema,
   createTime: Timestamp,
   updateTime: Timestamp,
-  etag: z.string(),
+  etag: /* @__PURE__ */ z.string(),
 });
 
 export const toUserResource = (u: User): z.infer<typeof UserResource> => ({
@@ -65,7 +65,7 @@ export const toUserResource = (u: User): z.infer<typeof UserResource> => ({
   etag: etagOf(userName(u.id), u.version),
 });
 
-export const normalizeEmail = (email: string): string => email.trim().toLowerCase();
+export { normalizeEmail };
 
 export function systemBot(now: Date): User {
   const t = now.toISOString();

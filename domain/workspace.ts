@@ -13,13 +13,13 @@ export interface Workspace {
   version: number;
 }
 
-export const WorkspaceResource = z.object({
-  name: z.literal(WORKSPACE_NAME),
-  title: z.string(),
-  allowSelfApproval: z.boolean(),
+export const WorkspaceResource = /* @__PURE__ */ z.object({
+  name: /* @__PURE__ */ z.literal(WORKSPACE_NAME),
+  title: /* @__PURE__ */ z.string(),
+  allowSelfApproval: /* @__PURE__ */ z.boolean(),
   createTime: Timestamp,
   updateTime: Timestamp,
-  etag: z.string(),
+  etag: /* @__PURE__ */ z.string(),
 });
 
 export const WorkspacePatch = z.strictObject({

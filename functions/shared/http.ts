@@ -7,7 +7,8 @@ import type { APIGatewayProxyEventV2WithJWTAuthorizer, APIGatewayProxyStructured
 import { PermissionDeniedError, SluiceError, AbortedError, NotFoundError, PayloadTooLargeError, UnauthenticatedError, UnsupportedMediaTypeError, fieldError } from '../../domain/errors.js';
 import { matchRoute, type Family, type OperationOf, type RouteDef } from '../../domain/routes.js';
 import { roleHas } from '../../domain/roles.js';
-import { normalizeEmail, type User } from '../../domain/users.js';
+import { normalizeEmail } from '../../domain/names.js';
+import type { User } from '../../domain/users.js';
 import type { Deps, IdempotencyRepo, StoredResponse } from '../../domain/ports.js';
 import { logger as rootLogger, type Logger } from './logger.js';
 
