@@ -57,7 +57,8 @@ export async function startDynamoLocal(options: { dataDir?: string; port?: numbe
   const args = [
     `-Djava.library.path=${join(dir, 'DynamoDBLocal_lib')}`,
     '-jar', join(dir, 'DynamoDBLocal.jar'),
-    '-port', String(port), '-sharedDb', '-disableTelemetry',
+    // No bind-address option exists: it listens on every interface, so at least refuse browsers.
+    '-port', String(port), '-sharedDb', '-disableTelemetry', '-cors', 'http://127.0.0.1',
     ...(options.dataDir ? ['-dbPath', options.dataDir] : ['-inMemory']),
   ];
   // sh runs java in the background and kills it when our pid disappears or on TERM/INT.
