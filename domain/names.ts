@@ -27,3 +27,7 @@ export function parseEnvironmentName(raw: string, field = 'environment'): string
   if (!m?.[1] || !USER_CHOSEN_ID.test(m[1])) throw fieldError(field, 'must be an environment name like environments/prod');
   return m[1];
 }
+
+export const instanceName = (id: string): string => `instances/${id}`;
+/** `instances/{i}/databases/{db}`; a database name is whatever the server calls it. */
+export const databaseName = (instance: string, database: string): string => `instances/${instance}/databases/${database}`;

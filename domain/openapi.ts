@@ -1,11 +1,14 @@
 // OpenAPI 3.1 generated from the route table and the very zod schemas the handlers validate with.
 import * as z from 'zod/mini';
 import { EnvironmentCreate, EnvironmentPatch, EnvironmentReorder, EnvironmentResource } from './environments.js';
+import { DATABASE_OPERATION_SCHEMAS } from './databases.js';
+import { INSTANCE_OPERATION_SCHEMAS } from './instances.js';
+import { PROJECT_OPERATION_SCHEMAS } from './projects.js';
 import { ROUTES, type RouteDef } from './routes.js';
 import { UserCreate, UserPatch, UserResource } from './users.js';
 import { WorkspacePatch, WorkspaceResource } from './workspace.js';
 
-interface OperationSchemas {
+export interface OperationSchemas {
   request?: z.ZodMiniType;
   response?: z.ZodMiniType;
   /** A list: the response is `{ <field>: item[], nextPageToken? }`. */
@@ -32,6 +35,9 @@ export const OPERATION_SCHEMAS: Record<string, OperationSchemas> = {
   updateEnvironment: { request: EnvironmentPatch, response: EnvironmentResource },
   deleteEnvironment: { response: EnvironmentResource },
   undeleteEnvironment: { response: EnvironmentResource },
+  ...INSTANCE_OPERATION_SCHEMAS,
+  ...DATABASE_OPERATION_SCHEMAS,
+  ...PROJECT_OPERATION_SCHEMAS,
 };
 
 const jsonSchema = (s: z.ZodMiniType, io: 'input' | 'output') => {
@@ -122,6 +128,8 @@ export function buildOpenApi(version = '1.0.0'): Record<string, unknown> {
     'x-sluice-departures': [
       'Users: email is immutable; PATCH changes title and role only.',
       'Environments: `order` is the rank in the pipeline (0 first); it changes only through :reorder or insertion at create.',
+      'Projects: :setIamPolicy requires the etag of :getIamPolicy (policy.etag or If-Match); bindings are merged per role; members are active users (`users/N`, not the bot); every project but `default` keeps a projectOwner.',
+      'Projects: a project that still holds databases cannot be deleted (400 FAILED_PRECONDITION); move them to another project first, as in Bytebase.',
     ],
     servers: [{ url: '/' }],
     security: [{ bearer: [] }],

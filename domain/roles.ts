@@ -1,8 +1,11 @@
 // The one role table: every permission a route can require, and which roles hold it.
-// Project roles join this table with the inventory issue; routes name exactly one permission.
+// Workspace roles hold permissions everywhere; project roles hold them inside their project.
 
 export const WORKSPACE_ROLES = ['workspaceAdmin', 'workspaceDBA', 'workspaceMember'] as const;
 export type WorkspaceRole = (typeof WORKSPACE_ROLES)[number];
+
+export const PROJECT_ROLES = ['projectOwner', 'projectDeveloper', 'projectReleaser', 'projectViewer', 'sqlEditorUser'] as const;
+export type ProjectRole = (typeof PROJECT_ROLES)[number];
 
 export const PERMISSIONS = [
   'workspace.get',
@@ -20,24 +23,55 @@ export const PERMISSIONS = [
   'environments.delete',
   'environments.undelete',
   'environments.reorder',
+  'instances.list',
+  'instances.get',
+  'instances.create',
+  'instances.update',
+  'instances.delete',
+  'instances.undelete',
+  'instances.testConnection',
+  'instances.sync',
+  'databases.list',
+  'databases.get',
+  'databases.update',
+  'projects.list',
+  'projects.create',
+  'projects.get',
+  'projects.update',
+  'projects.delete',
+  'projects.undelete',
+  'projects.getIamPolicy',
+  'projects.setIamPolicy',
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 
 const READ: Permission[] = ['workspace.get', 'users.list', 'users.get', 'environments.list', 'environments.get'];
-const MANAGE_ENVIRONMENTS: Permission[] = [
-  'environments.create',
-  'environments.update',
-  'environments.delete',
-  'environments.undelete',
-  'environments.reorder',
-];
 const MANAGE_USERS: Permission[] = ['users.create', 'users.update', 'users.delete', 'users.undelete'];
+const PROJECT_READ: Permission[] = ['projects.get', 'projects.getIamPolicy', 'databases.list', 'databases.get'];
+const PROJECT_MANAGE: Permission[] = ['projects.update', 'projects.delete', 'projects.undelete', 'projects.setIamPolicy', 'databases.update'];
+/** Every member may list projects (filtered to its own) and start a project of its own. */
+const PROJECT_ENTRY: Permission[] = ['projects.list', 'projects.create'];
 
 export const ROLE_PERMISSIONS: Readonly<Record<WorkspaceRole, ReadonlySet<Permission>>> = {
-  workspaceAdmin: new Set([...READ, ...MANAGE_ENVIRONMENTS, ...MANAGE_USERS, 'workspace.update']),
-  workspaceDBA: new Set([...READ, ...MANAGE_ENVIRONMENTS]),
-  workspaceMember: new Set(READ),
+  workspaceAdmin: new Set(PERMISSIONS),
+  workspaceDBA: new Set(PERMISSIONS.filter((p) => !MANAGE_USERS.includes(p) && p !== 'workspace.update')),
+  workspaceMember: new Set([...READ, ...PROJECT_ENTRY]),
 };
 
-export const roleHas = (role: WorkspaceRole, permission: Permission): boolean =>
-  ROLE_PERMISSIONS[role].has(permission);
+export const PROJECT_ROLE_PERMISSIONS: Readonly<Record<ProjectRole, ReadonlySet<Permission>>> = {
+  projectOwner: new Set([...PROJECT_READ, ...PROJECT_MANAGE]),
+  projectDeveloper: new Set(PROJECT_READ),
+  projectReleaser: new Set(PROJECT_READ),
+  projectViewer: new Set(PROJECT_READ),
+  sqlEditorUser: new Set(['projects.get', 'databases.list', 'databases.get']),
+};
+
+export const roleHas = (role: WorkspaceRole, permission: Permission): boolean => ROLE_PERMISSIONS[role].has(permission);
+
+/** Permissions some project role grants: a route needing one is decided per project. */
+export const PROJECT_SCOPED: ReadonlySet<Permission> = new Set(
+  Object.values(PROJECT_ROLE_PERMISSIONS).flatMap((s) => [...s]),
+);
+
+export const projectRolesHave = (roles: readonly ProjectRole[], permission: Permission): boolean =>
+  roles.some((r) => PROJECT_ROLE_PERMISSIONS[r].has(permission));

@@ -4,7 +4,7 @@ import type { Permission } from './roles.js';
 
 export type HttpMethod = 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
 /** A handler family is one Lambda function: functions/http/<family>.ts. */
-export type Family = 'meta' | 'workspace' | 'users' | 'environments';
+export type Family = 'meta' | 'workspace' | 'users' | 'environments' | 'instances' | 'databases' | 'projects';
 
 export interface RouteDef {
   readonly method: HttpMethod;
@@ -42,6 +42,29 @@ export const ROUTES = [
   { method: 'PATCH', path: '/v1/environments/{id}', family: 'environments', operation: 'updateEnvironment', permission: 'environments.update', summary: 'Update an environment', body: true },
   { method: 'DELETE', path: '/v1/environments/{id}', family: 'environments', operation: 'deleteEnvironment', permission: 'environments.delete', summary: 'Soft-delete an environment' },
   { method: 'POST', path: '/v1/environments/{id}:undelete', family: 'environments', operation: 'undeleteEnvironment', permission: 'environments.undelete', summary: 'Restore a deleted environment' },
+
+  { method: 'GET', path: '/v1/instances', family: 'instances', operation: 'listInstances', permission: 'instances.list', summary: 'List instances' },
+  { method: 'POST', path: '/v1/instances', family: 'instances', operation: 'createInstance', permission: 'instances.create', summary: 'Register an instance (?validateOnly=true checks the connection and writes nothing)', body: true, create: true },
+  { method: 'GET', path: '/v1/instances/{instance}', family: 'instances', operation: 'getInstance', permission: 'instances.get', summary: 'Get an instance' },
+  { method: 'PATCH', path: '/v1/instances/{instance}', family: 'instances', operation: 'updateInstance', permission: 'instances.update', summary: 'Update an instance', body: true },
+  { method: 'DELETE', path: '/v1/instances/{instance}', family: 'instances', operation: 'deleteInstance', permission: 'instances.delete', summary: 'Soft-delete an instance' },
+  { method: 'POST', path: '/v1/instances/{instance}:undelete', family: 'instances', operation: 'undeleteInstance', permission: 'instances.undelete', summary: 'Restore a deleted instance' },
+  { method: 'POST', path: '/v1/instances/{instance}:testConnection', family: 'instances', operation: 'testConnection', permission: 'instances.testConnection', summary: 'Connect with the ADMIN data source and report the server version' },
+  { method: 'POST', path: '/v1/instances/{instance}:sync', family: 'instances', operation: 'syncInstance', permission: 'instances.sync', summary: "Discover the server's databases and their tables" },
+
+  { method: 'GET', path: '/v1/instances/{instance}/databases', family: 'databases', operation: 'listInstanceDatabases', permission: 'databases.list', summary: "List an instance's databases" },
+  { method: 'GET', path: '/v1/instances/{instance}/databases/{database}', family: 'databases', operation: 'getDatabase', permission: 'databases.get', summary: 'Get a database' },
+  { method: 'PATCH', path: '/v1/instances/{instance}/databases/{database}', family: 'databases', operation: 'updateDatabase', permission: 'databases.update', summary: "Move a database to another project or change its labels", body: true },
+  { method: 'GET', path: '/v1/projects/{project}/databases', family: 'databases', operation: 'listProjectDatabases', permission: 'databases.list', summary: "List a project's databases" },
+
+  { method: 'GET', path: '/v1/projects', family: 'projects', operation: 'listProjects', permission: 'projects.list', summary: 'List the projects the caller can see' },
+  { method: 'POST', path: '/v1/projects', family: 'projects', operation: 'createProject', permission: 'projects.create', summary: 'Create a project; the creator becomes its owner', body: true, create: true },
+  { method: 'GET', path: '/v1/projects/{project}', family: 'projects', operation: 'getProject', permission: 'projects.get', summary: 'Get a project' },
+  { method: 'PATCH', path: '/v1/projects/{project}', family: 'projects', operation: 'updateProject', permission: 'projects.update', summary: 'Update a project', body: true },
+  { method: 'DELETE', path: '/v1/projects/{project}', family: 'projects', operation: 'deleteProject', permission: 'projects.delete', summary: 'Soft-delete a project' },
+  { method: 'POST', path: '/v1/projects/{project}:undelete', family: 'projects', operation: 'undeleteProject', permission: 'projects.undelete', summary: 'Restore a deleted project' },
+  { method: 'GET', path: '/v1/projects/{project}:getIamPolicy', family: 'projects', operation: 'getIamPolicy', permission: 'projects.getIamPolicy', summary: "Get the project's role bindings" },
+  { method: 'POST', path: '/v1/projects/{project}:setIamPolicy', family: 'projects', operation: 'setIamPolicy', permission: 'projects.setIamPolicy', summary: "Replace the project's role bindings (etag required to match)", body: true },
 ] as const satisfies readonly RouteDef[];
 
 export type Route = (typeof ROUTES)[number];

@@ -26,5 +26,8 @@ export const HANDLER_ENTRIES = {
   workspace: 'functions/http/workspace.ts',
   users: 'functions/http/users.ts',
   environments: 'functions/http/environments.ts',
+  instances: 'functions/http/instances.ts',
+  databases: 'functions/http/databases.ts',
+  projects: 'functions/http/projects.ts',
   seed: 'functions/seed/handler.ts',
 } as const;

@@ -6,7 +6,8 @@ import middy from '@middy/core';
 import type { APIGatewayProxyEventV2WithJWTAuthorizer, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { PermissionDeniedError, SluiceError, AbortedError, NotFoundError, PayloadTooLargeError, UnauthenticatedError, UnsupportedMediaTypeError, fieldError } from '../../domain/errors.js';
 import { matchRoute, type Family, type OperationOf, type RouteDef } from '../../domain/routes.js';
-import { roleHas } from '../../domain/roles.js';
+import { PROJECT_SCOPED, roleHas } from '../../domain/roles.js';
+import { Access } from '../../domain/access.js';
 import { normalizeEmail } from '../../domain/names.js';
 import type { User } from '../../domain/users.js';
 import type { Deps, IdempotencyRepo, StoredResponse } from '../../domain/ports.js';
@@ -29,6 +30,8 @@ export interface Request {
   readonly headers: Record<string, string | undefined>;
   readonly body: unknown;
   readonly principal: User | undefined;
+  /** The caller's rights; project-scoped checks happen in the domain with `access.require`. */
+  readonly access: Access | undefined;
 }
 
 export interface Reply {
@@ -169,7 +172,8 @@ export const authenticate = (deps: Pick<Deps, 'users'>): middy.MiddlewareObj<Htt
     if (user.userType !== 'USER') throw new PermissionDeniedError('the system bot cannot sign in');
     state.principal = user;
     state.log = state.log.child({ user: `users/${user.id}` });
-    if (!roleHas(user.role, permission)) {
+    // A permission some project role grants is decided per project, in the domain.
+    if (!roleHas(user.role, permission) && !PROJECT_SCOPED.has(permission)) {
       throw new PermissionDeniedError(`users/${user.id} (${user.role}) lacks ${permission}`, permission);
     }
   },
@@ -232,6 +236,7 @@ export function httpHandler<F extends Family>(family: F, wiring: HandlerDeps | n
       const headers: Record<string, string | undefined> = Object.fromEntries(Object.entries(event.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
       const reply = await ops[r.operation]!({
         requestId: state.requestId, log: state.log, route: r, params: state.params, query, headers, body: state.body, principal: state.principal,
+        access: state.principal ? new Access(state.principal) : undefined,
       });
       const status = reply.status ?? (r.create ? 201 : 200);
       return reply.body === undefined ? { statusCode: status, headers: { ...reply.headers } } : json(status, reply.body, reply.headers);

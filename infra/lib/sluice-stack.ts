@@ -11,6 +11,7 @@ import { SluiceAuth, type ExternalJwt } from './auth.js';
 import { DEFAULTS } from './defaults.js';
 import { SluiceFunction } from './function.js';
 import { Seed } from './seed.js';
+import { grantDataSourceSecrets } from './secrets.js';
 import { SluiceTable } from './table.js';
 
 export interface SluiceStackProps extends StackProps {
@@ -51,6 +52,9 @@ export class SluiceStack extends Stack {
       if (usesTable) this.table.grantData(functions[family].fn);
       handlers[family] = functions[family].fn;
     }
+    // Only the function that connects to database servers holds their passwords; sync batches tables.
+    grantDataSourceSecrets(functions.instances, this.stackName);
+    this.table.grantBatchWrite(functions.instances.fn);
     this.functions = functions;
     this.notFound = new SluiceFunction(this, 'NotFound', {
       entry: HANDLER_ENTRIES.meta,

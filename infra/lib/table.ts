@@ -47,6 +47,11 @@ export class SluiceTable extends Construct {
     });
   }
 
+  /** BatchWriteItem on the table, for the functions that write many items at once (sync's tables). */
+  grantBatchWrite(grantee: IGrantable): void {
+    grantee.grantPrincipal.addToPrincipalPolicy(new PolicyStatement({ actions: ['dynamodb:BatchWriteItem'], resources: [this.table.tableArn] }));
+  }
+
   /** Item reads and writes on the table and its one index: named ARNs, no `index/*`. */
   grantData(grantee: IGrantable): void {
     grantee.grantPrincipal.addToPrincipalPolicy(

@@ -10,6 +10,7 @@ import { localConfig } from './config.js';
 import { JavaMissingError, checkJava, ensureTable, startDynamoLocal, type DynamoLocal } from './dynamo-local.js';
 import { loadOrCreateKeys } from './jwt.js';
 import { startServer, type LocalServer } from './server.js';
+import { startSamples, type Samples } from './samples.js';
 
 const say = (line: string) => process.stderr.write(line + '\n');
 
@@ -28,12 +29,13 @@ async function main(): Promise<void> {
 
   let dynamo: DynamoLocal | undefined;
   let server: LocalServer | undefined;
+  let samples: Samples | undefined;
   let stopping = false;
   const stop = async (code: number) => {
     if (stopping) return;
     stopping = true;
     await server?.close();
-    await dynamo?.stop();
+    await Promise.all([dynamo?.stop(), samples?.stop()]);
     process.exit(code);
   };
   process.on('SIGINT', () => void stop(0));
@@ -43,13 +45,17 @@ async function main(): Promise<void> {
     dynamo = await startDynamoLocal({ dataDir: join(config.dataDir, 'dynamodb') });
     process.env.DYNAMODB_ENDPOINT = dynamo.endpoint;
     process.env.TABLE_NAME = config.tableName;
+    // Instance passwords: encrypted in the data folder (the cloud uses Secrets Manager).
+    process.env.SLUICE_SECRETS_DIR ??= join(config.dataDir, 'secrets');
     process.env.AWS_REGION ??= 'local';
     await ensureTable(dynamo.endpoint, config.tableName);
     const { admin } = await seed(createStore(), { adminEmail: config.adminEmail, environments: true });
     const keys = await loadOrCreateKeys(config.dataDir);
     server = await startServer({ port: config.port, keys });
     const token = await keys.sign(admin!.email);
+    samples = await startSamples({ dataDir: config.dataDir, apiUrl: server.url, token });
     say(`Sluice is running at ${server.url}  (data: ${config.dataDir}, DynamoDB Local: ${dynamo.endpoint})`);
+    for (const line of samples.lines) say(line);
     say(`Signed in as ${admin!.email} (workspaceAdmin). Token, valid 12 h:`);
     say('');
     say(`export TOKEN=${token}`);

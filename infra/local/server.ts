@@ -16,6 +16,9 @@ const FAMILY_MODULES: Record<Family, () => Promise<{ handler: unknown }>> = {
   workspace: () => import('../../functions/http/workspace.js'),
   users: () => import('../../functions/http/users.js'),
   environments: () => import('../../functions/http/environments.js'),
+  instances: () => import('../../functions/http/instances.js'),
+  databases: () => import('../../functions/http/databases.js'),
+  projects: () => import('../../functions/http/projects.js'),
 };
 
 /** API Gateway's own payload limit; the handlers enforce the API's 1 MiB. */

@@ -1,6 +1,6 @@
 // `npm start` as a newcomer runs it: a child process on a temp data folder, stopped and restarted.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, symlinkSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, symlinkSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -24,7 +24,8 @@ interface Started {
 
 async function start(port: number, env: NodeJS.ProcessEnv = process.env): Promise<Started> {
   const child = spawn(process.execPath, [...TSX, 'infra/local/main.ts'], {
-    env: { ...env, PORT: String(port), SLUICE_DATA_DIR: dataDir, LOG_LEVEL: 'warn' },
+    // The sample PostgreSQL servers have their own file (samples.test.ts).
+    env: { ...env, PORT: String(port), SLUICE_DATA_DIR: dataDir, LOG_LEVEL: 'warn', SLUICE_SAMPLES: '0' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   children.push(child);
@@ -70,6 +71,7 @@ describe('npm start', () => {
     });
     expect(created.status).toBe(201);
     expect(javaFor(dataDir).length).toBe(1);
+    expect(existsSync(join(dataDir, 'samples'))).toBe(false); // SLUICE_SAMPLES=0
 
     first.child.kill('SIGTERM');
     expect(await first.exit).toBe(0);

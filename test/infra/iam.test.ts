@@ -7,6 +7,8 @@ const s = synth();
 const LOGS = ['logs:CreateLogStream', 'logs:PutLogEvents'];
 /** What the single-table store issues (TransactWriteItems is authorized per item action). */
 const TABLE_ITEMS = ['dynamodb:ConditionCheckItem', 'dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'];
+/** What the Secrets Manager store issues, on the stack's own secrets only. */
+const SECRETS = ['secretsmanager:CreateSecret', 'secretsmanager:DeleteSecret', 'secretsmanager:GetSecretValue', 'secretsmanager:PutSecretValue'];
 /** Actions that have no resource-level permissions, so `*` is the only possible resource. */
 const STAR_ONLY = new Set(['xray:PutTraceSegments', 'xray:PutTelemetryRecords', 'cloudwatch:PutMetricData']);
 
@@ -29,6 +31,9 @@ const actionsOf = (fnId: string): string[] => [...new Set(statementsOf(fnId).fla
 
 const table = { 'Fn::GetAtt': [s.id(s.stack.table.table), 'Arn'] };
 const tableResources = [table, { 'Fn::Join': ['', [table, '/index/gsi1']] }];
+const ownSecrets = {
+  'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':secretsmanager:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, `:secret:${s.stack.stackName}/*`]],
+};
 const provider = ofType(s, 'AWS::Lambda::Function').find(([, f]) => f.Properties.Handler === 'framework.onEvent')![0];
 
 const EXPECTED: Record<string, { id: string; actions: string[] }> = {
@@ -37,6 +42,10 @@ const EXPECTED: Record<string, { id: string; actions: string[] }> = {
   workspace: { id: s.id(s.stack.functions.workspace.fn), actions: [...LOGS, ...TABLE_ITEMS].sort() },
   users: { id: s.id(s.stack.functions.users.fn), actions: [...LOGS, ...TABLE_ITEMS].sort() },
   environments: { id: s.id(s.stack.functions.environments.fn), actions: [...LOGS, ...TABLE_ITEMS].sort() },
+  // Sync records tables in batches, and only this function reaches the data sources' passwords.
+  instances: { id: s.id(s.stack.functions.instances.fn), actions: [...LOGS, ...TABLE_ITEMS, 'dynamodb:BatchWriteItem', ...SECRETS].sort() },
+  databases: { id: s.id(s.stack.functions.databases.fn), actions: [...LOGS, ...TABLE_ITEMS].sort() },
+  projects: { id: s.id(s.stack.functions.projects.fn), actions: [...LOGS, ...TABLE_ITEMS].sort() },
   seed: { id: s.id(s.stack.seed.handler.fn), actions: [...LOGS, ...TABLE_ITEMS].sort() },
   provider: { id: provider, actions: ['lambda:GetFunction', 'lambda:InvokeFunction', ...LOGS].sort() },
 };
@@ -58,7 +67,9 @@ describe('IAM', () => {
       expect(st.Effect).toBe('Allow');
       const service = list(st.Action)[0]!.split(':')[0];
       if (service === 'logs') expect(st.Resource).toEqual(ownLogs);
+      else if (list(st.Action).includes('dynamodb:BatchWriteItem')) expect(st.Resource).toEqual(table);
       else if (service === 'dynamodb') expect(st.Resource).toEqual(tableResources);
+      else if (service === 'secretsmanager') expect(st.Resource).toEqual(ownSecrets);
       else if (list(st.Action).includes('lambda:InvokeFunction')) expect(st.Resource).toEqual([seedFn, { 'Fn::Join': ['', [seedFn, ':*']] }]);
       else expect(st.Resource).toEqual(seedFn);
     }
@@ -84,6 +95,11 @@ describe('IAM', () => {
         { Action: 'sts:AssumeRole', Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' } },
       ]);
     }
+  });
+
+  it('only the instances function knows where the passwords are: SECRETS_PREFIX, the prefix its policy names', () => {
+    const prefixes = ofType(s, 'AWS::Lambda::Function').map(([id, f]) => [id, f.Properties.Environment?.Variables?.SECRETS_PREFIX]).filter(([, p]) => p !== undefined);
+    expect(prefixes).toEqual([[EXPECTED.instances!.id, s.stack.stackName]]);
   });
 
   it('only this API may invoke the HTTP functions', () => {

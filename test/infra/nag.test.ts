@@ -72,6 +72,7 @@ describe('cdk-nag AwsSolutions', () => {
       'Sluice/Http/Api/DefaultRoute AwsSolutions-APIG4',
       'Sluice/Http/Api/GET--healthz AwsSolutions-APIG4',
       'Sluice/Http/Api/GET--v1--openapi.json AwsSolutions-APIG4',
+      'Sluice/Instances/Role AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:Sluice/*]',
       expect.stringMatching(/^Sluice\/Seed\/ProviderRole AwsSolutions-IAM5\[Resource::<SeedHandlerFunction[0-9A-F]+\.Arn>:\*\]$/),
     ]);
   });

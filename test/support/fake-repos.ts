@@ -5,7 +5,9 @@ import type { ListOptions, Page } from '../../domain/common.js';
 import type { Environment } from '../../domain/environments.js';
 import { AlreadyExistsError, ConcurrentModificationError } from '../../domain/errors.js';
 import type { Deps, EnvironmentRepo, UserRepo, WorkspaceRepo } from '../../domain/ports.js';
+import { DEFAULT_PROJECT, type Project, type ProjectRepo } from '../../domain/projects.js';
 import { systemBot, type User } from '../../domain/users.js';
+import { FakeDatabases, FakeInstances } from './fake-inventory.js';
 import { newWorkspace, type Workspace } from '../../domain/workspace.js';
 
 export const T0 = new Date('2026-01-01T00:00:00Z');
@@ -96,12 +98,49 @@ export class FakeWorkspace implements WorkspaceRepo {
   }
 }
 
-export function fakeDeps(environments = new FakeEnvironments(), users = new FakeUsers()): Deps & { environments: FakeEnvironments; users: FakeUsers } {
+/** Starts, like the seed, with the `default` project and no bindings in it. */
+export class FakeProjects implements ProjectRepo {
+  readonly rows = new Map<string, Project>();
+  writes = 0;
+
+  constructor() {
+    const t = T0.toISOString();
+    this.rows.set(DEFAULT_PROJECT, { id: DEFAULT_PROJECT, title: 'Default project', state: 'ACTIVE', bindings: [], createTime: t, updateTime: t, version: 1 });
+  }
+
+  get = async (id: string) => structuredClone(this.rows.get(id));
+  listAll = async () => [...this.rows.values()].map((p) => structuredClone(p));
+
+  async create(project: Omit<Project, 'version'>): Promise<Project> {
+    if (this.rows.has(project.id)) throw new AlreadyExistsError(`projects/${project.id}`);
+    this.writes++;
+    const created = { ...structuredClone(project), version: 1 };
+    this.rows.set(project.id, created);
+    return structuredClone(created);
+  }
+
+  async update(next: Project, expectedVersion: number): Promise<Project> {
+    if (this.rows.get(next.id)?.version !== expectedVersion) throw new ConcurrentModificationError(`projects/${next.id}`);
+    this.writes++;
+    const written = { ...structuredClone(next), version: expectedVersion + 1 };
+    this.rows.set(next.id, written);
+    return structuredClone(written);
+  }
+}
+
+export function fakeDeps(
+  environments = new FakeEnvironments(),
+  users = new FakeUsers(),
+  projects = new FakeProjects(),
+): Deps & { environments: FakeEnvironments; users: FakeUsers; projects: FakeProjects } {
   let tick = 0;
   return {
     workspace: new FakeWorkspace(),
     users,
     environments,
+    projects,
+    instances: new FakeInstances(),
+    databases: new FakeDatabases(),
     // Every call a second later, so updateTime visibly moves.
     now: () => new Date(T0.getTime() + ++tick * 1000),
   };

@@ -1,16 +1,17 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { PERMISSIONS, WORKSPACE_ROLES, roleHas, type Permission } from '../../domain/roles.js';
+import {
+  PERMISSIONS, PROJECT_ROLES, PROJECT_ROLE_PERMISSIONS, PROJECT_SCOPED, WORKSPACE_ROLES, projectRolesHave, roleHas, type Permission,
+} from '../../domain/roles.js';
 
 const READ: Permission[] = ['workspace.get', 'users.list', 'users.get', 'environments.list', 'environments.get'];
-const MANAGE_ENVIRONMENTS: Permission[] = ['environments.create', 'environments.update', 'environments.delete', 'environments.undelete', 'environments.reorder'];
 const MANAGE_USERS: Permission[] = ['users.create', 'users.update', 'users.delete', 'users.undelete'];
+const PROJECT_READ: Permission[] = ['projects.get', 'databases.list', 'databases.get'];
+const PROJECT_MANAGE: Permission[] = ['projects.update', 'projects.delete', 'projects.undelete', 'projects.setIamPolicy', 'databases.update'];
 
-describe('role table', () => {
-  it('has no permission outside reading, managing environments, managing users and updating the workspace', () => {
-    // Act & Assess
-    expect([...PERMISSIONS].sort()).toEqual([...READ, ...MANAGE_ENVIRONMENTS, ...MANAGE_USERS, 'workspace.update'].sort());
-  });
+const granted = (role: (typeof PROJECT_ROLES)[number]) => [...PROJECT_ROLE_PERMISSIONS[role]].sort();
 
+describe('workspace roles', () => {
   it.each(WORKSPACE_ROLES)('lets a %s read the workspace, users and environments', (role) => {
     // Act
     const missing = READ.filter((p) => !roleHas(role, p));
@@ -19,20 +20,20 @@ describe('role table', () => {
     expect(missing).toEqual([]);
   });
 
-  it('lets a workspaceMember manage nothing', () => {
+  it('lets a workspaceMember only read, list the projects it can see and start its own', () => {
     // Act
-    const granted = PERMISSIONS.filter((p) => !READ.includes(p) && roleHas('workspaceMember', p));
+    const extra = PERMISSIONS.filter((p) => !READ.includes(p) && roleHas('workspaceMember', p));
 
     // Assess
-    expect(granted).toEqual([]);
+    expect(extra).toEqual(['projects.list', 'projects.create']);
   });
 
-  it('lets a workspaceDBA manage environments but not users or the workspace', () => {
+  it('lets a workspaceDBA do everything but manage users and update the workspace', () => {
     // Act
-    const granted = PERMISSIONS.filter((p) => roleHas('workspaceDBA', p));
+    const withheld = PERMISSIONS.filter((p) => !roleHas('workspaceDBA', p));
 
     // Assess
-    expect(granted.sort()).toEqual([...READ, ...MANAGE_ENVIRONMENTS].sort());
+    expect(withheld.sort()).toEqual([...MANAGE_USERS, 'workspace.update'].sort());
   });
 
   it('gives a workspaceAdmin every permission', () => {
@@ -41,5 +42,72 @@ describe('role table', () => {
 
     // Assess
     expect(missing).toEqual([]);
+  });
+});
+
+describe('project roles', () => {
+  it('grant only permissions about a project and its databases', () => {
+    // Act
+    const scoped = [...PROJECT_SCOPED];
+
+    // Assess
+    expect(scoped.filter((p) => !p.startsWith('projects.') && !p.startsWith('databases.'))).toEqual([]);
+    expect(scoped).not.toContain('projects.list');
+    expect(scoped).not.toContain('projects.create');
+  });
+
+  it('let a projectOwner read and manage its project, members included', () => {
+    // Assess
+    expect(granted('projectOwner')).toEqual([...PROJECT_READ, 'projects.getIamPolicy', ...PROJECT_MANAGE].sort());
+  });
+
+  it.each(['projectDeveloper', 'projectReleaser', 'projectViewer'] as const)('let a %s read the project, its databases and members, and change nothing', (role) => {
+    // Assess
+    expect(granted(role)).toEqual([...PROJECT_READ, 'projects.getIamPolicy'].sort());
+  });
+
+  it('let an sqlEditorUser read the project and its databases, but not its members', () => {
+    // Assess
+    expect(granted('sqlEditorUser')).toEqual([...PROJECT_READ].sort());
+  });
+
+  it('add up: any one of several roles is enough', () => {
+    // Act & Assess
+    expect(projectRolesHave(['sqlEditorUser'], 'projects.getIamPolicy')).toBe(false);
+    expect(projectRolesHave(['sqlEditorUser', 'projectViewer'], 'projects.getIamPolicy')).toBe(true);
+    expect(projectRolesHave([], 'projects.get')).toBe(false);
+  });
+});
+
+describe('the README', () => {
+  it('shows the role table as it is', () => {
+    // Prepare
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    const section = readme.slice(readme.indexOf('## Roles'), readme.indexOf('\n## ', readme.indexOf('## Roles') + 1));
+    const [header, , ...rows] = section.split('\n').filter((l) => l.startsWith('|'));
+    const columns = header!.split('|').slice(2, -1).map((c) => c.trim());
+    const covered = new Set<Permission>();
+
+    // Act
+    const wrong: string[] = [];
+    for (const row of rows) {
+      const cells = row.split('|').slice(1, -1).map((c) => c.trim());
+      const named = [...cells[0]!.matchAll(/`([a-zA-Z]+\.(?:\*|[a-zA-Z]+))`/g)].map((m) => m[1]!);
+      const permissions = PERMISSIONS.filter((p) => named.some((n) => n === p || (n.endsWith('.*') && p.startsWith(n.slice(0, -1)))));
+      for (const p of permissions) {
+        covered.add(p);
+        columns.forEach((role, i) => {
+          const holds = (WORKSPACE_ROLES as readonly string[]).includes(role)
+            ? roleHas(role as (typeof WORKSPACE_ROLES)[number], p)
+            : PROJECT_ROLE_PERMISSIONS[role as (typeof PROJECT_ROLES)[number]].has(p);
+          if (holds !== (cells[i + 1] === '✓')) wrong.push(`${p} × ${role}`);
+        });
+      }
+    }
+
+    // Assess
+    expect(columns).toEqual([...WORKSPACE_ROLES, ...PROJECT_ROLES]);
+    expect(wrong).toEqual([]);
+    expect(PERMISSIONS.filter((p) => !covered.has(p))).toEqual([]);
   });
 });

@@ -4,7 +4,10 @@
 
 export const pad = (n: number, width = 10): string => String(n).padStart(width, '0');
 
-export type EntityType = 'Workspace' | 'Counter' | 'User' | 'UserEmail' | 'Environment' | 'Project' | 'Idempotency' | 'Config';
+export type EntityType = 'Workspace' | 'Counter' | 'User' | 'UserEmail' | 'Environment' | 'Project' | 'Idempotency' | 'Config' | 'Instance' | 'Database' | 'Table';
+
+/** Server-given names go into sort keys escaped, so that `#` and `.` stay separators. */
+const part = (s: string): string => s.replace(/[%#.]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 
 export interface Key {
   pk: string;
@@ -24,5 +27,26 @@ export const keys = {
   environmentsPartition: 'ENVIRONMENTS',
   environmentPrefix: 'ENV#',
   project: (id: string): Key => ({ pk: 'PROJECTS', sk: `PROJECT#${id}` }),
+  projectsPartition: 'PROJECTS',
+  projectPrefix: 'PROJECT#',
+  instance: (id: string): Key => ({ pk: 'INSTANCES', sk: `INSTANCE#${id}` }),
+  instancesPartition: 'INSTANCES',
+  instancePrefix: 'INSTANCE#',
+  /** An instance's databases and tables share its partition (one Query for sync). */
+  instancePartition: (instance: string): string => `INSTANCE#${instance}`,
+  database: (instance: string, name: string): Key => ({ pk: `INSTANCE#${instance}`, sk: `DB#${name}` }),
+  databasePrefix: 'DB#',
+  /** gsi1: a project's databases across instances. */
+  databaseInProject: (project: string, instance: string, name: string): { gsi1pk: string; gsi1sk: string } => ({
+    gsi1pk: `PROJECT#${project}`,
+    gsi1sk: `DB#${instance}#${name}`,
+  }),
+  projectDatabases: (project: string): { gsi1pk: string; prefix: string } => ({ gsi1pk: `PROJECT#${project}`, prefix: 'DB#' }),
+  table: (instance: string, database: string, schema: string, name: string): Key => ({
+    pk: `INSTANCE#${instance}`,
+    sk: `TABLE#${part(database)}#${part(schema)}.${part(name)}`,
+  }),
+  /** Every recorded table of the instance, or of one of its databases. */
+  tablePrefix: (database?: string): string => (database === undefined ? 'TABLE#' : `TABLE#${part(database)}#`),
   idempotency: (scope: string): Key => ({ pk: `IDEMPOTENCY#${scope}`, sk: 'IDEMPOTENCY' }),
 };

@@ -3,6 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { normalizeEmail, systemBot, type User } from '../../../domain/users.js';
 import { newWorkspace } from '../../../domain/workspace.js';
+import { DEFAULT_PROJECT } from '../../../domain/projects.js';
 import { keys } from './keys.js';
 import { DynamoEnvironmentRepo, DynamoUserRepo, type DynamoStore } from './store.js';
 import { DynamoConfigRepo } from './support.js';
@@ -26,8 +27,9 @@ export async function seed(store: DynamoStore, options: SeedOptions = {}): Promi
   const bot = systemBot(now);
   await store.putIfAbsent('User', keys.user(bot.id), bot);
   await store.putIfAbsent('UserEmail', keys.userEmail(bot.email), { userId: bot.id });
-  await store.putIfAbsent('Project', keys.project('default'), {
-    id: 'default', title: 'Default project', state: 'ACTIVE', createTime: t, updateTime: t, version: 1,
+  // The default project holds databases no project claimed yet; admins and DBAs manage it.
+  await store.putIfAbsent('Project', keys.project(DEFAULT_PROJECT), {
+    id: DEFAULT_PROJECT, title: 'Default project', state: 'ACTIVE', bindings: [], createTime: t, updateTime: t, version: 1,
   });
   await new DynamoConfigRepo(store).ensurePageTokenKey(randomBytes(32));
 

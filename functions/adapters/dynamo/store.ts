@@ -19,6 +19,9 @@ import type { EnvironmentRepo, Repos, UserRepo, WorkspaceRepo } from '../../../d
 import type { User } from '../../../domain/users.js';
 import type { Workspace } from '../../../domain/workspace.js';
 import { keys, type EntityType, type Key } from './keys.js';
+import { DynamoProjectRepo } from './projects.js';
+import { DynamoInstanceRepo } from './instances.js';
+import { DynamoDatabaseRepo } from './databases.js';
 
 type Item = Record<string, unknown>;
 const STRIP = new Set(['pk', 'sk', 'gsi1pk', 'gsi1sk', 'type', 'ttl']);
@@ -245,4 +248,7 @@ export const dynamoRepos = (store: DynamoStore): Repos => ({
   workspace: new DynamoWorkspaceRepo(store),
   users: new DynamoUserRepo(store),
   environments: new DynamoEnvironmentRepo(store),
+  projects: new DynamoProjectRepo(store),
+  instances: new DynamoInstanceRepo(store),
+  databases: new DynamoDatabaseRepo(store),
 });

@@ -1,0 +1,216 @@
+// Databases and their tables live in their instance's partition: `DB#name` and
+// `TABLE#db#schema.table` items, so sync reads an instance's whole inventory with one Query.
+// gsi1 (`PROJECT#p`) lists a project's databases across instances.
+import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import { BatchWriteCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
+import type { ListOptions, Page } from '../../../domain/common.js';
+import type { Database, SyncPlan, Table } from '../../../domain/databases.js';
+import { ConcurrentModificationError } from '../../../domain/errors.js';
+import { databaseName } from '../../../domain/names.js';
+import type { DatabaseFilter, DatabaseRepo } from '../../../domain/ports.js';
+import { keys } from './keys.js';
+import { GSI1 } from './table.js';
+import { fromItem, toItem, type DynamoStore } from './store.js';
+
+type Item = Record<string, unknown>;
+
+/** DynamoDB's limits: 25 requests per BatchWriteItem, 100 items per transaction. */
+const BATCH_WRITE_MAX = 25;
+const TRANSACTION_MAX = 100;
+/** Single-item writes in flight at once during a sync. */
+const WRITE_CONCURRENCY = 16;
+const BATCH_RETRIES = 8;
+
+const chunks = <T>(items: readonly T[], size: number): T[][] =>
+  Array.from({ length: Math.ceil(items.length / size) }, (_, i) => items.slice(i * size, (i + 1) * size));
+
+async function eachLimit<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) await fn(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export const databaseItem = (d: Database): Item => ({
+  ...toItem('Database', keys.database(d.instance, d.name), d),
+  ...keys.databaseInProject(d.project, d.instance, d.name),
+});
+
+const tableItem = (instance: string, t: Table): Item =>
+  toItem('Table', keys.table(instance, t.database, t.schema, t.name), { instance, database: t.database, schema: t.schema, name: t.name });
+
+export class DynamoDatabaseRepo implements DatabaseRepo {
+  constructor(private readonly store: DynamoStore) {}
+
+  get = (instance: string, name: string): Promise<Database | undefined> => this.store.get<Database>(keys.database(instance, name));
+
+  listByInstance(instance: string, options: ListOptions, keep: DatabaseFilter): Promise<Page<Database>> {
+    return this.page(
+      {
+        TableName: this.store.tableName,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+        ExpressionAttributeValues: { ':pk': keys.instancePartition(instance), ':prefix': keys.databasePrefix },
+        ConsistentRead: true,
+      },
+      ['pk', 'sk'],
+      options,
+      keep,
+    );
+  }
+
+  listByProject(project: string, options: ListOptions, keep: DatabaseFilter): Promise<Page<Database>> {
+    const { gsi1pk, prefix } = keys.projectDatabases(project);
+    return this.page(
+      {
+        TableName: this.store.tableName,
+        IndexName: GSI1,
+        KeyConditionExpression: 'gsi1pk = :pk AND begins_with(gsi1sk, :prefix)',
+        ExpressionAttributeValues: { ':pk': gsi1pk, ':prefix': prefix },
+      },
+      ['pk', 'sk', 'gsi1pk', 'gsi1sk'],
+      options,
+      keep,
+    );
+  }
+
+  /** One page of kept databases; `next` is the key of the last one returned. */
+  private async page(query: QueryCommandInput, keyAttributes: string[], options: ListOptions, keep: DatabaseFilter): Promise<Page<Database>> {
+    const kept: Item[] = [];
+    let start = options.cursor as Item | undefined;
+    for (;;) {
+      const out = await this.store.doc.send(new QueryCommand({ ...query, Limit: options.limit + 1, ...(start ? { ExclusiveStartKey: start } : {}) }));
+      for (const item of out.Items ?? []) if (keep(fromItem<Database>(item)!)) kept.push(item);
+      if (kept.length > options.limit) {
+        const last = kept[options.limit - 1]!;
+        return {
+          items: kept.slice(0, options.limit).map((i) => fromItem<Database>(i)!),
+          next: Object.fromEntries(keyAttributes.map((k) => [k, last[k]])),
+        };
+      }
+      start = out.LastEvaluatedKey;
+      if (!start) return { items: kept.map((i) => fromItem<Database>(i)!) };
+    }
+  }
+
+  async listAllByInstance(instance: string): Promise<Database[]> {
+    const items = await this.store.queryAll(keys.instancePartition(instance), keys.databasePrefix);
+    return items.map((i) => fromItem<Database>(i)!);
+  }
+
+  async listTables(instance: string, database?: string): Promise<Table[]> {
+    const items = await this.store.queryAll(keys.instancePartition(instance), keys.tablePrefix(database));
+    return items
+      .filter((i) => database === undefined || i.database === database)
+      .map((i) => ({ database: String(i.database), schema: String(i.schema), name: String(i.name) }));
+  }
+
+  async update(next: Database, expectedVersion: number): Promise<Database> {
+    const written: Database = { ...next, version: expectedVersion + 1 };
+    const gsi = keys.databaseInProject(next.project, next.instance, next.name);
+    try {
+      // Only the fields a PATCH owns: a concurrent sync's stamp is never overwritten.
+      await this.store.doc.send(
+        new UpdateCommand({
+          TableName: this.store.tableName,
+          Key: keys.database(next.instance, next.name),
+          UpdateExpression: 'SET #project = :project, labels = :labels, updateTime = :t, gsi1pk = :gpk, gsi1sk = :gsk, version = :next',
+          ConditionExpression: 'version = :v',
+          ExpressionAttributeNames: { '#project': 'project' },
+          ExpressionAttributeValues: {
+            ':project': next.project, ':labels': next.labels, ':t': next.updateTime, ':gpk': gsi.gsi1pk, ':gsk': gsi.gsi1sk,
+            ':next': written.version, ':v': expectedVersion,
+          },
+        }),
+      );
+    } catch (e) {
+      if (e instanceof ConditionalCheckFailedException) throw new ConcurrentModificationError(databaseName(next.instance, next.name));
+      throw e;
+    }
+    return written;
+  }
+
+  async applySync(instance: string, plan: SyncPlan): Promise<void> {
+    await this.createAll(plan.create);
+    const stamped = new Set(plan.stamp);
+    await eachLimit(plan.setState, WRITE_CONCURRENCY, (change) => this.setState(instance, change, stamped.has(change.name) ? plan.time : undefined, plan.time));
+    const changed = new Set(plan.setState.map((c) => c.name));
+    await eachLimit(plan.stamp.filter((n) => !changed.has(n)), WRITE_CONCURRENCY, (name) => this.stamp(instance, name, plan.time));
+    await this.batchWrite([
+      ...plan.addTables.map((t) => ({ PutRequest: { Item: tableItem(instance, t) } })),
+      ...plan.removeTables.map((t) => ({ DeleteRequest: { Key: keys.table(instance, t.database, t.schema, t.name) } })),
+    ]);
+  }
+
+  /** New databases, never overwriting one that a concurrent sync created (and a user moved since). */
+  private async createAll(created: Database[]): Promise<void> {
+    const put = (d: Database) => ({
+      TableName: this.store.tableName,
+      Item: databaseItem(d),
+      ConditionExpression: 'attribute_not_exists(pk)',
+    });
+    for (const chunk of chunks(created, TRANSACTION_MAX)) {
+      try {
+        await this.store.doc.send(new TransactWriteCommand({ TransactItems: chunk.map((d) => ({ Put: put(d) })) }));
+      } catch (e) {
+        if (!(e instanceof TransactionCanceledException)) throw e;
+        // Some exist already (or a conflict): one by one, keeping whatever is there.
+        await eachLimit(chunk, WRITE_CONCURRENCY, async (d) => {
+          try {
+            await this.store.doc.send(new PutCommand(put(d)));
+          } catch (err) {
+            if (!(err instanceof ConditionalCheckFailedException)) throw err;
+          }
+        });
+      }
+    }
+  }
+
+  private async setState(instance: string, change: SyncPlan['setState'][number], stamp: string | undefined, time: string): Promise<void> {
+    try {
+      await this.store.doc.send(
+        new UpdateCommand({
+          TableName: this.store.tableName,
+          Key: keys.database(instance, change.name),
+          UpdateExpression: `SET syncState = :to, updateTime = :t, version = version + :one${stamp ? ', lastSuccessfulSyncTime = :t' : ''}`,
+          // Another sync that got there first has made the same change: nothing to do.
+          ConditionExpression: 'syncState = :from',
+          ExpressionAttributeValues: { ':to': change.to, ':from': change.from, ':t': time, ':one': 1 },
+        }),
+      );
+    } catch (e) {
+      if (!(e instanceof ConditionalCheckFailedException)) throw e;
+    }
+  }
+
+  private async stamp(instance: string, name: string, time: string): Promise<void> {
+    try {
+      await this.store.doc.send(
+        new UpdateCommand({
+          TableName: this.store.tableName,
+          Key: keys.database(instance, name),
+          UpdateExpression: 'SET lastSuccessfulSyncTime = :t',
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeValues: { ':t': time },
+        }),
+      );
+    } catch (e) {
+      if (!(e instanceof ConditionalCheckFailedException)) throw e;
+    }
+  }
+
+  /** BatchWriteItem in chunks of 25, retrying unprocessed items with backoff. */
+  private async batchWrite(requests: Record<string, unknown>[]): Promise<void> {
+    await eachLimit(chunks(requests, BATCH_WRITE_MAX), 4, async (chunk) => {
+      let pending = chunk;
+      for (let attempt = 0; pending.length > 0; attempt++) {
+        if (attempt > BATCH_RETRIES) throw new Error(`BatchWriteItem left ${pending.length} items unprocessed after ${BATCH_RETRIES} retries`);
+        if (attempt > 0) await sleep(Math.min(1000, 25 * 2 ** attempt) * (0.5 + Math.random() / 2));
+        const out = await this.store.doc.send(new BatchWriteCommand({ RequestItems: { [this.store.tableName]: pending } }));
+        pending = (out.UnprocessedItems?.[this.store.tableName] ?? []) as Record<string, unknown>[];
+      }
+    });
+  }
+}

@@ -1,0 +1,88 @@
+// MySQL and MariaDB through `mysql2`: one short-lived connection per call, always closed.
+import { createConnection, type Connection, type RowDataPacket } from 'mysql2/promise';
+import type { TableRef } from '../../../domain/databases.js';
+import { SqlConnectionError, type ConnectionResult, type ConnectionTarget, type SqlDriver } from '../../../domain/ports.js';
+import {
+  DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_QUERY_TIMEOUT_MS, describeFailure, settleWithin, timeoutMessage, withDeadline, type DriverOptions,
+} from './common.js';
+
+/** `10.11.19-MariaDB-0+deb12u1` → `10.11.19-MariaDB`; `8.0.36` → `8.0.36`. */
+export const shortVersion = (v: string): string => /^[\d.]+(?:-MariaDB)?/.exec(v)?.[0] ?? v;
+
+export class MysqlDriver implements SqlDriver {
+  private readonly connectMs: number;
+  private readonly queryMs: number;
+
+  constructor(options: DriverOptions = {}) {
+    this.connectMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+    this.queryMs = options.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS;
+  }
+
+  private async withConnection<T>(target: ConnectionTarget, work: (c: Connection) => Promise<T>): Promise<T> {
+    let conn: Connection | undefined;
+    let abandoned = false;
+    const destroy = () => {
+      abandoned = true;
+      conn?.destroy();
+    };
+    try {
+      return await withDeadline(
+        (async () => {
+          const opened = await createConnection({
+            host: target.host,
+            port: target.port,
+            user: target.username,
+            password: target.password ?? '',
+            ...(target.database === undefined ? {} : { database: target.database }),
+            connectTimeout: this.connectMs,
+            multipleStatements: false,
+          });
+          conn = opened;
+          if (abandoned) opened.destroy();
+          // A server that drops the connection after answering must not crash the process.
+          opened.on('error', () => undefined);
+          return work(opened);
+        })(),
+        this.connectMs + this.queryMs + 1_000,
+        destroy,
+        timeoutMessage(target, this.connectMs + this.queryMs),
+      );
+    } catch (e) {
+      if (e instanceof SqlConnectionError) throw e;
+      throw new SqlConnectionError(describeFailure(e, target, this.connectMs, this.queryMs));
+    } finally {
+      if (conn) {
+        await settleWithin(conn.end(), 1_000);
+        conn.destroy();
+      }
+    }
+  }
+
+  private async rows<R>(c: Connection, sql: string, values: unknown[] = []): Promise<R[]> {
+    const [rows] = await c.query<RowDataPacket[]>({ sql, values, timeout: this.queryMs });
+    return rows as R[];
+  }
+
+  async testConnection(target: ConnectionTarget): Promise<ConnectionResult> {
+    try {
+      const [row] = await this.withConnection(target, (c) => this.rows<{ v: string }>(c, 'SELECT VERSION() AS v'));
+      return { ok: true, engineVersion: shortVersion(row!.v) };
+    } catch (e) {
+      if (e instanceof SqlConnectionError) return { ok: false, error: e.message };
+      throw e;
+    }
+  }
+
+  async listDatabases(target: ConnectionTarget): Promise<string[]> {
+    const rows = await this.withConnection(target, (c) => this.rows<{ name: string }>(c, 'SELECT SCHEMA_NAME AS name FROM information_schema.SCHEMATA ORDER BY 1'));
+    return rows.map((r) => r.name);
+  }
+
+  /** MySQL has no schemas inside a database: each table's schema is "". */
+  async listTables(target: ConnectionTarget, database: string): Promise<TableRef[]> {
+    const rows = await this.withConnection(target, (c) =>
+      this.rows<{ name: string }>(c, "SELECT TABLE_NAME AS name FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_TYPE = 'BASE TABLE' ORDER BY 1", [database]),
+    );
+    return rows.map((r) => ({ schema: '', name: r.name }));
+  }
+}

@@ -1,0 +1,25 @@
+import { getDatabase, listInstanceDatabases, listProjectDatabases, toDatabaseResource, updateDatabase, type Located } from '../../domain/databases.js';
+import { parseUserChosenId } from '../../domain/names.js';
+import { httpHandler, type Request } from '../shared/http.js';
+import { listPage } from '../shared/paging.js';
+import { deps, idempotency } from '../shared/wiring.js';
+
+const toResource = ({ database, instance }: Located) => toDatabaseResource(database, instance);
+const instanceId = (req: Request): string => parseUserChosenId(req.params.instance!, 'instance');
+
+export const handler = httpHandler('databases', { deps, idempotency }, {
+  listInstanceDatabases: async (req) => {
+    const instance = instanceId(req);
+    const { items, nextPageToken } = await listPage(req, `instances/${instance}/databases`, (o) => listInstanceDatabases(deps, req.access!, instance, o), toResource);
+    return { body: { databases: items, ...(nextPageToken ? { nextPageToken } : {}) } };
+  },
+  listProjectDatabases: async (req) => {
+    const project = parseUserChosenId(req.params.project!, 'project');
+    const { items, nextPageToken } = await listPage(req, `projects/${project}/databases`, (o) => listProjectDatabases(deps, req.access!, project, o), toResource);
+    return { body: { databases: items, ...(nextPageToken ? { nextPageToken } : {}) } };
+  },
+  getDatabase: async (req) => ({ body: toResource(await getDatabase(deps, req.access!, instanceId(req), req.params.database!)) }),
+  updateDatabase: async (req) => ({
+    body: toResource(await updateDatabase(deps, req.access!, instanceId(req), req.params.database!, req.body, req.query.updateMask, req.headers['if-match'])),
+  }),
+});

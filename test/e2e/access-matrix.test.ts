@@ -1,0 +1,330 @@
+// The access matrix, generated from the one role table: every route that needs a permission,
+// called over HTTP by every kind of caller, must answer as domain/roles.ts says:
+//   allowed                                  → 2xx (each route has a valid fixture)
+//   workspace permission the role lacks      → 403 naming the route's permission
+//   project permission, caller not a member  → 404 (it may not even see the project)
+//   project permission, member lacking it    → 403 naming the route's permission
+// and a denied call writes nothing. A list that spans projects (GET /v1/projects, an instance's
+// databases) answers everyone who passes the workspace check, and must hold the fixture's item
+// exactly when the table lets the caller see it there. A route without a fixture fails here, so
+// none slips through.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  PROJECT_ROLES, PROJECT_ROLE_PERMISSIONS, PROJECT_SCOPED, ROLE_PERMISSIONS, type Permission, type ProjectRole, type WorkspaceRole,
+} from '../../domain/roles.js';
+import { ROUTES, type Route } from '../../domain/routes.js';
+import { scanTable, type Body } from '../support/api.js';
+import { startApi, type Api, type CallResult } from '../support/http.js';
+import { adminQuery, postgresServer, type SqlServer } from '../support/postgres.js';
+
+// ---------------------------------------------------------------------------------------------
+// Who calls
+// ---------------------------------------------------------------------------------------------
+
+interface Caller {
+  /** Column of the matrix. */
+  readonly kind: string;
+  readonly email: string;
+  readonly role: WorkspaceRole;
+  /** The caller's role in the route's target project; none: not a member. */
+  readonly projectRole?: ProjectRole;
+}
+
+const CALLERS: readonly Caller[] = [
+  { kind: 'workspaceAdmin', email: 'admin@example.com', role: 'workspaceAdmin' },
+  { kind: 'workspaceDBA', email: 'dba@matrix.test', role: 'workspaceDBA' },
+  { kind: 'nonMember', email: 'outsider@matrix.test', role: 'workspaceMember' },
+  ...PROJECT_ROLES.map((r): Caller => ({ kind: r, email: `${r.toLowerCase()}@matrix.test`, role: 'workspaceMember', projectRole: r })),
+];
+const ADMIN = CALLERS[0]!.email;
+
+// ---------------------------------------------------------------------------------------------
+// What the role table says
+// ---------------------------------------------------------------------------------------------
+
+type Decision = 'allowed' | '404' | `403 ${Permission}`;
+type Outcome = Decision | `allowed, ${'lists' | 'hides'} ${string}`;
+
+/** The table's answer for `permission` on something in the fixture's project. */
+function decide(permission: Permission, caller: Caller): Decision {
+  if (ROLE_PERMISSIONS[caller.role].has(permission)) return 'allowed';
+  if (!PROJECT_SCOPED.has(permission)) return `403 ${permission}`;
+  if (caller.projectRole === undefined) return '404';
+  return PROJECT_ROLE_PERMISSIONS[caller.projectRole].has(permission) ? 'allowed' : `403 ${permission}`;
+}
+
+function expected(route: Guarded, fixture: Fixture, caller: Caller, listed: string | undefined): Outcome {
+  const decision = decide(route.permission, caller);
+  if (!fixture.lists) return decision;
+  const filter = fixture.lists.filteredBy;
+  if (filter === undefined) return decision === 'allowed' ? `allowed, lists ${listed}` : decision;
+  // A list across projects: the route's permission is checked for the workspace only (403);
+  // each item is then shown only to those the table lets see it.
+  if (decision.startsWith('403') && !PROJECT_SCOPED.has(route.permission)) return decision;
+  return `allowed, ${decide(filter, caller) === 'allowed' ? 'lists' : 'hides'} ${listed}`;
+}
+
+/** What the server did, in the same words; anything unexpected carries its message. */
+function observed(r: CallResult, fixture: Fixture, listed: string | undefined): string {
+  if (r.status >= 200 && r.status < 300) {
+    if (!fixture.lists) return 'allowed';
+    const items: Body[] = r.json?.[fixture.lists.field] ?? [];
+    return `allowed, ${items.some((i) => i.name === listed) ? 'lists' : 'hides'} ${listed}`;
+  }
+  if (r.status === 404) return '404';
+  if (r.status === 403) return `403 ${r.json?.error?.details?.[0]?.permission ?? '(no permission named)'}`;
+  return `${r.status} ${r.json?.error?.status ?? ''}: ${r.json?.error?.message ?? r.text}`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fixtures: path parameters and a valid body for every operation
+// ---------------------------------------------------------------------------------------------
+
+type Guarded = Extract<Route, { permission: Permission }>;
+type Operation = Guarded['operation'];
+type Params = Record<string, string>;
+
+interface Fixture {
+  /** Path parameters; made fresh per call (as the admin) where the call would use a resource up. */
+  params?: (c: Ctx) => Params | Promise<Params>;
+  query?: string;
+  body?: (c: Ctx, params: Params) => unknown;
+  /**
+   * A list: when allowed, `field` of the answer must hold the item called `name`. With
+   * `filteredBy`, a list across projects: it answers everyone the workspace check lets through,
+   * and holds the item exactly when the table grants `filteredBy` in the item's project.
+   */
+  lists?: { field: string; name: (c: Ctx) => string; filteredBy?: Permission };
+}
+
+/** Shared resources made once, and makers of throwaway ones; every maker acts as the admin. */
+interface Ctx {
+  /** A fresh user-chosen id. */
+  unique(prefix: string): string;
+  /** Calls as the admin and insists on success. */
+  admin(method: string, path: string, body?: unknown): Promise<Body>;
+  /** A project where each project-role caller holds its role. */
+  boundProject(): Promise<string>;
+  user(state?: 'DELETED'): Promise<string>;
+  environment(state?: 'DELETED'): Promise<string>;
+  instance(state?: 'DELETED'): Promise<string>;
+  shared: { project: string; user: string; closedInstance: string; liveInstance: string; database: string };
+}
+
+/** Nothing listens on port 1: connecting fails at once. */
+const CLOSED = { host: '127.0.0.1', port: 1, username: 'postgres', password: 'matrix-secret' };
+const instanceBody = (id: string, ds: { host: string; port: number; username: string; password?: string }) => ({
+  id, title: id, engine: 'POSTGRES', environment: 'environments/test', dataSources: [{ type: 'ADMIN', ...ds }],
+});
+const id = (name: string) => name.slice(name.lastIndexOf('/') + 1);
+const sharedDatabase = (c: Ctx) => `instances/${c.shared.liveInstance}/databases/${c.shared.database}`;
+
+const FIXTURES: Record<Operation, Fixture> = {
+  getWorkspace: {},
+  updateWorkspace: { query: 'updateMask=title', body: () => ({ title: 'Matrix workspace' }) },
+
+  listUsers: {},
+  createUser: { body: (c) => ({ email: `${c.unique('new')}@matrix.test`, role: 'workspaceMember' }) },
+  getUser: { params: (c) => ({ id: c.shared.user }) },
+  updateUser: { params: async (c) => ({ id: await c.user() }), query: 'updateMask=title', body: () => ({ title: 'Renamed' }) },
+  deleteUser: { params: async (c) => ({ id: await c.user() }) },
+  undeleteUser: { params: async (c) => ({ id: await c.user('DELETED') }) },
+
+  listEnvironments: {},
+  createEnvironment: { body: (c) => ({ id: c.unique('env'), title: 'Matrix' }) },
+  reorderEnvironments: {
+    // The current order, as it stands when the call is made: a valid no-op.
+    body: async (c) => ({ environments: (await c.admin('GET', '/v1/environments?pageSize=1000')).environments.map((e: Body) => e.name) }),
+  },
+  getEnvironment: { params: () => ({ id: 'test' }) },
+  updateEnvironment: { params: async (c) => ({ id: await c.environment() }), body: () => ({ title: 'Renamed' }) },
+  deleteEnvironment: { params: async (c) => ({ id: await c.environment() }) },
+  undeleteEnvironment: { params: async (c) => ({ id: await c.environment('DELETED') }) },
+
+  listInstances: {},
+  createInstance: { body: (c) => instanceBody(c.unique('inst'), CLOSED) },
+  getInstance: { params: (c) => ({ instance: c.shared.closedInstance }) },
+  updateInstance: { params: async (c) => ({ instance: await c.instance() }), body: () => ({ title: 'Renamed' }) },
+  deleteInstance: { params: async (c) => ({ instance: await c.instance() }) },
+  undeleteInstance: { params: async (c) => ({ instance: await c.instance('DELETED') }) },
+  testConnection: { params: (c) => ({ instance: c.shared.closedInstance }) },
+  syncInstance: { params: (c) => ({ instance: c.shared.liveInstance }) },
+
+  listInstanceDatabases: {
+    params: (c) => ({ instance: c.shared.liveInstance }),
+    query: 'pageSize=1000',
+    lists: { field: 'databases', name: sharedDatabase, filteredBy: 'databases.list' },
+  },
+  getDatabase: { params: (c) => ({ instance: c.shared.liveInstance, database: c.shared.database }) },
+  updateDatabase: {
+    params: (c) => ({ instance: c.shared.liveInstance, database: c.shared.database }),
+    query: 'updateMask=labels',
+    body: () => ({ labels: { matrix: 'checked' } }),
+  },
+  listProjectDatabases: {
+    params: (c) => ({ project: c.shared.project }),
+    query: 'pageSize=1000',
+    lists: { field: 'databases', name: sharedDatabase },
+  },
+
+  listProjects: { query: 'pageSize=1000', lists: { field: 'projects', name: (c) => `projects/${c.shared.project}`, filteredBy: 'projects.get' } },
+  createProject: { body: (c) => ({ id: c.unique('proj'), title: 'Matrix' }) },
+  getProject: { params: (c) => ({ project: c.shared.project }) },
+  updateProject: { params: async (c) => ({ project: await c.boundProject() }), body: () => ({ title: 'Renamed' }) },
+  deleteProject: { params: async (c) => ({ project: await c.boundProject() }) },
+  undeleteProject: {
+    params: async (c) => {
+      const project = await c.boundProject();
+      await c.admin('DELETE', `/v1/projects/${project}`);
+      return { project };
+    },
+  },
+  getIamPolicy: { params: (c) => ({ project: c.shared.project }) },
+  setIamPolicy: {
+    params: async (c) => ({ project: await c.boundProject() }),
+    // The policy as it stands, with its etag: a valid replacement by the same bindings.
+    body: async (c, p) => ({ policy: await c.admin('GET', `/v1/projects/${p.project}:getIamPolicy`) }),
+  },
+};
+
+/** Databases other test files make and drop while this one runs; never a fixture here. */
+const TRANSIENT = /^sluice_t_/;
+
+/**
+ * A database on the run's PostgreSQL (test/support/postgres.ts) that stays put: any besides the
+ * system and transient ones, or `sluice_matrix`, made once and left for later runs.
+ */
+async function stableDatabase(server: SqlServer): Promise<void> {
+  const rows = await adminQuery<{ datname: string }>(server, "SELECT datname FROM pg_database WHERE NOT datistemplate AND datname <> 'postgres'");
+  if (!rows.some((r) => !TRANSIENT.test(r.datname))) await adminQuery(server, 'CREATE DATABASE sluice_matrix');
+}
+
+function pathOf(route: Guarded, params: Params, query: string | undefined): string {
+  const path = route.path.replace(/\{(\w+)\}/g, (_m, name: string) => {
+    const value = params[name];
+    if (value === undefined) throw new Error(`fixture ${route.operation} gives no {${name}}`);
+    return encodeURIComponent(value);
+  });
+  return query ? `${path}?${query}` : path;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The run
+// ---------------------------------------------------------------------------------------------
+
+const GUARDED = ROUTES.filter((r): r is Guarded => r.permission !== null);
+let api: Api;
+let ctx: Ctx;
+let secretsDir: string | undefined;
+const tally = { checks: 0, allowed: 0, '403': 0, '404': 0 };
+
+beforeAll(async () => {
+  // Instance passwords go to the local encrypted store, as with `npm start`.
+  if (!process.env.SLUICE_SECRETS_DIR) process.env.SLUICE_SECRETS_DIR = secretsDir = mkdtempSync(join(tmpdir(), 'sluice-matrix-'));
+  api = await startApi();
+  const postgres = postgresServer();
+  await stableDatabase(postgres);
+  let n = 0;
+  const unique = (prefix: string) => `${prefix}-${++n}`;
+  const admin = async (method: string, path: string, body?: unknown): Promise<Body> => {
+    const r = await api.call(method, path, { as: ADMIN, ...(body === undefined ? {} : { body }) });
+    if (r.status >= 300) throw new Error(`setup ${method} ${path}: ${r.status} ${r.text}`);
+    return r.json;
+  };
+  const userIds = new Map<string, string>();
+  for (const c of CALLERS.slice(1)) userIds.set(c.email, (await admin('POST', '/v1/users', { email: c.email, role: c.role })).name);
+  const members = PROJECT_ROLES.map((role) => ({ role, members: [userIds.get(CALLERS.find((c) => c.projectRole === role)!.email)!] }));
+
+  const boundProject = async () => {
+    const project = unique('proj');
+    await admin('POST', '/v1/projects', { id: project, title: project });
+    const policy = await admin('GET', `/v1/projects/${project}:getIamPolicy`);
+    await admin('POST', `/v1/projects/${project}:setIamPolicy`, { policy: { bindings: [...policy.bindings, ...members], etag: policy.etag } });
+    return project;
+  };
+  const deleted = async <T extends string>(made: T, name: string, state?: 'DELETED'): Promise<T> => {
+    if (state) await admin('DELETE', `/v1/${name}`);
+    return made;
+  };
+
+  const project = await boundProject();
+  const closedInstance = unique('closed');
+  await admin('POST', '/v1/instances', instanceBody(closedInstance, CLOSED));
+  const liveInstance = unique('live');
+  await admin('POST', '/v1/instances', instanceBody(liveInstance, postgres));
+  await admin('POST', `/v1/instances/${liveInstance}:sync`);
+  const databases = ((await admin('GET', `/v1/instances/${liveInstance}/databases?pageSize=1000`)).databases as Body[]).map((d) => id(d.name));
+  const database = databases.find((d) => !TRANSIENT.test(d));
+  if (!database) throw new Error(`setup: no database on ${postgres.host}:${postgres.port} to check database routes with`);
+  await admin('PATCH', `/v1/instances/${liveInstance}/databases/${database}?updateMask=project`, { project: `projects/${project}` });
+
+  ctx = {
+    unique,
+    admin,
+    boundProject,
+    user: async (state) => {
+      const u = await admin('POST', '/v1/users', { email: `${unique('user')}@matrix.test` });
+      return deleted(id(u.name), u.name, state);
+    },
+    environment: async (state) => {
+      const env = unique('env');
+      await admin('POST', '/v1/environments', { id: env, title: env });
+      return deleted(env, `environments/${env}`, state);
+    },
+    instance: async (state) => {
+      const inst = unique('inst');
+      await admin('POST', '/v1/instances', instanceBody(inst, CLOSED));
+      return deleted(inst, `instances/${inst}`, state);
+    },
+    shared: { project, user: id(userIds.get('outsider@matrix.test')!), closedInstance, liveInstance, database },
+  };
+}, 180_000);
+
+afterAll(async () => {
+  await api?.server.close();
+  if (secretsDir) rmSync(secretsDir, { recursive: true, force: true });
+  console.log(
+    `access matrix: ${GUARDED.length} routes × ${CALLERS.length} callers = ${tally.checks} checks ` +
+      `(${tally.allowed} allowed, ${tally['403']} denied 403, ${tally['404']} denied 404)`,
+  );
+});
+
+describe('access matrix', () => {
+  it('has a fixture for every route that needs a permission, and none for a route that is gone', () => {
+    // Assess
+    expect(GUARDED.map((r) => r.operation).filter((op) => !(op in FIXTURES))).toEqual([]);
+    expect(Object.keys(FIXTURES).filter((op) => !GUARDED.some((r) => r.operation === op))).toEqual([]);
+  });
+
+  describe.each(GUARDED.map((r) => [`${r.method} ${r.path} (${r.permission})`, r] as const))('%s', (_title, route) => {
+    it('answers every caller as the role table says, and a denied call writes nothing', async () => {
+      const fixture: Fixture | undefined = FIXTURES[route.operation];
+      if (!fixture) throw new Error(`no fixture for ${route.operation}: add one to FIXTURES`);
+      const want: Record<string, Outcome> = {};
+      const got: Record<string, string> = {};
+      for (const caller of CALLERS) {
+        // Prepare
+        const params = (await fixture.params?.(ctx)) ?? {};
+        const body = await fixture.body?.(ctx, params);
+        const path = pathOf(route, params, fixture.query);
+        const listed = fixture.lists?.name(ctx);
+        const outcome = expected(route, fixture, caller, listed);
+        want[caller.kind] = outcome;
+        const before = outcome.startsWith('allowed') ? undefined : await scanTable(api.table.store);
+
+        // Act
+        const res = await api.call(route.method, path, { as: caller.email, ...(body === undefined ? {} : { body }) });
+
+        // Assess (collected, so that one failure shows the route's whole row)
+        const wrote = before !== undefined && JSON.stringify(await scanTable(api.table.store)) !== JSON.stringify(before);
+        got[caller.kind] = `${observed(res, fixture, listed)}${wrote ? ' (but wrote to the table)' : ''}`;
+        tally.checks++;
+        tally[outcome.startsWith('allowed') ? 'allowed' : outcome === '404' ? '404' : '403']++;
+      }
+      expect(got).toEqual(want);
+    });
+  });
+});
