@@ -1,0 +1,116 @@
+// The orchestration port: how the domain starts, stops and resumes an issue's pipeline
+// execution. Step Functions implements it in the cloud (functions/adapters/sfn/orchestrator.ts),
+// aws-local-stepfunctions on one machine (infra/local/stepfunctions.ts). Also the contract of the
+// pipeline state machine (infra/lib/pipeline.ts): what each Lambda it invokes receives and returns.
+// Every payload carries ids only, never statements or anything that grows with the target count.
+import { AbortedError, fieldError } from './errors.js';
+
+export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+
+/** Execution input: the issue, by name (`projects/{p}/issues/{n}`). */
+export type PipelineInput = { issue: string };
+
+export type ExecutionStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED';
+
+export interface ExecutionDescription {
+  name: string;
+  status: ExecutionStatus;
+  input: Json;
+  /** The final output, once SUCCEEDED. */
+  output?: Json;
+  /** Error name and cause, once FAILED (or TIMED_OUT). */
+  error?: string;
+  cause?: string;
+  startDate: Date;
+  stopDate?: Date;
+}
+
+export interface StartedExecution {
+  /** The execution's id (an ARN in the cloud). */
+  executionId: string;
+  /** True when an execution of that name existed already: starting twice is not an error. */
+  alreadyStarted: boolean;
+}
+
+export interface Orchestrator {
+  /** Starts the pipeline; idempotent by name (see `pipelineExecutionName`). */
+  startExecution(name: string, input: PipelineInput): Promise<StartedExecution>;
+  /** Ends the execution at once (cancel). Stopping a finished or unknown execution is a no-op. */
+  stopExecution(name: string, cause?: string): Promise<void>;
+  describeExecution(name: string): Promise<ExecutionDescription | undefined>;
+  /** Resumes a `.waitForTaskToken` gate; TaskTokenGoneError when the token is no longer waited on. */
+  sendTaskSuccess(token: string, output: Json): Promise<void>;
+  /** Fails a gate with an error name its Catch matches (e.g. PIPELINE_ERRORS.rejected). */
+  sendTaskFailure(token: string, error: string, cause?: string): Promise<void>;
+}
+
+/** The token was used already, timed out, or its execution ended: someone else resolved the gate. */
+export class TaskTokenGoneError extends AbortedError {
+  override readonly name: string = 'TaskTokenGoneError';
+  constructor() {
+    super('the pipeline is no longer waiting on this gate; read the issue again');
+  }
+}
+
+/** Error names the state machine's Catch clauses match. */
+export const PIPELINE_ERRORS = {
+  /** sendTaskFailure on the approval gate's token: the stage was rejected, the pipeline ends Canceled. */
+  rejected: 'Sluice.Rejected',
+} as const;
+
+const ISSUE_NAME = /^projects\/([a-z][a-z0-9-]{1,62})\/issues\/([1-9][0-9]{0,9})$/;
+
+/**
+ * The execution name of an issue's pipeline: `{project}-{number}` (at most 74 characters of
+ * [a-z0-9-], within Step Functions' 80). One name per issue, so a repeated start cannot run a
+ * second pipeline. The number has no `-`, so the mapping is one-to-one.
+ */
+export function pipelineExecutionName(issue: string): string {
+  const m = ISSUE_NAME.exec(issue);
+  if (!m) throw fieldError('issue', 'must be an issue name like projects/hr/issues/12');
+  return `${m[1]}-${m[2]}`;
+}
+
+// The contract of the pipeline state machine's Lambdas (infra/lib/pipeline.ts). Ids only.
+
+/** One stage as `advance` plans it. */
+export type StagePlan = {
+  /** The stage id within the issue (e.g. its environment id). */
+  id: string;
+  requireApproval: boolean;
+  /** RFC 3339 (e.g. `2026-12-01T02:00:00Z`); omitted, never null, when the stage runs at once. */
+  runTime?: string;
+  /** Tasks at a time in the stage's Map; 0 means no limit on AWS (40 for an inline Map). */
+  maxConcurrency: number;
+};
+
+/** `advance` input: `{issue}`. Output: the next stage that still has work, or done. */
+export type AdvanceOutput =
+  | { done: true }
+  | {
+      done: false;
+      stage: StagePlan;
+      /** The stage's unfinished task ids (short ids, unique within the issue). */
+      taskIds: string[];
+    };
+
+/** Input of the approval and failure gates: they store `token` on the stage and return. */
+export type GateInput = { issue: string; stage: string; token: string };
+
+/** `runTask` input: one task, by id. */
+export type RunTaskInput = { issue: string; task: string };
+
+/** `runTask` output: kept tiny, since the Map gathers one per task. */
+export type RunTaskOutput = { status: 'DONE' | 'FAILED' | 'SKIPPED' };
+
+/** `stageResult` input: `{issue, stage}`. */
+export type StageResultInput = { issue: string; stage: string };
+
+/**
+ * DONE when every task of the stage is DONE or SKIPPED; FAILED otherwise (a task still RUNNING or
+ * NOT_STARTED after the Map, e.g. after a runner crash, counts as FAILED so the pipeline waits).
+ */
+export type StageResultOutput = { status: 'DONE' | 'FAILED' };
+
+/** What `:run` / `:skip` send to the failure gate's token: the tasks to run again (may be empty). */
+export type FailureGateOutput = { taskIds: string[] };

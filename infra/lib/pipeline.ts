@@ -1,0 +1,276 @@
+// The pipeline state machine: one Standard execution per issue, stage by stage, defined once here
+// and run as synthesized both on AWS and locally (infra/local/stepfunctions.ts). JSONPath only (the
+// local runner ignores JSONata and Assign). Payloads carry ids only; the Lambdas' contract is in
+// domain/orchestrator.ts.
+//
+//   Advance ─▶ Done? ─yes─▶ Done (Succeed)
+//     ▲          │no
+//     │          ▼
+//     │   NeedsApproval? ─yes─▶ ApprovalGate (.waitForTaskToken) ──Sluice.Rejected──▶ Canceled (Succeed)
+//     │          │no                  │
+//     │          ▼                    ▼
+//     │      Scheduled? ◀─────────────┘
+//     │       │yes   │no
+//     │       ▼      │
+//     │  WaitForRunTime
+//     │       │      │
+//     │       ▼      ▼
+//     │      RunStage (Map over task ids: RunTask; a crash is caught as TaskErrored) ◀──┐
+//     │          │                                                                      │
+//     │          ▼                                                                      │
+//     │     StageResult ─▶ StageFailed? ─yes─▶ FailureGate (.waitForTaskToken) ─▶ PlanRetry
+//     └────────────────────────│no
+//
+// Scale (issue 5): an inline Map costs 7 history events per task (docs/pipeline-state-machine.md)
+// and holds the stage's task ids in the execution's state. That is fine for a few thousand tasks
+// per execution; past that, the 25,000-event history and the 256 KiB payload limits bite. Large
+// stages will switch RunStage to a Distributed Map (ItemReader over an S3 manifest of task ids,
+// ItemBatcher, child executions with their own histories, ResultWriter instead of gathered
+// results) or to child executions per batch of task ids; the Lambdas' contract stays the same.
+import { Duration, Stack, Validations, type CfnElement } from 'aws-cdk-lib';
+import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
+import {
+  Choice,
+  Condition,
+  DefinitionBody,
+  IntegrationPattern,
+  JitterType,
+  JsonPath,
+  LogLevel,
+  Map as MapState,
+  Pass,
+  Result,
+  StateMachine,
+  StateMachineType,
+  Succeed,
+  TaskInput,
+  Timeout,
+  Wait,
+  WaitTime,
+  type RetryProps,
+} from 'aws-cdk-lib/aws-stepfunctions';
+import { LambdaInvoke } from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import { Construct } from 'constructs';
+import { PIPELINE_ERRORS } from '../../domain/orchestrator.js';
+
+/** State names: tests, the local runner's event log and the docs refer to them. */
+export const PIPELINE_STATES = {
+  advance: 'Advance',
+  done: 'Done',
+  isDone: 'Done?',
+  needsApproval: 'NeedsApproval?',
+  approvalGate: 'ApprovalGate',
+  canceled: 'Canceled',
+  scheduled: 'Scheduled?',
+  waitForRunTime: 'WaitForRunTime',
+  runStage: 'RunStage',
+  runTask: 'RunTask',
+  taskErrored: 'TaskErrored',
+  stageResult: 'StageResult',
+  stageFailed: 'StageFailed?',
+  failureGate: 'FailureGate',
+  planRetry: 'PlanRetry',
+} as const;
+
+export const PIPELINE_DEFAULTS = {
+  /** How long a stage waits for an approver before the execution fails (States.Timeout). */
+  approvalTimeout: Duration.days(7),
+  /** How long a failed stage waits for `:run` or `:skip`. */
+  failureTimeout: Duration.days(7),
+  /** TimeoutSeconds of the plain invokes (advance, runTask, stageResult). */
+  invokeTimeout: Duration.minutes(15),
+} as const;
+
+/**
+ * Errors of the Lambda service itself (throttling, a transient service fault), not of our code:
+ * retried with exponential backoff and full jitter. Our handlers' own errors are not retried here.
+ */
+export const LAMBDA_SERVICE_ERRORS = [
+  'Lambda.ServiceException',
+  'Lambda.AWSLambdaException',
+  'Lambda.SdkClientException',
+  'Lambda.TooManyRequestsException',
+  'Lambda.ClientExecutionTimeoutException',
+];
+const SERVICE_RETRY: RetryProps = {
+  errors: LAMBDA_SERVICE_ERRORS,
+  interval: Duration.seconds(2),
+  backoffRate: 2,
+  maxAttempts: 6,
+  maxDelay: Duration.seconds(30),
+  jitterStrategy: JitterType.FULL,
+};
+
+export interface PipelineStateMachineProps {
+  /** Plans the next stage: `{issue}` → AdvanceOutput. */
+  readonly advance: IFunction;
+  /** Stores the approval token on the stage (GateInput); resumed by `:approve`, failed by `:reject`. */
+  readonly approvalGate: IFunction;
+  /** Runs one task (RunTaskInput → RunTaskOutput); idempotent, delivered at least once. */
+  readonly runTask: IFunction;
+  /** Whether the stage's tasks all ended DONE/SKIPPED (StageResultInput → StageResultOutput). */
+  readonly stageResult: IFunction;
+  /** Stores the failure token on the stage (GateInput); resumed by `:run`/`:skip` with FailureGateOutput. */
+  readonly failureGate: IFunction;
+  readonly logRetention: RetentionDays;
+  /** Default PIPELINE_DEFAULTS.approvalTimeout. At most 24 days if it must also run locally. */
+  readonly approvalTimeout?: Duration;
+  /** Default PIPELINE_DEFAULTS.failureTimeout. */
+  readonly failureTimeout?: Duration;
+  /** X-Ray tracing of executions; default true. */
+  readonly tracing?: boolean;
+}
+
+export class PipelineStateMachine extends Construct {
+  readonly stateMachine: StateMachine;
+  readonly logGroup: LogGroup;
+  /** Any execution ending FAILED: an uncaught error, a gate's States.Timeout included (never a rejection or a cancel). No action attached. */
+  readonly failedAlarm: Alarm;
+
+  constructor(scope: Construct, id: string, props: PipelineStateMachineProps) {
+    super(scope, id);
+    const S = PIPELINE_STATES;
+
+    /** A plain invoke: the function ARN as Resource, its return value as the result, here and locally. */
+    const invoke = (name: string, fn: IFunction, payload: Record<string, unknown>, resultPath: string) => {
+      const task = LambdaInvoke.jsonPath(this, name, {
+        stateName: name,
+        lambdaFunction: fn,
+        payload: TaskInput.fromObject(payload),
+        payloadResponseOnly: true,
+        // Lambda's own maximum: the function's timeout ends a hung run first on AWS, while locally a
+        // Task without TimeoutSeconds would give up after 60 s (too soon for a long ALTER TABLE).
+        taskTimeout: Timeout.duration(PIPELINE_DEFAULTS.invokeTimeout),
+        retryOnServiceExceptions: false,
+        resultPath,
+      });
+      return task.addRetry(SERVICE_RETRY);
+    };
+    /** A gate: the Lambda stores the token; the execution waits until someone sends it back. */
+    const gate = (name: string, fn: IFunction, timeout: Duration, resultPath: string) =>
+      LambdaInvoke.jsonPath(this, name, {
+        stateName: name,
+        lambdaFunction: fn,
+        integrationPattern: IntegrationPattern.WAIT_FOR_TASK_TOKEN,
+        payload: TaskInput.fromObject({
+          issue: JsonPath.stringAt('$.issue'),
+          stage: JsonPath.stringAt('$.plan.stage.id'),
+          token: JsonPath.taskToken,
+        }),
+        // Always set: a local Task otherwise times out after 60 s, and on AWS a gate must not wait a year.
+        taskTimeout: Timeout.duration(timeout),
+        retryOnServiceExceptions: false,
+        resultPath,
+      }).addRetry(SERVICE_RETRY);
+
+    const advance = invoke(S.advance, props.advance, { issue: JsonPath.stringAt('$.issue') }, '$.plan');
+    const done = new Succeed(this, S.done, { stateName: S.done });
+    const canceled = new Succeed(this, S.canceled, { stateName: S.canceled, comment: 'The stage was rejected' });
+
+    const approvalGate = gate(S.approvalGate, props.approvalGate, props.approvalTimeout ?? PIPELINE_DEFAULTS.approvalTimeout, JsonPath.DISCARD);
+    approvalGate.addCatch(canceled, { errors: [PIPELINE_ERRORS.rejected], resultPath: '$.rejection' });
+
+    const waitForRunTime = new Wait(this, S.waitForRunTime, { stateName: S.waitForRunTime, time: WaitTime.timestampPath('$.plan.stage.runTime') });
+
+    const runTask = invoke(S.runTask, props.runTask, { issue: JsonPath.stringAt('$.issue'), task: JsonPath.stringAt('$.task') }, '$');
+    // A crash of the runner (after retries) must not abort the other tasks of the stage: the
+    // iteration ends, the task is left unfinished, and StageResult counts it as FAILED.
+    runTask.addCatch(new Pass(this, S.taskErrored, { stateName: S.taskErrored, result: Result.fromObject({ status: 'ERRORED' }) }), {
+      errors: ['States.ALL'],
+      resultPath: JsonPath.DISCARD,
+    });
+    const runStage = MapState.jsonPath(this, S.runStage, {
+      stateName: S.runStage,
+      itemsPath: '$.plan.taskIds',
+      maxConcurrencyPath: '$.plan.stage.maxConcurrency',
+      itemSelector: { issue: JsonPath.stringAt('$.issue'), task: JsonPath.stringAt('$$.Map.Item.Value') },
+      // The gathered results are one tiny {status} per task, dropped here: the state stays ids only.
+      resultPath: JsonPath.DISCARD,
+    });
+    runStage.itemProcessor(runTask);
+
+    const stageResult = invoke(S.stageResult, props.stageResult, { issue: JsonPath.stringAt('$.issue'), stage: JsonPath.stringAt('$.plan.stage.id') }, '$.result');
+    const failureGate = gate(S.failureGate, props.failureGate, props.failureTimeout ?? PIPELINE_DEFAULTS.failureTimeout, '$.retry');
+    // Back to the Map with only the tasks `:run` asked for (`:skip` sends none).
+    const planRetry = Pass.jsonPath(this, S.planRetry, {
+      stateName: S.planRetry,
+      parameters: {
+        issue: JsonPath.stringAt('$.issue'),
+        plan: { done: false, stage: JsonPath.objectAt('$.plan.stage'), taskIds: JsonPath.listAt('$.retry.taskIds') },
+      },
+    });
+
+    const scheduled = Choice.jsonPath(this, S.scheduled, { stateName: S.scheduled })
+      .when(Condition.isPresent('$.plan.stage.runTime'), waitForRunTime.next(runStage))
+      .otherwise(runStage);
+    approvalGate.next(scheduled);
+    const needsApproval = Choice.jsonPath(this, S.needsApproval, { stateName: S.needsApproval })
+      .when(Condition.booleanEquals('$.plan.stage.requireApproval', true), approvalGate)
+      .otherwise(scheduled);
+    runStage.next(stageResult).next(
+      Choice.jsonPath(this, S.stageFailed, { stateName: S.stageFailed })
+        .when(Condition.stringEquals('$.result.status', 'FAILED'), failureGate.next(planRetry).next(runStage))
+        .otherwise(advance),
+    );
+    const definition = advance.next(
+      Choice.jsonPath(this, S.isDone, { stateName: S.isDone }).when(Condition.booleanEquals('$.plan.done', true), done).otherwise(needsApproval),
+    );
+
+    this.logGroup = new LogGroup(this, 'Logs', { retention: props.logRetention });
+    const tracing = props.tracing ?? true;
+    this.stateMachine = new StateMachine(this, 'StateMachine', {
+      comment: 'Sluice issue pipeline: stage by stage, approval and schedule gates, a Map over the tasks',
+      stateMachineType: StateMachineType.STANDARD,
+      definitionBody: DefinitionBody.fromChainable(definition),
+      // ERROR: failures reach CloudWatch with their cause; the full story is the execution history.
+      logs: { destination: this.logGroup, level: LogLevel.ERROR, includeExecutionData: false },
+      tracingEnabled: tracing,
+    });
+
+    this.failedAlarm = new Alarm(this, 'ExecutionsFailed', {
+      alarmDescription: 'A Sluice pipeline execution failed: an uncaught error, or a gate that waited longer than its timeout',
+      metric: this.stateMachine.metricFailed({ period: Duration.minutes(5), statistic: 'Sum' }),
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
+
+    this.acknowledge(props, tracing);
+  }
+
+  /** The findings this construct accepts, each named exactly (cdk-nag 3 Validations). */
+  private acknowledge(props: PipelineStateMachineProps, tracing: boolean): void {
+    const role = this.stateMachine.role;
+    Validations.of(role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'Added by CDK for execution logging and X-Ray: logs:CreateLogDelivery/GetLogDelivery/UpdateLogDelivery/DeleteLogDelivery/ListLogDeliveries/PutResourcePolicy/DescribeResourcePolicies/DescribeLogGroups and xray:PutTraceSegments/PutTelemetryRecords/GetSamplingRules/GetSamplingTargets support no resource-level permissions, so * is the only possible resource.',
+    });
+    const stack = Stack.of(this);
+    const fns = [props.advance, props.approvalGate, props.runTask, props.stageResult, props.failureGate];
+    for (const fn of new Set(fns)) {
+      const cfn = fn.node.defaultChild;
+      if (!cfn) continue;
+      Validations.of(role).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::<${stack.getLogicalId(cfn as CfnElement)}.Arn>:*]`,
+        reason:
+          "Added by CDK's LambdaInvoke task: lambda:InvokeFunction on this one pipeline function and its versions/aliases (<arn>:*). The role can invoke exactly the five pipeline functions, nothing else.",
+      });
+    }
+    Validations.of(this.stateMachine).acknowledge({
+      id: 'AwsSolutions-SF1',
+      reason:
+        "Logging level ERROR, not ALL, on purpose: ALL would write ~7 log events per task to CloudWatch Logs, duplicating the execution history Step Functions keeps for 90 days anyway. Failures (with error and cause) are logged, and the ExecutionsFailed alarm watches them.",
+    });
+    if (!tracing) {
+      Validations.of(this.stateMachine).acknowledge({
+        id: 'AwsSolutions-SF2',
+        reason:
+          'X-Ray tracing was turned off by the deployer (tracing: false); execution history, ERROR logs and the ExecutionsFailed alarm still cover every execution.',
+      });
+    }
+  }
+}

@@ -1,0 +1,440 @@
+// The pipeline state machine exactly as CDK synthesizes it, run locally by aws-local-stepfunctions
+// with in-memory stand-ins for its five Lambdas: stages in order, the approval gate, the schedule
+// gate, the failure gate and retry, cancel, concurrency, and AWS history events per task.
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import {
+  PIPELINE_ERRORS,
+  TaskTokenGoneError,
+  type AdvanceOutput,
+  type FailureGateOutput,
+  type GateInput,
+  type RunTaskInput,
+  type StageResultOutput,
+} from '../../domain/orchestrator.js';
+import { PIPELINE_STATES as S } from '../../infra/lib/pipeline.js';
+import { aslFromTemplate, localFunctionArn, LocalStepFunctions, type LocalHandler } from '../../infra/local/stepfunctions.js';
+import { PIPELINE_FUNCTIONS, pipelineStack, type PipelineFunction } from '../support/pipeline-stack.js';
+
+const p = pipelineStack();
+const template = p.template.toJSON() as { Resources: Record<string, { Type: string; Properties: Record<string, unknown> }> };
+const asl = aslFromTemplate(template, p.stateMachineId);
+const ISSUE = 'projects/hr/issues/1';
+const EXEC = 'hr-1';
+
+type TaskStatus = 'NOT_STARTED' | 'RUNNING' | 'DONE' | 'FAILED' | 'SKIPPED';
+interface StageSpec {
+  id: string;
+  requireApproval?: boolean;
+  runTime?: string;
+  maxConcurrency?: number;
+  tasks: string[];
+}
+
+/** An issue's pipeline in memory, behind the five Lambdas' contract (domain/orchestrator.ts). */
+class FakePipeline {
+  readonly status = new Map<string, TaskStatus>();
+  /** Tasks whose next run fails (as a failing statement would). */
+  readonly failing = new Set<string>();
+  /** Tasks whose next invocation throws this Lambda service error (once). */
+  readonly throttled = new Map<string, string>();
+  readonly approvalTokens = new Map<string, string>();
+  readonly failureTokens = new Map<string, string>();
+  /** Each runTask call: task, start and end time. */
+  readonly runs: { task: string; start: number; end: number }[] = [];
+  private running = 0;
+  /** Most concurrent runTask calls seen, per stage. */
+  readonly maxRunning = new Map<string, number>();
+
+  constructor(
+    readonly stages: StageSpec[],
+    private readonly taskMs = 5,
+  ) {
+    for (const s of stages) for (const t of s.tasks) this.status.set(t, 'NOT_STARTED');
+  }
+
+  private stageOf(task: string): StageSpec {
+    return this.stages.find((s) => s.tasks.includes(task))!;
+  }
+
+  readonly handlers: Record<PipelineFunction, LocalHandler> = {
+    advance: (): AdvanceOutput => {
+      const next = this.stages.find((s) => s.tasks.some((t) => !['DONE', 'SKIPPED'].includes(this.status.get(t)!)));
+      if (!next) return { done: true };
+      return {
+        done: false,
+        stage: { id: next.id, requireApproval: next.requireApproval ?? false, maxConcurrency: next.maxConcurrency ?? 0, ...(next.runTime ? { runTime: next.runTime } : {}) },
+        taskIds: next.tasks.filter((t) => !['DONE', 'SKIPPED'].includes(this.status.get(t)!)),
+      };
+    },
+    approvalGate: (event) => {
+      const { stage, token } = event as GateInput;
+      this.approvalTokens.set(stage, token);
+    },
+    runTask: async (event) => {
+      const { task } = event as RunTaskInput;
+      const stage = this.stageOf(task).id;
+      const throttle = this.throttled.get(task);
+      if (throttle) {
+        this.throttled.delete(task);
+        throw Object.assign(new Error('Rate exceeded'), { name: throttle });
+      }
+      this.running += 1;
+      this.maxRunning.set(stage, Math.max(this.maxRunning.get(stage) ?? 0, this.running));
+      const start = Date.now();
+      this.status.set(task, 'RUNNING');
+      await new Promise((r) => setTimeout(r, this.taskMs));
+      const failed = this.failing.delete(task);
+      this.status.set(task, failed ? 'FAILED' : 'DONE');
+      this.running -= 1;
+      this.runs.push({ task, start, end: Date.now() });
+      return { status: failed ? 'FAILED' : 'DONE' };
+    },
+    stageResult: (event): StageResultOutput => {
+      const stage = this.stages.find((s) => s.id === (event as { stage: string }).stage)!;
+      return { status: stage.tasks.every((t) => ['DONE', 'SKIPPED'].includes(this.status.get(t)!)) ? 'DONE' : 'FAILED' };
+    },
+    failureGate: (event) => {
+      const { stage, token } = event as GateInput;
+      this.failureTokens.set(stage, token);
+    },
+  };
+
+  runsOf(task: string): number {
+    return this.runs.filter((r) => r.task === task).length;
+  }
+}
+
+let runner: LocalStepFunctions | undefined;
+
+/** A runner over the synthesized ASL, each function's logical id mapped to the fake's handler. */
+function start(fake: FakePipeline, options: { retryIntervals?: Record<string, number> } = {}): LocalStepFunctions {
+  runner = new LocalStepFunctions({
+    definition: asl,
+    handlers: Object.fromEntries(PIPELINE_FUNCTIONS.map((f) => [p.fnIds[f], fake.handlers[f]])),
+    ...options,
+  });
+  return runner;
+}
+
+const statesEntered = (r: LocalStepFunctions) => r.statesEntered(EXEC).map((e) => e.state);
+
+afterEach(async () => {
+  vi.restoreAllMocks();
+  await runner?.close();
+  runner = undefined;
+});
+
+describe('the definition the local runner executes', () => {
+  it('is exactly the synthesized one, every Lambda resource mapped to its function', () => {
+    // Prepare: the template's DefinitionString with its two kinds of intrinsics filled in by hand.
+    const join = (template.Resources[p.stateMachineId]!.Properties.DefinitionString as { 'Fn::Join': [string, unknown[]] })['Fn::Join'][1];
+    const byHand = join
+      .map((part) => {
+        if (typeof part === 'string') return part;
+        const att = (part as { 'Fn::GetAtt'?: [string, string] })['Fn::GetAtt'];
+        return att ? localFunctionArn(att[0]) : (expect(part).toEqual({ Ref: 'AWS::Partition' }), 'aws');
+      })
+      .join('');
+
+    // Act
+    const r = start(new FakePipeline([]));
+
+    // Assess
+    expect(JSON.stringify(r.definition)).toBe(byHand);
+    // The library's validator adds QueryLanguage to every state of what it is given: the runner
+    // hands it a copy, so the definition stays as synthesized.
+    expect(JSON.stringify(asl)).toBe(byHand);
+    expect(r.taskFunctions).toEqual({
+      [S.advance]: p.fnIds.advance,
+      [S.approvalGate]: p.fnIds.approvalGate,
+      [S.runTask]: p.fnIds.runTask,
+      [S.stageResult]: p.fnIds.stageResult,
+      [S.failureGate]: p.fnIds.failureGate,
+    });
+  });
+
+  it('refuses to run with a Lambda resource left unmapped, or a handler for a function it never invokes', () => {
+    const fake = new FakePipeline([]);
+    const handlers = Object.fromEntries(PIPELINE_FUNCTIONS.map((f) => [p.fnIds[f], fake.handlers[f]]));
+    const { [p.fnIds.runTask]: _runTask, ...withoutRunTask } = handlers;
+
+    expect(() => new LocalStepFunctions({ definition: asl, handlers: withoutRunTask })).toThrow(`no local handler for ${p.fnIds.runTask} (state ${S.runTask})`);
+    expect(() => new LocalStepFunctions({ definition: asl, handlers: { ...handlers, Stray: () => null } })).toThrow(/functions the definition does not invoke: Stray/);
+  });
+
+  it('refuses an intrinsic it cannot resolve, rather than run something else', () => {
+    const join = template.Resources[p.stateMachineId]!.Properties.DefinitionString as { 'Fn::Join': [string, unknown[]] };
+    const tampered = structuredClone(template);
+    tampered.Resources[p.stateMachineId]!.Properties.DefinitionString = { 'Fn::Join': ['', [...join['Fn::Join'][1], { Ref: 'AWS::Region' }]] };
+
+    expect(() => aslFromTemplate(tampered, p.stateMachineId)).toThrow(/cannot resolve \{"Ref":"AWS::Region"\}/);
+  });
+});
+
+describe('a pipeline run locally', () => {
+  it('(a) runs stage 1, waits at stage 2 approval until the token is sent, then runs stage 2 and succeeds', async () => {
+    // Prepare
+    const fake = new FakePipeline([
+      { id: 'test', tasks: ['1', '2', '3'] },
+      { id: 'prod', requireApproval: true, tasks: ['4'] },
+    ]);
+    const r = start(fake);
+
+    // Act
+    await r.startExecution(EXEC, { issue: ISSUE });
+    await vi.waitFor(() => expect(fake.approvalTokens.get('prod')).toBeDefined());
+    await new Promise((res) => setTimeout(res, 50));
+    const whileWaiting = { status: Object.fromEntries(fake.status), exec: await r.describeExecution(EXEC), pending: r.pendingTokens() };
+    await r.sendTaskSuccess(fake.approvalTokens.get('prod')!, {});
+    const done = await r.waitForExecution(EXEC);
+
+    // Assess
+    expect(whileWaiting.status).toEqual({ 1: 'DONE', 2: 'DONE', 3: 'DONE', 4: 'NOT_STARTED' });
+    expect(whileWaiting.exec?.status).toBe('RUNNING');
+    expect(whileWaiting.pending).toEqual([{ token: fake.approvalTokens.get('prod'), execution: EXEC, state: S.approvalGate }]);
+    expect(done).toMatchObject({ status: 'SUCCEEDED', output: { issue: ISSUE, plan: { done: true } } });
+    expect(Object.fromEntries(fake.status)).toEqual({ 1: 'DONE', 2: 'DONE', 3: 'DONE', 4: 'DONE' });
+    expect(fake.runs.map((x) => x.task).slice(-1)).toEqual(['4']);
+    expect(r.pendingTokens()).toEqual([]);
+    expect(statesEntered(r).at(-1)).toBe(S.done);
+  });
+
+  it('(a2) a second start of the same issue is the same execution, not a second pipeline', async () => {
+    const fake = new FakePipeline([{ id: 'prod', requireApproval: true, tasks: ['1'] }]);
+    const r = start(fake);
+
+    const first = await r.startExecution(EXEC, { issue: ISSUE });
+    const second = await r.startExecution(EXEC, { issue: ISSUE });
+    await vi.waitFor(() => expect(fake.approvalTokens.size).toBe(1));
+
+    expect(first.alreadyStarted).toBe(false);
+    expect(second).toEqual({ executionId: first.executionId, alreadyStarted: true });
+    expect(statesEntered(r).filter((s) => s === S.advance)).toHaveLength(1);
+  });
+
+  it('(b) a rejection ends the pipeline Canceled, and the used token is gone', async () => {
+    // Prepare
+    const fake = new FakePipeline([{ id: 'prod', requireApproval: true, tasks: ['1'] }]);
+    const r = start(fake);
+    await r.startExecution(EXEC, { issue: ISSUE });
+    await vi.waitFor(() => expect(fake.approvalTokens.get('prod')).toBeDefined());
+    const token = fake.approvalTokens.get('prod')!;
+
+    // Act
+    await r.sendTaskFailure(token, PIPELINE_ERRORS.rejected, 'not during the freeze');
+    const done = await r.waitForExecution(EXEC);
+
+    // Assess
+    expect(done).toMatchObject({ status: 'SUCCEEDED', output: { rejection: { Error: PIPELINE_ERRORS.rejected, Cause: 'not during the freeze' } } });
+    expect(statesEntered(r).at(-1)).toBe(S.canceled);
+    expect(fake.runs).toEqual([]);
+    await expect(r.sendTaskSuccess(token, {})).rejects.toBeInstanceOf(TaskTokenGoneError);
+  });
+
+  it('(c) runs a scheduled stage no earlier than its runTime', async () => {
+    // Prepare
+    const runTime = new Date(Date.now() + 1_500);
+    const fake = new FakePipeline([{ id: 'test', runTime: runTime.toISOString(), tasks: ['1', '2'] }]);
+    const r = start(fake);
+
+    // Act
+    await r.startExecution(EXEC, { issue: ISSUE });
+    await new Promise((res) => setTimeout(res, 1_000));
+    const runsAfter1s = fake.runs.length;
+    const done = await r.waitForExecution(EXEC);
+
+    // Assess
+    expect(runsAfter1s).toBe(0);
+    expect(done.status).toBe('SUCCEEDED');
+    expect(Math.min(...fake.runs.map((x) => x.start))).toBeGreaterThanOrEqual(runTime.getTime());
+    expect(statesEntered(r)).toContain(S.waitForRunTime);
+  });
+
+  it('(d) pauses at the failure gate on a failed task; a retry re-runs only that task and the pipeline completes', async () => {
+    // Prepare
+    const fake = new FakePipeline([
+      { id: 'test', tasks: ['1', '2', '3'] },
+      { id: 'prod', tasks: ['4'] },
+    ]);
+    fake.failing.add('2');
+    const r = start(fake);
+
+    // Act: run until the stage fails, then `:run` task 2 (it is reset, then the token is sent).
+    await r.startExecution(EXEC, { issue: ISSUE });
+    await vi.waitFor(() => expect(fake.failureTokens.get('test')).toBeDefined());
+    const atGate = { status: Object.fromEntries(fake.status), pending: r.pendingTokens().map((t) => t.state) };
+    fake.status.set('2', 'NOT_STARTED');
+    await r.sendTaskSuccess(fake.failureTokens.get('test')!, { taskIds: ['2'] } satisfies FailureGateOutput);
+    const done = await r.waitForExecution(EXEC);
+
+    // Assess
+    expect(atGate.status).toEqual({ 1: 'DONE', 2: 'FAILED', 3: 'DONE', 4: 'NOT_STARTED' });
+    expect(atGate.pending).toEqual([S.failureGate]);
+    expect(done.status).toBe('SUCCEEDED');
+    expect(['1', '2', '3', '4'].map((t) => fake.runsOf(t))).toEqual([1, 2, 1, 1]);
+    expect(Object.fromEntries(fake.status)).toEqual({ 1: 'DONE', 2: 'DONE', 3: 'DONE', 4: 'DONE' });
+  });
+
+  it('(d2) a skip resolves the failure gate with nothing to re-run, and the pipeline moves on', async () => {
+    const fake = new FakePipeline([
+      { id: 'test', tasks: ['1', '2'] },
+      { id: 'prod', tasks: ['3'] },
+    ]);
+    fake.failing.add('1');
+    const r = start(fake);
+    await r.startExecution(EXEC, { issue: ISSUE });
+    await vi.waitFor(() => expect(fake.failureTokens.get('test')).toBeDefined());
+
+    fake.status.set('1', 'SKIPPED');
+    await r.sendTaskSuccess(fake.failureTokens.get('test')!, { taskIds: [] });
+    const done = await r.waitForExecution(EXEC);
+
+    expect(done.status).toBe('SUCCEEDED');
+    expect(['1', '2', '3'].map((t) => fake.runsOf(t))).toEqual([1, 1, 1]);
+    expect(fake.status.get('1')).toBe('SKIPPED');
+  });
+
+  it('(e) stop during a gate wait ends the execution at once and leaves no timer or token behind', async () => {
+    // Prepare: watch the timers of at least the gate's TimeoutSeconds (7 days), the ones that
+    // would keep the process alive for a week.
+    const gateMs = 7 * 86_400 * 1000;
+    const long = new Set<unknown>();
+    const cleared = new Set<unknown>();
+    const realSet = globalThis.setTimeout;
+    const realClear = globalThis.clearTimeout;
+    vi.spyOn(globalThis, 'setTimeout').mockImplementation(((fn: () => void, ms?: number) => {
+      const t = realSet(fn, ms);
+      if ((ms ?? 0) >= gateMs) long.add(t);
+      return t;
+    }) as typeof setTimeout);
+    vi.spyOn(globalThis, 'clearTimeout').mockImplementation((t) => {
+      cleared.add(t);
+      realClear(t);
+    });
+    const fake = new FakePipeline([{ id: 'prod', requireApproval: true, tasks: ['1'] }]);
+    const r = start(fake);
+    await r.startExecution(EXEC, { issue: ISSUE });
+    await vi.waitFor(() => expect(fake.approvalTokens.get('prod')).toBeDefined());
+    const longWhileWaiting = long.size;
+
+    // Act
+    const t0 = Date.now();
+    await r.stopExecution(EXEC, 'canceled by alice');
+    const stopMs = Date.now() - t0;
+
+    // Assess
+    vi.restoreAllMocks();
+    expect(longWhileWaiting).toBe(1);
+    expect([...long].filter((t) => !cleared.has(t))).toEqual([]);
+    expect(stopMs).toBeLessThan(500);
+    expect(await r.describeExecution(EXEC)).toMatchObject({ status: 'ABORTED', cause: 'canceled by alice' });
+    expect(r.pendingTokens()).toEqual([]);
+    await expect(r.sendTaskSuccess(fake.approvalTokens.get('prod')!, {})).rejects.toBeInstanceOf(TaskTokenGoneError);
+    expect(fake.runs).toEqual([]);
+    await r.stopExecution(EXEC); // a second stop is a no-op
+  });
+
+  it('(f) runs at most the stage maxConcurrency tasks at a time', async () => {
+    // Prepare
+    const fake = new FakePipeline(
+      [
+        { id: 'test', maxConcurrency: 2, tasks: ['1', '2', '3', '4', '5', '6'] },
+        { id: 'prod', maxConcurrency: 5, tasks: ['7', '8', '9', '10', '11', '12'] },
+      ],
+      30,
+    );
+    const r = start(fake);
+
+    // Act
+    await r.startExecution(EXEC, { issue: ISSUE });
+    const done = await r.waitForExecution(EXEC);
+
+    // Assess
+    expect(done.status).toBe('SUCCEEDED');
+    expect(Object.fromEntries(fake.maxRunning)).toEqual({ test: 2, prod: 5 });
+  });
+
+  it('fails the execution, as AWS would, when a Lambda returns more than 256 KiB', async () => {
+    const fake = new FakePipeline([{ id: 'test', tasks: Array.from({ length: 30_000 }, (_, i) => `task-${i}`) }]);
+    const r = start(fake);
+
+    await r.startExecution(EXEC, { issue: ISSUE });
+    const done = await r.waitForExecution(EXEC);
+
+    expect(done).toMatchObject({ status: 'FAILED', error: 'States.DataLimitExceeded' });
+    expect(fake.runs).toEqual([]);
+  });
+});
+
+describe('history events per task (AWS rules, from the local event log)', () => {
+  /** Counts by task id: every event of a Map iteration carries its item {issue, task}. */
+  const perTask = (r: LocalStepFunctions) => {
+    const counts: Record<string, Record<string, number>> = {};
+    for (const e of r.historyEvents(EXEC)) {
+      const task = (e.item as { task?: string } | undefined)?.task ?? '(stage and execution)';
+      counts[task] ??= {};
+      counts[task][e.type] = (counts[task][e.type] ?? 0) + 1;
+    }
+    return counts;
+  };
+  const total = (c: Record<string, number> | undefined) => Object.values(c ?? {}).reduce((a, b) => a + b, 0);
+
+  it('(g) 7 per task in a Map iteration, and the per-stage overhead, for a 2-stage pipeline with an approval', async () => {
+    // Prepare
+    const fake = new FakePipeline([
+      { id: 'test', maxConcurrency: 2, tasks: ['1', '2', '3'] },
+      { id: 'prod', requireApproval: true, tasks: ['4'] },
+    ]);
+    const r = start(fake);
+
+    // Act
+    await r.startExecution(EXEC, { issue: ISSUE });
+    await vi.waitFor(() => expect(fake.approvalTokens.get('prod')).toBeDefined());
+    await r.sendTaskSuccess(fake.approvalTokens.get('prod')!, {});
+    await r.waitForExecution(EXEC);
+    const counts = perTask(r);
+    const all = r.historyEvents(EXEC);
+
+    // Assess
+    console.log('AWS history events by task (local estimate):', JSON.stringify(counts, null, 1));
+    const transitions = r.statesEntered(EXEC);
+    console.log(`total ${all.length} history events and ${transitions.length} state transitions for 4 tasks in 2 stages (one approval gate)`);
+    for (const task of ['1', '2', '3', '4']) {
+      expect(counts[task], task).toEqual({
+        MapIterationStarted: 1,
+        TaskStateEntered: 1,
+        LambdaFunctionScheduled: 1,
+        LambdaFunctionStarted: 1,
+        LambdaFunctionSucceeded: 1,
+        TaskStateExited: 1,
+        MapIterationSucceeded: 1,
+      });
+    }
+    // Per stage: Advance 5, three Choices 6, Map 4, StageResult 5, StageFailed? 2 = 22; the
+    // approval gate adds 6. Per execution: Started, the last Advance 5 and Done? 2, Done 2, Succeeded.
+    expect(total(counts['(stage and execution)'])).toBe(2 * 22 + 6 + 1 + 5 + 2 + 2 + 1);
+    expect(all.length).toBe(4 * 7 + 61);
+    // Billing: one transition per task (RunTask); 7 per stage, +1 for the gate; Advance, Done? and Done to finish.
+    expect(transitions.filter((t) => (t.item as { task?: string } | undefined)?.task === '2').map((t) => t.state)).toEqual([S.runTask]);
+    expect(transitions).toHaveLength(4 + 2 * 7 + 1 + 3);
+  });
+
+  it('a throttled invoke retried once costs 3 more events for that task only', async () => {
+    // Prepare
+    const fake = new FakePipeline([{ id: 'test', tasks: ['1', '2'] }]);
+    fake.throttled.set('2', 'Lambda.TooManyRequestsException');
+    const r = start(fake, { retryIntervals: { [S.runTask]: 0 } });
+
+    // Act
+    await r.startExecution(EXEC, { issue: ISSUE });
+    const done = await r.waitForExecution(EXEC);
+    const counts = perTask(r);
+
+    // Assess
+    expect(done.status).toBe('SUCCEEDED');
+    expect(fake.runsOf('2')).toBe(1);
+    expect(total(counts['1'])).toBe(7);
+    expect(counts['2']).toMatchObject({ LambdaFunctionScheduled: 2, LambdaFunctionStarted: 2, LambdaFunctionFailed: 1, LambdaFunctionSucceeded: 1 });
+    expect(total(counts['2'])).toBe(10);
+  });
+});
