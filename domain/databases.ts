@@ -46,7 +46,8 @@ export interface Table extends TableRef {
 /** Databases every server has, which Sluice neither lists nor manages. */
 export const SYSTEM_DATABASES: Readonly<Record<Engine, readonly string[]>> = {
   POSTGRES: ['postgres', 'template0', 'template1'],
-  MYSQL: ['mysql', 'information_schema', 'performance_schema', 'sys'],
+  // sluice_history holds the task runner's exactly-once markers (functions/adapters/sql/execute.ts).
+  MYSQL: ['mysql', 'information_schema', 'performance_schema', 'sys', 'sluice_history'],
 };
 
 export const MAX_LABELS = 64;

@@ -3,6 +3,7 @@ import * as z from 'zod/mini';
 import { EnvironmentCreate, EnvironmentPatch, EnvironmentReorder, EnvironmentResource } from './environments.js';
 import { DATABASE_OPERATION_SCHEMAS } from './databases.js';
 import { INSTANCE_OPERATION_SCHEMAS } from './instances.js';
+import { ISSUE_OPERATION_SCHEMAS } from './issues.js';
 import { PROJECT_OPERATION_SCHEMAS } from './projects.js';
 import { ROUTES, type RouteDef } from './routes.js';
 import { UserCreate, UserPatch, UserResource } from './users.js';
@@ -38,6 +39,7 @@ export const OPERATION_SCHEMAS: Record<string, OperationSchemas> = {
   ...INSTANCE_OPERATION_SCHEMAS,
   ...DATABASE_OPERATION_SCHEMAS,
   ...PROJECT_OPERATION_SCHEMAS,
+  ...ISSUE_OPERATION_SCHEMAS,
 };
 
 const jsonSchema = (s: z.ZodMiniType, io: 'input' | 'output') => {

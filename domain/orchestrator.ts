@@ -100,8 +100,8 @@ export type GateInput = { issue: string; stage: string; token: string };
 /** `runTask` input: one task, by id. */
 export type RunTaskInput = { issue: string; task: string };
 
-/** `runTask` output: kept tiny, since the Map gathers one per task. */
-export type RunTaskOutput = { status: 'DONE' | 'FAILED' | 'SKIPPED' };
+/** `runTask` output: kept tiny, since the Map gathers one per task. RUNNING: another copy holds the task. */
+export type RunTaskOutput = { status: 'DONE' | 'FAILED' | 'SKIPPED' | 'CANCELED' | 'RUNNING' };
 
 /** `stageResult` input: `{issue, stage}`. */
 export type StageResultInput = { issue: string; stage: string };

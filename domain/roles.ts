@@ -42,6 +42,13 @@ export const PERMISSIONS = [
   'projects.undelete',
   'projects.getIamPolicy',
   'projects.setIamPolicy',
+  'issues.list',
+  'issues.get',
+  'issues.create',
+  'issues.update',
+  'issues.cancel',
+  'issues.approve',
+  'issues.runTask',
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 
@@ -51,6 +58,10 @@ const PROJECT_READ: Permission[] = ['projects.get', 'projects.getIamPolicy', 'da
 const PROJECT_MANAGE: Permission[] = ['projects.update', 'projects.delete', 'projects.undelete', 'projects.setIamPolicy', 'databases.update'];
 /** Every member may list projects (filtered to its own) and start a project of its own. */
 const PROJECT_ENTRY: Permission[] = ['projects.list', 'projects.create'];
+const ISSUE_READ: Permission[] = ['issues.list', 'issues.get'];
+/** Developers write changes; releasers approve and drive them (API.md: approve, :run, :skip). */
+const ISSUE_WRITE: Permission[] = ['issues.create', 'issues.update', 'issues.cancel'];
+const ISSUE_RELEASE: Permission[] = ['issues.approve', 'issues.runTask'];
 
 export const ROLE_PERMISSIONS: Readonly<Record<WorkspaceRole, ReadonlySet<Permission>>> = {
   workspaceAdmin: new Set(PERMISSIONS),
@@ -59,10 +70,10 @@ export const ROLE_PERMISSIONS: Readonly<Record<WorkspaceRole, ReadonlySet<Permis
 };
 
 export const PROJECT_ROLE_PERMISSIONS: Readonly<Record<ProjectRole, ReadonlySet<Permission>>> = {
-  projectOwner: new Set([...PROJECT_READ, ...PROJECT_MANAGE]),
-  projectDeveloper: new Set(PROJECT_READ),
-  projectReleaser: new Set(PROJECT_READ),
-  projectViewer: new Set(PROJECT_READ),
+  projectOwner: new Set([...PROJECT_READ, ...PROJECT_MANAGE, ...ISSUE_READ, ...ISSUE_WRITE, ...ISSUE_RELEASE]),
+  projectDeveloper: new Set([...PROJECT_READ, ...ISSUE_READ, ...ISSUE_WRITE]),
+  projectReleaser: new Set([...PROJECT_READ, ...ISSUE_READ, ...ISSUE_RELEASE]),
+  projectViewer: new Set([...PROJECT_READ, ...ISSUE_READ]),
   sqlEditorUser: new Set(['projects.get', 'databases.list', 'databases.get']),
 };
 

@@ -4,7 +4,7 @@ import type { Permission } from './roles.js';
 
 export type HttpMethod = 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
 /** A handler family is one Lambda function: functions/http/<family>.ts. */
-export type Family = 'meta' | 'workspace' | 'users' | 'environments' | 'instances' | 'databases' | 'projects';
+export type Family = 'meta' | 'workspace' | 'users' | 'environments' | 'instances' | 'databases' | 'projects' | 'issues';
 
 export interface RouteDef {
   readonly method: HttpMethod;
@@ -65,6 +65,22 @@ export const ROUTES = [
   { method: 'POST', path: '/v1/projects/{project}:undelete', family: 'projects', operation: 'undeleteProject', permission: 'projects.undelete', summary: 'Restore a deleted project' },
   { method: 'GET', path: '/v1/projects/{project}:getIamPolicy', family: 'projects', operation: 'getIamPolicy', permission: 'projects.getIamPolicy', summary: "Get the project's role bindings" },
   { method: 'POST', path: '/v1/projects/{project}:setIamPolicy', family: 'projects', operation: 'setIamPolicy', permission: 'projects.setIamPolicy', summary: "Replace the project's role bindings (etag required to match)", body: true },
+
+  { method: 'GET', path: '/v1/instances/{instance}/databases/{database}/changeHistories', family: 'databases', operation: 'listChangeHistories', permission: 'databases.get', summary: "A database's change history, newest first" },
+  { method: 'GET', path: '/v1/instances/{instance}/databases/{database}/changeHistories/{changeHistory}', family: 'databases', operation: 'getChangeHistory', permission: 'databases.get', summary: 'One change-history entry' },
+
+  { method: 'GET', path: '/v1/projects/{project}/issues', family: 'issues', operation: 'listIssues', permission: 'issues.list', summary: "List a project's issues (?filter=status == \"OPEN\")" },
+  { method: 'POST', path: '/v1/projects/{project}/issues', family: 'issues', operation: 'createIssue', permission: 'issues.create', summary: 'Create an issue: plans its pipeline and starts its execution', body: true, create: true },
+  { method: 'GET', path: '/v1/projects/{project}/issues/{issue}', family: 'issues', operation: 'getIssue', permission: 'issues.get', summary: 'Get an issue with its whole pipeline' },
+  { method: 'PATCH', path: '/v1/projects/{project}/issues/{issue}', family: 'issues', operation: 'updateIssue', permission: 'issues.update', summary: "Update an issue's title or description", body: true },
+  { method: 'POST', path: '/v1/projects/{project}/issues/{issue}:cancel', family: 'issues', operation: 'cancelIssue', permission: 'issues.cancel', summary: 'Cancel an issue: stops its execution, cancels unfinished tasks' },
+  { method: 'POST', path: '/v1/projects/{project}/issues/{issue}/stages/{stage}:approve', family: 'issues', operation: 'approveStage', permission: 'issues.approve', summary: 'Approve a stage waiting for approval', body: true },
+  { method: 'POST', path: '/v1/projects/{project}/issues/{issue}/stages/{stage}:reject', family: 'issues', operation: 'rejectStage', permission: 'issues.approve', summary: 'Reject a stage waiting for approval: cancels the issue', body: true },
+  { method: 'POST', path: '/v1/projects/{project}/issues/{issue}/stages/{stage}/tasks/{task}:run', family: 'issues', operation: 'runTask', permission: 'issues.runTask', summary: 'Retry a failed task (a new task run)', body: true },
+  { method: 'POST', path: '/v1/projects/{project}/issues/{issue}/stages/{stage}/tasks/{task}:skip', family: 'issues', operation: 'skipTask', permission: 'issues.runTask', summary: 'Skip a failed task', body: true },
+  { method: 'GET', path: '/v1/projects/{project}/issues/{issue}/stages/{stage}/tasks/{task}/taskRuns', family: 'issues', operation: 'listTaskRuns', permission: 'issues.get', summary: "A task's runs" },
+  { method: 'GET', path: '/v1/projects/{project}/issues/{issue}/stages/{stage}/tasks/{task}/taskRuns/{taskRun}', family: 'issues', operation: 'getTaskRun', permission: 'issues.get', summary: 'One task run' },
+  { method: 'GET', path: '/v1/projects/{project}/issues/{issue}/activities', family: 'issues', operation: 'listActivities', permission: 'issues.get', summary: 'What happened to the issue, in order' },
 ] as const satisfies readonly RouteDef[];
 
 export type Route = (typeof ROUTES)[number];

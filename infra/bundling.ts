@@ -29,5 +29,16 @@ export const HANDLER_ENTRIES = {
   instances: 'functions/http/instances.ts',
   databases: 'functions/http/databases.ts',
   projects: 'functions/http/projects.ts',
+  issues: 'functions/http/issues.ts',
   seed: 'functions/seed/handler.ts',
+  // The pipeline state machine's Lambdas (infra/lib/pipeline.ts; contract in domain/orchestrator.ts).
+  advance: 'functions/workflow/advance.ts',
+  approvalGate: 'functions/workflow/approval-gate.ts',
+  runTask: 'functions/workflow/run-task.ts',
+  stageResult: 'functions/workflow/stage-result.ts',
+  failureGate: 'functions/workflow/failure-gate.ts',
 } as const;
+
+/** The pipeline's functions, in HANDLER_ENTRIES: each module exports `handler(input)`. */
+export const WORKFLOW_FUNCTIONS = ['advance', 'approvalGate', 'runTask', 'stageResult', 'failureGate'] as const;
+export type WorkflowFunction = (typeof WORKFLOW_FUNCTIONS)[number];

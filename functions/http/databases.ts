@@ -1,9 +1,13 @@
 import { getDatabase, listInstanceDatabases, listProjectDatabases, toDatabaseResource, updateDatabase, type Located } from '../../domain/databases.js';
+import { getChangeHistory, listChangeHistories, toChangeHistoryResource } from '../../domain/issues.js';
 import { parseUserChosenId } from '../../domain/names.js';
 import { httpHandler, type Request } from '../shared/http.js';
 import { listPage } from '../shared/paging.js';
-import { deps, idempotency } from '../shared/wiring.js';
+import { deps, idempotency, store } from '../shared/wiring.js';
+import { DynamoIssueRepo } from '../adapters/dynamo/issues.js';
 
+/** Change histories live with the issues' store; this family reads them without the orchestrator. */
+const historyDeps = { ...deps, issues: new DynamoIssueRepo(store) };
 const toResource = ({ database, instance }: Located) => toDatabaseResource(database, instance);
 const instanceId = (req: Request): string => parseUserChosenId(req.params.instance!, 'instance');
 
@@ -19,6 +23,20 @@ export const handler = httpHandler('databases', { deps, idempotency }, {
     return { body: { databases: items, ...(nextPageToken ? { nextPageToken } : {}) } };
   },
   getDatabase: async (req) => ({ body: toResource(await getDatabase(deps, req.access!, instanceId(req), req.params.database!)) }),
+  listChangeHistories: async (req) => {
+    const instance = instanceId(req);
+    const database = req.params.database!;
+    const { items, nextPageToken } = await listPage(
+      req,
+      `instances/${instance}/databases/${database}/changeHistories`,
+      (o) => listChangeHistories(historyDeps, req.access!, instance, database, o),
+      toChangeHistoryResource,
+    );
+    return { body: { changeHistories: items, ...(nextPageToken ? { nextPageToken } : {}) } };
+  },
+  getChangeHistory: async (req) => ({
+    body: toChangeHistoryResource(await getChangeHistory(historyDeps, req.access!, instanceId(req), req.params.database!, req.params.changeHistory!)),
+  }),
   updateDatabase: async (req) => ({
     body: toResource(await updateDatabase(deps, req.access!, instanceId(req), req.params.database!, req.body, req.query.updateMask, req.headers['if-match'])),
   }),

@@ -1,6 +1,6 @@
 // Module-scope wiring for the one function that connects to database servers: the secret store
-// and the SQL drivers. Only functions/http/instances.ts imports this module, so no other bundle
-// carries the Secrets Manager client, pg or mysql2.
+// and the SQL drivers. Only functions/http/instances.ts and functions/workflow/run-task.ts import
+// this module, so no other bundle carries the Secrets Manager client, pg or mysql2.
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { Deps, SecretStore, SqlDeps } from '../../domain/ports.js';
 import { LocalFileSecretStore } from '../adapters/secrets/local-file.js';

@@ -42,7 +42,23 @@ export function stackPropsFromContext(node: Node): SluiceStackProps {
     rateLimit: int(node, 'throttleRateLimit', DEFAULTS.throttle.rateLimit),
     burstLimit: int(node, 'throttleBurstLimit', DEFAULTS.throttle.burstLimit),
   };
+  const vpcId = str(node, 'vpcId');
+  const ids = (key: string) => str(node, key)?.split(',').map((x) => x.trim()).filter(Boolean);
+  const subnetIds = ids('subnetIds');
+  const securityGroupIds = ids('securityGroupIds');
+  if (vpcId !== undefined && (!subnetIds?.length || !securityGroupIds?.length)) {
+    throw new Error('context vpcId needs subnetIds and securityGroupIds (comma-separated) for the task runner');
+  }
+  if (vpcId === undefined && (subnetIds !== undefined || securityGroupIds !== undefined)) {
+    throw new Error('context subnetIds and securityGroupIds need vpcId');
+  }
+  const badId = (ids: string[] | undefined, kind: string) => ids?.find((x) => !new RegExp(`^${kind}-[0-9a-f]{8,17}$`).test(x));
+  for (const [ids, kind] of [[vpcId === undefined ? undefined : [vpcId], 'vpc'], [subnetIds, 'subnet'], [securityGroupIds, 'sg']] as const) {
+    const bad = badId(ids as string[] | undefined, kind);
+    if (bad !== undefined) throw new Error(`context: "${bad}" is not a ${kind} id (${kind}-0123456789abcdef0)`);
+  }
   return {
+    runnerVpc: vpcId !== undefined ? { vpcId, subnetIds: subnetIds!, securityGroupIds: securityGroupIds! } : undefined,
     adminEmail: adminEmail?.toLowerCase(),
     externalJwt: issuer && audience ? { issuer, audience } : undefined,
     requireMfa: str(node, 'requireMfa') === 'true',

@@ -26,3 +26,19 @@ export function grantDataSourceSecrets(fn: SluiceFunction, prefix: string): void
       'Secrets Manager appends a random suffix to every secret ARN, and the instances function creates one secret per data source at run time, so their ARNs cannot be listed in advance. The wildcard is confined to this stack\'s prefix; no other secret in the account is reachable.',
   });
 }
+
+/**
+ * Read-only access for a function that connects to the data sources but never manages their
+ * passwords (the task runner): GetSecretValue under `prefix/`, and SECRETS_PREFIX to find them.
+ */
+export function grantDataSourceSecretRead(fn: SluiceFunction, prefix: string): void {
+  const stack = Stack.of(fn);
+  fn.fn.addEnvironment('SECRETS_PREFIX', prefix);
+  const arn = stack.formatArn({ service: 'secretsmanager', resource: 'secret', resourceName: `${prefix}/*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
+  fn.role.addToPrincipalPolicy(new PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [arn] }));
+  Validations.of(fn.role).acknowledge({
+    id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:${prefix}/*]`,
+    reason:
+      'The task runner reads the ADMIN password of whichever data source a task targets; the secrets are created at run time by the instances function with a random ARN suffix, so the wildcard is confined to this stack\'s prefix, and the only action is GetSecretValue.',
+  });
+}

@@ -1,17 +1,22 @@
 // The whole deployment: table, one function per handler family, HTTP API with JWT auth, and
 // the deploy-time seed. Everything a construct needs comes in through readonly props.
-import { Annotations, CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
-import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import { Annotations, CfnOutput, Duration, Stack, Validations, type CfnElement, type StackProps } from 'aws-cdk-lib';
+import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import type { CfnFunction, IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Topic } from 'aws-cdk-lib/aws-sns';
+import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { Construct } from 'constructs';
-import { HANDLER_ENTRIES } from '../bundling.js';
+import { HANDLER_ENTRIES, WORKFLOW_FUNCTIONS, type WorkflowFunction } from '../bundling.js';
 import { FAMILIES, type Family } from '../../domain/routes.js';
 import { SluiceApi } from './api.js';
 import { SluiceAuth, type ExternalJwt } from './auth.js';
 import { DEFAULTS } from './defaults.js';
 import { SluiceFunction } from './function.js';
 import { Seed } from './seed.js';
-import { grantDataSourceSecrets } from './secrets.js';
+import { PipelineStateMachine } from './pipeline.js';
+import { grantDataSourceSecretRead, grantDataSourceSecrets } from './secrets.js';
 import { SluiceTable } from './table.js';
 
 export interface SluiceStackProps extends StackProps {
@@ -22,7 +27,40 @@ export interface SluiceStackProps extends StackProps {
   readonly requireMfa?: boolean;
   readonly throttle?: { readonly rateLimit: number; readonly burstLimit: number };
   readonly logRetention?: RetentionDays;
+  /** Places the task runner in these private subnets, so it reaches databases that are not public. */
+  readonly runnerVpc?: RunnerVpc;
 }
+
+/** The task runner's network placement (CDK context `vpcId`, `subnetIds`, `securityGroupIds`). */
+export interface RunnerVpc {
+  readonly vpcId: string;
+  /** Private subnets with a route to the databases, and to DynamoDB and Secrets Manager (NAT or endpoints). */
+  readonly subnetIds: readonly string[];
+  readonly securityGroupIds: readonly string[];
+}
+
+/** Lambda's own ENI management in a VPC (what AWSLambdaVPCAccessExecutionRole holds, minus logs). */
+export const VPC_ENI_ACTIONS = [
+  'ec2:CreateNetworkInterface',
+  'ec2:DescribeNetworkInterfaces',
+  'ec2:DescribeSubnets',
+  'ec2:DeleteNetworkInterface',
+  'ec2:AssignPrivateIpAddresses',
+  'ec2:UnassignPrivateIpAddresses',
+] as const;
+
+/** What the issues API does to executions, besides starting them (functions/adapters/sfn/orchestrator.ts). */
+export const EXECUTION_ACTIONS = ['states:StopExecution', 'states:DescribeExecution'] as const;
+/** Resuming or failing a gate: these actions take no resource (a token is not an ARN). */
+export const TASK_TOKEN_ACTIONS = ['states:SendTaskSuccess', 'states:SendTaskFailure'] as const;
+
+const WORKFLOW_DESCRIPTIONS: Record<WorkflowFunction, string> = {
+  advance: 'Sluice pipeline: plan the next stage',
+  approvalGate: 'Sluice pipeline: store the approval token',
+  runTask: 'Sluice pipeline: run one task on its database',
+  stageResult: 'Sluice pipeline: decide whether a stage is done',
+  failureGate: 'Sluice pipeline: store the failure token',
+};
 
 export class SluiceStack extends Stack {
   readonly table: SluiceTable;
@@ -31,6 +69,11 @@ export class SluiceStack extends Stack {
   readonly api: SluiceApi;
   readonly auth: SluiceAuth;
   readonly seed: Seed;
+  /** The pipeline state machine's Lambdas. */
+  readonly workflow: Readonly<Record<WorkflowFunction, SluiceFunction>>;
+  readonly pipeline: PipelineStateMachine;
+  /** Where the ExecutionsFailed alarm goes (an email subscription for adminEmail, when given). */
+  readonly alarmTopic: Topic;
 
   constructor(scope: Construct, id: string, props: SluiceStackProps = {}) {
     super(scope, id, props);
@@ -56,6 +99,59 @@ export class SluiceStack extends Stack {
     grantDataSourceSecrets(functions.instances, this.stackName);
     this.table.grantBatchWrite(functions.instances.fn);
     this.functions = functions;
+
+    // The pipeline: five Lambdas and the state machine that invokes them (infra/lib/pipeline.ts).
+    const workflow = {} as Record<WorkflowFunction, SluiceFunction>;
+    for (const name of WORKFLOW_FUNCTIONS) {
+      workflow[name] = new SluiceFunction(this, `${name[0]!.toUpperCase()}${name.slice(1)}`, {
+        entry: HANDLER_ENTRIES[name],
+        description: WORKFLOW_DESCRIPTIONS[name],
+        environment: tableEnv,
+        logRetention,
+        // A statement may run long (ALTER TABLE on a big table): Lambda's maximum, as the state machine's TimeoutSeconds.
+        timeout: name === 'runTask' ? Duration.minutes(15) : Duration.seconds(30),
+      });
+      this.table.grantData(workflow[name].fn);
+    }
+    // The runner connects to the targets with their ADMIN data source: it reads passwords, never writes them.
+    grantDataSourceSecretRead(workflow.runTask, this.stackName);
+    if (props.runnerVpc) placeInVpc(workflow.runTask, props.runnerVpc);
+    this.workflow = workflow;
+    this.pipeline = new PipelineStateMachine(this, 'Pipeline', {
+      advance: workflow.advance.fn,
+      approvalGate: workflow.approvalGate.fn,
+      runTask: workflow.runTask.fn,
+      stageResult: workflow.stageResult.fn,
+      failureGate: workflow.failureGate.fn,
+      logRetention,
+    });
+    this.alarmTopic = new Topic(this, 'PipelineAlarms', { displayName: 'Sluice pipeline alarms', enforceSSL: true });
+    Validations.of(this.alarmTopic).acknowledge({
+      id: 'AwsSolutions-SNS2',
+      reason:
+        'The topic carries CloudWatch alarm state changes only (alarm name, state, metric), never issue, statement or database data. CloudWatch alarms cannot publish to a topic encrypted with the AWS managed aws/sns key, and a customer managed key would cost more than the topic it protects; publishing requires TLS (enforceSSL).',
+    });
+    if (props.adminEmail) this.alarmTopic.addSubscription(new EmailSubscription(props.adminEmail));
+    this.pipeline.failedAlarm.addAlarmAction(new SnsAction(this.alarmTopic));
+
+    // The issues API starts, stops and describes executions and resumes the gates.
+    const issues = functions.issues;
+    const stateMachine = this.pipeline.stateMachine;
+    issues.fn.addEnvironment('STATE_MACHINE_ARN', stateMachine.stateMachineArn);
+    stateMachine.grantStartExecution(issues.role);
+    stateMachine.grantExecution(issues.role, ...EXECUTION_ACTIONS);
+    issues.role.addToPrincipalPolicy(new PolicyStatement({ actions: [...TASK_TOKEN_ACTIONS], resources: ['*'] }));
+    Validations.of(issues.role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'states:SendTaskSuccess and states:SendTaskFailure support no resource-level permissions (the task token, not an ARN, names the gate), so * is the only possible resource; only these two actions are granted on it. Execution actions are confined to this state machine.',
+    });
+    Validations.of(issues.role).acknowledge({
+      // The state machine's name, as CDK derives it from its ARN (Ref) in the execution ARN.
+      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:${JSON.stringify({ 'Fn::Select': [6, { 'Fn::Split': [':', { Ref: this.getLogicalId(stateMachine.node.defaultChild as CfnElement) }] }] })}:*]`,
+      reason:
+        "StopExecution (cancel) and DescribeExecution act on an issue's execution, named after the issue at run time; the wildcard covers the executions of this one state machine only.",
+    });
     this.notFound = new SluiceFunction(this, 'NotFound', {
       entry: HANDLER_ENTRIES.meta,
       handler: 'notFound',
@@ -87,9 +183,26 @@ export class SluiceStack extends Stack {
 
     new CfnOutput(this, 'ApiUrl', { value: this.api.url, description: 'Base URL of the Sluice API' });
     new CfnOutput(this, 'TableName', { value: this.table.table.tableName });
+    new CfnOutput(this, 'StateMachineArn', { value: this.pipeline.stateMachine.stateMachineArn, description: 'The issue pipeline (one execution per issue)' });
     if (this.auth.userPool && this.auth.client) {
       new CfnOutput(this, 'UserPoolId', { value: this.auth.userPool.userPoolId });
       new CfnOutput(this, 'UserPoolClientId', { value: this.auth.client.userPoolClientId });
     }
   }
+}
+
+/**
+ * Puts a function in existing private subnets. Set on the CloudFormation resource rather than with
+ * the `vpc` prop, which would attach the AWS managed AWSLambdaVPCAccessExecutionRole (logs on every
+ * group) to the role: here the role gets only the ENI actions Lambda needs.
+ */
+function placeInVpc(fn: SluiceFunction, vpc: RunnerVpc): void {
+  const cfn = fn.fn.node.defaultChild as CfnFunction;
+  cfn.vpcConfig = { subnetIds: [...vpc.subnetIds], securityGroupIds: [...vpc.securityGroupIds] };
+  fn.role.addToPrincipalPolicy(new PolicyStatement({ actions: [...VPC_ENI_ACTIONS], resources: ['*'] }));
+  Validations.of(fn.role).acknowledge({
+    id: 'AwsSolutions-IAM5[Resource::*]',
+    reason:
+      "Lambda creates, describes and deletes the function's network interfaces in the runner's subnets (vpcId context); the EC2 describe actions support no resource-level permissions, and the ENI ids are not known before Lambda creates them, as in AWSLambdaVPCAccessExecutionRole.",
+  });
 }

@@ -6,10 +6,13 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { createStore } from '../../functions/adapters/dynamo/client.js';
 import { seed } from '../../functions/adapters/dynamo/seed.js';
+import { setOrchestrator } from '../../functions/shared/orchestrator.js';
 import { localConfig } from './config.js';
 import { JavaMissingError, checkJava, ensureTable, startDynamoLocal, type DynamoLocal } from './dynamo-local.js';
 import { loadOrCreateKeys } from './jwt.js';
+import { localPipeline, resumeOpenIssues } from './pipeline.js';
 import { startServer, type LocalServer } from './server.js';
+import type { LocalStepFunctions } from './stepfunctions.js';
 import { startSamples, type Samples } from './samples.js';
 
 const say = (line: string) => process.stderr.write(line + '\n');
@@ -30,11 +33,15 @@ async function main(): Promise<void> {
   let dynamo: DynamoLocal | undefined;
   let server: LocalServer | undefined;
   let samples: Samples | undefined;
+  let pipeline: LocalStepFunctions | undefined;
   let stopping = false;
   const stop = async (code: number) => {
     if (stopping) return;
     stopping = true;
     await server?.close();
+    // Stops the executions (the next start resumes them) and releases their gates' timers.
+    await pipeline?.close();
+    setOrchestrator(undefined);
     await Promise.all([dynamo?.stop(), samples?.stop()]);
     process.exit(code);
   };
@@ -51,6 +58,11 @@ async function main(): Promise<void> {
     await ensureTable(dynamo.endpoint, config.tableName);
     const { admin } = await seed(createStore(), { adminEmail: config.adminEmail, environments: true });
     const keys = await loadOrCreateKeys(config.dataDir);
+    // The pipeline state machine SluiceStack deploys, synthesized here and run in this process.
+    pipeline = localPipeline();
+    setOrchestrator(pipeline);
+    const resumed = await resumeOpenIssues(createStore(), pipeline);
+    if (resumed.length > 0) say(`Resumed the pipelines of ${resumed.length} open issue(s): ${resumed.join(', ')}`);
     server = await startServer({ port: config.port, keys });
     const token = await keys.sign(admin!.email);
     samples = await startSamples({ dataDir: config.dataDir, apiUrl: server.url, token });

@@ -19,6 +19,7 @@ const FAMILY_MODULES: Record<Family, () => Promise<{ handler: unknown }>> = {
   instances: () => import('../../functions/http/instances.js'),
   databases: () => import('../../functions/http/databases.js'),
   projects: () => import('../../functions/http/projects.js'),
+  issues: () => import('../../functions/http/issues.js'),
 };
 
 /** API Gateway's own payload limit; the handlers enforce the API's 1 MiB. */

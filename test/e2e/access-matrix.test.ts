@@ -9,6 +9,7 @@
 // exactly when the table lets the caller see it there. A route without a fixture fails here, so
 // none slips through.
 import { mkdtempSync, rmSync } from 'node:fs';
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,6 +17,10 @@ import {
   PROJECT_ROLES, PROJECT_ROLE_PERMISSIONS, PROJECT_SCOPED, ROLE_PERMISSIONS, type Permission, type ProjectRole, type WorkspaceRole,
 } from '../../domain/roles.js';
 import { ROUTES, type Route } from '../../domain/routes.js';
+import type { Json, Orchestrator } from '../../domain/orchestrator.js';
+import { keys } from '../../functions/adapters/dynamo/keys.js';
+import { toItem } from '../../functions/adapters/dynamo/store.js';
+import { setOrchestrator } from '../../functions/shared/orchestrator.js';
 import { scanTable, type Body } from '../support/api.js';
 import { startApi, type Api, type CallResult } from '../support/http.js';
 import { adminQuery, postgresServer, type SqlServer } from '../support/postgres.js';
@@ -111,7 +116,9 @@ interface Ctx {
   user(state?: 'DELETED'): Promise<string>;
   environment(state?: 'DELETED'): Promise<string>;
   instance(state?: 'DELETED'): Promise<string>;
-  shared: { project: string; user: string; closedInstance: string; liveInstance: string; database: string };
+  shared: { project: string; user: string; closedInstance: string; liveInstance: string; database: string; issue: string; changeHistory: string };
+  /** A fresh issue on the shared database; `gate`: its stage then waits on that gate (with a FAILED task for `failure`). */
+  issue(gate?: 'approval' | 'failure'): Promise<Params>;
 }
 
 /** Nothing listens on port 1: connecting fails at once. */
@@ -121,6 +128,17 @@ const instanceBody = (id: string, ds: { host: string; port: number; username: st
 });
 const id = (name: string) => name.slice(name.lastIndexOf('/') + 1);
 const sharedDatabase = (c: Ctx) => `instances/${c.shared.liveInstance}/databases/${c.shared.database}`;
+const sharedIssue = (c: Ctx): Params => ({ project: c.shared.project, issue: c.shared.issue, stage: 'test', task: '1', taskRun: '1' });
+const issueBody = (c: Ctx) => ({ title: 'Matrix change', type: 'DATABASE_SCHEMA_UPDATE', statement: 'SELECT 1', targets: [sharedDatabase(c)] });
+
+/** The pipeline is not run here: starts and token calls succeed, gates are driven by their handlers. */
+const quietOrchestrator: Orchestrator = {
+  startExecution: async () => ({ executionId: 'matrix', alreadyStarted: false }),
+  stopExecution: async () => undefined,
+  describeExecution: async () => undefined,
+  sendTaskSuccess: async (_token: string, _output: Json) => undefined,
+  sendTaskFailure: async () => undefined,
+};
 
 const FIXTURES: Record<Operation, Fixture> = {
   getWorkspace: {},
@@ -188,6 +206,29 @@ const FIXTURES: Record<Operation, Fixture> = {
     // The policy as it stands, with its etag: a valid replacement by the same bindings.
     body: async (c, p) => ({ policy: await c.admin('GET', `/v1/projects/${p.project}:getIamPolicy`) }),
   },
+
+  listChangeHistories: {
+    params: (c) => ({ instance: c.shared.liveInstance, database: c.shared.database }),
+    lists: { field: 'changeHistories', name: (c) => `${sharedDatabase(c)}/changeHistories/${c.shared.changeHistory}` },
+  },
+  getChangeHistory: { params: (c) => ({ instance: c.shared.liveInstance, database: c.shared.database, changeHistory: c.shared.changeHistory }) },
+
+  listIssues: {
+    params: (c) => ({ project: c.shared.project }),
+    query: 'pageSize=1000',
+    lists: { field: 'issues', name: (c) => `projects/${c.shared.project}/issues/${c.shared.issue}` },
+  },
+  createIssue: { params: (c) => ({ project: c.shared.project }), body: issueBody },
+  getIssue: { params: sharedIssue },
+  updateIssue: { params: sharedIssue, query: 'updateMask=title', body: () => ({ title: 'Renamed' }) },
+  cancelIssue: { params: (c) => c.issue() },
+  approveStage: { params: (c) => c.issue('approval'), body: () => ({ comment: 'ok' }) },
+  rejectStage: { params: (c) => c.issue('approval'), body: () => ({ comment: 'no' }) },
+  runTask: { params: (c) => c.issue('failure'), body: () => ({}) },
+  skipTask: { params: (c) => c.issue('failure'), body: () => ({ reason: 'not needed' }) },
+  listTaskRuns: { params: sharedIssue },
+  getTaskRun: { params: sharedIssue },
+  listActivities: { params: sharedIssue },
 };
 
 /** Databases other test files make and drop while this one runs; never a fixture here. */
@@ -261,6 +302,36 @@ beforeAll(async () => {
   if (!database) throw new Error(`setup: no database on ${postgres.host}:${postgres.port} to check database routes with`);
   await admin('PATCH', `/v1/instances/${liveInstance}/databases/${database}?updateMask=project`, { project: `projects/${project}` });
 
+  // Issues: a quiet orchestrator, self-approval allowed (the admin makes every issue), and a shared
+  // issue with one task run and one change-history entry written as the task runner would.
+  setOrchestrator(quietOrchestrator);
+  await admin('PATCH', '/v1/workspace?updateMask=allowSelfApproval', { allowSelfApproval: true });
+  const { approvalGate, failureGate } = await import('../../domain/issues.js');
+  const { workflowDeps, issueRepo } = await import('../../functions/shared/wiring-issues.js');
+  const makeIssue = async (gate?: 'approval' | 'failure'): Promise<Params> => {
+    const made = await admin('POST', `/v1/projects/${project}/issues`, { title: 'Matrix change', type: 'DATABASE_SCHEMA_UPDATE', statement: 'SELECT 1', targets: [`instances/${liveInstance}/databases/${database}`] });
+    const name: string = made.name;
+    const params = { project, issue: id(name), stage: 'test', task: '1' };
+    if (gate === 'approval') await approvalGate(workflowDeps, { issue: name, stage: 'test', token: `approve-${name}` });
+    if (gate === 'failure') {
+      const agg = (await issueRepo.get(project, Number(params.issue)))!;
+      await issueRepo.updateTask(agg.tasks[0]!, { status: 'FAILED' });
+      await failureGate(workflowDeps, { issue: name, stage: 'test', token: `failure-${name}` });
+    }
+    return params;
+  };
+  const issue = (await makeIssue()).issue!;
+  const { doc, tableName } = api.table.store;
+  const t = new Date().toISOString();
+  await doc.send(new PutCommand({ TableName: tableName, Item: toItem('TaskRun', keys.taskRun(project, Number(issue), 1, 1), {
+    project, issue: Number(issue), task: 1, id: 1, attempt: 1, status: 'DONE', creator: 1, startTime: t, endTime: t, detail: 'matrix', result: {},
+  }) }));
+  const changeHistory = `20261125000000-${project}-${issue}-1-1`;
+  await doc.send(new PutCommand({ TableName: tableName, Item: toItem('ChangeHistory', keys.changeHistory(liveInstance, database, changeHistory), {
+    instance: liveInstance, database, id: changeHistory, status: 'DONE', type: 'MIGRATE', statement: 'SELECT 1', version: '20261125000000',
+    issue: `projects/${project}/issues/${issue}`, taskRun: `projects/${project}/issues/${issue}/stages/test/tasks/1/taskRuns/1`, createTime: t, checksum: 'x',
+  }) }));
+
   ctx = {
     unique,
     admin,
@@ -279,11 +350,13 @@ beforeAll(async () => {
       await admin('POST', '/v1/instances', instanceBody(inst, CLOSED));
       return deleted(inst, `instances/${inst}`, state);
     },
-    shared: { project, user: id(userIds.get('outsider@matrix.test')!), closedInstance, liveInstance, database },
+    shared: { project, user: id(userIds.get('outsider@matrix.test')!), closedInstance, liveInstance, database, issue, changeHistory },
+    issue: makeIssue,
   };
 }, 180_000);
 
 afterAll(async () => {
+  setOrchestrator(undefined);
   await api?.server.close();
   if (secretsDir) rmSync(secretsDir, { recursive: true, force: true });
   console.log(

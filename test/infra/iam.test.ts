@@ -10,7 +10,25 @@ const TABLE_ITEMS = ['dynamodb:ConditionCheckItem', 'dynamodb:DeleteItem', 'dyna
 /** What the Secrets Manager store issues, on the stack's own secrets only. */
 const SECRETS = ['secretsmanager:CreateSecret', 'secretsmanager:DeleteSecret', 'secretsmanager:GetSecretValue', 'secretsmanager:PutSecretValue'];
 /** Actions that have no resource-level permissions, so `*` is the only possible resource. */
-const STAR_ONLY = new Set(['xray:PutTraceSegments', 'xray:PutTelemetryRecords', 'cloudwatch:PutMetricData']);
+const STAR_ONLY = new Set([
+  'xray:PutTraceSegments',
+  'xray:PutTelemetryRecords',
+  'xray:GetSamplingRules',
+  'xray:GetSamplingTargets',
+  'cloudwatch:PutMetricData',
+  // The state machine's log delivery (CloudWatch Logs vended logs).
+  'logs:CreateLogDelivery',
+  'logs:GetLogDelivery',
+  'logs:UpdateLogDelivery',
+  'logs:DeleteLogDelivery',
+  'logs:ListLogDeliveries',
+  'logs:PutResourcePolicy',
+  'logs:DescribeResourcePolicies',
+  'logs:DescribeLogGroups',
+  // A task token, not an ARN, names the gate.
+  'states:SendTaskSuccess',
+  'states:SendTaskFailure',
+]);
 
 interface Statement {
   Effect: string;
@@ -34,6 +52,12 @@ const tableResources = [table, { 'Fn::Join': ['', [table, '/index/gsi1']] }];
 const ownSecrets = {
   'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':secretsmanager:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, `:secret:${s.stack.stackName}/*`]],
 };
+const stateMachine = { Ref: s.id(s.stack.pipeline.stateMachine) };
+const executions = {
+  'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':states:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':execution:', { 'Fn::Select': [6, { 'Fn::Split': [':', stateMachine] }] }, ':*']],
+};
+/** What the issues API does to the pipeline: start, cancel, describe, resume or fail a gate. */
+const PIPELINE = ['states:DescribeExecution', 'states:SendTaskFailure', 'states:SendTaskSuccess', 'states:StartExecution', 'states:StopExecution'];
 const provider = ofType(s, 'AWS::Lambda::Function').find(([, f]) => f.Properties.Handler === 'framework.onEvent')![0];
 
 const EXPECTED: Record<string, { id: string; actions: string[] }> = {
@@ -46,7 +70,14 @@ const EXPECTED: Record<string, { id: string; actions: string[] }> = {
   instances: { id: s.id(s.stack.functions.instances.fn), actions: [...LOGS, ...TABLE_ITEMS, 'dynamodb:BatchWriteItem', ...SECRETS].sort() },
   databases: { id: s.id(s.stack.functions.databases.fn), actions: [...LOGS, ...TABLE_ITEMS].sort() },
   projects: { id: s.id(s.stack.functions.projects.fn), actions: [...LOGS, ...TABLE_ITEMS].sort() },
+  issues: { id: s.id(s.stack.functions.issues.fn), actions: [...LOGS, ...TABLE_ITEMS, ...PIPELINE].sort() },
   seed: { id: s.id(s.stack.seed.handler.fn), actions: [...LOGS, ...TABLE_ITEMS].sort() },
+  // The pipeline's Lambdas: table only; the runner also reads (never writes) the data sources' passwords.
+  advance: { id: s.id(s.stack.workflow.advance.fn), actions: [...LOGS, ...TABLE_ITEMS].sort() },
+  approvalGate: { id: s.id(s.stack.workflow.approvalGate.fn), actions: [...LOGS, ...TABLE_ITEMS].sort() },
+  runTask: { id: s.id(s.stack.workflow.runTask.fn), actions: [...LOGS, ...TABLE_ITEMS, 'secretsmanager:GetSecretValue'].sort() },
+  stageResult: { id: s.id(s.stack.workflow.stageResult.fn), actions: [...LOGS, ...TABLE_ITEMS].sort() },
+  failureGate: { id: s.id(s.stack.workflow.failureGate.fn), actions: [...LOGS, ...TABLE_ITEMS].sort() },
   provider: { id: provider, actions: ['lambda:GetFunction', 'lambda:InvokeFunction', ...LOGS].sort() },
 };
 
@@ -70,6 +101,9 @@ describe('IAM', () => {
       else if (list(st.Action).includes('dynamodb:BatchWriteItem')) expect(st.Resource).toEqual(table);
       else if (service === 'dynamodb') expect(st.Resource).toEqual(tableResources);
       else if (service === 'secretsmanager') expect(st.Resource).toEqual(ownSecrets);
+      else if (list(st.Action).includes('states:StartExecution')) expect(st.Resource).toEqual(stateMachine);
+      else if (list(st.Action).includes('states:StopExecution')) expect([st.Action, st.Resource]).toEqual([['states:StopExecution', 'states:DescribeExecution'], executions]);
+      else if (list(st.Action).includes('states:SendTaskSuccess')) expect([st.Action, st.Resource]).toEqual([['states:SendTaskSuccess', 'states:SendTaskFailure'], '*']);
       else if (list(st.Action).includes('lambda:InvokeFunction')) expect(st.Resource).toEqual([seedFn, { 'Fn::Join': ['', [seedFn, ':*']] }]);
       else expect(st.Resource).toEqual(seedFn);
     }
@@ -86,20 +120,46 @@ describe('IAM', () => {
     }
   });
 
-  it('roles are for Lambda only and carry no AWS managed or inline policies', () => {
+  it('roles are for Lambda only (but the state machine\'s) and carry no AWS managed or inline policies', () => {
     expect(ofType(s, 'AWS::IAM::ManagedPolicy')).toEqual([]);
-    for (const [, role] of ofType(s, 'AWS::IAM::Role')) {
+    const machineRole = s.id(s.stack.pipeline.stateMachine.role);
+    for (const [id, role] of ofType(s, 'AWS::IAM::Role')) {
       expect(role.Properties.ManagedPolicyArns).toBeUndefined();
       expect(role.Properties.Policies).toBeUndefined();
+      if (id === machineRole) continue;
       expect(role.Properties.AssumeRolePolicyDocument.Statement).toEqual([
         { Action: 'sts:AssumeRole', Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' } },
       ]);
     }
+    // Step Functions of this account only (confused-deputy conditions).
+    expect(s.resources[machineRole]!.Properties.AssumeRolePolicyDocument.Statement).toEqual([
+      expect.objectContaining({ Action: 'sts:AssumeRole', Effect: 'Allow', Principal: { Service: 'states.amazonaws.com' }, Condition: expect.objectContaining({ StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } }) }),
+    ]);
   });
 
-  it('only the instances function knows where the passwords are: SECRETS_PREFIX, the prefix its policy names', () => {
+  it('the state machine may invoke exactly the five pipeline functions, and deliver its logs and traces', () => {
+    const statements = byRole.get(s.id(s.stack.pipeline.stateMachine.role))!;
+    const invoked = statements.filter((st) => list(st.Action).includes('lambda:InvokeFunction'));
+    const fnArn = (name: keyof typeof s.stack.workflow) => ({ 'Fn::GetAtt': [s.id(s.stack.workflow[name].fn), 'Arn'] });
+    expect(invoked.map((st) => st.Resource)).toEqual(
+      expect.arrayContaining((['advance', 'approvalGate', 'runTask', 'stageResult', 'failureGate'] as const).map((n) => [fnArn(n), { 'Fn::Join': ['', [fnArn(n), ':*']] }])),
+    );
+    expect(invoked).toHaveLength(5);
+    for (const st of invoked) expect(st.Action).toBe('lambda:InvokeFunction');
+    for (const st of statements.filter((x) => !invoked.includes(x))) {
+      expect(st.Resource).toBe('*');
+      for (const action of list(st.Action)) expect(STAR_ONLY.has(action), action).toBe(true);
+    }
+  });
+
+  it('only the instances function and the task runner know where the passwords are: SECRETS_PREFIX, the prefix their policies name', () => {
     const prefixes = ofType(s, 'AWS::Lambda::Function').map(([id, f]) => [id, f.Properties.Environment?.Variables?.SECRETS_PREFIX]).filter(([, p]) => p !== undefined);
-    expect(prefixes).toEqual([[EXPECTED.instances!.id, s.stack.stackName]]);
+    expect(prefixes.sort()).toEqual(
+      [
+        [EXPECTED.instances!.id, s.stack.stackName],
+        [EXPECTED.runTask!.id, s.stack.stackName],
+      ].sort(),
+    );
   });
 
   it('only this API may invoke the HTTP functions', () => {

@@ -18,6 +18,7 @@ const CONTEXTS: Record<string, Record<string, unknown>> = {
   'no adminEmail': {},
   'external OIDC': { adminEmail: ADMIN, jwtIssuer: 'https://login.example.com/', jwtAudience: 'sluice' },
   'required MFA': { adminEmail: ADMIN, requireMfa: 'true' },
+  'runner in a VPC': { adminEmail: ADMIN, vpcId: 'vpc-0123456789abcdef0', subnetIds: 'subnet-0123456789abcdef0,subnet-0123456789abcdef1', securityGroupIds: 'sg-0123456789abcdef0' },
 };
 
 const findings = (stack: Stack): string[] =>
@@ -73,6 +74,18 @@ describe('cdk-nag AwsSolutions', () => {
       'Sluice/Http/Api/GET--healthz AwsSolutions-APIG4',
       'Sluice/Http/Api/GET--v1--openapi.json AwsSolutions-APIG4',
       'Sluice/Instances/Role AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:Sluice/*]',
+      // SendTaskSuccess/SendTaskFailure take no resource; Stop/DescribeExecution on this machine's executions.
+      'Sluice/Issues/Role AwsSolutions-IAM5[Resource::*]',
+      expect.stringMatching(
+        /^Sluice\/Issues\/Role AwsSolutions-IAM5\[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:\{"Fn::Select":\[6,\{"Fn::Split":\[":",\{"Ref":"PipelineStateMachine[0-9A-F]+"\}\]\}\]\}:\*\]$/,
+      ),
+      'Sluice/Pipeline/StateMachine AwsSolutions-SF1',
+      'Sluice/Pipeline/StateMachine/Role AwsSolutions-IAM5[Resource::*]',
+      ...['Advance', 'ApprovalGate', 'FailureGate', 'RunTask', 'StageResult'].map((fn) =>
+        expect.stringMatching(new RegExp(`^Sluice/Pipeline/StateMachine/Role AwsSolutions-IAM5\\[Resource::<${fn}Function[0-9A-F]+\\.Arn>:\\*\\]$`)),
+      ),
+      'Sluice/PipelineAlarms AwsSolutions-SNS2',
+      'Sluice/RunTask/Role AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:Sluice/*]',
       expect.stringMatching(/^Sluice\/Seed\/ProviderRole AwsSolutions-IAM5\[Resource::<SeedHandlerFunction[0-9A-F]+\.Arn>:\*\]$/),
     ]);
   });

@@ -181,7 +181,7 @@ describe('seed and outputs', () => {
 
   it('outputs the API URL, user pool, client and table', () => {
     const outputs = s.template.toJSON().Outputs;
-    expect(Object.keys(outputs).sort()).toEqual(['ApiUrl', 'TableName', 'UserPoolClientId', 'UserPoolId']);
+    expect(Object.keys(outputs).sort()).toEqual(['ApiUrl', 'StateMachineArn', 'TableName', 'UserPoolClientId', 'UserPoolId']);
     expect(outputs.ApiUrl.Value).toEqual({ 'Fn::GetAtt': [s.id(s.stack.api.api), 'ApiEndpoint'] });
     expect(outputs.TableName.Value).toEqual({ Ref: s.id(s.stack.table.table) });
   });
@@ -195,7 +195,7 @@ describe('context', () => {
     x.template.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', {
       JwtConfiguration: { Issuer: 'https://login.example.com/', Audience: ['sluice', 'sluice-cli'] },
     });
-    expect(Object.keys(x.template.toJSON().Outputs).sort()).toEqual(['ApiUrl', 'TableName']);
+    expect(Object.keys(x.template.toJSON().Outputs).sort()).toEqual(['ApiUrl', 'StateMachineArn', 'TableName']);
     expect(ofType(x, 'Custom::SluiceSeed')[0]![1].Properties.adminEmail).toBe(ADMIN);
   });
 

@@ -1,12 +1,17 @@
 // An in-process local server (the same one `npm start` runs) on a fresh table, and a tiny client.
+import { setOrchestrator } from '../../functions/shared/orchestrator.js';
 import { generateJwk, keysFromJwk, type LocalKeys } from '../../infra/local/jwt.js';
+import { localPipeline, synthesizePipeline, type SynthesizedPipeline } from '../../infra/local/pipeline.js';
 import { startServer, type LocalServer } from '../../infra/local/server.js';
+import type { LocalStepFunctions } from '../../infra/local/stepfunctions.js';
 import { freshTable, type TestTable } from './table.js';
 
 export interface Api {
   server: LocalServer;
   table: TestTable;
   keys: LocalKeys;
+  /** The local pipeline executions run on (the deployed definition); closed with the server. */
+  pipeline: LocalStepFunctions;
   token(email: string): Promise<string>;
   call(method: string, path: string, opts?: CallOptions): Promise<CallResult>;
 }
@@ -26,10 +31,25 @@ export interface CallResult {
   text: string;
 }
 
+/** One synthesis per test file (module state is per file). */
+let synthesized: SynthesizedPipeline | undefined;
+
 export async function startApi(): Promise<Api> {
   const table = await freshTable();
   const keys = await keysFromJwk(await generateJwk());
-  const server = await startServer({ port: 0, keys });
+  synthesized ??= synthesizePipeline();
+  // Lambda service errors are retried at once here: the tests wait for no backoff.
+  const pipeline = localPipeline({ synthesized, retryIntervals: { Advance: 0, RunTask: 0, StageResult: 0, ApprovalGate: 0, FailureGate: 0 } });
+  setOrchestrator(pipeline);
+  const started = await startServer({ port: 0, keys });
+  const server: LocalServer = {
+    ...started,
+    close: async () => {
+      await started.close();
+      await pipeline.close();
+      setOrchestrator(undefined);
+    },
+  };
   const tokens = new Map<string, string>();
   const token = async (email: string) => {
     if (!tokens.has(email)) tokens.set(email, await keys.sign(email));
@@ -39,6 +59,7 @@ export async function startApi(): Promise<Api> {
     server,
     table,
     keys,
+    pipeline,
     token,
     async call(method, path, opts = {}) {
       const as = opts.as === undefined ? 'admin@example.com' : opts.as;

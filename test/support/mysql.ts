@@ -9,7 +9,7 @@ import { parseServer, type SqlServer } from './postgres.js';
 /** The suites that need MariaDB: named in the line printed when they are skipped. */
 export const MYSQL_SUITES = [
   'test/integration/instances-mysql.test.ts',
-  'the MariaDB cases of test/integration/password-leak.test.ts and sql-drivers.test.ts',
+  'the MariaDB cases of test/integration/password-leak.test.ts, sql-drivers.test.ts and run-task.test.ts',
 ];
 
 const DEFAULT = 'root@127.0.0.1:3306';

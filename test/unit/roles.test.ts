@@ -8,6 +8,9 @@ const READ: Permission[] = ['workspace.get', 'users.list', 'users.get', 'environ
 const MANAGE_USERS: Permission[] = ['users.create', 'users.update', 'users.delete', 'users.undelete'];
 const PROJECT_READ: Permission[] = ['projects.get', 'databases.list', 'databases.get'];
 const PROJECT_MANAGE: Permission[] = ['projects.update', 'projects.delete', 'projects.undelete', 'projects.setIamPolicy', 'databases.update'];
+const ISSUE_READ: Permission[] = ['issues.list', 'issues.get'];
+const ISSUE_WRITE: Permission[] = ['issues.create', 'issues.update', 'issues.cancel'];
+const ISSUE_RELEASE: Permission[] = ['issues.approve', 'issues.runTask'];
 
 const granted = (role: (typeof PROJECT_ROLES)[number]) => [...PROJECT_ROLE_PERMISSIONS[role]].sort();
 
@@ -46,24 +49,34 @@ describe('workspace roles', () => {
 });
 
 describe('project roles', () => {
-  it('grant only permissions about a project and its databases', () => {
+  it('grant only permissions about a project, its databases and its issues', () => {
     // Act
     const scoped = [...PROJECT_SCOPED];
 
     // Assess
-    expect(scoped.filter((p) => !p.startsWith('projects.') && !p.startsWith('databases.'))).toEqual([]);
+    expect(scoped.filter((p) => !/^(projects|databases|issues)\./.test(p))).toEqual([]);
     expect(scoped).not.toContain('projects.list');
     expect(scoped).not.toContain('projects.create');
   });
 
-  it('let a projectOwner read and manage its project, members included', () => {
+  it('let a projectOwner read and manage its project, members and issues included', () => {
     // Assess
-    expect(granted('projectOwner')).toEqual([...PROJECT_READ, 'projects.getIamPolicy', ...PROJECT_MANAGE].sort());
+    expect(granted('projectOwner')).toEqual([...PROJECT_READ, 'projects.getIamPolicy', ...PROJECT_MANAGE, ...ISSUE_READ, ...ISSUE_WRITE, ...ISSUE_RELEASE].sort());
   });
 
-  it.each(['projectDeveloper', 'projectReleaser', 'projectViewer'] as const)('let a %s read the project, its databases and members, and change nothing', (role) => {
+  it('let a projectDeveloper write issues but not approve or drive them (API.md)', () => {
     // Assess
-    expect(granted(role)).toEqual([...PROJECT_READ, 'projects.getIamPolicy'].sort());
+    expect(granted('projectDeveloper')).toEqual([...PROJECT_READ, 'projects.getIamPolicy', ...ISSUE_READ, ...ISSUE_WRITE].sort());
+  });
+
+  it('let a projectReleaser approve stages and retry or skip tasks, but not write issues', () => {
+    // Assess
+    expect(granted('projectReleaser')).toEqual([...PROJECT_READ, 'projects.getIamPolicy', ...ISSUE_READ, ...ISSUE_RELEASE].sort());
+  });
+
+  it('let a projectViewer read the project, its databases, members and issues, and change nothing', () => {
+    // Assess
+    expect(granted('projectViewer')).toEqual([...PROJECT_READ, 'projects.getIamPolicy', ...ISSUE_READ].sort());
   });
 
   it('let an sqlEditorUser read the project and its databases, but not its members', () => {

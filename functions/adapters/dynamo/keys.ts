@@ -4,7 +4,8 @@
 
 export const pad = (n: number, width = 10): string => String(n).padStart(width, '0');
 
-export type EntityType = 'Workspace' | 'Counter' | 'User' | 'UserEmail' | 'Environment' | 'Project' | 'Idempotency' | 'Config' | 'Instance' | 'Database' | 'Table';
+export type EntityType = 'Workspace' | 'Counter' | 'User' | 'UserEmail' | 'Environment' | 'Project' | 'Idempotency' | 'Config' | 'Instance' | 'Database' | 'Table'
+  | 'Issue' | 'Stage' | 'Task' | 'TaskRun' | 'Activity' | 'ChangeHistory';
 
 /** Server-given names go into sort keys escaped, so that `#` and `.` stay separators. */
 const part = (s: string): string => s.replace(/[%#.]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
@@ -49,4 +50,25 @@ export const keys = {
   /** Every recorded table of the instance, or of one of its databases. */
   tablePrefix: (database?: string): string => (database === undefined ? 'TABLE#' : `TABLE#${part(database)}#`),
   idempotency: (scope: string): Key => ({ pk: `IDEMPOTENCY#${scope}`, sk: 'IDEMPOTENCY' }),
+
+  // One item collection per issue: the issue, its stages, tasks, task runs and activities, so
+  // GET issue with its whole pipeline is one Query on `issuePartition`.
+  issuePartition: (project: string, n: number): string => `ISSUE#${project}#${pad(n)}`,
+  issue: (project: string, n: number): Key => ({ pk: keys.issuePartition(project, n), sk: '#ISSUE' }),
+  stage: (project: string, n: number, order: number, env: string): Key => ({ pk: keys.issuePartition(project, n), sk: `STAGE#${pad(order, 3)}#${env}` }),
+  stagePrefix: 'STAGE#',
+  task: (project: string, n: number, id: number): Key => ({ pk: keys.issuePartition(project, n), sk: `TASK#${pad(id, 6)}` }),
+  taskPrefix: 'TASK#',
+  taskRun: (project: string, n: number, task: number, attempt: number): Key => ({ pk: keys.issuePartition(project, n), sk: `RUN#${pad(task, 6)}#${pad(attempt, 4)}` }),
+  taskRunPrefix: (task?: number): string => (task === undefined ? 'RUN#' : `RUN#${pad(task, 6)}#`),
+  activity: (project: string, n: number, seq: number): Key => ({ pk: keys.issuePartition(project, n), sk: `ACT#${pad(seq, 8)}` }),
+  activityPrefix: 'ACT#',
+  /** Issues of a project, newest first, on gsi1 (set on the issue item). */
+  issueInProject: (project: string, n: number): { gsi1pk: string; gsi1sk: string } => ({ gsi1pk: `PROJECT#${project}`, gsi1sk: `ISSUE#${pad(n)}` }),
+  projectIssues: (project: string): { gsi1pk: string; prefix: string } => ({ gsi1pk: `PROJECT#${project}`, prefix: 'ISSUE#' }),
+  /** Issue numbers count up per project with no gaps: the create transaction checks this counter. */
+  issueCounter: (project: string): Key => ({ pk: 'COUNTER', sk: `ISSUES#${project}` }),
+  /** Change history per database, in its instance's partition; ids sort by time. */
+  changeHistory: (instance: string, database: string, id: string): Key => ({ pk: `INSTANCE#${instance}`, sk: `HISTORY#${part(database)}#${id}` }),
+  changeHistoryPrefix: (database: string): string => `HISTORY#${part(database)}#`,
 };

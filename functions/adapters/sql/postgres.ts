@@ -79,7 +79,7 @@ export class PostgresDriver implements SqlDriver {
         `SELECT n.nspname AS schema, c.relname AS name
            FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
           WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition
-            AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp\\_%'
+            AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'sluice_history') AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp\\_%'
           ORDER BY 1, 2`,
       );
       return out.rows.map((r) => ({ schema: r.schema, name: r.name }));

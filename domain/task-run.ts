@@ -1,0 +1,124 @@
+// The task runner's pure rules: names, the claim, what a change-history entry says, and the port
+// through which a statement reaches a database exactly once (functions/adapters/sql/execute.ts).
+import { createHash } from 'node:crypto';
+import type { Engine } from './instances.js';
+import type { ConnectionTarget } from './ports.js';
+import type { Activity, ChangeHistory, Issue, IssueType, Task, TaskRun, TaskStatus } from './issues.js';
+
+/** The user automatic runs are made by. */
+export const SYSTEM_BOT = 1;
+
+/** A task as the runner stores it: the entity plus the runner's own bookkeeping attributes. */
+export type StoredTask = Task & {
+  /** Set by `:run` (the user who pressed it); the claim removes it, so it names one run only. */
+  runRequestedBy?: number;
+  /** While RUNNING: until when the claim holds; a RUNNING task past it was left by a dead runner. */
+  leaseUntil?: string;
+  /** While RUNNING: the id of the task run that holds the claim. */
+  runId?: number;
+};
+
+/** Statuses a runner may claim from (besides a RUNNING task whose lease has run out). */
+export const CLAIMABLE: readonly TaskStatus[] = ['NOT_STARTED', 'PENDING', 'FAILED'];
+/** Statuses that mean there is nothing to run. */
+export const SETTLED: readonly TaskStatus[] = ['DONE', 'SKIPPED', 'CANCELED'];
+
+const ISSUE = /^projects\/([a-z][a-z0-9-]{1,62})\/issues\/([1-9][0-9]{0,9})$/;
+const TASK = /^[1-9][0-9]{0,5}$/;
+
+/** `{issue: "projects/p/issues/12", task: "3"}` → ids; throws on anything else (a wiring bug, not a task failure). */
+export function parseRunTaskInput(input: { issue?: unknown; task?: unknown }): { project: string; issue: number; task: number } {
+  const m = typeof input.issue === 'string' ? ISSUE.exec(input.issue) : null;
+  const task = typeof input.task === 'number' ? String(input.task) : input.task;
+  if (!m || typeof task !== 'string' || !TASK.test(task)) {
+    throw new Error(`runTask expects {issue: "projects/{p}/issues/{n}", task: "{id}"}, got ${JSON.stringify(input)}`);
+  }
+  return { project: m[1]!, issue: Number(m[2]), task: Number(task) };
+}
+
+export const issueNameOf = (project: string, issue: number): string => `projects/${project}/issues/${issue}`;
+/**
+ * The marker key in `sluice_history.applied`: one per task, whatever the attempt. The issue's
+ * createTime makes it unique per issue ever made, so another Sluice (or a reset data folder) that
+ * reuses the same project and numbers on the same server is never mistaken for "already applied".
+ */
+export const taskKey = (project: string, issue: number, task: number, issueCreateTime?: string): string =>
+  `${issueNameOf(project, issue)}/tasks/${task}${issueCreateTime ? `@${issueCreateTime}` : ''}`;
+export const taskRunName = (t: Pick<Task, 'project' | 'issue' | 'stage' | 'id'>, runId: number): string =>
+  `${issueNameOf(t.project, t.issue)}/stages/${t.stage}/tasks/${t.id}/taskRuns/${runId}`;
+
+export const sha256 = (text: string): string => createHash('sha256').update(text, 'utf8').digest('hex');
+
+export const changeType = (type: IssueType): 'MIGRATE' | 'DATA' => (type === 'DATABASE_DATA_UPDATE' ? 'DATA' : 'MIGRATE');
+
+/** An identifier quoted for the engine: `"a""b"` on PostgreSQL, `` `a``b` `` on MySQL. */
+export const quoteIdent = (engine: Engine, name: string): string =>
+  engine === 'POSTGRES' ? `"${name.replace(/"/g, '""')}"` : `\`${name.replace(/`/g, '``')}\``;
+
+export const createDatabaseStatement = (engine: Engine, name: string): string => `CREATE DATABASE ${quoteIdent(engine, name)}`;
+
+/** The database a task changes (DATABASE_CREATE: the one it creates). */
+export const targetDatabase = (task: Task): string => ('database' in task.target ? task.target.database : task.target.databaseName);
+
+/**
+ * How long a claim holds: the statement's own timeout plus connecting and recording. A RUNNING task
+ * past it was left by a runner that died (Lambda timeout, crash): the next delivery may take it over.
+ */
+export const leaseMs = (statementTimeoutMs: number): number => statementTimeoutMs + 2 * 60_000;
+
+/** A change-history id: sorts by time (newest last), unique per task run. */
+export const changeHistoryId = (time: Date, project: string, issue: number, task: number, attempt: number): string =>
+  `${time.toISOString().replace(/[-:.TZ]/g, '')}-${project}-${issue}-${task}-${attempt}`;
+
+/** The change history's version: the time of the change, `YYYYMMDDhhmmss`. */
+export const changeVersion = (time: Date): string => time.toISOString().replace(/[-:TZ]/g, '').slice(0, 14);
+
+/** What to apply, and the marker that makes it exactly once. */
+export interface ChangeRequest {
+  /** `projects/p/issues/n/tasks/t`: the marker's primary key. */
+  taskKey: string;
+  attempt: number;
+  /** sha256 of the statement, hex. */
+  checksum: string;
+  statement: string;
+  /** The database to run it in (DATABASE_CREATE: the database to create). */
+  database: string;
+  /** DDL (schema update) or DML (data update): MySQL commits DDL implicitly. */
+  kind: 'DDL' | 'DML';
+}
+
+export type ChangeOutcome =
+  /** `alreadyApplied`: a marker showed an earlier attempt committed it; nothing ran now. */
+  | { status: 'DONE'; affectedRows?: number; alreadyApplied: boolean; detail: string }
+  /** A message a DBA can act on: the database's own words, the password scrubbed. */
+  | { status: 'FAILED'; error: string };
+
+/**
+ * Runs changes on database servers. Never throws for a database's refusal or an unreachable
+ * server: those are FAILED outcomes. Opens one connection per call and always closes it.
+ */
+export interface ChangeExecutor {
+  apply(target: ConnectionTarget, change: ChangeRequest): Promise<ChangeOutcome>;
+  createDatabase(target: ConnectionTarget, change: ChangeRequest): Promise<ChangeOutcome>;
+}
+
+/** What the runner stores: the issue's task, its runs and change histories (one DynamoDB table). */
+export interface TaskRunStore {
+  getTask(project: string, issue: number, task: number): Promise<StoredTask | undefined>;
+  getIssue(project: string, issue: number): Promise<Issue | undefined>;
+  /** The next task-run id of the issue (an atomic counter: gaps possible, duplicates never). */
+  nextRunId(project: string, issue: number): Promise<number>;
+  /**
+   * In one transaction: the task RUNNING with attempts = run.attempt (only if it is claimable, or
+   * RUNNING past its lease, and still at `task.attempts`), and `run` created; then the run a
+   * dead runner left RUNNING ends FAILED. False when someone else claimed or resolved it first.
+   */
+  claim(task: StoredTask, run: TaskRun, leaseUntil: string, now: string): Promise<boolean>;
+  /**
+   * In one transaction: the task's outcome (only while this run holds it), the run's outcome and
+   * the change history. When the task moved on without this run (canceled, taken over), still
+   * records the run and the history and answers false.
+   */
+  record(run: TaskRun, history: ChangeHistory): Promise<boolean>;
+  appendActivity(activity: Omit<Activity, 'seq'>): Promise<void>;
+}

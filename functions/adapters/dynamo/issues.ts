@@ -1,0 +1,403 @@
+// The issue collection in DynamoDB: issue, stages, tasks, task runs and activities share one
+// partition (keys.issuePartition), so GET issue with its whole pipeline is one Query. Issue
+// numbers come from a per-project counter checked inside the create transaction.
+import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { ListOptions, Page } from '../../../domain/common.js';
+import { ConcurrentModificationError, NotFoundError } from '../../../domain/errors.js';
+import type {
+  Activity, ActivityInput, ChangeHistory, Issue, IssueAggregate, IssueDraft, IssueRepo, IssueStatus, Stage, StageCondition, Task, TaskRun, TaskStatus,
+} from '../../../domain/issues.js';
+import { keys, type EntityType, type Key } from './keys.js';
+import { fromItem, toItem, type DynamoStore } from './store.js';
+import { GSI1 } from './table.js';
+
+type Item = Record<string, unknown>;
+
+/**
+ * Issues, tasks, activities and change histories have a `type` of their own, which would collide
+ * with the item's entity `type` attribute: it is kept as `issueType` / `activityType` /
+ * `changeType` instead, and read back from there (or from `type` when that holds no entity name).
+ */
+const TYPE_FIELD: Partial<Record<EntityType, string>> = { Issue: 'issueType', Task: 'issueType', Activity: 'activityType', ChangeHistory: 'changeType' };
+const ENTITY_TYPES = new Set(['Issue', 'Stage', 'Task', 'TaskRun', 'Activity', 'ChangeHistory']);
+
+export function entityItem(entity: EntityType, key: Key, obj: object): Item {
+  const { type, ...rest } = stripUndefined(obj as Item);
+  const field = TYPE_FIELD[entity];
+  return toItem(entity, key, field && type !== undefined ? { ...rest, [field]: type } : rest);
+}
+
+export function readEntity<T>(item: Item): T {
+  const own = item.issueType ?? item.activityType ?? item.changeType ?? (ENTITY_TYPES.has(String(item.type)) ? undefined : item.type);
+  const { issueType: _i, activityType: _a, changeType: _c, activitySeq: _s, ...rest } = fromItem<Item>(item)!;
+  return (own === undefined ? rest : { ...rest, type: own }) as T;
+}
+
+const issueLabel = (project: string, n: number): string => `projects/${project}/issues/${n}`;
+
+/**
+ * Appends one activity to an issue's log. `seq` comes from an atomic ADD on the issue item's
+ * `activitySeq`, so concurrent writers (HTTP handlers, the task runner) never collide and the
+ * log reads back in the order the sequence numbers were handed out.
+ */
+export async function appendActivity(store: DynamoStore, activity: ActivityInput): Promise<Activity> {
+  let out;
+  try {
+    out = await store.doc.send(
+      new UpdateCommand({
+        TableName: store.tableName,
+        Key: keys.issue(activity.project, activity.issue),
+        UpdateExpression: 'ADD activitySeq :one',
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeValues: { ':one': 1 },
+        ReturnValues: 'UPDATED_NEW',
+      }),
+    );
+  } catch (e) {
+    if (e instanceof ConditionalCheckFailedException) throw new NotFoundError(issueLabel(activity.project, activity.issue));
+    throw e;
+  }
+  const written: Activity = { ...stripUndefined(activity), seq: Number(out.Attributes!.activitySeq) };
+  await store.doc.send(
+    new PutCommand({ TableName: store.tableName, Item: entityItem('Activity', keys.activity(activity.project, activity.issue, written.seq), written), ConditionExpression: 'attribute_not_exists(pk)' }),
+  );
+  return written;
+}
+
+function stripUndefined<T extends object>(o: T): T {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+}
+
+const cancelCodes = (e: unknown): string[] =>
+  e instanceof TransactionCanceledException ? (e.CancellationReasons ?? []).map((r) => r.Code ?? 'None') : [];
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Builds `SET a = :a, ... REMOVE x` with names and values for an UpdateCommand. */
+function setExpression(fields: object, remove: string[] = []) {
+  const names: Record<string, string> = {};
+  const values: Record<string, unknown> = {};
+  const sets: string[] = [];
+  const removes: string[] = [];
+  for (const [k, v] of Object.entries(fields)) {
+    names[`#${k}`] = k;
+    if (v === undefined) removes.push(`#${k}`);
+    else {
+      values[`:${k}`] = v;
+      sets.push(`#${k} = :${k}`);
+    }
+  }
+  for (const k of remove) {
+    names[`#${k}`] = k;
+    removes.push(`#${k}`);
+  }
+  names['#version'] = 'version';
+  values[':one'] = 1;
+  sets.push('#version = #version + :one');
+  const expr = `SET ${sets.join(', ')}${removes.length ? ` REMOVE ${removes.join(', ')}` : ''}`;
+  return { names, values, expr };
+}
+
+export class DynamoIssueRepo implements IssueRepo {
+  constructor(private readonly store: DynamoStore) {}
+
+  async create(draft: IssueDraft): Promise<IssueAggregate> {
+    const { doc, tableName } = this.store;
+    const project = draft.issue.project;
+    for (let attempt = 0; ; attempt++) {
+      const counter = await doc.send(new GetCommand({ TableName: tableName, Key: keys.issueCounter(project), ConsistentRead: true }));
+      const prev = Number(counter.Item?.n ?? 0);
+      const n = prev + 1;
+      const issue: Issue = { ...draft.issue, number: n, version: 1 };
+      const stages: Stage[] = draft.stages.map((s) => ({ ...s, issue: n, version: 1 }));
+      const tasks: Task[] = draft.tasks.map((t) => ({ ...t, issue: n, version: 1 }));
+      const activity: Activity = { ...draft.activity, issue: n, seq: 1 };
+      const put = (item: Item) => ({ Put: { TableName: tableName, Item: item, ConditionExpression: 'attribute_not_exists(pk)' } });
+      try {
+        await doc.send(
+          new TransactWriteCommand({
+            TransactItems: [
+              {
+                Update: {
+                  TableName: tableName,
+                  Key: keys.issueCounter(project),
+                  UpdateExpression: 'SET n = :n, #type = :type',
+                  ConditionExpression: prev === 0 ? 'attribute_not_exists(n)' : 'n = :prev',
+                  ExpressionAttributeNames: { '#type': 'type' },
+                  ExpressionAttributeValues: { ':n': n, ':type': 'Counter', ...(prev === 0 ? {} : { ':prev': prev }) },
+                },
+              },
+              put({ ...entityItem('Issue', keys.issue(project, n), issue), ...keys.issueInProject(project, n), activitySeq: 1 }),
+              ...stages.map((s) => put(entityItem('Stage', keys.stage(project, n, s.order, s.id), s))),
+              ...tasks.map((t) => put(entityItem('Task', keys.task(project, n, t.id), t))),
+              put(entityItem('Activity', keys.activity(project, n, 1), activity)),
+            ],
+          }),
+        );
+        return { issue, stages, tasks, latestRuns: [] };
+      } catch (e) {
+        const codes = cancelCodes(e);
+        const lostRace = codes.includes('ConditionalCheckFailed') || codes.includes('TransactionConflict');
+        if (!lostRace || attempt >= 60) {
+          if (lostRace) throw new ConcurrentModificationError(`projects/${project}/issues`);
+          throw e;
+        }
+        await sleep(5 + Math.random() * 20 * Math.min(attempt + 1, 5));
+      }
+    }
+  }
+
+  async discard(project: string, number: number): Promise<void> {
+    const pk = keys.issuePartition(project, number);
+    const prefixes = ['#ISSUE', keys.stagePrefix, keys.taskPrefix, keys.taskRunPrefix(), keys.activityPrefix];
+    const items = (await Promise.all(prefixes.map((p) => this.store.queryAll(pk, p)))).flat();
+    await Promise.all(items.map((i) => this.store.delete({ pk: i.pk as string, sk: i.sk as string })));
+    // Give the number back when no later issue took the next one, so numbers keep no gaps.
+    try {
+      if (number === 1) {
+        await this.store.doc.send(
+          new DeleteCommand({ TableName: this.store.tableName, Key: keys.issueCounter(project), ConditionExpression: 'n = :n', ExpressionAttributeValues: { ':n': 1 } }),
+        );
+      } else {
+        await this.store.doc.send(
+          new UpdateCommand({
+            TableName: this.store.tableName,
+            Key: keys.issueCounter(project),
+            UpdateExpression: 'SET n = :prev',
+            ConditionExpression: 'n = :n',
+            ExpressionAttributeValues: { ':n': number, ':prev': number - 1 },
+          }),
+        );
+      }
+    } catch (e) {
+      if (!(e instanceof ConditionalCheckFailedException)) throw e;
+    }
+  }
+
+  async get(project: string, number: number): Promise<IssueAggregate | undefined> {
+    const items: Item[] = [];
+    let start: Item | undefined;
+    do {
+      const out = await this.store.doc.send(
+        new QueryCommand({
+          TableName: this.store.tableName,
+          KeyConditionExpression: 'pk = :pk',
+          // Activities share the partition but not the pipeline; leave them on the server.
+          FilterExpression: '#type <> :act',
+          ExpressionAttributeNames: { '#type': 'type' },
+          ExpressionAttributeValues: { ':pk': keys.issuePartition(project, number), ':act': 'Activity' },
+          ConsistentRead: true,
+          ...(start ? { ExclusiveStartKey: start } : {}),
+        }),
+      );
+      items.push(...(out.Items ?? []));
+      start = out.LastEvaluatedKey;
+    } while (start);
+    const issueItem = items.find((i) => i.type === 'Issue');
+    if (!issueItem) return undefined;
+    const of = <T>(type: string): T[] => items.filter((i) => i.type === type).map((i) => readEntity<T>(i));
+    const stages = of<Stage>('Stage').sort((a, b) => a.order - b.order);
+    const tasks = of<Task>('Task').sort((a, b) => a.id - b.id);
+    const latest = new Map<number, TaskRun>();
+    for (const run of of<TaskRun>('TaskRun')) {
+      const seen = latest.get(run.task);
+      if (!seen || run.attempt > seen.attempt) latest.set(run.task, run);
+    }
+    return { issue: toIssue(issueItem), stages, tasks, latestRuns: [...latest.values()] };
+  }
+
+  async list(project: string, options: ListOptions, status?: IssueStatus): Promise<Page<Issue>> {
+    const { gsi1pk, prefix } = keys.projectIssues(project);
+    const kept: Item[] = [];
+    let start = options.cursor as Item | undefined;
+    for (;;) {
+      const out = await this.store.doc.send(
+        new QueryCommand({
+          TableName: this.store.tableName,
+          IndexName: GSI1,
+          KeyConditionExpression: 'gsi1pk = :pk AND begins_with(gsi1sk, :prefix)',
+          ExpressionAttributeValues: { ':pk': gsi1pk, ':prefix': prefix },
+          ScanIndexForward: false,
+          Limit: options.limit + 1,
+          ...(start ? { ExclusiveStartKey: start } : {}),
+        }),
+      );
+      for (const item of out.Items ?? []) if (status === undefined || item.status === status) kept.push(item);
+      if (kept.length > options.limit) {
+        const last = kept[options.limit - 1]!;
+        return { items: kept.slice(0, options.limit).map(toIssue), next: { pk: last.pk, sk: last.sk, gsi1pk: last.gsi1pk, gsi1sk: last.gsi1sk } };
+      }
+      start = out.LastEvaluatedKey;
+      if (!start) return { items: kept.map(toIssue) };
+    }
+  }
+
+  async updateIssue(project: string, number: number, fields: Partial<Issue>, expectedVersion: number, condition: { status?: IssueStatus } = {}): Promise<void> {
+    const { names, values, expr } = setExpression(fields);
+    values[':v'] = expectedVersion;
+    let cond = '#version = :v';
+    if (condition.status) {
+      names['#status'] = 'status';
+      values[':expectedStatus'] = condition.status;
+      cond += ' AND #status = :expectedStatus';
+    }
+    await this.conditional(keys.issue(project, number), expr, cond, names, values, issueLabel(project, number));
+  }
+
+  async updateStage(stage: Stage, fields: Partial<Stage>, remove: ('approvalToken' | 'failureToken')[], expected: StageCondition): Promise<Stage | undefined> {
+    const { names, values, expr } = setExpression(fields, remove);
+    const conds = ['attribute_exists(pk)', ...stageConditions(expected, names, values)];
+    try {
+      const out = await this.store.doc.send(
+        new UpdateCommand({
+          TableName: this.store.tableName,
+          Key: keys.stage(stage.project, stage.issue, stage.order, stage.id),
+          UpdateExpression: expr,
+          ConditionExpression: conds.join(' AND '),
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return out.Attributes ? readEntity<Stage>(out.Attributes) : undefined;
+    } catch (e) {
+      if (e instanceof ConditionalCheckFailedException) return undefined;
+      throw e;
+    }
+  }
+
+  async updateTask(task: Task, fields: Partial<Task>, expected: { status?: TaskStatus[] } = {}): Promise<boolean> {
+    const { names, values, expr } = setExpression(fields);
+    const conds = ['attribute_exists(pk)', ...taskConditions(expected, names, values)];
+    try {
+      await this.store.doc.send(
+        new UpdateCommand({
+          TableName: this.store.tableName,
+          Key: keys.task(task.project, task.issue, task.id),
+          UpdateExpression: expr,
+          ConditionExpression: conds.join(' AND '),
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+        }),
+      );
+      return true;
+    } catch (e) {
+      if (e instanceof ConditionalCheckFailedException) return false;
+      throw e;
+    }
+  }
+
+  async resolveFailure(task: Task, fields: Partial<Task>, stage: Stage, token: string): Promise<boolean> {
+    const t = setExpression(fields);
+    const tConds = taskConditions({ status: ['FAILED'] }, t.names, t.values);
+    const s = setExpression({ status: 'RUNNING' }, ['failureToken']);
+    const sConds = stageConditions({ failureToken: token }, s.names, s.values);
+    try {
+      await this.store.doc.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Update: {
+                TableName: this.store.tableName,
+                Key: keys.task(task.project, task.issue, task.id),
+                UpdateExpression: t.expr,
+                ConditionExpression: tConds.join(' AND '),
+                ExpressionAttributeNames: t.names,
+                ExpressionAttributeValues: t.values,
+              },
+            },
+            {
+              Update: {
+                TableName: this.store.tableName,
+                Key: keys.stage(stage.project, stage.issue, stage.order, stage.id),
+                UpdateExpression: s.expr,
+                ConditionExpression: sConds.join(' AND '),
+                ExpressionAttributeNames: s.names,
+                ExpressionAttributeValues: s.values,
+              },
+            },
+          ],
+        }),
+      );
+      return true;
+    } catch (e) {
+      const codes = cancelCodes(e);
+      if (codes.includes('ConditionalCheckFailed') || codes.includes('TransactionConflict')) return false;
+      throw e;
+    }
+  }
+
+  async listTaskRuns(project: string, number: number, task: number): Promise<TaskRun[]> {
+    const items = await this.store.queryAll(keys.issuePartition(project, number), keys.taskRunPrefix(task));
+    return items.map((i) => readEntity<TaskRun>(i));
+  }
+
+  async listActivities(project: string, number: number): Promise<Activity[]> {
+    const items = await this.store.queryAll(keys.issuePartition(project, number), keys.activityPrefix);
+    return items.map((i) => readEntity<Activity>(i));
+  }
+
+  appendActivity = (activity: ActivityInput): Promise<Activity> => appendActivity(this.store, activity);
+
+  async listChangeHistories(instance: string, database: string, options: ListOptions): Promise<Page<ChangeHistory>> {
+    const out = await this.store.doc.send(
+      new QueryCommand({
+        TableName: this.store.tableName,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+        ExpressionAttributeValues: { ':pk': keys.changeHistory(instance, database, '').pk, ':prefix': keys.changeHistoryPrefix(database) },
+        ScanIndexForward: false,
+        ConsistentRead: true,
+        Limit: options.limit,
+        ...(options.cursor ? { ExclusiveStartKey: options.cursor as Item } : {}),
+      }),
+    );
+    const items = (out.Items ?? []).map((i) => readEntity<ChangeHistory>(i));
+    const last = out.Items?.[out.Items.length - 1];
+    return { items, ...(out.LastEvaluatedKey && last ? { next: { pk: last.pk, sk: last.sk } } : {}) };
+  }
+
+  async getChangeHistory(instance: string, database: string, id: string): Promise<ChangeHistory | undefined> {
+    const out = await this.store.doc.send(new GetCommand({ TableName: this.store.tableName, Key: keys.changeHistory(instance, database, id), ConsistentRead: true }));
+    return out.Item ? readEntity<ChangeHistory>(out.Item) : undefined;
+  }
+
+  private async conditional(key: Key, expr: string, cond: string, names: Record<string, string>, values: Record<string, unknown>, label: string): Promise<void> {
+    try {
+      await this.store.doc.send(
+        new UpdateCommand({ TableName: this.store.tableName, Key: key, UpdateExpression: expr, ConditionExpression: cond, ExpressionAttributeNames: names, ExpressionAttributeValues: values }),
+      );
+    } catch (e) {
+      if (e instanceof ConditionalCheckFailedException) throw new ConcurrentModificationError(label);
+      throw e;
+    }
+  }
+}
+
+const toIssue = (item: Item): Issue => readEntity<Issue>(item);
+
+function stageConditions(expected: StageCondition, names: Record<string, string>, values: Record<string, unknown>): string[] {
+  const conds: string[] = [];
+  if (expected.status) {
+    names['#status'] = 'status';
+    conds.push(`#status IN (${expected.status.map((s, i) => ((values[`:st${i}`] = s), `:st${i}`)).join(', ')})`);
+  }
+  for (const field of ['approvalToken', 'failureToken'] as const) {
+    const want = expected[field];
+    if (want === undefined) continue;
+    names[`#${field}`] = field;
+    if (want === true) conds.push(`attribute_exists(#${field})`);
+    else if (want === false) conds.push(`attribute_not_exists(#${field})`);
+    else {
+      values[`:want_${field}`] = want;
+      conds.push(`#${field} = :want_${field}`);
+    }
+  }
+  return conds;
+}
+
+function taskConditions(expected: { status?: TaskStatus[] }, names: Record<string, string>, values: Record<string, unknown>): string[] {
+  if (!expected.status) return [];
+  names['#status'] = 'status';
+  return [`#status IN (${expected.status.map((s, i) => ((values[`:ts${i}`] = s), `:ts${i}`)).join(', ')})`];
+}

@@ -1,0 +1,132 @@
+// The task runner's writes in DynamoDB: the claim and the outcome, each one conditional
+// transaction in the issue's item collection (plus the change history in the instance's).
+import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import { GetCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { Activity, ChangeHistory, Issue, TaskRun } from '../../../domain/issues.js';
+import type { StoredTask, TaskRunStore } from '../../../domain/task-run.js';
+import { appendActivity, entityItem, readEntity } from './issues.js';
+import { keys, type Key } from './keys.js';
+import type { DynamoStore } from './store.js';
+
+export class DynamoTaskRunStore implements TaskRunStore {
+  constructor(private readonly store: DynamoStore) {}
+
+  getTask = (project: string, issue: number, task: number): Promise<StoredTask | undefined> => this.read<StoredTask>(keys.task(project, issue, task));
+  getIssue = (project: string, issue: number): Promise<Issue | undefined> => this.read<Issue>(keys.issue(project, issue));
+
+  /** Issues and tasks keep their own `type` as `issueType` (see entityItem in issues.ts). */
+  private async read<T>(key: Key): Promise<T | undefined> {
+    const out = await this.store.doc.send(new GetCommand({ TableName: this.store.tableName, Key: key, ConsistentRead: true }));
+    return out.Item ? readEntity<T>(out.Item) : undefined;
+  }
+
+  async nextRunId(project: string, issue: number): Promise<number> {
+    const out = await this.store.doc.send(
+      new UpdateCommand({
+        TableName: this.store.tableName,
+        Key: keys.issue(project, issue),
+        UpdateExpression: 'ADD taskRunSeq :one',
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeValues: { ':one': 1 },
+        ReturnValues: 'UPDATED_NEW',
+      }),
+    );
+    return Number(out.Attributes!.taskRunSeq);
+  }
+
+  async claim(task: StoredTask, run: TaskRun, leaseUntil: string, now: string): Promise<boolean> {
+    const table = this.store.tableName;
+    try {
+      await this.store.doc.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Update: {
+                TableName: table,
+                Key: keys.task(task.project, task.issue, task.id),
+                UpdateExpression: 'SET #status = :running, attempts = :attempt, leaseUntil = :lease, runId = :run, version = version + :one REMOVE runRequestedBy',
+                // Claimable, or RUNNING past its lease (its runner died); and nobody claimed since we read it.
+                ConditionExpression: '(#status IN (:ns, :pending, :failed) OR (#status = :running AND leaseUntil < :now)) AND attempts = :attempts',
+                ExpressionAttributeNames: { '#status': 'status' },
+                ExpressionAttributeValues: {
+                  ':running': 'RUNNING', ':attempt': run.attempt, ':attempts': task.attempts, ':one': 1, ':run': run.id, ':lease': leaseUntil, ':now': now,
+                  ':ns': 'NOT_STARTED', ':pending': 'PENDING', ':failed': 'FAILED',
+                },
+              },
+            },
+            { Put: { TableName: table, Item: entityItem('TaskRun', keys.taskRun(task.project, task.issue, task.id, run.attempt), run), ConditionExpression: 'attribute_not_exists(pk)' } },
+          ],
+        }),
+      );
+    } catch (e) {
+      if (e instanceof TransactionCanceledException) return false;
+      throw e;
+    }
+    // The run a dead runner left RUNNING (taken over past its lease, or reset by `:run`) ends FAILED.
+    if (task.attempts > 0) {
+      await this.store.doc
+        .send(new UpdateCommand({
+          TableName: table,
+          Key: keys.taskRun(task.project, task.issue, task.id, task.attempts),
+          UpdateExpression: 'SET #status = :failed, endTime = :now, detail = :detail',
+          ConditionExpression: '#status = :running',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: {
+            ':failed': 'FAILED', ':running': 'RUNNING', ':now': now, ':detail': `the runner stopped before recording the outcome; attempt ${run.attempt} took over`,
+          },
+        }))
+        .catch((e: unknown) => {
+          if (!(e instanceof ConditionalCheckFailedException)) throw e;
+        });
+    }
+    return true;
+  }
+
+  async record(run: TaskRun, history: ChangeHistory): Promise<boolean> {
+    const table = this.store.tableName;
+    const runUpdate = {
+      Update: {
+        TableName: table,
+        Key: keys.taskRun(run.project, run.issue, run.task, run.attempt),
+        UpdateExpression: 'SET #status = :status, endTime = :t, detail = :detail, #result = :result',
+        ConditionExpression: '#status = :running',
+        ExpressionAttributeNames: { '#status': 'status', '#result': 'result' },
+        ExpressionAttributeValues: { ':status': run.status, ':t': run.endTime, ':detail': run.detail, ':result': run.result, ':running': 'RUNNING' },
+      },
+    };
+    const historyPut = {
+      Put: {
+        TableName: table,
+        Item: entityItem('ChangeHistory', keys.changeHistory(history.instance, history.database, history.id), history),
+        ConditionExpression: 'attribute_not_exists(pk)',
+      },
+    };
+    const taskUpdate = {
+      Update: {
+        TableName: table,
+        Key: keys.task(run.project, run.issue, run.task),
+        UpdateExpression: 'SET #status = :status, version = version + :one REMOVE leaseUntil, runId',
+        ConditionExpression: '#status = :running AND runId = :run',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: { ':status': run.status, ':running': 'RUNNING', ':run': run.id, ':one': 1 },
+      },
+    };
+    try {
+      await this.store.doc.send(new TransactWriteCommand({ TransactItems: [taskUpdate, runUpdate, historyPut] }));
+      return true;
+    } catch (e) {
+      if (!(e instanceof TransactionCanceledException)) throw e;
+    }
+    // The task moved on without this run: what happened on the target is still recorded.
+    try {
+      await this.store.doc.send(new TransactWriteCommand({ TransactItems: [runUpdate, historyPut] }));
+    } catch (e) {
+      if (!(e instanceof TransactionCanceledException)) throw e;
+    }
+    return false;
+  }
+
+  async appendActivity(activity: Omit<Activity, 'seq'>): Promise<void> {
+    await appendActivity(this.store, activity);
+  }
+}

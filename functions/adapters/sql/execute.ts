@@ -1,0 +1,293 @@
+// Runs a task's change on its target, exactly once where the engine allows it (RELIABILITY.md).
+//
+// PostgreSQL: a marker row in `sluice_history.applied` (in the target database) is inserted first
+// and the statement runs after it, in the SAME transaction. The marker's primary key makes a second
+// copy wait for the first and then find it: a committed change is never run again.
+// MySQL/MariaDB: DDL commits implicitly, so the marker (in a `sluice_history` database) is checked
+// before and written after the statement; the crash window between the two is written down.
+import { createConnection, type Connection, type ResultSetHeader } from 'mysql2/promise';
+import pg from 'pg';
+import type { ChangeExecutor, ChangeOutcome, ChangeRequest } from '../../../domain/task-run.js';
+import { createDatabaseStatement, quoteIdent } from '../../../domain/task-run.js';
+import type { ConnectionTarget } from '../../../domain/ports.js';
+import { DEFAULT_CONNECT_TIMEOUT_MS, describeFailure, scrub, settleWithin, withDeadline } from './common.js';
+import { DEFAULT_DATABASE } from './postgres.js';
+
+export interface ExecuteOptions {
+  connectTimeoutMs?: number;
+  /** Each statement's timeout, server side where the engine has one and client side. Default 5 min. */
+  statementTimeoutMs?: number;
+}
+
+export const DEFAULT_STATEMENT_TIMEOUT_MS = 5 * 60_000;
+
+const HISTORY = 'sluice_history';
+
+type Coded = { code?: unknown; errno?: unknown; message?: unknown };
+const codeOf = (e: unknown): string => String((e as Coded | undefined)?.code ?? '');
+
+/** A failure that already reads well (our words, password scrubbed). */
+class Failed extends Error {}
+
+const PG_HISTORY_DDL = [
+  `CREATE SCHEMA IF NOT EXISTS ${HISTORY}`,
+  `CREATE TABLE IF NOT EXISTS ${HISTORY}.applied (task_key text PRIMARY KEY, attempt int NOT NULL, checksum text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`,
+];
+
+const MYSQL_HISTORY_DDL = [
+  `CREATE DATABASE IF NOT EXISTS ${HISTORY}`,
+  `CREATE TABLE IF NOT EXISTS ${HISTORY}.applied (task_key varchar(255) PRIMARY KEY, attempt int NOT NULL, checksum char(64) NOT NULL, applied_at timestamp NOT NULL DEFAULT CURRENT_TIMESTAMP) ENGINE=InnoDB`,
+];
+
+const alreadyApplied = (attempt: unknown, where: string): ChangeOutcome => ({
+  status: 'DONE',
+  alreadyApplied: true,
+  detail: `already applied by attempt ${String(attempt)} (marker in ${where}); not run again`,
+});
+
+type Socketed = { connection?: { stream?: { destroy(): void } } };
+
+export class SqlChangeExecutor implements ChangeExecutor {
+  private readonly connectMs: number;
+  private readonly statementMs: number;
+
+  constructor(options: ExecuteOptions = {}) {
+    this.connectMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+    this.statementMs = options.statementTimeoutMs ?? DEFAULT_STATEMENT_TIMEOUT_MS;
+  }
+
+  apply(target: ConnectionTarget, change: ChangeRequest): Promise<ChangeOutcome> {
+    return target.engine === 'POSTGRES'
+      ? this.pg(target, change.database, (c) => this.pgApply(c, change))
+      : this.mysql(target, (c) => this.mysqlApply(c, change));
+  }
+
+  createDatabase(target: ConnectionTarget, change: ChangeRequest): Promise<ChangeOutcome> {
+    return target.engine === 'POSTGRES'
+      ? this.pg(target, target.database ?? DEFAULT_DATABASE, (c) => this.pgCreate(c, target, change))
+      : this.mysql(target, (c) => this.mysqlCreate(c, change));
+  }
+
+  /** Turns whatever went wrong into a FAILED outcome with a message a DBA can act on. */
+  private failure(e: unknown, target: ConnectionTarget): ChangeOutcome {
+    if (e instanceof Failed) return { status: 'FAILED', error: scrub(e.message, target.password) };
+    if (codeOf(e) === '25001') {
+      const raw = scrub(String((e as Coded).message), target.password);
+      return {
+        status: 'FAILED',
+        error: `${raw} (Sluice runs each PostgreSQL change in one transaction with its exactly-once marker, so a statement that manages its own transaction, such as CREATE INDEX CONCURRENTLY or VACUUM, cannot run as a task; run it outside Sluice, or use a form that runs in a transaction)`,
+      };
+    }
+    return { status: 'FAILED', error: describeFailure(e, target, this.connectMs, this.statementMs) };
+  }
+
+  // PostgreSQL
+
+  private async pg(target: ConnectionTarget, database: string, work: (c: pg.Client) => Promise<ChangeOutcome>): Promise<ChangeOutcome> {
+    const client = new pg.Client({
+      host: target.host,
+      port: target.port,
+      user: target.username,
+      database,
+      password: async () => target.password ?? '',
+      connectionTimeoutMillis: this.connectMs,
+      statement_timeout: this.statementMs,
+      // The client-side backstop, in case the server never answers the cancel.
+      query_timeout: this.statementMs + 5_000,
+      application_name: 'sluice',
+    });
+    client.on('error', () => undefined);
+    const destroy = () => (client as unknown as Socketed).connection?.stream?.destroy();
+    try {
+      return await withDeadline(
+        client.connect().then(() => work(client)),
+        this.connectMs + this.statementMs + 10_000,
+        destroy,
+        `timed out after ${Math.round((this.connectMs + this.statementMs) / 1000)} s talking to ${target.host}:${target.port}`,
+      );
+    } catch (e) {
+      return this.failure(e, target);
+    } finally {
+      await settleWithin(client.end(), 1_000);
+      destroy();
+    }
+  }
+
+  /** Made outside the change's transaction; two runners making it at once is not an error. */
+  private async pgHistory(c: pg.Client): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        for (const ddl of PG_HISTORY_DDL) await c.query(ddl);
+        return;
+      } catch (e) {
+        // A concurrent CREATE ... IF NOT EXISTS can still collide on the catalog's unique index.
+        if (attempt >= 3 || !['23505', '42P06', '42P07'].includes(codeOf(e))) throw e;
+      }
+    }
+  }
+
+  private async pgApply(c: pg.Client, change: ChangeRequest): Promise<ChangeOutcome> {
+    await this.pgHistory(c);
+    await c.query('BEGIN');
+    try {
+      // The marker first: a second copy of this task blocks here until the first ends, then
+      // finds its marker (committed) or takes over (rolled back).
+      const marked = await c.query(
+        `INSERT INTO ${HISTORY}.applied (task_key, attempt, checksum) VALUES ($1, $2, $3) ON CONFLICT (task_key) DO NOTHING RETURNING task_key`,
+        [change.taskKey, change.attempt, change.checksum],
+      );
+      if (marked.rowCount === 0) {
+        await c.query('ROLLBACK');
+        const prior = await c.query<{ attempt: number }>(`SELECT attempt FROM ${HISTORY}.applied WHERE task_key = $1`, [change.taskKey]);
+        return alreadyApplied(prior.rows[0]?.attempt, `${HISTORY}.applied`);
+      }
+      const out = (await c.query(change.statement)) as pg.QueryResult | pg.QueryResult[];
+      await c.query('COMMIT');
+      const results = Array.isArray(out) ? out : [out];
+      const affectedRows = results.reduce((n, r) => n + (r.command === 'SELECT' ? 0 : (r.rowCount ?? 0)), 0);
+      return { status: 'DONE', affectedRows, alreadyApplied: false, detail: 'applied' };
+    } catch (e) {
+      await c.query('ROLLBACK').catch(() => undefined);
+      throw e;
+    }
+  }
+
+  /**
+   * CREATE DATABASE cannot run in a transaction: the marker (in the connection's own database,
+   * `postgres` by default) is written before it, and an existing database counts as done only
+   * when this task's marker is there.
+   */
+  private async pgCreate(c: pg.Client, target: ConnectionTarget, change: ChangeRequest): Promise<ChangeOutcome> {
+    await this.pgHistory(c);
+    const where = `${HISTORY}.applied of database ${target.database ?? DEFAULT_DATABASE}`;
+    const marked = await c.query(
+      `INSERT INTO ${HISTORY}.applied (task_key, attempt, checksum) VALUES ($1, $2, $3) ON CONFLICT (task_key) DO NOTHING RETURNING task_key`,
+      [change.taskKey, change.attempt, change.checksum],
+    );
+    const exists = (await c.query('SELECT 1 FROM pg_catalog.pg_database WHERE datname = $1', [change.database])).rowCount! > 0;
+    const markedBefore = marked.rowCount === 0;
+    const unmark = () => c.query(`DELETE FROM ${HISTORY}.applied WHERE task_key = $1`, [change.taskKey]);
+    if (markedBefore && exists) {
+      const prior = await c.query<{ attempt: number }>(`SELECT attempt FROM ${HISTORY}.applied WHERE task_key = $1`, [change.taskKey]);
+      return alreadyApplied(prior.rows[0]?.attempt, where);
+    }
+    if (exists) {
+      await unmark();
+      throw new Failed(`database "${change.database}" already exists, and not by this task`);
+    }
+    try {
+      await c.query(createDatabaseStatement('POSTGRES', change.database));
+    } catch (e) {
+      // 42P04: someone made it just now; done only if our marker was there before.
+      if (markedBefore && codeOf(e) === '42P04') return alreadyApplied(change.attempt, where);
+      if (!markedBefore) await unmark().catch(() => undefined);
+      throw e;
+    }
+    return { status: 'DONE', alreadyApplied: false, detail: 'database created' };
+  }
+
+  // MySQL and MariaDB
+
+  private async mysql(target: ConnectionTarget, work: (c: Connection) => Promise<ChangeOutcome>): Promise<ChangeOutcome> {
+    let conn: Connection | undefined;
+    let abandoned = false;
+    const destroy = () => {
+      abandoned = true;
+      conn?.destroy();
+    };
+    try {
+      return await withDeadline(
+        (async () => {
+          const opened = await createConnection({
+            host: target.host,
+            port: target.port,
+            user: target.username,
+            password: target.password ?? '',
+            connectTimeout: this.connectMs,
+            // A change may hold several statements; it is the admin's own script.
+            multipleStatements: true,
+          });
+          conn = opened;
+          if (abandoned) opened.destroy();
+          opened.on('error', () => undefined);
+          return work(opened);
+        })(),
+        this.connectMs + this.statementMs + 10_000,
+        destroy,
+        `timed out after ${Math.round((this.connectMs + this.statementMs) / 1000)} s talking to ${target.host}:${target.port}`,
+      );
+    } catch (e) {
+      return this.failure(e, target);
+    } finally {
+      if (conn) {
+        await settleWithin(conn.end(), 1_000);
+        conn.destroy();
+      }
+    }
+  }
+
+  private query(c: Connection, sql: string, values: unknown[] = []) {
+    return c.query({ sql, values, timeout: this.statementMs + 5_000 });
+  }
+
+  /** True when the marker table is usable; an admin without the rights to make it runs without one. */
+  private async mysqlHistory(c: Connection): Promise<boolean> {
+    try {
+      for (const ddl of MYSQL_HISTORY_DDL) await this.query(c, ddl);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  private async mysqlMarker(c: Connection, key: string): Promise<unknown> {
+    const [rows] = await this.query(c, `SELECT attempt FROM ${HISTORY}.applied WHERE task_key = ?`, [key]);
+    return (rows as { attempt: number }[])[0]?.attempt;
+  }
+
+  /** Server-side statement timeout: MariaDB's max_statement_time, else MySQL's max_execution_time (SELECT only). */
+  private async mysqlTimeout(c: Connection): Promise<void> {
+    await this.query(c, 'SET SESSION max_statement_time = ?', [this.statementMs / 1000]).catch(() =>
+      this.query(c, 'SET SESSION max_execution_time = ?', [this.statementMs]).catch(() => undefined),
+    );
+  }
+
+  private async mysqlApply(c: Connection, change: ChangeRequest): Promise<ChangeOutcome> {
+    const marker = await this.mysqlHistory(c);
+    if (marker) {
+      const prior = await this.mysqlMarker(c, change.taskKey);
+      if (prior !== undefined) return alreadyApplied(prior, `${HISTORY}.applied`);
+    }
+    await this.query(c, `USE ${quoteIdent('MYSQL', change.database)}`);
+    await this.mysqlTimeout(c);
+    // DML and the marker commit together (InnoDB); DDL commits itself, then the marker follows.
+    await this.query(c, 'BEGIN');
+    try {
+      const [out] = await this.query(c, change.statement);
+      if (marker) await this.query(c, `INSERT INTO ${HISTORY}.applied (task_key, attempt, checksum) VALUES (?, ?, ?)`, [change.taskKey, change.attempt, change.checksum]);
+      await this.query(c, 'COMMIT');
+      const results = (Array.isArray(out) ? out : [out]) as unknown[];
+      const affectedRows = results.reduce<number>((n, r) => n + (typeof (r as ResultSetHeader)?.affectedRows === 'number' ? (r as ResultSetHeader).affectedRows : 0), 0);
+      return { status: 'DONE', affectedRows, alreadyApplied: false, detail: marker ? 'applied' : `applied (no ${HISTORY} marker: the admin user cannot create it)` };
+    } catch (e) {
+      await this.query(c, 'ROLLBACK').catch(() => undefined);
+      // Another copy committed first: ours was rolled back (DML), or ran twice (DDL; see RELIABILITY.md).
+      if (codeOf(e) === 'ER_DUP_ENTRY' && marker) return alreadyApplied(await this.mysqlMarker(c, change.taskKey), `${HISTORY}.applied`);
+      throw e;
+    }
+  }
+
+  private async mysqlCreate(c: Connection, change: ChangeRequest): Promise<ChangeOutcome> {
+    const marker = await this.mysqlHistory(c);
+    const [rows] = await this.query(c, 'SELECT 1 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?', [change.database]);
+    const exists = (rows as unknown[]).length > 0;
+    const prior = marker ? await this.mysqlMarker(c, change.taskKey) : undefined;
+    if (exists && prior !== undefined) return alreadyApplied(prior, `${HISTORY}.applied`);
+    if (exists) throw new Failed(`database \`${change.database}\` already exists, and not by this task`);
+    await this.query(c, createDatabaseStatement('MYSQL', change.database));
+    if (marker && prior === undefined) {
+      await this.query(c, `INSERT INTO ${HISTORY}.applied (task_key, attempt, checksum) VALUES (?, ?, ?)`, [change.taskKey, change.attempt, change.checksum]);
+    }
+    return { status: 'DONE', alreadyApplied: false, detail: 'database created' };
+  }
+}

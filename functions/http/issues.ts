@@ -1,0 +1,47 @@
+import type { Access } from '../../domain/access.js';
+import { UnauthenticatedError } from '../../domain/errors.js';
+import {
+  approveStage, cancelIssue, createIssue, getIssue, getTaskRun, listActivities, listIssues, listTaskRuns, parseIssueNumber, parseTaskId, rejectStage,
+  runTask, skipTask, toActivityResource, toIssueResource, toTaskRunResource, updateIssue, type IssueAggregate,
+} from '../../domain/issues.js';
+import { parseUserChosenId } from '../../domain/names.js';
+import { httpHandler, type Request } from '../shared/http.js';
+import { listPage } from '../shared/paging.js';
+import { deps, idempotency } from '../shared/wiring.js';
+import { issueDeps } from '../shared/wiring-issues.js';
+
+const caller = (req: Request): Access => {
+  if (!req.access) throw new UnauthenticatedError();
+  return req.access;
+};
+const project = (req: Request): string => parseUserChosenId(req.params.project!, 'project');
+const issue = (req: Request): number => parseIssueNumber(req.params.issue!);
+const stage = (req: Request): string => parseUserChosenId(req.params.stage!, 'stage');
+const task = (req: Request): number => parseTaskId(req.params.task!);
+const full = (a: IssueAggregate) => ({ body: toIssueResource(a.issue, a) });
+
+export const handler = httpHandler('issues', { deps, idempotency }, {
+  listIssues: async (req) => {
+    const p = project(req);
+    const filter = req.query.filter;
+    const { items, nextPageToken } = await listPage(req, `projects/${p}/issues?filter=${filter ?? ''}`, (o) => listIssues(issueDeps(), caller(req), p, filter, o), (i) => toIssueResource(i));
+    return { body: { issues: items, ...(nextPageToken ? { nextPageToken } : {}) } };
+  },
+  createIssue: async (req) => full(await createIssue(issueDeps(), caller(req), project(req), req.body)),
+  getIssue: async (req) => full(await getIssue(issueDeps(), caller(req), project(req), issue(req))),
+  updateIssue: async (req) => full(await updateIssue(issueDeps(), caller(req), project(req), issue(req), req.body, req.query.updateMask, req.headers['if-match'])),
+  cancelIssue: async (req) => full(await cancelIssue(issueDeps(), caller(req), project(req), issue(req))),
+  approveStage: async (req) => full(await approveStage(issueDeps(), caller(req), project(req), issue(req), stage(req), req.body)),
+  rejectStage: async (req) => full(await rejectStage(issueDeps(), caller(req), project(req), issue(req), stage(req), req.body)),
+  runTask: async (req) => full(await runTask(issueDeps(), caller(req), project(req), issue(req), stage(req), task(req), req.body)),
+  skipTask: async (req) => full(await skipTask(issueDeps(), caller(req), project(req), issue(req), stage(req), task(req), req.body)),
+  listTaskRuns: async (req) => {
+    const { task: t, runs } = await listTaskRuns(issueDeps(), caller(req), project(req), issue(req), stage(req), task(req));
+    return { body: { taskRuns: runs.map((r) => toTaskRunResource(t, r)) } };
+  },
+  getTaskRun: async (req) => {
+    const { task: t, run } = await getTaskRun(issueDeps(), caller(req), project(req), issue(req), stage(req), task(req), req.params.taskRun!);
+    return { body: toTaskRunResource(t, run) };
+  },
+  listActivities: async (req) => ({ body: { activities: (await listActivities(issueDeps(), caller(req), project(req), issue(req))).map(toActivityResource) } }),
+});

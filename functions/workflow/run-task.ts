@@ -1,0 +1,206 @@
+// The task runner (a Lambda the pipeline's Map invokes per task): {issue, task} → {status}.
+// Step Functions delivers at least once, so every step is safe to repeat (RELIABILITY.md):
+//   1. a task that is DONE, SKIPPED or CANCELED runs nothing;
+//   2. the claim (task → RUNNING, attempts + 1, a new RUNNING task run) is one conditional
+//      transaction: of two copies at once, one runs and the other returns;
+//   3. the change runs through the ChangeExecutor, which on PostgreSQL commits the statement with
+//      its marker and never runs a committed change again;
+//   4. the outcome (task, task run, change history) is one transaction, then the activity.
+// A failing statement is a FAILED return, never a throw.
+import type { Database } from '../../domain/databases.js';
+import { connectionTarget } from '../../domain/instances.js';
+import type { ActivityType, ChangeHistory, Issue, TaskRun, TaskStatus } from '../../domain/issues.js';
+import type { RunTaskInput, RunTaskOutput } from '../../domain/orchestrator.js';
+import type { DatabaseRepo, InstanceRepo, SecretStore, SqlDriver } from '../../domain/ports.js';
+import { DEFAULT_PROJECT } from '../../domain/projects.js';
+import {
+  SETTLED, SYSTEM_BOT, changeHistoryId, changeType, changeVersion, createDatabaseStatement, issueNameOf, leaseMs, parseRunTaskInput,
+  sha256, targetDatabase, taskKey, taskRunName, type ChangeExecutor, type ChangeOutcome, type ChangeRequest, type StoredTask, type TaskRunStore,
+} from '../../domain/task-run.js';
+import { DEFAULT_STATEMENT_TIMEOUT_MS, SqlChangeExecutor } from '../adapters/sql/execute.js';
+
+/** Where a test makes the runner die, as a crashed Lambda would: a hook that throws stops the run there. */
+export interface RunTaskHooks {
+  /** After the claim is written, before the statement runs. */
+  afterClaim?(run: ClaimedRun): Promise<void> | void;
+  /** After the target committed (or reported) the change, before Sluice records the outcome. */
+  afterCommit?(run: ClaimedRun, outcome: ChangeOutcome): Promise<void> | void;
+}
+
+export interface RunTaskDeps {
+  store: TaskRunStore;
+  instances: InstanceRepo;
+  databases: DatabaseRepo;
+  secrets: SecretStore;
+  executor: ChangeExecutor;
+  now(): Date;
+  /** The statement timeout the executor uses; the claim's lease is derived from it. */
+  statementTimeoutMs: number;
+  hooks?: RunTaskHooks;
+}
+
+export interface ClaimedRun {
+  task: StoredTask;
+  issue: Issue;
+  runId: number;
+  attempt: number;
+  creator: number;
+  startTime: string;
+}
+
+type Status = RunTaskOutput['status'];
+
+/** connectionTarget reads the secret store only; the runner connects through its ChangeExecutor. */
+const NO_DRIVER = undefined as unknown as SqlDriver;
+
+/** The handler's answer for a task someone else holds or resolved: its status as it stands. */
+const statusOf = (s: TaskStatus): Status => (s === 'NOT_STARTED' || s === 'PENDING' ? 'FAILED' : s);
+
+export function taskRunner(deps: RunTaskDeps): (input: RunTaskInput) => Promise<RunTaskOutput> {
+  const { store } = deps;
+
+  async function claim(task: StoredTask, issue: Issue): Promise<ClaimedRun | undefined> {
+    const now = deps.now();
+    // Task run ids count up per issue; a claim that then loses leaves a gap, never a duplicate.
+    const runId = await store.nextRunId(task.project, task.issue);
+    const run: ClaimedRun = {
+      task, issue, runId, attempt: task.attempts + 1, creator: task.runRequestedBy ?? SYSTEM_BOT, startTime: now.toISOString(),
+    };
+    const taskRun: TaskRun = {
+      project: task.project, issue: task.issue, task: task.id, id: runId, attempt: run.attempt, status: 'RUNNING',
+      creator: run.creator, startTime: run.startTime, detail: '', result: {},
+    };
+    const lease = new Date(now.getTime() + leaseMs(deps.statementTimeoutMs)).toISOString();
+    return (await store.claim(task, taskRun, lease, now.toISOString())) ? run : undefined;
+  }
+
+  async function activity(run: ClaimedRun, type: ActivityType, comment?: string): Promise<void> {
+    await store.appendActivity({
+      project: run.task.project, issue: run.task.issue, type, actor: run.creator, time: deps.now().toISOString(),
+      target: taskRunName(run.task, run.runId), ...(comment === undefined ? {} : { comment }),
+    });
+  }
+
+  /** Connects with the instance's ADMIN data source and applies the change. Failures are outcomes. */
+  async function execute(run: ClaimedRun, change: ChangeRequest): Promise<ChangeOutcome> {
+    const instanceId = run.task.target.instance;
+    const instance = await deps.instances.get(instanceId);
+    if (!instance || instance.state === 'DELETED') return { status: 'FAILED', error: `instances/${instanceId} does not exist or is deleted` };
+    let target;
+    try {
+      target = await connectionTarget({ secrets: deps.secrets, sql: NO_DRIVER }, instance);
+    } catch (e) {
+      return { status: 'FAILED', error: (e as Error).message };
+    }
+    if (run.task.type === 'DATABASE_CREATE') return deps.executor.createDatabase(target, change);
+    return deps.executor.apply({ ...target, database: change.database }, change);
+  }
+
+  /** DATABASE_CREATE: the new database joins the issue's project (a sync may have found it first). */
+  async function register(run: ClaimedRun, name: string): Promise<void> {
+    const time = deps.now().toISOString();
+    const { instance } = run.task.target;
+    const created: Database = {
+      instance, name, project: run.task.project, labels: {}, schemaVersion: '', syncState: 'OK', createTime: time, updateTime: time, version: 1,
+    };
+    await deps.databases.applySync(instance, { time, create: [created], setState: [], stamp: [], addTables: [], removeTables: [] });
+    const stored = await deps.databases.get(instance, name);
+    if (stored && stored.project === DEFAULT_PROJECT && run.task.project !== DEFAULT_PROJECT) {
+      await deps.databases.update({ ...stored, project: run.task.project, updateTime: time }, stored.version);
+    }
+  }
+
+  /** Task, task run and change history in one transaction, conditional on our claim still holding. */
+  async function record(run: ClaimedRun, change: ChangeRequest, outcome: ChangeOutcome): Promise<Status> {
+    const { task } = run;
+    const time = deps.now();
+    const status = outcome.status;
+    const database = targetDatabase(task);
+    const history: ChangeHistory = {
+      instance: task.target.instance, database, id: changeHistoryId(time, task.project, task.issue, task.id, run.attempt), status,
+      type: changeType(task.type), statement: change.statement, version: changeVersion(time), issue: issueNameOf(task.project, task.issue),
+      taskRun: taskRunName(task, run.runId), createTime: time.toISOString(), checksum: change.checksum,
+    };
+    const detail = outcome.status === 'DONE' ? outcome.detail : outcome.error;
+    const finished: TaskRun = {
+      project: task.project, issue: task.issue, task: task.id, id: run.runId, attempt: run.attempt, status, creator: run.creator,
+      startTime: run.startTime, endTime: time.toISOString(), detail,
+      result: {
+        changeHistory: `instances/${history.instance}/databases/${database}/changeHistories/${history.id}`,
+        ...(outcome.status === 'DONE' && outcome.affectedRows !== undefined ? { affectedRows: outcome.affectedRows } : {}),
+      },
+    };
+    let final: Status = status;
+    if (!(await store.record(finished, history))) {
+      // The task moved on without us (canceled, or taken over past our lease): it keeps its status.
+      const current = await store.getTask(task.project, task.issue, task.id);
+      final = statusOf(current?.status ?? 'FAILED');
+    }
+    await activity(run, status === 'DONE' ? 'TASK_RUN_DONE' : 'TASK_RUN_FAILED', detail);
+    return final;
+  }
+
+  return async (input: RunTaskInput): Promise<RunTaskOutput> => {
+    const ids = parseRunTaskInput(input);
+    const [task, issue] = await Promise.all([store.getTask(ids.project, ids.issue, ids.task), store.getIssue(ids.project, ids.issue)]);
+    if (!task || !issue) throw new Error(`${taskKey(ids.project, ids.issue, ids.task)} does not exist`);
+    if (SETTLED.includes(task.status)) return { status: statusOf(task.status) };
+    if (task.status === 'RUNNING' && !(task.leaseUntil !== undefined && task.leaseUntil < deps.now().toISOString())) {
+      // Another copy holds it: let it finish; stageResult sees RUNNING as unfinished.
+      return { status: 'RUNNING' };
+    }
+
+    const run = await claim(task, issue);
+    if (!run) {
+      const current = await store.getTask(ids.project, ids.issue, ids.task);
+      return { status: statusOf(current?.status ?? 'FAILED') };
+    }
+    await activity(run, 'TASK_RUN_STARTED');
+    await deps.hooks?.afterClaim?.(run);
+
+    const engineStatement = task.type === 'DATABASE_CREATE' ? undefined : issue.statement;
+    const instance = task.type === 'DATABASE_CREATE' ? await deps.instances.get(task.target.instance) : undefined;
+    const statement = engineStatement ?? createDatabaseStatement(instance?.engine ?? 'POSTGRES', targetDatabase(task));
+    const change: ChangeRequest = {
+      taskKey: taskKey(task.project, task.issue, task.id, issue.createTime),
+      attempt: run.attempt,
+      checksum: engineStatement !== undefined && issue.checksum ? issue.checksum : sha256(statement),
+      statement,
+      database: targetDatabase(task),
+      kind: task.type === 'DATABASE_DATA_UPDATE' ? 'DML' : 'DDL',
+    };
+    let outcome = await execute(run, change);
+    await deps.hooks?.afterCommit?.(run, outcome);
+
+    if (outcome.status === 'DONE' && task.type === 'DATABASE_CREATE') {
+      try {
+        await register(run, change.database);
+      } catch (e) {
+        outcome = { status: 'FAILED', error: `database created, but registering it failed: ${(e as Error).message}; run the task again` };
+      }
+    }
+    return { status: await record(run, change, outcome) };
+  };
+}
+
+/** SLUICE_STATEMENT_TIMEOUT_MS: each statement's timeout (default 5 min). */
+export const statementTimeoutFrom = (env: NodeJS.ProcessEnv): number => {
+  const ms = Number(env.SLUICE_STATEMENT_TIMEOUT_MS);
+  return Number.isInteger(ms) && ms > 0 ? ms : DEFAULT_STATEMENT_TIMEOUT_MS;
+};
+
+let wired: ((input: RunTaskInput) => Promise<RunTaskOutput>) | undefined;
+
+/** The Lambda: module-scope clients, wired on first use. */
+export const handler = async (input: RunTaskInput): Promise<RunTaskOutput> => {
+  if (!wired) {
+    const [{ store, deps }, { secrets }, { DynamoTaskRunStore }] = await Promise.all([
+      import('../shared/wiring.js'), import('../shared/wiring-sql.js'), import('../adapters/dynamo/task-runs.js'),
+    ]);
+    const statementTimeoutMs = statementTimeoutFrom(process.env);
+    wired = taskRunner({
+      store: new DynamoTaskRunStore(store), instances: deps.instances, databases: deps.databases, secrets, executor: new SqlChangeExecutor({ statementTimeoutMs }), now: () => new Date(), statementTimeoutMs,
+    });
+  }
+  return wired(input);
+};
