@@ -11,8 +11,10 @@ import { USER_CHOSEN_ID, databaseName, environmentName, instanceName, userName }
 import type { OperationSchemas } from './openapi.js';
 import { PIPELINE_ERRORS, pipelineExecutionName, type AdvanceOutput, type GateInput, type Orchestrator, type StageResultInput, type StageResultOutput } from './orchestrator.js';
 import type { Deps } from './ports.js';
+import { groupTargets, type GroupRepo } from './groups.js';
 import { projectWith } from './projects.js';
 import { createDatabaseStatement, sha256 } from './task-run.js';
+import { sheetSnapshot, type SheetRepo } from './sheets.js';
 export type IssueType = 'DATABASE_CREATE' | 'DATABASE_SCHEMA_UPDATE' | 'DATABASE_DATA_UPDATE';
 export type IssueStatus = 'OPEN' | 'DONE' | 'CANCELED';
 export type StageStatus = 'NOT_STARTED' | 'PENDING_APPROVAL' | 'RUNNING' | 'DONE' | 'FAILED' | 'CANCELED';
@@ -501,6 +503,10 @@ const utc = (raw: string): string => new Date(raw).toISOString().replace('.000Z'
 export interface IssueDeps extends Deps {
   issues: IssueRepo;
   orchestrator: Orchestrator;
+  /** Database groups, for issues whose target is a `databaseGroup`. */
+  groups: GroupRepo;
+  /** Sheets, for issues made from a `sheet` (its content is snapshotted into the issue). */
+  sheets?: SheetRepo;
 }
 
 const FINISHED_TASK: readonly TaskStatus[] = ['DONE', 'SKIPPED'];
@@ -566,10 +572,17 @@ export async function createIssue(deps: IssueDeps, access: Access, project: stri
   const p = await projectWith(deps, access, project, 'issues.create');
   if (p.state === 'DELETED') throw new FailedPreconditionError(`projects/${project} is deleted; undelete it first`);
   const input = parse(IssueCreate, body);
-  if (input.sheet !== undefined) throw fieldError('sheet', 'sheets are not supported yet: send the SQL as statement');
-  if (input.databaseGroup !== undefined) throw fieldError('databaseGroup', 'database groups are not supported yet: list the databases as targets');
-  const { targets, instances } = await resolveTargets(deps, project, input);
-  let statement = input.statement;
+  if (input.sheet !== undefined && input.statement !== undefined) throw fieldError('sheet', 'give statement or sheet, not both');
+  // The sheet's content as it is now: later edits of the sheet never change what the tasks run.
+  const fromSheet = input.sheet === undefined ? undefined : await sheetSnapshot(deps, access, project, input.sheet, MAX_STATEMENT_BYTES);
+  if (input.databaseGroup !== undefined && (input.targets !== undefined || input.type === 'DATABASE_CREATE')) {
+    throw fieldError('databaseGroup', input.type === 'DATABASE_CREATE' ? 'not allowed for DATABASE_CREATE' : 'give targets or databaseGroup, not both');
+  }
+  const { targets, instances } = input.databaseGroup !== undefined ? await groupTargets(deps, project, input.databaseGroup) : await resolveTargets(deps, project, input);
+  if (targets.length > MAX_TARGETS) {
+    throw fieldError('databaseGroup', `${input.databaseGroup} matches ${targets.length} databases; an issue takes at most ${MAX_TARGETS} for now: batch changes over larger groups are not supported yet`);
+  }
+  let statement = fromSheet ?? input.statement;
   if (input.type === 'DATABASE_CREATE') {
     const t = targets[0]!.target as { instance: string; databaseName: string };
     statement ??= createDatabaseStatement(instances.get(t.instance)!.engine, t.databaseName);

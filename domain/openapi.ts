@@ -4,6 +4,8 @@ import { EnvironmentCreate, EnvironmentPatch, EnvironmentReorder, EnvironmentRes
 import { DATABASE_OPERATION_SCHEMAS } from './databases.js';
 import { INSTANCE_OPERATION_SCHEMAS } from './instances.js';
 import { ISSUE_OPERATION_SCHEMAS } from './issues.js';
+import { GROUP_OPERATION_SCHEMAS } from './groups.js';
+import { SHEET_OPERATION_SCHEMAS } from './sheets.js';
 import { PROJECT_OPERATION_SCHEMAS } from './projects.js';
 import { ROUTES, type RouteDef } from './routes.js';
 import { UserCreate, UserPatch, UserResource } from './users.js';
@@ -40,6 +42,8 @@ export const OPERATION_SCHEMAS: Record<string, OperationSchemas> = {
   ...DATABASE_OPERATION_SCHEMAS,
   ...PROJECT_OPERATION_SCHEMAS,
   ...ISSUE_OPERATION_SCHEMAS,
+  ...SHEET_OPERATION_SCHEMAS,
+  ...GROUP_OPERATION_SCHEMAS,
 };
 
 const jsonSchema = (s: z.ZodMiniType, io: 'input' | 'output') => {

@@ -49,6 +49,17 @@ export const PERMISSIONS = [
   'issues.cancel',
   'issues.approve',
   'issues.runTask',
+  'sheets.list',
+  'sheets.get',
+  'sheets.create',
+  'sheets.update',
+  'sheets.delete',
+  'sql.query',
+  'databaseGroups.list',
+  'databaseGroups.get',
+  'databaseGroups.create',
+  'databaseGroups.update',
+  'databaseGroups.delete',
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 
@@ -62,6 +73,11 @@ const ISSUE_READ: Permission[] = ['issues.list', 'issues.get'];
 /** Developers write changes; releasers approve and drive them (API.md: approve, :run, :skip). */
 const ISSUE_WRITE: Permission[] = ['issues.create', 'issues.update', 'issues.cancel'];
 const ISSUE_RELEASE: Permission[] = ['issues.approve', 'issues.runTask'];
+/** Who may see a sheet also depends on its visibility (domain/sheets.ts). */
+const SHEET_READ: Permission[] = ['sheets.list', 'sheets.get'];
+const SHEET_WRITE: Permission[] = ['sheets.create', 'sheets.update', 'sheets.delete'];
+const GROUP_READ: Permission[] = ['databaseGroups.list', 'databaseGroups.get'];
+const GROUP_WRITE: Permission[] = ['databaseGroups.create', 'databaseGroups.update', 'databaseGroups.delete'];
 
 export const ROLE_PERMISSIONS: Readonly<Record<WorkspaceRole, ReadonlySet<Permission>>> = {
   workspaceAdmin: new Set(PERMISSIONS),
@@ -70,11 +86,11 @@ export const ROLE_PERMISSIONS: Readonly<Record<WorkspaceRole, ReadonlySet<Permis
 };
 
 export const PROJECT_ROLE_PERMISSIONS: Readonly<Record<ProjectRole, ReadonlySet<Permission>>> = {
-  projectOwner: new Set([...PROJECT_READ, ...PROJECT_MANAGE, ...ISSUE_READ, ...ISSUE_WRITE, ...ISSUE_RELEASE]),
-  projectDeveloper: new Set([...PROJECT_READ, ...ISSUE_READ, ...ISSUE_WRITE]),
-  projectReleaser: new Set([...PROJECT_READ, ...ISSUE_READ, ...ISSUE_RELEASE]),
-  projectViewer: new Set([...PROJECT_READ, ...ISSUE_READ]),
-  sqlEditorUser: new Set(['projects.get', 'databases.list', 'databases.get']),
+  projectOwner: new Set([...PROJECT_READ, ...PROJECT_MANAGE, ...ISSUE_READ, ...ISSUE_WRITE, ...ISSUE_RELEASE, ...SHEET_READ, ...SHEET_WRITE, 'sql.query', ...GROUP_READ, ...GROUP_WRITE]),
+  projectDeveloper: new Set([...PROJECT_READ, ...ISSUE_READ, ...ISSUE_WRITE, ...SHEET_READ, ...SHEET_WRITE, 'sql.query', ...GROUP_READ]),
+  projectReleaser: new Set([...PROJECT_READ, ...ISSUE_READ, ...ISSUE_RELEASE, ...SHEET_READ, ...GROUP_READ]),
+  projectViewer: new Set([...PROJECT_READ, ...ISSUE_READ, ...SHEET_READ, ...GROUP_READ]),
+  sqlEditorUser: new Set(['projects.get', 'databases.list', 'databases.get', ...SHEET_READ, ...SHEET_WRITE, 'sql.query']),
 };
 
 export const roleHas = (role: WorkspaceRole, permission: Permission): boolean => ROLE_PERMISSIONS[role].has(permission);

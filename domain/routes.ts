@@ -4,7 +4,7 @@ import type { Permission } from './roles.js';
 
 export type HttpMethod = 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
 /** A handler family is one Lambda function: functions/http/<family>.ts. */
-export type Family = 'meta' | 'workspace' | 'users' | 'environments' | 'instances' | 'databases' | 'projects' | 'issues';
+export type Family = 'meta' | 'workspace' | 'users' | 'environments' | 'instances' | 'databases' | 'projects' | 'issues' | 'sheets' | 'sql' | 'groups';
 
 export interface RouteDef {
   readonly method: HttpMethod;
@@ -81,6 +81,25 @@ export const ROUTES = [
   { method: 'GET', path: '/v1/projects/{project}/issues/{issue}/stages/{stage}/tasks/{task}/taskRuns', family: 'issues', operation: 'listTaskRuns', permission: 'issues.get', summary: "A task's runs" },
   { method: 'GET', path: '/v1/projects/{project}/issues/{issue}/stages/{stage}/tasks/{task}/taskRuns/{taskRun}', family: 'issues', operation: 'getTaskRun', permission: 'issues.get', summary: 'One task run' },
   { method: 'GET', path: '/v1/projects/{project}/issues/{issue}/activities', family: 'issues', operation: 'listActivities', permission: 'issues.get', summary: 'What happened to the issue, in order' },
+
+  { method: 'GET', path: '/v1/projects/{project}/sheets', family: 'sheets', operation: 'listSheets', permission: 'sheets.list', summary: 'List the sheets the caller may see' },
+  { method: 'POST', path: '/v1/projects/{project}/sheets', family: 'sheets', operation: 'createSheet', permission: 'sheets.create', summary: 'Save a sheet (SQL text, up to 1 MiB)', body: true, create: true },
+  { method: 'GET', path: '/v1/projects/{project}/sheets/{sheet}', family: 'sheets', operation: 'getSheet', permission: 'sheets.get', summary: 'Get a sheet' },
+  { method: 'PATCH', path: '/v1/projects/{project}/sheets/{sheet}', family: 'sheets', operation: 'updateSheet', permission: 'sheets.update', summary: 'Update a sheet', body: true },
+  { method: 'DELETE', path: '/v1/projects/{project}/sheets/{sheet}', family: 'sheets', operation: 'deleteSheet', permission: 'sheets.delete', summary: 'Delete a sheet' },
+  { method: 'POST', path: '/v1/projects/{project}/sheets/{sheet}:run', family: 'sql', operation: 'runSheet', permission: 'sql.query', summary: 'Run a sheet as a read-only query', body: true },
+  { method: 'POST', path: '/v1/instances/{instance}/databases/{database}:query', family: 'sql', operation: 'queryDatabase', permission: 'sql.query', summary: 'Run an ad hoc read-only query', body: true },
+
+  { method: 'GET', path: '/v1/projects/{project}/databaseGroups', family: 'groups', operation: 'listDatabaseGroups', permission: 'databaseGroups.list', summary: "List a project's database groups" },
+  { method: 'POST', path: '/v1/projects/{project}/databaseGroups', family: 'groups', operation: 'createDatabaseGroup', permission: 'databaseGroups.create', summary: 'Create a database group from a CEL expression', body: true, create: true },
+  { method: 'GET', path: '/v1/projects/{project}/databaseGroups/{databaseGroup}', family: 'groups', operation: 'getDatabaseGroup', permission: 'databaseGroups.get', summary: 'Get a database group (?view=FULL lists matches)' },
+  { method: 'PATCH', path: '/v1/projects/{project}/databaseGroups/{databaseGroup}', family: 'groups', operation: 'updateDatabaseGroup', permission: 'databaseGroups.update', summary: 'Update a database group', body: true },
+  { method: 'DELETE', path: '/v1/projects/{project}/databaseGroups/{databaseGroup}', family: 'groups', operation: 'deleteDatabaseGroup', permission: 'databaseGroups.delete', summary: 'Delete a database group' },
+  { method: 'GET', path: '/v1/projects/{project}/databaseGroups/{databaseGroup}/tableGroups', family: 'groups', operation: 'listTableGroups', permission: 'databaseGroups.list', summary: "List a database group's table groups" },
+  { method: 'POST', path: '/v1/projects/{project}/databaseGroups/{databaseGroup}/tableGroups', family: 'groups', operation: 'createTableGroup', permission: 'databaseGroups.create', summary: 'Create a table group from a CEL expression', body: true, create: true },
+  { method: 'GET', path: '/v1/projects/{project}/databaseGroups/{databaseGroup}/tableGroups/{tableGroup}', family: 'groups', operation: 'getTableGroup', permission: 'databaseGroups.get', summary: 'Get a table group (?view=FULL lists matched tables)' },
+  { method: 'PATCH', path: '/v1/projects/{project}/databaseGroups/{databaseGroup}/tableGroups/{tableGroup}', family: 'groups', operation: 'updateTableGroup', permission: 'databaseGroups.update', summary: 'Update a table group', body: true },
+  { method: 'DELETE', path: '/v1/projects/{project}/databaseGroups/{databaseGroup}/tableGroups/{tableGroup}', family: 'groups', operation: 'deleteTableGroup', permission: 'databaseGroups.delete', summary: 'Delete a table group' },
 ] as const satisfies readonly RouteDef[];
 
 export type Route = (typeof ROUTES)[number];

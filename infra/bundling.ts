@@ -30,6 +30,9 @@ export const HANDLER_ENTRIES = {
   databases: 'functions/http/databases.ts',
   projects: 'functions/http/projects.ts',
   issues: 'functions/http/issues.ts',
+  sheets: 'functions/http/sheets.ts',
+  sql: 'functions/http/sql.ts',
+  groups: 'functions/http/groups.ts',
   seed: 'functions/seed/handler.ts',
   // The pipeline state machine's Lambdas (infra/lib/pipeline.ts; contract in domain/orchestrator.ts).
   advance: 'functions/workflow/advance.ts',

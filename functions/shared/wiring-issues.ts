@@ -1,10 +1,14 @@
 // Module-scope wiring for issues: the issue store on the shared DynamoDB client, and the
 // orchestrator (resolved per call, so the local runtime and tests can install theirs first).
 import type { IssueDeps, WorkflowDeps } from '../../domain/issues.js';
+import { DynamoGroupRepo } from '../adapters/dynamo/groups.js';
 import { DynamoIssueRepo } from '../adapters/dynamo/issues.js';
+import { DynamoSheetRepo } from '../adapters/dynamo/sheets.js';
 import { orchestrator } from './orchestrator.js';
 import { deps, store } from './wiring.js';
 
 export const issueRepo = new DynamoIssueRepo(store);
-export const issueDeps = (): IssueDeps => ({ ...deps, issues: issueRepo, orchestrator: orchestrator() });
+const groupRepo = new DynamoGroupRepo(store);
+const sheetRepo = new DynamoSheetRepo(store);
+export const issueDeps = (): IssueDeps => ({ ...deps, issues: issueRepo, orchestrator: orchestrator(), groups: groupRepo, sheets: sheetRepo });
 export const workflowDeps: WorkflowDeps = { issues: issueRepo, now: () => new Date() };

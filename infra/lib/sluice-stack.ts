@@ -91,6 +91,8 @@ export class SluiceStack extends Stack {
         description: `Sluice ${family} API`,
         environment: usesTable ? tableEnv : {},
         logRetention,
+        // The SQL editor waits on a query: up to API Gateway's 30 s integration limit.
+        ...(family === 'sql' ? { timeout: Duration.seconds(29) } : {}),
       });
       if (usesTable) this.table.grantData(functions[family].fn);
       handlers[family] = functions[family].fn;
@@ -98,6 +100,10 @@ export class SluiceStack extends Stack {
     // Only the function that connects to database servers holds their passwords; sync batches tables.
     grantDataSourceSecrets(functions.instances, this.stackName);
     this.table.grantBatchWrite(functions.instances.fn);
+    // The SQL editor connects with the READ_ONLY (or ADMIN) data source: it reads passwords, never writes them.
+    grantDataSourceSecretRead(functions.sql, this.stackName);
+    // Its statement timeout, within the function's 29 s (connecting takes at most 5 s of it).
+    functions.sql.fn.addEnvironment('SLUICE_QUERY_TIMEOUT_MS', '23000');
     this.functions = functions;
 
     // The pipeline: five Lambdas and the state machine that invokes them (infra/lib/pipeline.ts).

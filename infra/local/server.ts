@@ -20,6 +20,9 @@ const FAMILY_MODULES: Record<Family, () => Promise<{ handler: unknown }>> = {
   databases: () => import('../../functions/http/databases.js'),
   projects: () => import('../../functions/http/projects.js'),
   issues: () => import('../../functions/http/issues.js'),
+  sheets: () => import('../../functions/http/sheets.js'),
+  sql: () => import('../../functions/http/sql.js'),
+  groups: () => import('../../functions/http/groups.js'),
 };
 
 /** API Gateway's own payload limit; the handlers enforce the API's 1 MiB. */

@@ -94,7 +94,7 @@ type Params = Record<string, string>;
 
 interface Fixture {
   /** Path parameters; made fresh per call (as the admin) where the call would use a resource up. */
-  params?: (c: Ctx) => Params | Promise<Params>;
+  params?: (c: Ctx, caller: Caller) => Params | Promise<Params>;
   query?: string;
   body?: (c: Ctx, params: Params) => unknown;
   /**
@@ -130,6 +130,34 @@ const id = (name: string) => name.slice(name.lastIndexOf('/') + 1);
 const sharedDatabase = (c: Ctx) => `instances/${c.shared.liveInstance}/databases/${c.shared.database}`;
 const sharedIssue = (c: Ctx): Params => ({ project: c.shared.project, issue: c.shared.issue, stage: 'test', task: '1', taskRun: '1' });
 const issueBody = (c: Ctx) => ({ title: 'Matrix change', type: 'DATABASE_SCHEMA_UPDATE', statement: 'SELECT 1', targets: [sharedDatabase(c)] });
+
+/** A fresh database group in the shared project (made as the admin); remembered for the list fixture. */
+let lastGroup = '';
+async function databaseGroup(c: Ctx): Promise<string> {
+  lastGroup = c.unique('grp');
+  await c.admin('POST', `/v1/projects/${c.shared.project}/databaseGroups`, { id: lastGroup, title: 'Matrix', databaseExpr: 'resource.environment_name == "test"' });
+  return lastGroup;
+}
+async function tableGroup(c: Ctx): Promise<Params> {
+  const group = await databaseGroup(c);
+  const id = c.unique('tg');
+  await c.admin('POST', `/v1/projects/${c.shared.project}/databaseGroups/${group}/tableGroups`, { id, title: 'Matrix', tableExpr: 'resource.table_name != ""' });
+  return { project: c.shared.project, databaseGroup: group, tableGroup: id };
+}
+
+/**
+ * A fresh PROJECT sheet on the shared database. Made by `caller` when it may create sheets there
+ * (only a sheet's creator, a projectOwner or a workspace admin/DBA may change it), else by the admin.
+ */
+let lastSheet = '';
+async function sheet(c: Ctx, caller?: Caller): Promise<Params> {
+  const body = { title: 'Matrix', content: 'SELECT 1 AS one', database: sharedDatabase(c), visibility: 'PROJECT' };
+  const path = `/v1/projects/${c.shared.project}/sheets`;
+  const mine = caller && caller.email !== ADMIN ? await api.call('POST', path, { as: caller.email, body }) : undefined;
+  const made: Body = mine && mine.status < 300 ? mine.json : await c.admin('POST', path, body);
+  lastSheet = made.name;
+  return { project: c.shared.project, sheet: id(made.name) };
+}
 
 /** The pipeline is not run here: starts and token calls succeed, gates are driven by their handlers. */
 const quietOrchestrator: Orchestrator = {
@@ -229,6 +257,37 @@ const FIXTURES: Record<Operation, Fixture> = {
   listTaskRuns: { params: sharedIssue },
   getTaskRun: { params: sharedIssue },
   listActivities: { params: sharedIssue },
+
+  listDatabaseGroups: {
+    params: async (c) => ({ project: c.shared.project, databaseGroup: await databaseGroup(c) }),
+    query: 'pageSize=1000',
+    lists: { field: 'databaseGroups', name: (c) => `projects/${c.shared.project}/databaseGroups/${lastGroup}` },
+  },
+  createDatabaseGroup: { params: (c) => ({ project: c.shared.project }), body: (c) => ({ id: c.unique('grp'), title: 'Matrix', databaseExpr: 'resource.database_name != ""' }) },
+  getDatabaseGroup: { params: async (c) => ({ project: c.shared.project, databaseGroup: await databaseGroup(c) }), query: 'view=FULL' },
+  updateDatabaseGroup: { params: async (c) => ({ project: c.shared.project, databaseGroup: await databaseGroup(c) }), query: 'updateMask=title', body: () => ({ title: 'Renamed' }) },
+  deleteDatabaseGroup: { params: async (c) => ({ project: c.shared.project, databaseGroup: await databaseGroup(c) }) },
+  listTableGroups: { params: tableGroup },
+  createTableGroup: {
+    params: async (c) => ({ project: c.shared.project, databaseGroup: await databaseGroup(c) }),
+    body: (c) => ({ id: c.unique('tg'), title: 'Matrix', tableExpr: 'resource.schema_name == "public"' }),
+  },
+  getTableGroup: { params: tableGroup, query: 'view=FULL' },
+  updateTableGroup: { params: tableGroup, query: 'updateMask=tableExpr', body: () => ({ tableExpr: 'resource.table_name.startsWith("a")' }) },
+  deleteTableGroup: { params: tableGroup },
+
+  listSheets: {
+    params: (c) => sheet(c),
+    query: 'pageSize=1000',
+    // A PROJECT sheet: members see it; a non-member gets the list of PUBLIC sheets, without it.
+    lists: { field: 'sheets', name: () => lastSheet, filteredBy: 'sheets.list' },
+  },
+  createSheet: { params: (c) => ({ project: c.shared.project }), body: () => ({ title: 'Matrix', content: 'SELECT 1', visibility: 'PROJECT' }) },
+  getSheet: { params: (c) => sheet(c) },
+  updateSheet: { params: (c, caller) => sheet(c, caller), query: 'updateMask=title', body: () => ({ title: 'Renamed' }) },
+  deleteSheet: { params: (c, caller) => sheet(c, caller) },
+  runSheet: { params: (c) => sheet(c), body: () => ({ limit: 10 }) },
+  queryDatabase: { params: (c) => ({ instance: c.shared.liveInstance, database: c.shared.database }), body: () => ({ statement: 'SELECT 1 AS one' }) },
 };
 
 /** Databases other test files make and drop while this one runs; never a fixture here. */
@@ -380,7 +439,7 @@ describe('access matrix', () => {
       const got: Record<string, string> = {};
       for (const caller of CALLERS) {
         // Prepare
-        const params = (await fixture.params?.(ctx)) ?? {};
+        const params = (await fixture.params?.(ctx, caller)) ?? {};
         const body = await fixture.body?.(ctx, params);
         const path = pathOf(route, params, fixture.query);
         const listed = fixture.lists?.name(ctx);

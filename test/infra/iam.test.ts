@@ -71,6 +71,12 @@ const EXPECTED: Record<string, { id: string; actions: string[] }> = {
   databases: { id: s.id(s.stack.functions.databases.fn), actions: [...LOGS, ...TABLE_ITEMS].sort() },
   projects: { id: s.id(s.stack.functions.projects.fn), actions: [...LOGS, ...TABLE_ITEMS].sort() },
   issues: { id: s.id(s.stack.functions.issues.fn), actions: [...LOGS, ...TABLE_ITEMS, ...PIPELINE].sort() },
+  // Database and table groups: table items only (matching reads the databases sync recorded).
+  groups: { id: s.id(s.stack.functions.groups.fn), actions: [...LOGS, ...TABLE_ITEMS].sort() },
+  // Sheets: table items only (content chunks are written and deleted in transactions).
+  sheets: { id: s.id(s.stack.functions.sheets.fn), actions: [...LOGS, ...TABLE_ITEMS].sort() },
+  // The SQL editor reads (never writes) the data sources' passwords to run read-only queries.
+  sql: { id: s.id(s.stack.functions.sql.fn), actions: [...LOGS, ...TABLE_ITEMS, 'secretsmanager:GetSecretValue'].sort() },
   seed: { id: s.id(s.stack.seed.handler.fn), actions: [...LOGS, ...TABLE_ITEMS].sort() },
   // The pipeline's Lambdas: table only; the runner also reads (never writes) the data sources' passwords.
   advance: { id: s.id(s.stack.workflow.advance.fn), actions: [...LOGS, ...TABLE_ITEMS].sort() },
@@ -152,12 +158,13 @@ describe('IAM', () => {
     }
   });
 
-  it('only the instances function and the task runner know where the passwords are: SECRETS_PREFIX, the prefix their policies name', () => {
+  it('only the instances function, the SQL editor and the task runner know where the passwords are: SECRETS_PREFIX, the prefix their policies name', () => {
     const prefixes = ofType(s, 'AWS::Lambda::Function').map(([id, f]) => [id, f.Properties.Environment?.Variables?.SECRETS_PREFIX]).filter(([, p]) => p !== undefined);
     expect(prefixes.sort()).toEqual(
       [
         [EXPECTED.instances!.id, s.stack.stackName],
         [EXPECTED.runTask!.id, s.stack.stackName],
+        [EXPECTED.sql!.id, s.stack.stackName],
       ].sort(),
     );
   });

@@ -87,6 +87,7 @@ describe('cdk-nag AwsSolutions', () => {
       'Sluice/PipelineAlarms AwsSolutions-SNS2',
       'Sluice/RunTask/Role AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:Sluice/*]',
       expect.stringMatching(/^Sluice\/Seed\/ProviderRole AwsSolutions-IAM5\[Resource::<SeedHandlerFunction[0-9A-F]+\.Arn>:\*\]$/),
+      'Sluice/Sql/Role AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:Sluice/*]',
     ]);
   });
 });

@@ -176,7 +176,7 @@ describe('creating an issue', () => {
     expect(fake.starts).toEqual([]);
   });
 
-  it('says clearly that sheets are not supported yet, and wants a statement', async () => {
+  it('says clearly that a missing sheet is not found, and wants a statement', async () => {
     // Act
     const sheet = await api('POST', '/v1/projects/shop/issues', { as: email('alice'), body: change({ statement: undefined, sheet: 'projects/shop/sheets/1' }) });
     const none = await api('POST', '/v1/projects/shop/issues', { as: email('alice'), body: change({ statement: undefined }) });
@@ -184,7 +184,7 @@ describe('creating an issue', () => {
 
     // Assess
     expect([sheet.status, sheet.body.error.details[0].field]).toEqual([400, 'sheet']);
-    expect(sheet.body.error.message).toMatch(/not supported yet/);
+    expect(sheet.body.error.message).toMatch(/projects\/shop\/sheets\/1 not found/);
     expect([none.status, none.body.error.details[0].field]).toEqual([400, 'statement']);
     expect([big.status, big.body.error.details[0].field]).toEqual([400, 'statement']);
   });

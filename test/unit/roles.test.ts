@@ -11,6 +11,10 @@ const PROJECT_MANAGE: Permission[] = ['projects.update', 'projects.delete', 'pro
 const ISSUE_READ: Permission[] = ['issues.list', 'issues.get'];
 const ISSUE_WRITE: Permission[] = ['issues.create', 'issues.update', 'issues.cancel'];
 const ISSUE_RELEASE: Permission[] = ['issues.approve', 'issues.runTask'];
+const GROUP_READ: Permission[] = ['databaseGroups.list', 'databaseGroups.get'];
+const GROUP_WRITE: Permission[] = ['databaseGroups.create', 'databaseGroups.update', 'databaseGroups.delete'];
+const SHEET_READ: Permission[] = ['sheets.list', 'sheets.get'];
+const SHEET_WRITE: Permission[] = ['sheets.create', 'sheets.update', 'sheets.delete'];
 
 const granted = (role: (typeof PROJECT_ROLES)[number]) => [...PROJECT_ROLE_PERMISSIONS[role]].sort();
 
@@ -54,34 +58,34 @@ describe('project roles', () => {
     const scoped = [...PROJECT_SCOPED];
 
     // Assess
-    expect(scoped.filter((p) => !/^(projects|databases|issues)\./.test(p))).toEqual([]);
+    expect(scoped.filter((p) => !/^(projects|databases|issues|databaseGroups|sheets|sql)\./.test(p))).toEqual([]);
     expect(scoped).not.toContain('projects.list');
     expect(scoped).not.toContain('projects.create');
   });
 
   it('let a projectOwner read and manage its project, members and issues included', () => {
     // Assess
-    expect(granted('projectOwner')).toEqual([...PROJECT_READ, 'projects.getIamPolicy', ...PROJECT_MANAGE, ...ISSUE_READ, ...ISSUE_WRITE, ...ISSUE_RELEASE].sort());
+    expect(granted('projectOwner')).toEqual([...PROJECT_READ, 'projects.getIamPolicy', ...PROJECT_MANAGE, ...ISSUE_READ, ...ISSUE_WRITE, ...ISSUE_RELEASE, ...GROUP_READ, ...GROUP_WRITE, ...SHEET_READ, ...SHEET_WRITE, 'sql.query'].sort());
   });
 
   it('let a projectDeveloper write issues but not approve or drive them (API.md)', () => {
     // Assess
-    expect(granted('projectDeveloper')).toEqual([...PROJECT_READ, 'projects.getIamPolicy', ...ISSUE_READ, ...ISSUE_WRITE].sort());
+    expect(granted('projectDeveloper')).toEqual([...PROJECT_READ, 'projects.getIamPolicy', ...ISSUE_READ, ...ISSUE_WRITE, ...GROUP_READ, ...SHEET_READ, ...SHEET_WRITE, 'sql.query'].sort());
   });
 
   it('let a projectReleaser approve stages and retry or skip tasks, but not write issues', () => {
     // Assess
-    expect(granted('projectReleaser')).toEqual([...PROJECT_READ, 'projects.getIamPolicy', ...ISSUE_READ, ...ISSUE_RELEASE].sort());
+    expect(granted('projectReleaser')).toEqual([...PROJECT_READ, 'projects.getIamPolicy', ...ISSUE_READ, ...ISSUE_RELEASE, ...GROUP_READ, ...SHEET_READ].sort());
   });
 
   it('let a projectViewer read the project, its databases, members and issues, and change nothing', () => {
     // Assess
-    expect(granted('projectViewer')).toEqual([...PROJECT_READ, 'projects.getIamPolicy', ...ISSUE_READ].sort());
+    expect(granted('projectViewer')).toEqual([...PROJECT_READ, 'projects.getIamPolicy', ...ISSUE_READ, ...GROUP_READ, ...SHEET_READ].sort());
   });
 
   it('let an sqlEditorUser read the project and its databases, but not its members', () => {
     // Assess
-    expect(granted('sqlEditorUser')).toEqual([...PROJECT_READ].sort());
+    expect(granted('sqlEditorUser')).toEqual([...PROJECT_READ, ...SHEET_READ, ...SHEET_WRITE, 'sql.query'].sort());
   });
 
   it('add up: any one of several roles is enough', () => {

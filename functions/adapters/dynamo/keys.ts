@@ -5,7 +5,7 @@
 export const pad = (n: number, width = 10): string => String(n).padStart(width, '0');
 
 export type EntityType = 'Workspace' | 'Counter' | 'User' | 'UserEmail' | 'Environment' | 'Project' | 'Idempotency' | 'Config' | 'Instance' | 'Database' | 'Table'
-  | 'Issue' | 'Stage' | 'Task' | 'TaskRun' | 'Activity' | 'ChangeHistory';
+  | 'Issue' | 'Stage' | 'Task' | 'TaskRun' | 'Activity' | 'ChangeHistory' | 'Sheet' | 'SheetChunk' | 'DatabaseGroup' | 'TableGroup';
 
 /** Server-given names go into sort keys escaped, so that `#` and `.` stay separators. */
 const part = (s: string): string => s.replace(/[%#.]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
@@ -71,4 +71,24 @@ export const keys = {
   /** Change history per database, in its instance's partition; ids sort by time. */
   changeHistory: (instance: string, database: string, id: string): Key => ({ pk: `INSTANCE#${instance}`, sk: `HISTORY#${part(database)}#${id}` }),
   changeHistoryPrefix: (database: string): string => `HISTORY#${part(database)}#`,
+
+  // A project's database groups and their table groups share one partition: deleting a group
+  // finds its table groups with one Query.
+  groupsPartition: (project: string): string => `GROUPS#${project}`,
+  databaseGroup: (project: string, id: string): Key => ({ pk: `GROUPS#${project}`, sk: `DBGROUP#${id}` }),
+  databaseGroupPrefix: 'DBGROUP#',
+  tableGroup: (project: string, group: string, id: string): Key => ({ pk: `GROUPS#${project}`, sk: `TBLGROUP#${group}#${id}` }),
+  tableGroupPrefix: (group: string): string => `TBLGROUP#${group}#`,
+
+  // Sheets: the sheet items of a project share one partition (a list is one strongly consistent
+  // Query, content left out); each sheet's content lives in chunks under the sheet's own
+  // partition, keyed by the sheet's version so that a reader never mixes two versions.
+  sheetsPartition: (project: string): string => `SHEETS#${project}`,
+  sheet: (project: string, id: number): Key => ({ pk: `SHEETS#${project}`, sk: `SHEET#${pad(id)}` }),
+  sheetPrefix: 'SHEET#',
+  sheetChunk: (project: string, id: number, version: number, index: number): Key => ({ pk: `SHEET#${project}#${pad(id)}`, sk: `CHUNK#${pad(version)}#${pad(index, 4)}` }),
+  sheetChunkPartition: (project: string, id: number): string => `SHEET#${project}#${pad(id)}`,
+  sheetChunkPrefix: (version?: number): string => (version === undefined ? 'CHUNK#' : `CHUNK#${pad(version)}#`),
+  /** Sheet ids count up per project (an atomic counter; a failed create may leave a gap). */
+  sheetCounter: (project: string): Key => ({ pk: 'COUNTER', sk: `SHEETS#${project}` }),
 };
