@@ -121,7 +121,8 @@ export class SluiceStack extends Stack {
     }
     // The runner connects to the targets with their ADMIN data source: it reads passwords, never writes them.
     grantDataSourceSecretRead(workflow.runTask, this.stackName);
-    if (props.runnerVpc) placeInVpc(workflow.runTask, props.runnerVpc);
+    // Everything that opens a connection to a target database goes where the databases are.
+    if (props.runnerVpc) for (const fn of [functions.instances, functions.sql, workflow.runTask]) placeInVpc(fn, props.runnerVpc);
     this.workflow = workflow;
     this.pipeline = new PipelineStateMachine(this, 'Pipeline', {
       advance: workflow.advance.fn,

@@ -79,10 +79,12 @@ describe('pipeline wiring in SluiceStack', () => {
     expect(s.template.toJSON().Outputs.StateMachineArn.Value).toEqual({ Ref: machineId });
   });
 
-  it('places the task runner, and only it, in the given subnets, with the ENI actions Lambda needs', () => {
+  it('places the functions that connect to databases, and only them, in the given subnets, with the ENI actions Lambda needs', () => {
     const v = synth({ adminEmail: ADMIN, vpcId: 'vpc-0123456789abcdef0', subnetIds: 'subnet-0123456789abcdef0, subnet-0123456789abcdef1', securityGroupIds: 'sg-0123456789abcdef0' });
     const placed = ofType(v, 'AWS::Lambda::Function').filter(([, f]) => f.Properties.VpcConfig !== undefined);
-    expect(placed.map(([id]) => id)).toEqual([v.id(v.stack.workflow.runTask.fn)]);
+    expect(placed.map(([id]) => id).sort()).toEqual(
+      [v.stack.functions.instances.fn, v.stack.functions.sql.fn, v.stack.workflow.runTask.fn].map((fn) => v.id(fn)).sort(),
+    );
     expect(placed[0]![1].Properties.VpcConfig).toEqual({ SubnetIds: ['subnet-0123456789abcdef0', 'subnet-0123456789abcdef1'], SecurityGroupIds: ['sg-0123456789abcdef0'] });
     const role = v.resources[placed[0]![0]]!.Properties.Role['Fn::GetAtt'][0] as string;
     const policy = ofType(v, 'AWS::IAM::Policy').find(([, p]) => (p.Properties.Roles as { Ref: string }[]).some((r) => r.Ref === role))!;
