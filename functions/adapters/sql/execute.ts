@@ -5,7 +5,9 @@
 // copy wait for the first and then find it: a committed change is never run again.
 // MySQL/MariaDB: DDL commits implicitly, so the marker (in a `sluice_history` database) is checked
 // before and written after the statement; the crash window between the two is written down.
-import { createConnection, type Connection, type ResultSetHeader } from 'mysql2/promise';
+import type { Connection, ResultSetHeader } from 'mysql2/promise';
+import { pgClient } from './connect-pg.js';
+import { withMysqlConnection } from './connect-mysql.js';
 import pg from 'pg';
 import type { ChangeExecutor, ChangeOutcome, ChangeRequest } from '../../../domain/task-run.js';
 import { createDatabaseStatement, quoteIdent } from '../../../domain/task-run.js';
@@ -45,8 +47,6 @@ const alreadyApplied = (attempt: unknown, where: string): ChangeOutcome => ({
   detail: `already applied by attempt ${String(attempt)} (marker in ${where}); not run again`,
 });
 
-type Socketed = { connection?: { stream?: { destroy(): void } } };
-
 export class SqlChangeExecutor implements ChangeExecutor {
   private readonly connectMs: number;
   private readonly statementMs: number;
@@ -84,20 +84,7 @@ export class SqlChangeExecutor implements ChangeExecutor {
   // PostgreSQL
 
   private async pg(target: ConnectionTarget, database: string, work: (c: pg.Client) => Promise<ChangeOutcome>): Promise<ChangeOutcome> {
-    const client = new pg.Client({
-      host: target.host,
-      port: target.port,
-      user: target.username,
-      database,
-      password: async () => target.password ?? '',
-      connectionTimeoutMillis: this.connectMs,
-      statement_timeout: this.statementMs,
-      // The client-side backstop, in case the server never answers the cancel.
-      query_timeout: this.statementMs + 5_000,
-      application_name: 'sluice',
-    });
-    client.on('error', () => undefined);
-    const destroy = () => (client as unknown as Socketed).connection?.stream?.destroy();
+    const { client, destroy } = pgClient(target, database, { connectMs: this.connectMs, statementMs: this.statementMs, queryMs: this.statementMs + 5_000 });
     try {
       return await withDeadline(
         client.connect().then(() => work(client)),
@@ -189,40 +176,20 @@ export class SqlChangeExecutor implements ChangeExecutor {
   // MySQL and MariaDB
 
   private async mysql(target: ConnectionTarget, work: (c: Connection) => Promise<ChangeOutcome>): Promise<ChangeOutcome> {
-    let conn: Connection | undefined;
-    let abandoned = false;
-    const destroy = () => {
-      abandoned = true;
-      conn?.destroy();
-    };
     try {
-      return await withDeadline(
-        (async () => {
-          const opened = await createConnection({
-            host: target.host,
-            port: target.port,
-            user: target.username,
-            password: target.password ?? '',
-            connectTimeout: this.connectMs,
-            // A change may hold several statements; it is the admin's own script.
-            multipleStatements: true,
-          });
-          conn = opened;
-          if (abandoned) opened.destroy();
-          opened.on('error', () => undefined);
-          return work(opened);
-        })(),
-        this.connectMs + this.statementMs + 10_000,
-        destroy,
-        `timed out after ${Math.round((this.connectMs + this.statementMs) / 1000)} s talking to ${target.host}:${target.port}`,
+      return await withMysqlConnection(
+        target,
+        {
+          connectMs: this.connectMs,
+          deadlineMs: this.connectMs + this.statementMs + 10_000,
+          timeoutMessage: `timed out after ${Math.round((this.connectMs + this.statementMs) / 1000)} s talking to ${target.host}:${target.port}`,
+          // A change may hold several statements; it is the admin's own script.
+          options: { multipleStatements: true },
+        },
+        work,
       );
     } catch (e) {
       return this.failure(e, target);
-    } finally {
-      if (conn) {
-        await settleWithin(conn.end(), 1_000);
-        conn.destroy();
-      }
     }
   }
 

@@ -1,9 +1,10 @@
 // MySQL and MariaDB through `mysql2`: one short-lived connection per call, always closed.
-import { createConnection, type Connection, type RowDataPacket } from 'mysql2/promise';
+import type { Connection, RowDataPacket } from 'mysql2/promise';
+import { withMysqlConnection } from './connect-mysql.js';
 import type { TableRef } from '../../../domain/databases.js';
 import { SqlConnectionError, type ConnectionResult, type ConnectionTarget, type SqlDriver } from '../../../domain/ports.js';
 import {
-  DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_QUERY_TIMEOUT_MS, describeFailure, settleWithin, timeoutMessage, withDeadline, type DriverOptions,
+  DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_QUERY_TIMEOUT_MS, describeFailure, timeoutMessage, type DriverOptions,
 } from './common.js';
 
 /** `10.11.19-MariaDB-0+deb12u1` → `10.11.19-MariaDB`; `8.0.36` → `8.0.36`. */
@@ -19,42 +20,20 @@ export class MysqlDriver implements SqlDriver {
   }
 
   private async withConnection<T>(target: ConnectionTarget, work: (c: Connection) => Promise<T>): Promise<T> {
-    let conn: Connection | undefined;
-    let abandoned = false;
-    const destroy = () => {
-      abandoned = true;
-      conn?.destroy();
-    };
     try {
-      return await withDeadline(
-        (async () => {
-          const opened = await createConnection({
-            host: target.host,
-            port: target.port,
-            user: target.username,
-            password: target.password ?? '',
-            ...(target.database === undefined ? {} : { database: target.database }),
-            connectTimeout: this.connectMs,
-            multipleStatements: false,
-          });
-          conn = opened;
-          if (abandoned) opened.destroy();
-          // A server that drops the connection after answering must not crash the process.
-          opened.on('error', () => undefined);
-          return work(opened);
-        })(),
-        this.connectMs + this.queryMs + 1_000,
-        destroy,
-        timeoutMessage(target, this.connectMs + this.queryMs),
+      return await withMysqlConnection(
+        target,
+        {
+          connectMs: this.connectMs,
+          deadlineMs: this.connectMs + this.queryMs + 1_000,
+          timeoutMessage: timeoutMessage(target, this.connectMs + this.queryMs),
+          options: target.database === undefined ? {} : { database: target.database },
+        },
+        work,
       );
     } catch (e) {
       if (e instanceof SqlConnectionError) throw e;
       throw new SqlConnectionError(describeFailure(e, target, this.connectMs, this.queryMs));
-    } finally {
-      if (conn) {
-        await settleWithin(conn.end(), 1_000);
-        conn.destroy();
-      }
     }
   }
 

@@ -5,11 +5,10 @@ import { SqlConnectionError, type ConnectionResult, type ConnectionTarget, type 
 import {
   DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_QUERY_TIMEOUT_MS, describeFailure, settleWithin, timeoutMessage, withDeadline, type DriverOptions,
 } from './common.js';
+import { pgClient } from './connect-pg.js';
 
 /** The database to connect to when the data source names none. */
 export const DEFAULT_DATABASE = 'postgres';
-
-type Socketed = { connection?: { stream?: { destroy(): void } } };
 
 export class PostgresDriver implements SqlDriver {
   private readonly connectMs: number;
@@ -21,21 +20,9 @@ export class PostgresDriver implements SqlDriver {
   }
 
   private async withClient<T>(target: ConnectionTarget, database: string | undefined, work: (client: pg.Client) => Promise<T>): Promise<T> {
-    const client = new pg.Client({
-      host: target.host,
-      port: target.port,
-      user: target.username,
-      database: database ?? target.database ?? DEFAULT_DATABASE,
-      // A function: pg then never falls back to PGPASSWORD or ~/.pgpass, and never keeps it in a stack.
-      password: async () => target.password ?? '',
-      connectionTimeoutMillis: this.connectMs,
-      query_timeout: this.queryMs,
-      statement_timeout: this.queryMs,
-      application_name: 'sluice',
+    const { client, destroy } = pgClient(target, database ?? target.database ?? DEFAULT_DATABASE, {
+      connectMs: this.connectMs, statementMs: this.queryMs, queryMs: this.queryMs,
     });
-    // A server that drops the connection after answering must not crash the process.
-    client.on('error', () => undefined);
-    const destroy = () => (client as unknown as Socketed).connection?.stream?.destroy();
     try {
       return await withDeadline(
         client.connect().then(() => work(client)),

@@ -15,6 +15,7 @@ import { SqlConnectionError } from '../../../domain/ports.js';
 import { SqlStatementError, type QueryOptions, type QueryResult, type QueryRunner, type ResultColumn } from '../../../domain/sql-editor.js';
 import { DEFAULT_CONNECT_TIMEOUT_MS, describeFailure, scrub, settleWithin, timeoutMessage, withDeadline } from './common.js';
 import { DEFAULT_DATABASE } from './postgres.js';
+import { pgClient } from './connect-pg.js';
 
 /** Values as JSON can carry them: dates as RFC 3339, bytes as `\x` hex, big integers as text. */
 export function jsonValue(v: unknown): unknown {
@@ -31,7 +32,6 @@ const shape = (columns: ResultColumn[], all: unknown[][], limit: number, started
   return { columns, rows, rowCount: rows.length, truncated: all.length > limit, elapsedMs: Date.now() - started };
 };
 
-type Socketed = { connection?: { stream?: { destroy(): void } } };
 interface PgError { code?: string; message?: string }
 
 /** Errors the statement itself caused (SQLSTATE classes other than connection and auth). */
@@ -42,21 +42,14 @@ const isStatementError = (e: unknown): boolean => {
 
 async function postgresQuery(target: ConnectionTarget, statement: string, o: QueryOptions): Promise<QueryResult> {
   const connectMs = o.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
-  const client = new pg.Client({
-    host: target.host,
-    port: target.port,
-    user: target.username,
-    database: target.database ?? DEFAULT_DATABASE,
-    password: async () => target.password ?? '',
-    connectionTimeoutMillis: connectMs,
-    statement_timeout: o.timeoutMs,
-    query_timeout: o.timeoutMs + 2_000,
-    application_name: 'sluice-sql-editor',
+  const { client, destroy } = pgClient(target, target.database ?? DEFAULT_DATABASE, {
+    connectMs,
+    statementMs: o.timeoutMs,
+    queryMs: o.timeoutMs + 2_000,
+    applicationName: 'sluice-sql-editor',
     // Every transaction of this session is read-only unless it says otherwise (and ours does not).
     options: '-c default_transaction_read_only=on',
   });
-  client.on('error', () => undefined);
-  const destroy = () => (client as unknown as Socketed).connection?.stream?.destroy();
   const started = Date.now();
   try {
     return await withDeadline(
@@ -99,34 +92,26 @@ async function postgresQuery(target: ConnectionTarget, statement: string, o: Que
 interface MysqlError { code?: string; errno?: number; sqlState?: string; message?: string; fatal?: boolean }
 
 async function mysqlQuery(target: ConnectionTarget, statement: string, o: QueryOptions): Promise<QueryResult> {
-  const { createConnection, Types } = await import('mysql2/promise');
+  const { Types } = await import('mysql2/promise');
   const typeNames = new Map<number, string>(Object.entries(Types as unknown as Record<string, number>).map(([name, id]) => [id, name]));
   const connectMs = o.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
-  let conn: Awaited<ReturnType<typeof createConnection>> | undefined;
-  let abandoned = false;
-  const destroy = () => {
-    abandoned = true;
-    conn?.destroy();
-  };
+  const { withMysqlConnection } = await import('./connect-mysql.js');
   const started = Date.now();
   try {
-    return await withDeadline(
-      (async () => {
-        const opened = await createConnection({
-          host: target.host,
-          port: target.port,
-          user: target.username,
-          password: target.password ?? '',
+    return await withMysqlConnection(
+      target,
+      {
+        connectMs,
+        deadlineMs: connectMs + o.timeoutMs + 3_000,
+        timeoutMessage: timeoutMessage(target, o.timeoutMs),
+        options: {
           ...(target.database === undefined ? {} : { database: target.database }),
-          connectTimeout: connectMs,
-          multipleStatements: false,
           dateStrings: true,
           supportBigNumbers: true,
           bigNumberStrings: true,
-        });
-        conn = opened;
-        if (abandoned) opened.destroy();
-        opened.on('error', () => undefined);
+        },
+      },
+      async (opened) => {
         await opened.query('SET SESSION TRANSACTION READ ONLY');
         // Server-side statement timeout: MariaDB (seconds) or MySQL (ms, SELECT only); the other is unknown there.
         await opened.query(`SET SESSION max_statement_time = ${(o.timeoutMs / 1000).toFixed(3)}`).catch(() => undefined);
@@ -138,10 +123,7 @@ async function mysqlQuery(target: ConnectionTarget, statement: string, o: QueryO
         const columns = list.map((f) => ({ name: f.name, type: typeNames.get(f.columnType ?? f.type ?? -1) ?? String(f.columnType ?? f.type) }));
         const data = Array.isArray(rows) && list.length > 0 ? (rows as unknown[][]) : [];
         return shape(columns, data, o.limit, started);
-      })(),
-      connectMs + o.timeoutMs + 3_000,
-      destroy,
-      timeoutMessage(target, o.timeoutMs),
+      },
     );
   } catch (e) {
     if (e instanceof SqlConnectionError) throw e;
@@ -153,11 +135,6 @@ async function mysqlQuery(target: ConnectionTarget, statement: string, o: QueryO
       throw new SqlStatementError(scrub(err.message ?? String(e), target.password), 'STATEMENT', err.code);
     }
     throw new SqlConnectionError(describeFailure(e, target, connectMs, o.timeoutMs));
-  } finally {
-    if (conn) {
-      await settleWithin(conn.end(), 1_000);
-      conn.destroy();
-    }
   }
 }
 

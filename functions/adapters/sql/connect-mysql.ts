@@ -1,0 +1,50 @@
+// How every MySQL/MariaDB connection to a target is opened and always closed (drivers, change
+// executor, SQL editor). Past the deadline the socket is destroyed, even mid-connect.
+import { createConnection, type Connection, type ConnectionOptions } from 'mysql2/promise';
+import type { ConnectionTarget } from '../../../domain/ports.js';
+import { settleWithin, withDeadline } from './common.js';
+
+export interface MysqlOptions {
+  connectMs: number;
+  deadlineMs: number;
+  timeoutMessage: string;
+  /** Extra connection options (database, multipleStatements, type handling). */
+  options?: ConnectionOptions;
+}
+
+export async function withMysqlConnection<T>(target: ConnectionTarget, o: MysqlOptions, work: (c: Connection) => Promise<T>): Promise<T> {
+  let conn: Connection | undefined;
+  let abandoned = false;
+  const destroy = () => {
+    abandoned = true;
+    conn?.destroy();
+  };
+  try {
+    return await withDeadline(
+      (async () => {
+        const opened = await createConnection({
+          host: target.host,
+          port: target.port,
+          user: target.username,
+          password: target.password ?? '',
+          connectTimeout: o.connectMs,
+          multipleStatements: false,
+          ...o.options,
+        });
+        conn = opened;
+        if (abandoned) opened.destroy();
+        // A server that drops the connection after answering must not crash the process.
+        opened.on('error', () => undefined);
+        return work(opened);
+      })(),
+      o.deadlineMs,
+      destroy,
+      o.timeoutMessage,
+    );
+  } finally {
+    if (conn) {
+      await settleWithin(conn.end(), 1_000);
+      conn.destroy();
+    }
+  }
+}
