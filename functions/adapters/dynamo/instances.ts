@@ -1,13 +1,13 @@
 // Instances live in one partition (few, listed whole for environments and database listings).
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand } from '@aws-sdk/lib-dynamodb';
 import type { ListOptions, Page } from '../../../domain/common.js';
 import { AlreadyExistsError } from '../../../domain/errors.js';
 import type { Instance } from '../../../domain/instances.js';
 import { instanceName } from '../../../domain/names.js';
 import type { InstanceRepo } from '../../../domain/ports.js';
 import { keys } from './keys.js';
-import { fromItem, toItem, type DynamoStore } from './store.js';
+import { fromItem, type DynamoStore } from './store.js';
 
 export class DynamoInstanceRepo implements InstanceRepo {
   constructor(private readonly store: DynamoStore) {}
@@ -23,14 +23,7 @@ export class DynamoInstanceRepo implements InstanceRepo {
 
   async create(instance: Omit<Instance, 'version'>): Promise<Instance> {
     const created: Instance = { ...instance, version: 1 };
-    try {
-      await this.store.doc.send(
-        new PutCommand({ TableName: this.store.tableName, Item: toItem('Instance', keys.instance(instance.id), created), ConditionExpression: 'attribute_not_exists(pk)' }),
-      );
-    } catch (e) {
-      if (e instanceof ConditionalCheckFailedException) throw new AlreadyExistsError(instanceName(instance.id));
-      throw e;
-    }
+    if (!(await this.store.putIfAbsent('Instance', keys.instance(instance.id), created))) throw new AlreadyExistsError(instanceName(instance.id));
     return created;
   }
 

@@ -1,10 +1,8 @@
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { AlreadyExistsError } from '../../../domain/errors.js';
 import { projectName } from '../../../domain/names.js';
 import type { Project, ProjectRepo } from '../../../domain/projects.js';
 import { keys } from './keys.js';
-import { fromItem, toItem, type DynamoStore } from './store.js';
+import { fromItem, type DynamoStore } from './store.js';
 
 export class DynamoProjectRepo implements ProjectRepo {
   constructor(private readonly store: DynamoStore) {}
@@ -18,14 +16,7 @@ export class DynamoProjectRepo implements ProjectRepo {
 
   async create(project: Omit<Project, 'version'>): Promise<Project> {
     const created: Project = { ...project, version: 1 };
-    try {
-      await this.store.doc.send(
-        new PutCommand({ TableName: this.store.tableName, Item: toItem('Project', keys.project(project.id), created), ConditionExpression: 'attribute_not_exists(pk)' }),
-      );
-    } catch (e) {
-      if (e instanceof ConditionalCheckFailedException) throw new AlreadyExistsError(projectName(project.id));
-      throw e;
-    }
+    if (!(await this.store.putIfAbsent('Project', keys.project(project.id), created))) throw new AlreadyExistsError(projectName(project.id));
     return created;
   }
 
