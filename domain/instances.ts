@@ -92,17 +92,7 @@ export const InstanceCreate = /* @__PURE__ */ pure(() =>
 );
 
 /** On PATCH, an omitted password keeps the stored one of that data source type. */
-const DataSourcePatch = /* @__PURE__ */ pure(() =>
-  z.strictObject({
-    type: DataSourceTypeSchema,
-    host: Host,
-    port: Port,
-    username: Username,
-    password: z.optional(Password),
-    database: z.optional(DatabaseField),
-    hasPassword: z.optional(z.unknown()),
-  }),
-);
+const DataSourcePatch = /* @__PURE__ */ pure(() => z.extend(DataSourceInput, { hasPassword: z.optional(z.unknown()) }));
 
 export const InstancePatch = /* @__PURE__ */ pure(() =>
   described(

