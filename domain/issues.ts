@@ -36,6 +36,12 @@ export interface Issue {
   /** sha256 of the statement, hex: the change-history checksum. */
   checksum: string;
   runTime?: string;
+  /**
+   * The migration version this issue applies (GitOps: `V{version}__…sql`); recorded in each
+   * database's change history. Absent for issues made through the API (the runner then records
+   * a time-based version).
+   */
+  migrationVersion?: string;
   createTime: string;
   updateTime: string;
   version: number;
@@ -568,7 +574,12 @@ async function resolveTargets(deps: Deps, project: string, input: IssueCreateInp
  * Creates an issue: plans its pipeline, writes it in one transaction (numbers count up with no
  * gaps), then starts its execution. If the start fails, what was written is removed again.
  */
-export async function createIssue(deps: IssueDeps, access: Access, project: string, body: unknown): Promise<IssueAggregate> {
+/** What callers inside Sluice (GitOps) add to an API create body. */
+export interface CreateIssueOptions {
+  migrationVersion?: string;
+}
+
+export async function createIssue(deps: IssueDeps, access: Access, project: string, body: unknown, options: CreateIssueOptions = {}): Promise<IssueAggregate> {
   const p = await projectWith(deps, access, project, 'issues.create');
   if (p.state === 'DELETED') throw new FailedPreconditionError(`projects/${project} is deleted; undelete it first`);
   const input = parse(IssueCreate, body);
@@ -603,6 +614,7 @@ export async function createIssue(deps: IssueDeps, access: Access, project: stri
       statement,
       checksum: sha256(statement),
       ...(runTime ? { runTime } : {}),
+      ...(options.migrationVersion !== undefined ? { migrationVersion: options.migrationVersion } : {}),
       createTime: now,
       updateTime: now,
     },

@@ -118,7 +118,7 @@ export function taskRunner(deps: RunTaskDeps): (input: RunTaskInput) => Promise<
     const database = targetDatabase(task);
     const history: ChangeHistory = {
       instance: task.target.instance, database, id: changeHistoryId(time, task.project, task.issue, task.id, run.attempt), status,
-      type: changeType(task.type), statement: change.statement, version: changeVersion(time), issue: issueNameOf(task.project, task.issue),
+      type: changeType(task.type), statement: change.statement, version: run.issue.migrationVersion ?? changeVersion(time), issue: issueNameOf(task.project, task.issue),
       taskRun: taskRunName(task, run.runId), createTime: time.toISOString(), checksum: change.checksum,
     };
     const detail = outcome.status === 'DONE' ? outcome.detail : outcome.error;
