@@ -65,7 +65,14 @@ describe('PostgreSQL: the database refuses every write', () => {
   const t = () => target('POSTGRES', pg, pgDb);
   const count = async () => (await adminQuery<{ n: string }>(pg, "SELECT count(*) AS n, string_agg(label, '' ORDER BY id) AS l FROM t", pgDb))[0];
 
-  it.each<[string, string]>([...WRITES, ['a function that inserts', 'SELECT w()'], ['TRUNCATE', 'TRUNCATE t']])('%s is refused and nothing changes', async (_name, statement) => {
+  it.each<[string, string]>([
+    ...WRITES,
+    ['a function that inserts', 'SELECT w()'],
+    ['TRUNCATE', 'TRUNCATE t'],
+    ['a data-modifying WITH', 'WITH d AS (DELETE FROM t RETURNING id) SELECT count(*) FROM d'],
+    ['a DO block that deletes', 'DO $$ BEGIN DELETE FROM t; END $$'],
+    ['ROLLBACK; DELETE', 'ROLLBACK; DELETE FROM t'],
+  ])('%s is refused and nothing changes', async (_name, statement) => {
     // Prepare
     const before = await count();
     // Act
@@ -123,7 +130,15 @@ describe.skipIf(!my)('MariaDB: the database refuses every write', () => {
   const t = () => target('MYSQL', my!, myDb);
   const count = async () => (await mysqlQuery<{ n: number; l: string }>(my!, `SELECT count(*) AS n, group_concat(label ORDER BY id SEPARATOR '') AS l FROM ${myDb}.t`))[0];
 
-  it.each<[string, string]>([...WRITES, ['a stored procedure that inserts', 'CALL w()'], ['a function that inserts', 'SELECT wf()'], ['TRUNCATE', 'TRUNCATE t']])(
+  it.each<[string, string]>([
+    ...WRITES,
+    ['a stored procedure that inserts', 'CALL w()'],
+    ['a function that inserts', 'SELECT wf()'],
+    ['TRUNCATE', 'TRUNCATE t'],
+    ['REPLACE', "REPLACE INTO t VALUES (1, 'r')"],
+    ['INSERT ... ON DUPLICATE KEY UPDATE', "INSERT INTO t VALUES (1, 'x') ON DUPLICATE KEY UPDATE label = 'u'"],
+    ['ROLLBACK; DELETE', 'ROLLBACK; DELETE FROM t'],
+  ])(
     '%s is refused and nothing changes',
     async (_name, statement) => {
       // Prepare

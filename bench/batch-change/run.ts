@@ -1,0 +1,458 @@
+// bench/batch-change: one ALTER TABLE over N databases (default 1,000) on the local PostgreSQL,
+// end to end through Sluice's local runtime, against a plain `pg` script (the floor) and dbmate,
+// in the same run. `npm run bench:batch-change -- [--n 1000] [--rounds 3] [--concurrency 10]
+// [--plan 10000] [--poll-ms 100] [--profile] [--no-dbmate] [--json]`. See BENCHMARKS.md.
+//
+//   - Setup (not timed): N databases `sluice_bb_<run>_<i>` with a table `accounts`, an instance
+//     registered and synced over HTTP, the databases moved to a project, a database group.
+//   - Each round runs every contender once, in a rotating order; before each, every database is
+//     reset to fresh (no `plan` column, no sluice_history schema, no schema_migrations table), and
+//     after each, the column is dropped again, which also checks the ALTER ran in all N.
+//   - floor: a `pg` client per database (connect, ALTER, end), `concurrency` at a time.
+//   - dbmate: its Go binary (npm package dbmate) `up --no-dump-schema` per database, `concurrency`
+//     at a time.
+//   - Sluice: POST an issue targeting the group, then GET it every `poll-ms` until every task is
+//     DONE. The project's maxParallelTasks is set to `concurrency` where the API has it.
+//   - Planning: the create-issue request for `plan` tasks, against databases registered for a
+//     fake instance (items written with the repo code the sync uses; planning never connects).
+// Results go to .bench/batch-change/results.json. Exits 1 only when it cannot measure.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+process.env.LOG_LEVEL ??= 'silent';
+process.env.AWS_REGION ??= 'local';
+
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import pg from 'pg';
+import { ensureTable, startDynamoLocal } from '../../infra/local/dynamo-local.js';
+import { generateJwk, keysFromJwk } from '../../infra/local/jwt.js';
+import { localPipeline } from '../../infra/local/pipeline.js';
+import { startServer } from '../../infra/local/server.js';
+import { adminQuery, startPostgres, type SqlServer } from '../../test/support/postgres.js';
+
+const run = promisify(execFile);
+const args = process.argv.slice(2);
+const flag = (name: string) => args.includes(`--${name}`);
+const opt = (name: string, dflt: number): number => {
+  const i = args.indexOf(`--${name}`);
+  const v = i >= 0 ? Number(args[i + 1]) : dflt;
+  if (!Number.isFinite(v) || v < 0) throw new Error(`--${name} takes a number`);
+  return v;
+};
+const N = opt('n', 1_000);
+const ROUNDS = opt('rounds', 3);
+const CONCURRENCY = opt('concurrency', 10);
+const PLAN = opt('plan', 10_000);
+const POLL_MS = opt('poll-ms', 100);
+const PROFILE = flag('profile');
+const DBMATE = !flag('no-dbmate');
+const say = (line: string) => process.stderr.write(line + '\n');
+/** Setup and reset work, not timed: a few connections at a time. */
+const SETUP_CONCURRENCY = 8;
+
+const ALTER = 'ALTER TABLE accounts ADD COLUMN plan text';
+const RESET = 'ALTER TABLE accounts DROP COLUMN IF EXISTS plan; DROP SCHEMA IF EXISTS sluice_history CASCADE; DROP TABLE IF EXISTS public.schema_migrations';
+
+/** Runs `fn` over `items`, at most `limit` at a time. */
+async function eachLimit<T>(items: readonly T[], limit: number, fn: (item: T, i: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      await fn(items[i]!, i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Profile (--profile): where a runTask invocation spends its time, by AsyncLocalStorage.
+
+interface Profile {
+  tasks: number;
+  runTaskMs: number;
+  dynamo: Record<string, { n: number; ms: number }>;
+  secretsMs: number;
+  secretsN: number;
+  pgConnectMs: number;
+  pgConnectN: number;
+  pgQueryMs: Record<string, { n: number; ms: number }>;
+  pgEndMs: number;
+  otherHandlers: Record<string, { n: number; ms: number }>;
+}
+const newProfile = (): Profile => ({ tasks: 0, runTaskMs: 0, dynamo: {}, secretsMs: 0, secretsN: 0, pgConnectMs: 0, pgConnectN: 0, pgQueryMs: {}, pgEndMs: 0, otherHandlers: {} });
+let profile = newProfile();
+const inTask = new AsyncLocalStorage<boolean>();
+const add = (rec: Record<string, { n: number; ms: number }>, key: string, ms: number) => {
+  const r = (rec[key] ??= { n: 0, ms: 0 });
+  r.n += 1;
+  r.ms += ms;
+};
+/** The first words of a statement, for grouping. */
+const queryKind = (sql: string): string => {
+  const s = sql.trim().replace(/\s+/g, ' ');
+  if (s.startsWith('INSERT INTO sluice_history')) return 'INSERT marker';
+  if (s.startsWith('CREATE SCHEMA')) return 'CREATE SCHEMA IF NOT EXISTS';
+  if (s.startsWith('CREATE TABLE IF NOT EXISTS sluice_history')) return 'CREATE TABLE IF NOT EXISTS marker';
+  return s.split(' ').slice(0, 2).join(' ');
+};
+
+async function instrument(): Promise<void> {
+  const [{ store }, { LocalFileSecretStore }] = await Promise.all([import('../../functions/shared/wiring.js'), import('../../functions/adapters/secrets/local-file.js')]);
+  store.doc.middlewareStack.add(
+    (next, context) => async (a) => {
+      if (!inTask.getStore()) return next(a);
+      const t = performance.now();
+      try {
+        return await next(a);
+      } finally {
+        add(profile.dynamo, context.commandName ?? '?', performance.now() - t);
+      }
+    },
+    { step: 'initialize', name: 'benchProfile' },
+  );
+  const proto = LocalFileSecretStore.prototype as unknown as { get(name: string): Promise<string | undefined> };
+  const get = proto.get;
+  proto.get = async function (this: unknown, name: string) {
+    const t = performance.now();
+    try {
+      return await get.call(this, name);
+    } finally {
+      if (inTask.getStore()) {
+        profile.secretsMs += performance.now() - t;
+        profile.secretsN += 1;
+      }
+    }
+  };
+  const client = pg.Client.prototype as unknown as { connect(): Promise<void>; query(...a: unknown[]): Promise<unknown>; end(): Promise<void> };
+  const { connect, query, end } = client;
+  client.connect = async function (this: unknown) {
+    const t = performance.now();
+    try {
+      return await connect.call(this);
+    } finally {
+      if (inTask.getStore()) {
+        profile.pgConnectMs += performance.now() - t;
+        profile.pgConnectN += 1;
+      }
+    }
+  };
+  client.query = function (this: unknown, ...a: unknown[]) {
+    const out = query.apply(this, a);
+    if (!inTask.getStore() || !(out instanceof Promise)) return out;
+    const t = performance.now();
+    const text = typeof a[0] === 'string' ? a[0] : String((a[0] as { text?: string })?.text ?? '?');
+    return out.finally(() => add(profile.pgQueryMs, queryKind(text), performance.now() - t));
+  };
+  client.end = async function (this: unknown) {
+    const t = performance.now();
+    try {
+      return await end.call(this);
+    } finally {
+      if (inTask.getStore()) profile.pgEndMs += performance.now() - t;
+    }
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+
+interface Contender {
+  name: 'floor' | 'dbmate' | 'sluice';
+  run(): Promise<{ ms: number; extra?: Record<string, number> }>;
+}
+
+async function main(): Promise<void> {
+  const dynamo = await startDynamoLocal();
+  const pgServers = await startPostgres();
+  const server: SqlServer = pgServers.main;
+  const secretsDir = mkdtempSync(join(tmpdir(), 'sluice-bench-secrets-'));
+  const work = mkdtempSync(join(tmpdir(), 'sluice-bench-batch-'));
+  const runId = randomBytes(3).toString('hex');
+  const prefix = `sluice_bb_${runId}_`;
+  const dbs = Array.from({ length: N }, (_, i) => `${prefix}${String(i).padStart(5, '0')}`);
+  let created: string[] = [];
+  const cleanups: (() => Promise<void>)[] = [];
+  try {
+    const tableName = `sluice-bench-${runId}`;
+    await ensureTable(dynamo.endpoint, tableName);
+    Object.assign(process.env, { DYNAMODB_ENDPOINT: dynamo.endpoint, TABLE_NAME: tableName, SLUICE_SECRETS_DIR: secretsDir });
+    const [{ seed }, { createStore }, { setOrchestrator }] = await Promise.all([
+      import('../../functions/adapters/dynamo/seed.js'),
+      import('../../functions/adapters/dynamo/client.js'),
+      import('../../functions/shared/orchestrator.js'),
+    ]);
+    await seed(createStore(), { adminEmail: 'admin@example.com', environments: true });
+    if (PROFILE) await instrument();
+
+    const pipeline = localPipeline();
+    // Profile: mark every runTask call, and time the other workflow handlers.
+    if (PROFILE) {
+      const handlers = (pipeline as unknown as { handlers: Record<string, (e: unknown) => unknown> }).handlers;
+      const fns = (pipeline as unknown as { resources: { state: string; fn: string }[] }).resources;
+      const byFn = new Map(fns.map((r) => [r.fn, r.state]));
+      for (const [fn, h] of Object.entries(handlers)) {
+        const state = byFn.get(fn) ?? fn;
+        handlers[fn] = (e: unknown) => {
+          const t = performance.now();
+          const done = () => {
+            if (state === 'RunTask') {
+              profile.tasks += 1;
+              profile.runTaskMs += performance.now() - t;
+            } else add(profile.otherHandlers, state, performance.now() - t);
+          };
+          const out = state === 'RunTask' ? inTask.run(true, () => h(e)) : h(e);
+          return Promise.resolve(out).finally(done);
+        };
+      }
+    }
+    setOrchestrator(pipeline);
+    cleanups.push(async () => {
+      await pipeline.close();
+      setOrchestrator(undefined);
+    });
+    const keys = await keysFromJwk(await generateJwk());
+    const http = await startServer({ port: 0, keys });
+    cleanups.unshift(() => http.close());
+    const token = await keys.sign('admin@example.com');
+    const call = async (method: string, path: string, body?: unknown) => {
+      const res = await fetch(http.url + path, {
+        method,
+        headers: { authorization: `Bearer ${token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      const text = await res.text();
+      const json = text ? (JSON.parse(text) as Record<string, any>) : {}; // eslint-disable-line @typescript-eslint/no-explicit-any
+      return { status: res.status, json, text };
+    };
+    const ok = async (method: string, path: string, body?: unknown) => {
+      const r = await call(method, path, body);
+      if (r.status >= 300) throw new Error(`${method} ${path}: ${r.status} ${r.text.slice(0, 500)}`);
+      return r.json;
+    };
+
+    // Setup, not timed.
+    say(`bench/batch-change: N=${N}, ${ROUNDS} rounds, concurrency ${CONCURRENCY}; PostgreSQL ${server.host}:${server.port}, DynamoDB Local ${dynamo.endpoint}`);
+    let t0 = performance.now();
+    await eachLimit(dbs, SETUP_CONCURRENCY, async (db) => {
+      await adminQuery(server, `CREATE DATABASE "${db}"`);
+      created.push(db);
+      await adminQuery(server, 'CREATE TABLE accounts (id int PRIMARY KEY, name text)', db);
+    });
+    say(`  setup: ${N} databases in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    t0 = performance.now();
+    const project = 'bench';
+    await ok('POST', '/v1/projects', { id: project, title: 'Bench' });
+    const source = { type: 'ADMIN', host: server.host, port: server.port, username: server.username, ...(server.password ? { password: server.password } : {}) };
+    await ok('POST', '/v1/instances', { id: 'pg-bench', title: 'bench', engine: 'POSTGRES', environment: 'environments/test', dataSources: [source] });
+    await ok('POST', '/v1/instances/pg-bench:sync');
+    await eachLimit(dbs, SETUP_CONCURRENCY, async (db) => {
+      await ok('PATCH', `/v1/instances/pg-bench/databases/${db}?updateMask=project`, { project: `projects/${project}` });
+    });
+    await ok('POST', `/v1/projects/${project}/databaseGroups`, { id: 'tenants', title: 'Tenants', databaseExpr: `resource.database_name.startsWith("${prefix}")` });
+    const limited = await call('PATCH', `/v1/projects/${project}?updateMask=maxParallelTasks`, { maxParallelTasks: CONCURRENCY });
+    const sluiceConcurrency = limited.status < 300 ? `${CONCURRENCY} (project maxParallelTasks)` : 'every task of the stage at once, 40 at most (no maxParallelTasks on this branch)';
+    say(`  setup: instance, sync, project and group in ${((performance.now() - t0) / 1000).toFixed(1)} s; Sluice runs ${sluiceConcurrency}`);
+
+    const reset = async (check: boolean): Promise<number> => {
+      let missing = 0;
+      await eachLimit(dbs, SETUP_CONCURRENCY, async (db) => {
+        if (check) {
+          const rows = await adminQuery(server, "SELECT 1 FROM information_schema.columns WHERE table_name = 'accounts' AND column_name = 'plan'", db);
+          if (rows.length === 0) missing += 1;
+        }
+        await adminQuery(server, RESET, db);
+      });
+      return missing;
+    };
+    await reset(false);
+
+    const url = (db: string) => {
+      const auth = server.password ? `${encodeURIComponent(server.username)}:${encodeURIComponent(server.password)}` : encodeURIComponent(server.username);
+      return `postgres://${auth}@${server.host}:${server.port}/${db}?sslmode=disable`;
+    };
+    const floor: Contender = {
+      name: 'floor',
+      async run() {
+        const t = performance.now();
+        await eachLimit(dbs, CONCURRENCY, async (db) => {
+          const c = new pg.Client({ host: server.host, port: server.port, user: server.username, password: server.password ?? '', database: db });
+          await c.connect();
+          try {
+            await c.query(ALTER);
+          } finally {
+            await c.end();
+          }
+        });
+        return { ms: performance.now() - t };
+      },
+    };
+
+    const migrations = join(work, 'migrations');
+    mkdirSync(migrations);
+    writeFileSync(join(migrations, '20261126000000_add_plan.sql'), `-- migrate:up\n${ALTER};\n\n-- migrate:down\nALTER TABLE accounts DROP COLUMN plan;\n`);
+    let dbmateBin: string | undefined;
+    if (DBMATE) {
+      try {
+        dbmateBin = (await import('dbmate')).resolveBinary();
+        const v = await run(dbmateBin, ['--version']);
+        say(`  ${v.stdout.trim()} (${dbmateBin.slice(dbmateBin.indexOf('node_modules'))})`);
+      } catch (e) {
+        say(`  dbmate left out: ${(e as Error).message}`);
+      }
+    }
+    const dbmate: Contender = {
+      name: 'dbmate',
+      async run() {
+        const t = performance.now();
+        await eachLimit(dbs, CONCURRENCY, async (db) => {
+          await run(dbmateBin!, ['--url', url(db), '--migrations-dir', migrations, '--no-dump-schema', 'up'], { env: { PATH: process.env.PATH ?? '' } });
+        });
+        return { ms: performance.now() - t };
+      },
+    };
+
+    let issues = 0;
+    const sluice: Contender = {
+      name: 'sluice',
+      async run() {
+        issues += 1;
+        profile = newProfile();
+        const t = performance.now();
+        const created = await ok('POST', `/v1/projects/${project}/issues`, {
+          title: `bench round ${issues}`, type: 'DATABASE_SCHEMA_UPDATE', statement: ALTER, databaseGroup: `projects/${project}/databaseGroups/tenants`,
+        });
+        const createMs = performance.now() - t;
+        let polls = 0;
+        let pollMs = 0;
+        for (;;) {
+          await new Promise((r) => setTimeout(r, POLL_MS));
+          const p = performance.now();
+          const issue = await ok('GET', `/v1/${created.name as string}`);
+          pollMs += performance.now() - p;
+          polls += 1;
+          const tasks = (issue.pipeline.stages as { tasks: { status: string }[] }[]).flatMap((s) => s.tasks);
+          if (tasks.length === N && tasks.every((x) => x.status === 'DONE')) break;
+          const failed = tasks.filter((x) => x.status === 'FAILED').length;
+          if (failed > 0 && tasks.every((x) => x.status === 'DONE' || x.status === 'FAILED')) throw new Error(`${created.name as string}: ${failed} tasks FAILED`);
+          if (performance.now() - t > 30 * 60_000) throw new Error(`${created.name as string}: not DONE after 30 min`);
+        }
+        const ms = performance.now() - t;
+        return { ms, extra: { createMs, polls, pollMsEach: pollMs / polls, tasksPerSecond: N / (ms / 1000) } };
+      },
+    };
+
+    const contenders = [floor, ...(dbmateBin ? [dbmate] : []), sluice];
+    const rounds: Record<string, { ms: number; extra?: Record<string, number> }>[] = [];
+    const profiles: Profile[] = [];
+    for (let r = 0; r < ROUNDS; r++) {
+      const order = contenders.map((_, i) => contenders[(i + r) % contenders.length]!);
+      const round: (typeof rounds)[number] = {};
+      for (const c of order) {
+        const result = await c.run();
+        const missing = await reset(true);
+        if (missing > 0) throw new Error(`${c.name}: the column is missing in ${missing} of ${N} databases`);
+        round[c.name] = result;
+        if (c.name === 'sluice' && PROFILE) profiles.push(profile);
+        say(`  round ${r + 1} ${c.name}: ${(result.ms / 1000).toFixed(2)} s${result.extra ? ' ' + JSON.stringify(Object.fromEntries(Object.entries(result.extra).map(([k, v]) => [k, Math.round(v * 10) / 10]))) : ''}`);
+      }
+      rounds.push(round);
+    }
+
+    // Planning: PLAN tasks against databases of a fake instance in prod (approval required, so
+    // the execution waits at the gate and is canceled after).
+    const planning: { ms: number; tasks: number }[] = [];
+    if (PLAN > 0) {
+      const { DynamoDatabaseRepo } = await import('../../functions/adapters/dynamo/databases.js');
+      const { store } = await import('../../functions/shared/wiring.js');
+      t0 = performance.now();
+      await ok('POST', '/v1/projects', { id: 'plan', title: 'Planning' });
+      await ok('POST', '/v1/instances', { id: 'pg-fake', title: 'fake', engine: 'POSTGRES', environment: 'environments/prod', dataSources: [{ type: 'ADMIN', host: '127.0.0.1', port: 9, username: 'nobody' }] });
+      const time = new Date().toISOString();
+      await new DynamoDatabaseRepo(store).applySync('pg-fake', {
+        time,
+        create: Array.from({ length: PLAN }, (_, i) => ({
+          instance: 'pg-fake', name: `tenant_${String(i).padStart(5, '0')}`, project: 'plan', labels: {}, schemaVersion: '', syncState: 'OK' as const, createTime: time, updateTime: time, version: 1,
+        })),
+        setState: [], stamp: [], addTables: [], removeTables: [],
+      });
+      await ok('POST', '/v1/projects/plan/databaseGroups', { id: 'all', title: 'All', databaseExpr: 'resource.database_name.startsWith("tenant_")' });
+      say(`  planning setup: ${PLAN} databases registered in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+      for (let r = 0; r < ROUNDS; r++) {
+        const t = performance.now();
+        const res = await call('POST', '/v1/projects/plan/issues', { title: `plan ${r + 1}`, type: 'DATABASE_SCHEMA_UPDATE', statement: ALTER, databaseGroup: 'projects/plan/databaseGroups/all' });
+        const ms = performance.now() - t;
+        if (res.status >= 300) {
+          say(`  planning ${PLAN} tasks: ${res.status} ${res.text.slice(0, 300)}`);
+          break;
+        }
+        const tasks = (res.json.pipeline?.stages as { tasks?: unknown[]; taskCount?: number }[] | undefined)?.reduce((n, s) => n + (s.taskCount ?? s.tasks?.length ?? 0), 0) ?? 0;
+        planning.push({ ms, tasks });
+        say(`  planning round ${r + 1}: ${PLAN} tasks in ${(ms / 1000).toFixed(2)} s (${tasks} tasks in the response)`);
+        await call('POST', `/v1/${res.json.name as string}:cancel`, {});
+      }
+    }
+
+    const report = summarize(rounds, planning, profiles, sluiceConcurrency);
+    mkdirSync('.bench/batch-change', { recursive: true });
+    writeFileSync('.bench/batch-change/results.json', JSON.stringify({ n: N, concurrency: CONCURRENCY, rounds, planning, profiles, report }, null, 2));
+    process.stdout.write((flag('json') ? JSON.stringify({ rounds, planning, profiles, report }, null, 2) : report.text) + '\n');
+  } finally {
+    for (const c of cleanups) await c().catch(() => undefined);
+    say(`  dropping ${created.length} databases`);
+    await eachLimit(created, SETUP_CONCURRENCY, (db) => adminQuery(server, `DROP DATABASE IF EXISTS "${db}" WITH (FORCE)`).then(() => undefined)).catch(() => undefined);
+    created = [];
+    await pgServers.stop();
+    await dynamo.stop();
+    rmSync(secretsDir, { recursive: true, force: true });
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+function summarize(rounds: Record<string, { ms: number; extra?: Record<string, number> }>[], planning: { ms: number; tasks: number }[], profiles: Profile[], sluiceConcurrency: string) {
+  const names = Object.keys(rounds[0] ?? {});
+  const ratio = (name: string) => median(rounds.map((r) => r[name]!.ms / r.floor!.ms));
+  const f = (n: number, d = 2) => n.toFixed(d);
+  const lines = [
+    `N = ${N} databases, ${rounds.length} rounds, concurrency ${CONCURRENCY} (Sluice: ${sluiceConcurrency})`,
+    '',
+    '| contender | wall s (median) | per round s | × floor (median of per-round ratios) |',
+    '|---|---:|---|---:|',
+    ...names.map((n) => `| ${n} | ${f(median(rounds.map((r) => r[n]!.ms)) / 1000)} | ${rounds.map((r) => f(r[n]!.ms / 1000)).join(', ')} | ${f(ratio(n))} |`),
+  ];
+  if (names.includes('sluice')) {
+    const ex = (k: string) => median(rounds.map((r) => r.sluice!.extra![k]!));
+    lines.push('', `Sluice: ${f(ex('tasksPerSecond'), 1)} tasks/s (median); create-issue request ${f(ex('createMs'), 0)} ms; ${f(ex('polls'), 0)} polls of ${f(ex('pollMsEach'), 0)} ms each.`);
+    lines.push(`Targets: Sluice ≤ 1.3× floor: ${ratio('sluice') <= 1.3 ? 'met' : 'missed'} (${f(ratio('sluice'))}×)` + (names.includes('dbmate') ? `; Sluice beats dbmate: ${ratio('sluice') < ratio('dbmate') ? 'yes' : 'no'} (${f(ratio('dbmate'))}×)` : ''));
+  }
+  if (planning.length > 0) lines.push('', `Planning ${PLAN} tasks (create-issue request): ${f(median(planning.map((p) => p.ms)) / 1000)} s median (${planning.map((p) => f(p.ms / 1000)).join(', ')} s).`);
+  for (const [i, p] of profiles.entries()) {
+    const per = (ms: number) => f(ms / Math.max(1, p.tasks), 2);
+    const dyn = Object.entries(p.dynamo).map(([k, v]) => `${k} ${f(v.n / p.tasks, 1)}× ${per(v.ms)} ms`).join(', ');
+    const dynMs = Object.values(p.dynamo).reduce((a, v) => a + v.ms, 0);
+    const qMs = Object.values(p.pgQueryMs).reduce((a, v) => a + v.ms, 0);
+    const q = Object.entries(p.pgQueryMs).map(([k, v]) => `${k} ${f(v.n / p.tasks, 1)}× ${per(v.ms)} ms`).join(', ');
+    lines.push(
+      '',
+      `Profile, round ${i + 1}: ${p.tasks} runTask calls, ${per(p.runTaskMs)} ms each (sum of the parts below is per task, not wall):`,
+      `  DynamoDB ${per(dynMs)} ms: ${dyn}`,
+      `  secrets ${per(p.secretsMs)} ms (${f(p.secretsN / p.tasks, 1)}×); pg connect ${per(p.pgConnectMs)} ms; queries ${per(qMs)} ms: ${q}; end ${per(p.pgEndMs)} ms`,
+      `  other handlers: ${Object.entries(p.otherHandlers).map(([k, v]) => `${k} ${v.n}× ${f(v.ms / v.n, 0)} ms`).join(', ')}`,
+    );
+  }
+  return { text: lines.join('\n') };
+}
+
+main().catch((e: unknown) => {
+  say(`bench/batch-change: cannot measure: ${(e as Error).stack ?? String(e)}`);
+  process.exit(1);
+});
