@@ -102,23 +102,34 @@ export interface ChangeExecutor {
   createDatabase(target: ConnectionTarget, change: ChangeRequest): Promise<ChangeOutcome>;
 }
 
-/** What the runner stores: the issue's task, its runs and change histories (one DynamoDB table). */
+/**
+ * What the runner stores: the issue's task, its runs and change histories (one DynamoDB table).
+ * A run costs six requests: the task with its issue (one read), the ids (one counter update), the
+ * claim, the outcome's activity id, and the outcome (the instance read is the seventh).
+ */
 export interface TaskRunStore {
   getTask(project: string, issue: number, task: number): Promise<StoredTask | undefined>;
   getIssue(project: string, issue: number): Promise<Issue | undefined>;
-  /** The next task-run id of the issue (an atomic counter: gaps possible, duplicates never). */
-  nextRunId(project: string, issue: number): Promise<number>;
+  /** The task and its issue, read together (consistently). */
+  getTaskAndIssue(project: string, issue: number, task: number): Promise<{ task?: StoredTask; issue?: Issue }>;
+  /**
+   * The next task-run id of the issue, and the activity id of its TASK_RUN_STARTED (atomic
+   * counters, one update: gaps possible, duplicates never).
+   */
+  nextRunId(project: string, issue: number): Promise<{ runId: number; activitySeq: number }>;
   /**
    * In one transaction: the task RUNNING with attempts = run.attempt (only if it is claimable, or
-   * RUNNING past its lease, and still at `task.attempts`), and `run` created; then the run a
-   * dead runner left RUNNING ends FAILED. False when someone else claimed or resolved it first.
+   * RUNNING past its lease, and still at `task.attempts`), `run` created and the `started`
+   * activity written; then the run a dead runner left RUNNING ends FAILED. False when someone else
+   * claimed or resolved it first (and then no activity is written).
    */
-  claim(task: StoredTask, run: TaskRun, leaseUntil: string, now: string): Promise<boolean>;
+  claim(task: StoredTask, run: TaskRun, leaseUntil: string, now: string, started: Activity): Promise<boolean>;
   /**
-   * In one transaction: the task's outcome (only while this run holds it), the run's outcome and
-   * the change history. When the task moved on without this run (canceled, taken over), still
-   * records the run and the history and answers false.
+   * In one transaction: the task's outcome (only while this run holds it), the run's outcome, the
+   * change history and the `finished` activity (its id allocated first). When the task moved on
+   * without this run (canceled, taken over), still records the run, the history and the activity,
+   * and answers false.
    */
-  record(run: TaskRun, history: ChangeHistory): Promise<boolean>;
+  record(run: TaskRun, history: ChangeHistory, finished: Omit<Activity, 'seq'>): Promise<boolean>;
   appendActivity(activity: Omit<Activity, 'seq'>): Promise<void>;
 }

@@ -1,12 +1,13 @@
 // bench/batch-change: one ALTER TABLE over N databases (default 1,000) on the local PostgreSQL,
 // end to end through Sluice's local runtime, against a plain `pg` script (the floor) and dbmate,
 // in the same run. `npm run bench:batch-change -- [--n 1000] [--rounds 3] [--concurrency 10]
-// [--plan 10000] [--poll-ms 100] [--profile] [--no-dbmate] [--json]`. See BENCHMARKS.md.
+// [--plan 10000] [--poll-ms 100] [--warm] [--profile] [--no-dbmate] [--json]`. See BENCHMARKS.md.
 //
 //   - Setup (not timed): N databases `sluice_bb_<run>_<i>` with a table `accounts`, an instance
 //     registered and synced over HTTP, the databases moved to a project, a database group.
 //   - Each round runs every contender once, in a rotating order; before each, every database is
-//     reset to fresh (no `plan` column, no sluice_history schema, no schema_migrations table), and
+//     reset to fresh (no `plan` column, no sluice_history schema, no schema_migrations table; with
+//     --warm both bookkeeping tables are there, without this change's rows), and
 //     after each, the column is dropped again, which also checks the ALTER ran in all N.
 //   - floor: a `pg` client per database (connect, ALTER, end), `concurrency` at a time.
 //   - dbmate: its Go binary (npm package dbmate) `up --no-dump-schema` per database, `concurrency`
@@ -50,12 +51,19 @@ const PLAN = opt('plan', 10_000);
 const POLL_MS = opt('poll-ms', 100);
 const PROFILE = flag('profile');
 const DBMATE = !flag('no-dbmate');
+/** Warm: each tool's bookkeeping table is there already (a database it changed before), empty of this change. */
+const WARM = flag('warm');
 const say = (line: string) => process.stderr.write(line + '\n');
 /** Setup and reset work, not timed: a few connections at a time. */
 const SETUP_CONCURRENCY = 8;
 
 const ALTER = 'ALTER TABLE accounts ADD COLUMN plan text';
-const RESET = 'ALTER TABLE accounts DROP COLUMN IF EXISTS plan; DROP SCHEMA IF EXISTS sluice_history CASCADE; DROP TABLE IF EXISTS public.schema_migrations';
+const RESET = WARM
+  ? 'ALTER TABLE accounts DROP COLUMN IF EXISTS plan; ' +
+    'CREATE TABLE IF NOT EXISTS public.schema_migrations (version varchar(128) PRIMARY KEY); TRUNCATE public.schema_migrations; ' +
+    'CREATE SCHEMA IF NOT EXISTS sluice_history; ' +
+    'CREATE TABLE IF NOT EXISTS sluice_history.applied (task_key text PRIMARY KEY, attempt int NOT NULL, checksum text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())'
+  : 'ALTER TABLE accounts DROP COLUMN IF EXISTS plan; DROP SCHEMA IF EXISTS sluice_history CASCADE; DROP TABLE IF EXISTS public.schema_migrations';
 
 /** Runs `fn` over `items`, at most `limit` at a time. */
 async function eachLimit<T>(items: readonly T[], limit: number, fn: (item: T, i: number) => Promise<void>): Promise<void> {
@@ -423,7 +431,7 @@ function summarize(rounds: Record<string, { ms: number; extra?: Record<string, n
   const ratio = (name: string) => median(rounds.map((r) => r[name]!.ms / r.floor!.ms));
   const f = (n: number, d = 2) => n.toFixed(d);
   const lines = [
-    `N = ${N} databases, ${rounds.length} rounds, concurrency ${CONCURRENCY} (Sluice: ${sluiceConcurrency})`,
+    `N = ${N} ${WARM ? 'warm' : 'fresh'} databases, ${rounds.length} rounds, concurrency ${CONCURRENCY} (Sluice: ${sluiceConcurrency})`,
     '',
     '| contender | wall s (median) | per round s | × floor (median of per-round ratios) |',
     '|---|---:|---|---:|',

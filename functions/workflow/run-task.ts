@@ -9,7 +9,7 @@
 // A failing statement is a FAILED return, never a throw.
 import type { Database } from '../../domain/databases.js';
 import { connectionTarget } from '../../domain/instances.js';
-import type { ActivityType, ChangeHistory, Issue, TaskRun, TaskStatus } from '../../domain/issues.js';
+import type { Activity, ActivityType, ChangeHistory, Issue, TaskRun, TaskStatus } from '../../domain/issues.js';
 import type { RunTaskInput, RunTaskOutput } from '../../domain/orchestrator.js';
 import type { DatabaseRepo, InstanceRepo, SecretStore, SqlDriver } from '../../domain/ports.js';
 import { DEFAULT_PROJECT } from '../../domain/projects.js';
@@ -62,7 +62,7 @@ export function taskRunner(deps: RunTaskDeps): (input: RunTaskInput) => Promise<
   async function claim(task: StoredTask, issue: Issue): Promise<ClaimedRun | undefined> {
     const now = deps.now();
     // Task run ids count up per issue; a claim that then loses leaves a gap, never a duplicate.
-    const runId = await store.nextRunId(task.project, task.issue);
+    const { runId, activitySeq } = await store.nextRunId(task.project, task.issue);
     const run: ClaimedRun = {
       task, issue, runId, attempt: task.attempts + 1, creator: task.runRequestedBy ?? SYSTEM_BOT, startTime: now.toISOString(),
     };
@@ -71,14 +71,16 @@ export function taskRunner(deps: RunTaskDeps): (input: RunTaskInput) => Promise<
       creator: run.creator, startTime: run.startTime, detail: '', result: {},
     };
     const lease = new Date(now.getTime() + leaseMs(deps.statementTimeoutMs)).toISOString();
-    return (await store.claim(task, taskRun, lease, now.toISOString())) ? run : undefined;
+    const started = { ...activity(run, 'TASK_RUN_STARTED', now), seq: activitySeq };
+    return (await store.claim(task, taskRun, lease, now.toISOString(), started)) ? run : undefined;
   }
 
-  async function activity(run: ClaimedRun, type: ActivityType, comment?: string): Promise<void> {
-    await store.appendActivity({
-      project: run.task.project, issue: run.task.issue, type, actor: run.creator, time: deps.now().toISOString(),
+  /** Written with the claim (started) and with the outcome (done or failed). */
+  function activity(run: ClaimedRun, type: ActivityType, time: Date, comment?: string): Omit<Activity, 'seq'> {
+    return {
+      project: run.task.project, issue: run.task.issue, type, actor: run.creator, time: time.toISOString(),
       target: taskRunName(run.task, run.runId), ...(comment === undefined ? {} : { comment }),
-    });
+    };
   }
 
   /** Connects with the instance's ADMIN data source and applies the change. Failures are outcomes. */
@@ -131,18 +133,18 @@ export function taskRunner(deps: RunTaskDeps): (input: RunTaskInput) => Promise<
       },
     };
     let final: Status = status;
-    if (!(await store.record(finished, history))) {
+    const finishedActivity = activity(run, status === 'DONE' ? 'TASK_RUN_DONE' : 'TASK_RUN_FAILED', time, detail);
+    if (!(await store.record(finished, history, finishedActivity))) {
       // The task moved on without us (canceled, or taken over past our lease): it keeps its status.
       const current = await store.getTask(task.project, task.issue, task.id);
       final = statusOf(current?.status ?? 'FAILED');
     }
-    await activity(run, status === 'DONE' ? 'TASK_RUN_DONE' : 'TASK_RUN_FAILED', detail);
     return final;
   }
 
   return async (input: RunTaskInput): Promise<RunTaskOutput> => {
     const ids = parseRunTaskInput(input);
-    const [task, issue] = await Promise.all([store.getTask(ids.project, ids.issue, ids.task), store.getIssue(ids.project, ids.issue)]);
+    const { task, issue } = await store.getTaskAndIssue(ids.project, ids.issue, ids.task);
     if (!task || !issue) throw new Error(`${taskKey(ids.project, ids.issue, ids.task)} does not exist`);
     if (SETTLED.includes(task.status)) return { status: statusOf(task.status) };
     if (task.status === 'RUNNING' && !(task.leaseUntil !== undefined && task.leaseUntil < deps.now().toISOString())) {
@@ -155,7 +157,6 @@ export function taskRunner(deps: RunTaskDeps): (input: RunTaskInput) => Promise<
       const current = await store.getTask(ids.project, ids.issue, ids.task);
       return { status: statusOf(current?.status ?? 'FAILED') };
     }
-    await activity(run, 'TASK_RUN_STARTED');
     await deps.hooks?.afterClaim?.(run);
 
     const engineStatement = task.type === 'DATABASE_CREATE' ? undefined : issue.statement;

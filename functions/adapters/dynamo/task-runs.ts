@@ -1,7 +1,8 @@
 // The task runner's writes in DynamoDB: the claim and the outcome, each one conditional
-// transaction in the issue's item collection (plus the change history in the instance's).
+// transaction in the issue's item collection (plus the change history in the instance's), each
+// with its activity. Six requests per run: a batch is thousands of runs, and every request counts.
 import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
-import { GetCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, GetCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Activity, ChangeHistory, Issue, TaskRun } from '../../../domain/issues.js';
 import type { StoredTask, TaskRunStore } from '../../../domain/task-run.js';
 import { appendActivity, entityItem, readEntity } from './issues.js';
@@ -20,21 +21,65 @@ export class DynamoTaskRunStore implements TaskRunStore {
     return out.Item ? readEntity<T>(out.Item) : undefined;
   }
 
-  async nextRunId(project: string, issue: number): Promise<number> {
+  async getTaskAndIssue(project: string, issue: number, task: number): Promise<{ task?: StoredTask; issue?: Issue }> {
+    const taskKey = keys.task(project, issue, task);
+    const issueKey = keys.issue(project, issue);
+    const out = await this.store.doc.send(
+      new BatchGetCommand({ RequestItems: { [this.store.tableName]: { Keys: [taskKey, issueKey], ConsistentRead: true } } }),
+    );
+    // Unprocessed keys (throttling) are read one by one.
+    if (Object.keys(out.UnprocessedKeys ?? {}).length > 0) {
+      const [t, i] = await Promise.all([this.getTask(project, issue, task), this.getIssue(project, issue)]);
+      return { ...(t ? { task: t } : {}), ...(i ? { issue: i } : {}) };
+    }
+    const items = out.Responses?.[this.store.tableName] ?? [];
+    const found = (key: Key) => items.find((it) => it.pk === key.pk && it.sk === key.sk);
+    const t = found(taskKey);
+    const i = found(issueKey);
+    return { ...(t ? { task: readEntity<StoredTask>(t) } : {}), ...(i ? { issue: readEntity<Issue>(i) } : {}) };
+  }
+
+  async nextRunId(project: string, issue: number): Promise<{ runId: number; activitySeq: number }> {
     const out = await this.store.doc.send(
       new UpdateCommand({
         TableName: this.store.tableName,
         Key: keys.issue(project, issue),
-        UpdateExpression: 'ADD taskRunSeq :one',
+        UpdateExpression: 'ADD taskRunSeq :one, activitySeq :one',
         ConditionExpression: 'attribute_exists(pk)',
         ExpressionAttributeValues: { ':one': 1 },
         ReturnValues: 'UPDATED_NEW',
       }),
     );
-    return Number(out.Attributes!.taskRunSeq);
+    return { runId: Number(out.Attributes!.taskRunSeq), activitySeq: Number(out.Attributes!.activitySeq) };
   }
 
-  async claim(task: StoredTask, run: TaskRun, leaseUntil: string, now: string): Promise<boolean> {
+  /** The next activity id of the issue (the counter appendActivity uses). */
+  private async nextActivitySeq(project: string, issue: number): Promise<number> {
+    const out = await this.store.doc.send(
+      new UpdateCommand({
+        TableName: this.store.tableName,
+        Key: keys.issue(project, issue),
+        UpdateExpression: 'ADD activitySeq :one',
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeValues: { ':one': 1 },
+        ReturnValues: 'UPDATED_NEW',
+      }),
+    );
+    return Number(out.Attributes!.activitySeq);
+  }
+
+  private activityPut(activity: Activity) {
+    const written = Object.fromEntries(Object.entries(activity).filter(([, v]) => v !== undefined)) as Activity;
+    return {
+      Put: {
+        TableName: this.store.tableName,
+        Item: entityItem('Activity', keys.activity(activity.project, activity.issue, activity.seq), written),
+        ConditionExpression: 'attribute_not_exists(pk)',
+      },
+    };
+  }
+
+  async claim(task: StoredTask, run: TaskRun, leaseUntil: string, now: string, started: Activity): Promise<boolean> {
     const table = this.store.tableName;
     try {
       await this.store.doc.send(
@@ -55,6 +100,7 @@ export class DynamoTaskRunStore implements TaskRunStore {
               },
             },
             { Put: { TableName: table, Item: entityItem('TaskRun', keys.taskRun(task.project, task.issue, task.id, run.attempt), run), ConditionExpression: 'attribute_not_exists(pk)' } },
+            this.activityPut(started),
           ],
         }),
       );
@@ -82,8 +128,9 @@ export class DynamoTaskRunStore implements TaskRunStore {
     return true;
   }
 
-  async record(run: TaskRun, history: ChangeHistory): Promise<boolean> {
+  async record(run: TaskRun, history: ChangeHistory, finished: Omit<Activity, 'seq'>): Promise<boolean> {
     const table = this.store.tableName;
+    const activity = this.activityPut({ ...finished, seq: await this.nextActivitySeq(run.project, run.issue) });
     const runUpdate = {
       Update: {
         TableName: table,
@@ -112,16 +159,20 @@ export class DynamoTaskRunStore implements TaskRunStore {
       },
     };
     try {
-      await this.store.doc.send(new TransactWriteCommand({ TransactItems: [taskUpdate, runUpdate, historyPut] }));
+      await this.store.doc.send(new TransactWriteCommand({ TransactItems: [taskUpdate, runUpdate, historyPut, activity] }));
       return true;
     } catch (e) {
       if (!(e instanceof TransactionCanceledException)) throw e;
     }
     // The task moved on without this run: what happened on the target is still recorded.
     try {
-      await this.store.doc.send(new TransactWriteCommand({ TransactItems: [runUpdate, historyPut] }));
+      await this.store.doc.send(new TransactWriteCommand({ TransactItems: [runUpdate, historyPut, activity] }));
     } catch (e) {
       if (!(e instanceof TransactionCanceledException)) throw e;
+      // The run was ended by the attempt that took over: the activity still says what happened.
+      await this.store.doc.send(new TransactWriteCommand({ TransactItems: [activity] })).catch((err: unknown) => {
+        if (!(err instanceof TransactionCanceledException)) throw err;
+      });
     }
     return false;
   }

@@ -36,6 +36,9 @@ const PG_HISTORY_DDL = [
   `CREATE TABLE IF NOT EXISTS ${HISTORY}.applied (task_key text PRIMARY KEY, attempt int NOT NULL, checksum text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`,
 ];
 
+/** A concurrent CREATE ... IF NOT EXISTS colliding on the catalog's unique index. */
+const CATALOG_RACE = ['23505', '42P06', '42P07'];
+
 const MYSQL_HISTORY_DDL = [
   `CREATE DATABASE IF NOT EXISTS ${HISTORY}`,
   `CREATE TABLE IF NOT EXISTS ${HISTORY}.applied (task_key varchar(255) PRIMARY KEY, attempt int NOT NULL, checksum char(64) NOT NULL, applied_at timestamp NOT NULL DEFAULT CURRENT_TIMESTAMP) ENGINE=InnoDB`,
@@ -100,29 +103,51 @@ export class SqlChangeExecutor implements ChangeExecutor {
     }
   }
 
-  /** Made outside the change's transaction; two runners making it at once is not an error. */
+  /**
+   * For DATABASE_CREATE, which runs outside any transaction; two runners making it at once is not
+   * an error. Both statements go in one message (one round trip, one implicit transaction).
+   */
   private async pgHistory(c: pg.Client): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       try {
-        for (const ddl of PG_HISTORY_DDL) await c.query(ddl);
+        await c.query(PG_HISTORY_DDL.join(';\n'));
         return;
       } catch (e) {
-        // A concurrent CREATE ... IF NOT EXISTS can still collide on the catalog's unique index.
-        if (attempt >= 3 || !['23505', '42P06', '42P07'].includes(codeOf(e))) throw e;
+        if (attempt >= 3 || !CATALOG_RACE.includes(codeOf(e))) throw e;
+      }
+    }
+  }
+
+  /**
+   * One message opens the change: the marker table made if missing, BEGIN, the marker (our own
+   * values, as literals). PostgreSQL runs the statements before BEGIN in the transaction it opens,
+   * so on a fresh database the marker table commits with the first change: one round trip and one
+   * commit. Two runners making the table at once collide on the catalog: the loser rolls back and
+   * sends the message again.
+   */
+  private async pgBegin(c: pg.Client, change: ChangeRequest): Promise<pg.QueryResult> {
+    if (!Number.isInteger(change.attempt)) throw new Failed(`attempt ${String(change.attempt)} is not an integer`);
+    const message = [
+      ...PG_HISTORY_DDL,
+      'BEGIN',
+      `INSERT INTO ${HISTORY}.applied (task_key, attempt, checksum) VALUES (${c.escapeLiteral(change.taskKey)}, ${change.attempt}, ${c.escapeLiteral(change.checksum)}) ON CONFLICT (task_key) DO NOTHING RETURNING task_key`,
+    ].join(';\n');
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const out = (await c.query(message)) as unknown as pg.QueryResult[];
+        return out[out.length - 1]!;
+      } catch (e) {
+        await c.query('ROLLBACK').catch(() => undefined);
+        if (attempt >= 3 || !CATALOG_RACE.includes(codeOf(e))) throw e;
       }
     }
   }
 
   private async pgApply(c: pg.Client, change: ChangeRequest): Promise<ChangeOutcome> {
-    await this.pgHistory(c);
-    await c.query('BEGIN');
+    // The marker first: a second copy of this task blocks here until the first ends, then
+    // finds its marker (committed) or takes over (rolled back).
+    const marked = await this.pgBegin(c, change);
     try {
-      // The marker first: a second copy of this task blocks here until the first ends, then
-      // finds its marker (committed) or takes over (rolled back).
-      const marked = await c.query(
-        `INSERT INTO ${HISTORY}.applied (task_key, attempt, checksum) VALUES ($1, $2, $3) ON CONFLICT (task_key) DO NOTHING RETURNING task_key`,
-        [change.taskKey, change.attempt, change.checksum],
-      );
       if (marked.rowCount === 0) {
         await c.query('ROLLBACK');
         const prior = await c.query<{ attempt: number }>(`SELECT attempt FROM ${HISTORY}.applied WHERE task_key = $1`, [change.taskKey]);
