@@ -24,7 +24,7 @@ process.env.AWS_REGION ??= 'local';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -173,10 +173,67 @@ async function instrument(): Promise<void> {
 }
 
 // ---------------------------------------------------------------------------------------------
+// CPU by process (Linux /proc): this process (Sluice's whole local runtime, or the floor script),
+// its exited children (dbmate), DynamoDB Local's JVM, and the PostgreSQL server (its postmaster,
+// live children, and the backends it reaped). Ticks of 10 ms.
+
+interface Cpu {
+  node: number;
+  children: number;
+  dynamo: number;
+  postgres: number;
+}
+const TICK_MS = 10;
+/** utime, stime, cutime, cstime and ppid of a process, or undefined once it is gone. */
+function stat(pid: number | 'self'): { ppid: number; own: number; reaped: number } | undefined {
+  try {
+    const raw = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = raw.slice(raw.lastIndexOf(')') + 2).split(' ');
+    // Fields after the command: state(0) ppid(1) ... utime(11) stime(12) cutime(13) cstime(14).
+    return { ppid: Number(f[1]), own: (Number(f[11]) + Number(f[12])) * TICK_MS, reaped: (Number(f[13]) + Number(f[14])) * TICK_MS };
+  } catch {
+    return undefined;
+  }
+}
+const pids = (): number[] => readdirSync('/proc').filter((d) => /^\d+$/.test(d)).map(Number);
+function findJava(port: number): number | undefined {
+  for (const pid of pids()) {
+    try {
+      const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+      if (cmd[0]?.endsWith('java') && cmd.includes('-port') && cmd[cmd.indexOf('-port') + 1] === String(port)) return pid;
+    } catch {
+      // gone
+    }
+  }
+  return undefined;
+}
+function cpuOf(javaPid: number | undefined, postmaster: number | undefined): Cpu {
+  const self = stat('self')!;
+  let postgres = 0;
+  if (postmaster !== undefined) {
+    const pm = stat(postmaster);
+    postgres = pm ? pm.own + pm.reaped : 0;
+    for (const pid of pids()) {
+      const s = stat(pid);
+      if (s?.ppid === postmaster) postgres += s.own;
+    }
+  }
+  return { node: self.own, children: self.reaped, dynamo: javaPid ? (stat(javaPid)?.own ?? 0) : 0, postgres };
+}
+const cpuDiff = (a: Cpu, b: Cpu): Cpu => ({ node: b.node - a.node, children: b.children - a.children, dynamo: b.dynamo - a.dynamo, postgres: b.postgres - a.postgres });
+
+// ---------------------------------------------------------------------------------------------
+
+interface Result {
+  ms: number;
+  extra?: Record<string, number>;
+  /** CPU ms spent during the run, by process. */
+  cpu?: Cpu;
+}
 
 interface Contender {
   name: 'floor' | 'dbmate' | 'sluice';
-  run(): Promise<{ ms: number; extra?: Record<string, number> }>;
+  run(): Promise<Result>;
 }
 
 async function main(): Promise<void> {
@@ -360,13 +417,22 @@ async function main(): Promise<void> {
     };
 
     const contenders = [floor, ...(dbmateBin ? [dbmate] : []), sluice];
-    const rounds: Record<string, { ms: number; extra?: Record<string, number> }>[] = [];
+    const javaPid = findJava(dynamo.port);
+    // The server's postmaster: the parent of a backend of ours (read while it lives).
+    const probe = new pg.Client({ host: server.host, port: server.port, user: server.username, password: server.password ?? '', database: 'postgres' });
+    await probe.connect();
+    const backend = (await probe.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
+    const postmaster = stat(backend)?.ppid;
+    await probe.end();
+    const rounds: Record<string, Result>[] = [];
     const profiles: Profile[] = [];
     for (let r = 0; r < ROUNDS; r++) {
       const order = contenders.map((_, i) => contenders[(i + r) % contenders.length]!);
       const round: (typeof rounds)[number] = {};
       for (const c of order) {
-        const result = await c.run();
+        const before = cpuOf(javaPid, postmaster);
+        const result: Result = await c.run();
+        result.cpu = cpuDiff(before, cpuOf(javaPid, postmaster));
         const missing = await reset(true);
         if (missing > 0) throw new Error(`${c.name}: the column is missing in ${missing} of ${N} databases`);
         round[c.name] = result;
@@ -426,7 +492,7 @@ async function main(): Promise<void> {
   }
 }
 
-function summarize(rounds: Record<string, { ms: number; extra?: Record<string, number> }>[], planning: { ms: number; tasks: number }[], profiles: Profile[], sluiceConcurrency: string) {
+function summarize(rounds: Record<string, Result>[], planning: { ms: number; tasks: number }[], profiles: Profile[], sluiceConcurrency: string) {
   const names = Object.keys(rounds[0] ?? {});
   const ratio = (name: string) => median(rounds.map((r) => r[name]!.ms / r.floor!.ms));
   const f = (n: number, d = 2) => n.toFixed(d);
@@ -436,6 +502,16 @@ function summarize(rounds: Record<string, { ms: number; extra?: Record<string, n
     '| contender | wall s (median) | per round s | × floor (median of per-round ratios) |',
     '|---|---:|---|---:|',
     ...names.map((n) => `| ${n} | ${f(median(rounds.map((r) => r[n]!.ms)) / 1000)} | ${rounds.map((r) => f(r[n]!.ms / 1000)).join(', ')} | ${f(ratio(n))} |`),
+    '',
+    'CPU during the run, ms per database (median over rounds; PostgreSQL: the whole server, other users included):',
+    '',
+    '| contender | Node (this process) | child processes | DynamoDB Local | PostgreSQL | total | total ÷ wall (cores busy) |',
+    '|---|---:|---:|---:|---:|---:|---:|',
+    ...names.map((n) => {
+      const c = (k: keyof Cpu) => median(rounds.map((r) => r[n]!.cpu![k])) / N;
+      const total = median(rounds.map((r) => Object.values(r[n]!.cpu!).reduce((a, b) => a + b, 0))) / N;
+      return `| ${n} | ${f(c('node'))} | ${f(c('children'))} | ${f(c('dynamo'))} | ${f(c('postgres'))} | ${f(total)} | ${f(median(rounds.map((r) => Object.values(r[n]!.cpu!).reduce((a, b) => a + b, 0) / r[n]!.ms)))} |`;
+    }),
   ];
   if (names.includes('sluice')) {
     const ex = (k: string) => median(rounds.map((r) => r.sluice!.extra![k]!));
