@@ -9,10 +9,10 @@ import { FailedPreconditionError, NotFoundError, PermissionDeniedError, SluiceEr
 import type { Instance } from './instances.js';
 import { USER_CHOSEN_ID, databaseName, environmentName, instanceName, userName } from './names.js';
 import type { OperationSchemas } from './openapi.js';
-import { PIPELINE_ERRORS, pipelineExecutionName, type AdvanceOutput, type GateInput, type Orchestrator, type StageResultInput, type StageResultOutput } from './orchestrator.js';
+import { PIPELINE_ERRORS, batchTaskIds, pipelineExecutionName, type AdvanceOutput, type GateInput, type Orchestrator, type StageResultInput, type StageResultOutput } from './orchestrator.js';
 import type { Deps } from './ports.js';
 import { groupTargets, type GroupRepo } from './groups.js';
-import { projectWith } from './projects.js';
+import { maxParallelTasksOf, projectWith } from './projects.js';
 import { createDatabaseStatement, sha256 } from './task-run.js';
 import { sheetSnapshot, type SheetRepo } from './sheets.js';
 export type IssueType = 'DATABASE_CREATE' | 'DATABASE_SCHEMA_UPDATE' | 'DATABASE_DATA_UPDATE';
@@ -408,7 +408,7 @@ function toStageResource(issue: Issue, s: Stage, p: Omit<IssueAggregate, 'issue'
           name: taskName(t),
           type: t.type,
           ...('database' in t.target ? { database: databaseName(t.target.instance, t.target.database) } : { instance: instanceName(t.target.instance), databaseName: t.target.databaseName }),
-          status: t.status,
+          status: shownStatus(t, s),
           ...(t.runTime ? { runTime: t.runTime } : {}),
           statement: issue.statement,
           ...(t.skipReason ? { skipReason: t.skipReason } : {}),
@@ -417,6 +417,10 @@ function toStageResource(issue: Issue, s: Stage, p: Omit<IssueAggregate, 'issue'
       }),
   };
 }
+
+/** A NOT_STARTED task of a stage that has begun (or waits for its approval) is waiting for its turn: PENDING. */
+const shownStatus = (t: Task, s: Stage): TaskStatus =>
+  t.status === 'NOT_STARTED' && (s.status === 'RUNNING' || s.status === 'PENDING_APPROVAL') ? 'PENDING' : t.status;
 
 export const toActivityResource = (a: Activity): z.infer<typeof ActivityResource> => ({
   name: `${issueName(a.project, a.issue)}/activities/${a.seq}`,
@@ -827,7 +831,7 @@ async function requireDatabase(deps: Deps, access: Access, instance: string, dat
 // ---------------------------------------------------------------------------------------------
 // The state machine's Lambdas (docs/pipeline-state-machine.md): ids in, ids out.
 
-export type WorkflowDeps = Pick<IssueDeps, 'issues' | 'now'>;
+export type WorkflowDeps = Pick<IssueDeps, 'issues' | 'now' | 'projects'>;
 
 async function aggregateOf(deps: WorkflowDeps, issue: unknown): Promise<IssueAggregate> {
   const { project, number } = parseIssueName(issue);
@@ -837,11 +841,13 @@ async function aggregateOf(deps: WorkflowDeps, issue: unknown): Promise<IssueAgg
 }
 
 /**
- * The first stage with unfinished tasks, and those of its tasks that still have to run (FAILED
- * ones are left to :run/:skip, so a stage with only failed tasks sends an empty Map straight to
- * its failure gate). Marks the stage RUNNING (unless it still waits for approval: the gate sets
- * PENDING_APPROVAL with its token) and its NOT_STARTED tasks PENDING. No work left: the issue
- * becomes DONE (with an ISSUE_DONE activity) and the answer is done.
+ * The first stage with unfinished tasks, and those of its tasks that still have to run, in
+ * batches for the project's maxParallelTasks (FAILED ones are left to :run/:skip, so a stage with
+ * only failed tasks sends an empty Map straight to its failure gate). Marks the stage RUNNING
+ * (unless it still waits for approval: the gate sets PENDING_APPROVAL with its token); its
+ * NOT_STARTED tasks then read as PENDING (toIssueResource), with no write per task, so a stage of
+ * 10,000 tasks costs one write here. No work left: the issue becomes DONE (with an ISSUE_DONE
+ * activity) and the answer is done.
  */
 export async function advance(deps: WorkflowDeps, input: { issue: string }): Promise<AdvanceOutput> {
   for (let attempt = 0; ; attempt++) {
@@ -853,10 +859,14 @@ export async function advance(deps: WorkflowDeps, input: { issue: string }): Pro
       if (tasks.length === 0) continue;
       const toRun = tasks.filter((t) => t.status === 'NOT_STARTED' || t.status === 'PENDING' || t.status === 'RUNNING');
       const requireApproval = stage.requireApproval && stage.approval.status !== 'APPROVED';
-      await Promise.all(toRun.filter((t) => t.status === 'NOT_STARTED').map((t) => deps.issues.updateTask(t, { status: 'PENDING' }, { status: ['NOT_STARTED'] })));
       if (!requireApproval && stage.status === 'NOT_STARTED') await deps.issues.updateStage(stage, { status: 'RUNNING' }, [], { status: ['NOT_STARTED'] });
       const runTime = issue.runTime && issue.runTime > deps.now().toISOString() ? issue.runTime : undefined;
-      return { done: false, stage: { id: stage.id, requireApproval, ...(runTime ? { runTime } : {}), maxConcurrency: 0 }, taskIds: toRun.map((t) => String(t.id)) };
+      const parallel = maxParallelTasksOf(await deps.projects.get(issue.project));
+      return {
+        done: false,
+        stage: { id: stage.id, requireApproval, ...(runTime ? { runTime } : {}), maxConcurrency: parallel },
+        batches: batchTaskIds(toRun.map((t) => String(t.id)), parallel),
+      };
     }
     const now = deps.now().toISOString();
     try {

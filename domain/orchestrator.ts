@@ -80,9 +80,28 @@ export type StagePlan = {
   requireApproval: boolean;
   /** RFC 3339 (e.g. `2026-12-01T02:00:00Z`); omitted, never null, when the stage runs at once. */
   runTime?: string;
-  /** Tasks at a time in the stage's Map; 0 means no limit on AWS (40 for an inline Map). */
+  /**
+   * Batches that run at once: the project's maxParallelTasks. Each batch runs its tasks one after
+   * another, so this is also the number of tasks of the issue running at once.
+   */
   maxConcurrency: number;
 };
+
+/** At most this many tasks per batch: one child execution's history stays ~200 events. */
+export const MAX_BATCH_SIZE = 25;
+
+/**
+ * Splits a stage's task ids into batches for `parallel` batches at a time: as many batches as
+ * `parallel` allows while there are fewer tasks than that, else batches of
+ * floor(tasks / parallel), at most MAX_BATCH_SIZE, so every slot has work and no child execution
+ * grows large. Order is kept.
+ */
+export function batchTaskIds(taskIds: readonly string[], parallel: number): string[][] {
+  const size = Math.min(MAX_BATCH_SIZE, Math.max(1, Math.floor(taskIds.length / Math.max(1, parallel))));
+  const out: string[][] = [];
+  for (let i = 0; i < taskIds.length; i += size) out.push(taskIds.slice(i, i + size));
+  return out;
+}
 
 /** `advance` input: `{issue}`. Output: the next stage that still has work, or done. */
 export type AdvanceOutput =
@@ -90,9 +109,12 @@ export type AdvanceOutput =
   | {
       done: false;
       stage: StagePlan;
-      /** The stage's unfinished task ids (short ids, unique within the issue). */
-      taskIds: string[];
+      /** The stage's unfinished task ids (short ids, unique within the issue), in batches (batchTaskIds). */
+      batches: string[][];
     };
+
+/** One item of the stage's Distributed Map: a batch of task ids, run one after another. */
+export type BatchInput = { issue: string; taskIds: string[] };
 
 /** Input of the approval and failure gates: they store `token` on the stage and return. */
 export type GateInput = { issue: string; stage: string; token: string };
@@ -112,5 +134,8 @@ export type StageResultInput = { issue: string; stage: string };
  */
 export type StageResultOutput = { status: 'DONE' | 'FAILED' };
 
-/** What `:run` / `:skip` send to the failure gate's token: the tasks to run again (may be empty). */
+/**
+ * What `:run` / `:skip` send to the failure gate's token: the task run again (none for a skip).
+ * The machine goes back to Advance, which reads what is left to run from the table.
+ */
 export type FailureGateOutput = { taskIds: string[] };

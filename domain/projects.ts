@@ -12,11 +12,17 @@ import { PROJECT_ROLES, type Permission, type ProjectRole } from './roles.js';
 
 export const DEFAULT_PROJECT = 'default';
 
+/** Tasks of one issue that run at once (the pipeline's Map concurrency): default and bounds. */
+export const MAX_PARALLEL_TASKS = { default: 10, min: 1, max: 100 } as const;
+const MaxParallelTasks = z.int().check(z.minimum(MAX_PARALLEL_TASKS.min), z.maximum(MAX_PARALLEL_TASKS.max));
+
 export interface Project extends PolicyHolder {
   id: string;
   title: string;
   state: State;
   bindings: Binding[];
+  /** Absent on projects made before it existed: MAX_PARALLEL_TASKS.default. */
+  maxParallelTasks?: number;
   createTime: string;
   updateTime: string;
   version: number;
@@ -35,18 +41,24 @@ export interface ProjectRepo {
 export const ProjectCreate = z.strictObject({
   id: z.string().check(z.regex(USER_CHOSEN_ID)),
   title: Title,
+  maxParallelTasks: z.optional(MaxParallelTasks),
 });
 
 export const ProjectPatch = z.strictObject({
   title: z.optional(Title),
+  maxParallelTasks: z.optional(MaxParallelTasks),
   ...ECHOED,
 });
-const MUTABLE = ['title'] as const;
+const MUTABLE = ['title', 'maxParallelTasks'] as const;
+
+export const maxParallelTasksOf = (p: Pick<Project, 'maxParallelTasks'> | undefined): number => p?.maxParallelTasks ?? MAX_PARALLEL_TASKS.default;
 
 export const ProjectResource = /* @__PURE__ */ z.object({
   name: /* @__PURE__ */ z.string(),
   title: /* @__PURE__ */ z.string(),
   state: StateSchema,
+  /** How many tasks of one issue's stage run at once (1–100, default 10). */
+  maxParallelTasks: /* @__PURE__ */ z.number(),
   createTime: Timestamp,
   updateTime: Timestamp,
   etag: /* @__PURE__ */ z.string(),
@@ -86,6 +98,7 @@ export const toProjectResource = (p: Project): z.infer<typeof ProjectResource> =
   name: projectName(p.id),
   title: p.title,
   state: p.state,
+  maxParallelTasks: maxParallelTasksOf(p),
   createTime: p.createTime,
   updateTime: p.updateTime,
   etag: etagOf(projectName(p.id), p.version),
@@ -134,6 +147,7 @@ export async function createProject(deps: Deps, access: Access, body: unknown): 
     title: input.title,
     state: 'ACTIVE',
     bindings: [{ role: 'projectOwner', members: [access.member] }],
+    maxParallelTasks: input.maxParallelTasks ?? MAX_PARALLEL_TASKS.default,
     createTime: t,
     updateTime: t,
   });
@@ -151,6 +165,7 @@ export async function updateProject(deps: Deps, access: Access, id: string, body
   if (fields.length === 0) return current;
   const next: Project = { ...current, updateTime: deps.now().toISOString() };
   if (fields.includes('title')) next.title = patch.title!;
+  if (fields.includes('maxParallelTasks')) next.maxParallelTasks = patch.maxParallelTasks!;
   return deps.projects.update(next, current.version);
 }
 

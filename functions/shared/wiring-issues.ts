@@ -11,4 +11,4 @@ export const issueRepo = new DynamoIssueRepo(store);
 const groupRepo = new DynamoGroupRepo(store);
 const sheetRepo = new DynamoSheetRepo(store);
 export const issueDeps = (): IssueDeps => ({ ...deps, issues: issueRepo, orchestrator: orchestrator(), groups: groupRepo, sheets: sheetRepo });
-export const workflowDeps: WorkflowDeps = { issues: issueRepo, now: () => new Date() };
+export const workflowDeps: WorkflowDeps = { issues: issueRepo, projects: deps.projects, now: () => new Date() };

@@ -15,18 +15,18 @@
 //     │  WaitForRunTime
 //     │       │      │
 //     │       ▼      ▼
-//     │      RunStage (Map over task ids: RunTask; a crash is caught as TaskErrored) ◀──┐
-//     │          │                                                                      │
-//     │          ▼                                                                      │
-//     │     StageResult ─▶ StageFailed? ─yes─▶ FailureGate (.waitForTaskToken) ─▶ PlanRetry
+//     │      RunStage: Distributed Map over batches of task ids, maxParallelTasks at a time;
+//     │          │      each batch a child execution: RunBatch (inline Map, one task at a time:
+//     │          │      RunTask; a crash is caught as TaskErrored), then BatchDone
+//     │          ▼
+//     │     StageResult ─▶ StageFailed? ─yes─▶ FailureGate (.waitForTaskToken) ─▶ back to Advance
 //     └────────────────────────│no
 //
-// Scale (issue 5): an inline Map costs 7 history events per task (docs/pipeline-state-machine.md)
-// and holds the stage's task ids in the execution's state. That is fine for a few thousand tasks
-// per execution; past that, the 25,000-event history and the 256 KiB payload limits bite. Large
-// stages will switch RunStage to a Distributed Map (ItemReader over an S3 manifest of task ids,
-// ItemBatcher, child executions with their own histories, ResultWriter instead of gathered
-// results) or to child executions per batch of task ids; the Lambdas' contract stays the same.
+// Scale: the execution's own history grows by a constant per stage, whatever the task count: the
+// tasks' events are in the child executions (≤ 25 tasks each, ~200 events). The state holds the
+// stage's task ids once (10,000 ids ≈ 80 KB, within the 256 KiB payload limit), never statements.
+// Locally the Distributed Map runs as an inline Map with the same concurrency
+// (infra/local/stepfunctions.ts), and its history is modelled on AWS's rules.
 import { Duration, Stack, Validations, type CfnElement } from 'aws-cdk-lib';
 import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
@@ -35,6 +35,7 @@ import {
   Choice,
   Condition,
   DefinitionBody,
+  DistributedMap,
   IntegrationPattern,
   JitterType,
   JsonPath,
@@ -66,12 +67,13 @@ export const PIPELINE_STATES = {
   scheduled: 'Scheduled?',
   waitForRunTime: 'WaitForRunTime',
   runStage: 'RunStage',
+  runBatch: 'RunBatch',
   runTask: 'RunTask',
   taskErrored: 'TaskErrored',
+  batchDone: 'BatchDone',
   stageResult: 'StageResult',
   stageFailed: 'StageFailed?',
   failureGate: 'FailureGate',
-  planRetry: 'PlanRetry',
 } as const;
 
 export const PIPELINE_DEFAULTS = {
@@ -181,26 +183,35 @@ export class PipelineStateMachine extends Construct {
       errors: ['States.ALL'],
       resultPath: JsonPath.DISCARD,
     });
-    const runStage = MapState.jsonPath(this, S.runStage, {
-      stateName: S.runStage,
-      itemsPath: '$.plan.taskIds',
-      maxConcurrencyPath: '$.plan.stage.maxConcurrency',
+    // One batch: its tasks one after another, so RunStage's concurrency is the task concurrency.
+    const runBatch = MapState.jsonPath(this, S.runBatch, {
+      stateName: S.runBatch,
+      itemsPath: '$.taskIds',
+      maxConcurrency: 1,
       itemSelector: { issue: JsonPath.stringAt('$.issue'), task: JsonPath.stringAt('$$.Map.Item.Value') },
-      // The gathered results are one tiny {status} per task, dropped here: the state stays ids only.
       resultPath: JsonPath.DISCARD,
     });
-    runStage.itemProcessor(runTask);
+    runBatch.itemProcessor(runTask);
+    // The child's output is gathered by the Map Run: keep it empty.
+    const batchDone = new Pass(this, S.batchDone, { stateName: S.batchDone, result: Result.fromObject({}) });
+    const runStage = DistributedMap.jsonPath(this, S.runStage, {
+      stateName: S.runStage,
+      label: S.runStage,
+      itemsPath: '$.plan.batches',
+      maxConcurrencyPath: '$.plan.stage.maxConcurrency',
+      itemSelector: { issue: JsonPath.stringAt('$.issue'), taskIds: JsonPath.listAt('$$.Map.Item.Value') },
+      // Standard children: a task may run up to 15 minutes (an Express child stops at 5).
+      mapExecutionType: StateMachineType.STANDARD,
+      // A failed child (it cannot fail short of a Step Functions fault: RunTask's crashes are
+      // caught) must not stop the other batches; StageResult reads the outcome from the table.
+      toleratedFailurePercentage: 100,
+      resultPath: JsonPath.DISCARD,
+    });
+    runStage.itemProcessor(runBatch.next(batchDone));
 
     const stageResult = invoke(S.stageResult, props.stageResult, { issue: JsonPath.stringAt('$.issue'), stage: JsonPath.stringAt('$.plan.stage.id') }, '$.result');
-    const failureGate = gate(S.failureGate, props.failureGate, props.failureTimeout ?? PIPELINE_DEFAULTS.failureTimeout, '$.retry');
-    // Back to the Map with only the tasks `:run` asked for (`:skip` sends none).
-    const planRetry = Pass.jsonPath(this, S.planRetry, {
-      stateName: S.planRetry,
-      parameters: {
-        issue: JsonPath.stringAt('$.issue'),
-        plan: { done: false, stage: JsonPath.objectAt('$.plan.stage'), taskIds: JsonPath.listAt('$.retry.taskIds') },
-      },
-    });
+    // `:run` resets its task to NOT_STARTED, `:skip` marks it SKIPPED; Advance reads what is left.
+    const failureGate = gate(S.failureGate, props.failureGate, props.failureTimeout ?? PIPELINE_DEFAULTS.failureTimeout, JsonPath.DISCARD);
 
     const scheduled = Choice.jsonPath(this, S.scheduled, { stateName: S.scheduled })
       .when(Condition.isPresent('$.plan.stage.runTime'), waitForRunTime.next(runStage))
@@ -211,7 +222,7 @@ export class PipelineStateMachine extends Construct {
       .otherwise(scheduled);
     runStage.next(stageResult).next(
       Choice.jsonPath(this, S.stageFailed, { stateName: S.stageFailed })
-        .when(Condition.stringEquals('$.result.status', 'FAILED'), failureGate.next(planRetry).next(runStage))
+        .when(Condition.stringEquals('$.result.status', 'FAILED'), failureGate.next(advance))
         .otherwise(advance),
     );
     const definition = advance.next(
@@ -258,6 +269,18 @@ export class PipelineStateMachine extends Construct {
         id: `AwsSolutions-IAM5[Resource::<${stack.getLogicalId(cfn as CfnElement)}.Arn>:*]`,
         reason:
           "Added by CDK's LambdaInvoke task: lambda:InvokeFunction on this one pipeline function and its versions/aliases (<arn>:*). The role can invoke exactly the five pipeline functions, nothing else.",
+      });
+    }
+    // The Distributed Map's policy (added by CDK): start, describe, stop and redrive this machine's
+    // own child executions, whose names Step Functions generates, so only a name wildcard fits.
+    const machineId = stack.getLogicalId(this.stateMachine.node.defaultChild as CfnElement);
+    const executions = `arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"${machineId}"}]}]}`;
+    const childPolicy = this.stateMachine.node.findChild('DistributedMapPolicy');
+    for (const suffix of [':*', `/${PIPELINE_STATES.runStage}:*`]) {
+      Validations.of(childPolicy).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::${executions}${suffix}]`,
+        reason:
+          "Added by CDK's DistributedMap: states:DescribeExecution/StopExecution/RedriveExecution on the executions of this one state machine (its RunStage child executions, named by Step Functions). Nothing outside this state machine's executions is reachable.",
       });
     }
     Validations.of(this.stateMachine).acknowledge({

@@ -103,6 +103,38 @@ function functionNameOf(arnOrName: string): string {
   return m ? m[1]! : arnOrName;
 }
 
+type StatesOf = { States: Record<string, unknown> };
+const processorOf = (state: AnyState): StatesOf => (state.ItemProcessor ?? state.Iterator) as StatesOf;
+const isDistributed = (state: AnyState): boolean => (processorOf(state) as { ProcessorConfig?: { Mode?: string } }).ProcessorConfig?.Mode === 'DISTRIBUTED';
+
+/** Distributed Map states (run inline here, see splitDistributed), each with every state name inside it. */
+function distributedMaps(asl: Asl): Map<string, Set<string>> {
+  const out = new Map<string, Set<string>>();
+  const names = (def: StatesOf, into: Set<string>): void => {
+    for (const [name, raw] of Object.entries(def.States)) {
+      into.add(name);
+      const state = raw as AnyState;
+      if (state.Type === 'Map') names(processorOf(state), into);
+      if (state.Type === 'Parallel') for (const b of state.Branches as StatesOf[]) names(b, into);
+    }
+  };
+  const walk = (def: StatesOf): void => {
+    for (const [name, raw] of Object.entries(def.States)) {
+      const state = raw as AnyState;
+      if (state.Type === 'Map') {
+        if (isDistributed(state)) {
+          const inside = new Set<string>();
+          names(processorOf(state), inside);
+          out.set(name, inside);
+        } else walk(processorOf(state));
+      }
+      if (state.Type === 'Parallel') for (const b of state.Branches as StatesOf[]) walk(b);
+    }
+  };
+  walk(asl as unknown as StatesOf);
+  return out;
+}
+
 /** Every Task state of the machine (nested Maps and Parallels included), with its function. */
 function taskResources(asl: Asl): TaskResource[] {
   const out: TaskResource[] = [];
@@ -220,6 +252,8 @@ export class LocalStepFunctions implements Orchestrator {
   readonly events: LocalEvent[] = [];
   private readonly machine: StateMachine;
   private readonly resources: TaskResource[];
+  /** Each Distributed Map state, with the names of the states inside its processor. */
+  private readonly distributed: Map<string, Set<string>>;
   private readonly handlers: Readonly<Record<string, LocalHandler>>;
   private readonly executions = new Map<string, Execution>();
   private readonly tokens = new Map<string, PendingToken>();
@@ -229,6 +263,7 @@ export class LocalStepFunctions implements Orchestrator {
   constructor(options: LocalStepFunctionsOptions) {
     this.definition = deepFreeze(structuredClone(options.definition));
     this.resources = taskResources(options.definition);
+    this.distributed = distributedMaps(options.definition);
     const used = new Set(this.resources.map((r) => r.fn));
     const unmapped = this.resources.filter((r) => !options.handlers[r.fn]);
     if (unmapped.length > 0) {
@@ -369,6 +404,59 @@ export class LocalStepFunctions implements Orchestrator {
    * events, so they are derived; iteration events carry their item (the iteration's input).
    */
   historyEvents(execution: string): HistoryEvent[] {
+    return this.splitDistributed(execution).parent;
+  }
+
+  /**
+   * The child executions' histories of the execution's Distributed Maps, one list per child (a
+   * batch of items), in the order they started: each has its own 25,000-event limit on AWS.
+   */
+  childHistories(execution: string): HistoryEvent[][] {
+    return [...this.splitDistributed(execution).children.values()];
+  }
+
+  /**
+   * On AWS a Distributed Map runs each item batch as a child execution with its own history; the
+   * parent records the Map Run only. Locally the Map runs inline, so the inline history is split
+   * here: events of the states inside a distributed processor go to the child whose input holds
+   * them, identified by its item (`taskIds` for the batch, `task` for an iteration inside it).
+   */
+  private splitDistributed(execution: string): { parent: HistoryEvent[]; children: Map<string, HistoryEvent[]> } {
+    const parent: HistoryEvent[] = [];
+    const children = new Map<string, HistoryEvent[]>();
+    const byTask = new Map<string, string>();
+    let run = 0;
+    const childOf = (item: Json | undefined): HistoryEvent[] | undefined => {
+      const i = (item ?? {}) as { taskIds?: unknown; task?: unknown };
+      const key = Array.isArray(i.taskIds) ? `${run}#${JSON.stringify(i.taskIds)}` : typeof i.task === 'string' ? byTask.get(i.task) : undefined;
+      return key === undefined ? undefined : children.get(key);
+    };
+    for (const e of this.inlineHistoryEvents(execution)) {
+      const inside = e.state !== undefined && [...this.distributed.values()].some((states) => states.has(e.state!));
+      const isMap = e.state !== undefined && this.distributed.has(e.state);
+      if (isMap && e.type === 'MapIterationStarted') {
+        const ids = ((e.item ?? {}) as { taskIds?: unknown[] }).taskIds ?? [];
+        const key = `${run}#${JSON.stringify(ids)}`;
+        for (const t of ids) byTask.set(String(t), key);
+        children.set(key, [{ type: 'ExecutionStarted', ...(e.item !== undefined ? { item: e.item } : {}) }]);
+      } else if (isMap && (e.type === 'MapIterationSucceeded' || e.type === 'MapIterationFailed')) {
+        childOf(e.item)?.push({ type: e.type === 'MapIterationSucceeded' ? 'ExecutionSucceeded' : 'ExecutionFailed', ...(e.item !== undefined ? { item: e.item } : {}) });
+      } else if (inside) {
+        const child = childOf(e.item);
+        if (!child) throw new Error(`history event ${e.type} of ${e.state} belongs to no child execution`);
+        child.push(e);
+      } else if (isMap && e.type === 'MapStateStarted') {
+        run += 1;
+        parent.push(e, { type: 'MapRunStarted', state: e.state! });
+      } else if (isMap && (e.type === 'MapStateSucceeded' || e.type === 'MapStateFailed')) {
+        parent.push({ type: e.type === 'MapStateSucceeded' ? 'MapRunSucceeded' : 'MapRunFailed', state: e.state! }, e);
+      } else parent.push(e);
+    }
+    return { parent, children };
+  }
+
+  /** The history as if every Map ran inline (one list, iterations included). */
+  private inlineHistoryEvents(execution: string): HistoryEvent[] {
     const kinds = new Map(this.resources.map((r) => [r.state, r.kind]));
     const out: HistoryEvent[] = [];
     const failedAttempt = new Set<string>();

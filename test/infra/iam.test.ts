@@ -143,7 +143,7 @@ describe('IAM', () => {
     ]);
   });
 
-  it('the state machine may invoke exactly the five pipeline functions, and deliver its logs and traces', () => {
+  it('the state machine may invoke exactly the five pipeline functions, run its own RunStage children, and deliver its logs and traces', () => {
     const statements = byRole.get(s.id(s.stack.pipeline.stateMachine.role))!;
     const invoked = statements.filter((st) => list(st.Action).includes('lambda:InvokeFunction'));
     const fnArn = (name: keyof typeof s.stack.workflow) => ({ 'Fn::GetAtt': [s.id(s.stack.workflow[name].fn), 'Arn'] });
@@ -152,7 +152,14 @@ describe('IAM', () => {
     );
     expect(invoked).toHaveLength(5);
     for (const st of invoked) expect(st.Action).toBe('lambda:InvokeFunction');
-    for (const st of statements.filter((x) => !invoked.includes(x))) {
+    // The Distributed Map: start this machine (its children), and manage executions of this machine only.
+    const machine = s.id(s.stack.pipeline.stateMachine);
+    const states = statements.filter((st) => list(st.Action).some((a) => a.startsWith('states:')));
+    const ownExecutions = (st: { Resource: unknown }) => JSON.stringify(st.Resource).includes(`:execution:",{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"${machine}"}]}]}`);
+    expect(states.map((st) => list(st.Action).sort())).toEqual([['states:StartExecution'], ['states:DescribeExecution', 'states:StopExecution'], ['states:RedriveExecution']]);
+    expect(states[0]!.Resource).toEqual({ Ref: machine });
+    expect(states.slice(1).every(ownExecutions)).toBe(true);
+    for (const st of statements.filter((x) => !invoked.includes(x) && !states.includes(x))) {
       expect(st.Resource).toBe('*');
       for (const action of list(st.Action)) expect(STAR_ONLY.has(action), action).toBe(true);
     }

@@ -80,6 +80,14 @@ describe('cdk-nag AwsSolutions', () => {
         /^Sluice\/Issues\/Role AwsSolutions-IAM5\[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:\{"Fn::Select":\[6,\{"Fn::Split":\[":",\{"Ref":"PipelineStateMachine[0-9A-F]+"\}\]\}\]\}:\*\]$/,
       ),
       'Sluice/Pipeline/StateMachine AwsSolutions-SF1',
+      // The Distributed Map's children: executions of this machine only, named by Step Functions.
+      ...['/RunStage:', ':'].map((suffix) =>
+        expect.stringMatching(
+          new RegExp(
+            `^Sluice/Pipeline/StateMachine/DistributedMapPolicy AwsSolutions-IAM5\\[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:\\{"Fn::Select":\\[6,\\{"Fn::Split":\\[":",\\{"Ref":"PipelineStateMachine[0-9A-F]+"\\}\\]\\}\\]\\}${suffix}\\*\\]$`,
+          ),
+        ),
+      ),
       'Sluice/Pipeline/StateMachine/Role AwsSolutions-IAM5[Resource::*]',
       ...['Advance', 'ApprovalGate', 'FailureGate', 'RunTask', 'StageResult'].map((fn) =>
         expect.stringMatching(new RegExp(`^Sluice/Pipeline/StateMachine/Role AwsSolutions-IAM5\\[Resource::<${fn}Function[0-9A-F]+\\.Arn>:\\*\\]$`)),

@@ -90,9 +90,8 @@ describe('pipeline state machine definition', () => {
     collect(asl);
     expect([...paths].sort()).toEqual(
       [
-        '$$.Map.Item.Value', '$$.Task.Token', '$.issue', '$.plan', '$.plan.done', '$.plan.stage', '$.plan.stage.id', '$.plan.stage.maxConcurrency',
-        '$.plan.stage.requireApproval', '$.plan.stage.runTime', '$.plan.taskIds', '$.rejection', '$.result', '$.result.status', '$.retry',
-        '$.retry.taskIds', '$.task', '$',
+        '$$.Map.Item.Value', '$$.Task.Token', '$.issue', '$.plan', '$.plan.batches', '$.plan.done', '$.plan.stage.id', '$.plan.stage.maxConcurrency',
+        '$.plan.stage.requireApproval', '$.plan.stage.runTime', '$.rejection', '$.result', '$.result.status', '$.task', '$.taskIds', '$',
       ].sort(),
     );
   });
@@ -104,18 +103,37 @@ describe('pipeline state machine definition', () => {
     expect(LAMBDA_SERVICE_ERRORS).toContain('Lambda.TooManyRequestsException');
   });
 
-  it('maps over the stage task ids with the stage concurrency, one {issue, task} per item', () => {
+  it('runs a stage as a Distributed Map over batches of task ids, maxParallelTasks at a time; each batch its tasks one by one', () => {
     const map = states[S.runStage]!;
     expect(map).toMatchObject({
       Type: 'Map',
-      ItemsPath: '$.plan.taskIds',
+      ItemsPath: '$.plan.batches',
       MaxConcurrencyPath: '$.plan.stage.maxConcurrency',
-      ItemSelector: { 'issue.$': '$.issue', 'task.$': '$$.Map.Item.Value' },
+      ItemSelector: { 'issue.$': '$.issue', 'taskIds.$': '$$.Map.Item.Value' },
+      ItemProcessor: { ProcessorConfig: { Mode: 'DISTRIBUTED', ExecutionType: 'STANDARD' }, StartAt: S.runBatch },
+      ToleratedFailurePercentage: 100,
       ResultPath: null,
     });
+    // No ItemReader or ResultWriter: nothing in S3; the batches come from Advance's output.
+    expect(map.ItemReader).toBeUndefined();
+    expect(map.ResultWriter).toBeUndefined();
+    expect(states[S.runBatch]).toMatchObject({
+      Type: 'Map',
+      ItemsPath: '$.taskIds',
+      MaxConcurrency: 1,
+      ItemSelector: { 'issue.$': '$.issue', 'task.$': '$$.Map.Item.Value' },
+      ResultPath: null,
+      Next: S.batchDone,
+    });
+    // The child's output, gathered by the Map Run, is empty.
+    expect(states[S.batchDone]).toMatchObject({ Type: 'Pass', Result: {}, End: true });
     expect(states[S.runTask]!.Parameters).toEqual({ 'issue.$': '$.issue', 'task.$': '$.task' });
     // A crashed runner ends its iteration only: the stage's other tasks keep running.
     expect(states[S.runTask]!.Catch).toEqual([{ ErrorEquals: ['States.ALL'], ResultPath: null, Next: S.taskErrored }]);
+  });
+
+  it('goes back to Advance after the failure gate: Advance reads from the table what :run or :skip left to run', () => {
+    expect(states[S.failureGate]).toMatchObject({ ResultPath: null, Next: S.advance });
   });
 
   it('ends Canceled on a rejection and Done when no stage is left; nothing else ends it', () => {
@@ -166,6 +184,9 @@ describe('pipeline state machine resources', () => {
     );
     const invoked = statements.filter((st) => list(st.Action).includes('lambda:InvokeFunction'));
     for (const st of invoked) expect(list(st.Action)).toEqual(['lambda:InvokeFunction']);
+    // The Distributed Map starts, describes, stops and redrives this machine's own executions only (iam.test.ts checks the ARNs).
+    const own = statements.filter((st) => list(st.Action).every((a) => a.startsWith('states:')));
+    expect(own.flatMap((st) => list(st.Action)).sort()).toEqual(['states:DescribeExecution', 'states:RedriveExecution', 'states:StartExecution', 'states:StopExecution']);
     const arns = invoked.flatMap((st) => list(st.Resource)).map((r) => JSON.stringify(r));
     const expected = PIPELINE_FUNCTIONS.flatMap((f) => {
       const arn = { 'Fn::GetAtt': [p.fnIds[f], 'Arn'] };
@@ -173,7 +194,7 @@ describe('pipeline state machine resources', () => {
     });
     expect(arns.sort()).toEqual(expected.sort());
     // Everything else: log delivery and X-Ray, whose actions take no resource ARN.
-    for (const st of statements.filter((s) => !invoked.includes(s))) {
+    for (const st of statements.filter((s) => !invoked.includes(s) && !own.includes(s))) {
       expect(st.Effect).toBe('Allow');
       expect(st.Resource).toBe('*');
       for (const a of list(st.Action)) expect(a).toMatch(/^(logs:(Create|Get|Update|Delete|List)LogDeliver(y|ies)|logs:(PutResourcePolicy|DescribeResourcePolicies|DescribeLogGroups)|xray:(PutTraceSegments|PutTelemetryRecords|GetSamplingRules|GetSamplingTargets))$/);
@@ -211,6 +232,10 @@ describe('cdk-nag AwsSolutions', () => {
         'PipelineTest/Pipeline/StateMachine AwsSolutions-SF1',
         'PipelineTest/Pipeline/StateMachine/Role AwsSolutions-IAM5[Resource::*]',
         ...PIPELINE_FUNCTIONS.map((f) => `PipelineTest/Pipeline/StateMachine/Role AwsSolutions-IAM5[Resource::<${p.fnIds[f]}.Arn>:*]`),
+        ...[':*', '/RunStage:*'].map(
+          (suffix) =>
+            `PipelineTest/Pipeline/StateMachine/DistributedMapPolicy AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"${p.stateMachineId}"}]}]}${suffix}]`,
+        ),
       ].sort(),
     );
   });

@@ -131,7 +131,7 @@ async function toProdApproval(issue: Body, token: string): Promise<void> {
   const agg = (await repo.get('shop', number(issue)))!;
   for (const task of agg.tasks.filter((x) => x.stage === 'test')) await repo.updateTask(task, { status: 'DONE' });
   expect(await workflow.stageResult({ issue: issue.name, stage: 'test' })).toEqual({ status: 'DONE' });
-  expect(await workflow.advance({ issue: issue.name })).toMatchObject({ done: false, stage: { id: 'prod', requireApproval: true }, taskIds: ['3'] });
+  expect(await workflow.advance({ issue: issue.name })).toMatchObject({ done: false, stage: { id: 'prod', requireApproval: true }, batches: [['3']] });
   await workflow.approvalGate({ issue: issue.name, stage: 'prod', token });
 }
 
@@ -413,7 +413,8 @@ describe('failed tasks: :run and :skip', () => {
     // Assess
     expect([done.status, done.body.error.message]).toEqual([400, expect.stringMatching(/DONE/)]);
     expect(run.status).toBe(200);
-    expect(run.body.pipeline.stages[0].tasks[0].status).toBe('NOT_STARTED');
+    // Reset to NOT_STARTED in a stage that runs again: waiting for its turn.
+    expect(run.body.pipeline.stages[0].tasks[0].status).toBe('PENDING');
     expect(fake.successes).toEqual([{ token: 'tok-run', output: { taskIds: ['1'] } }]);
     expect(again.status).toBe(400);
     expect(developer.status).toBe(403);
@@ -472,7 +473,8 @@ describe('the workflow Lambdas', () => {
     const out = await workflow.advance({ issue: issue.name });
 
     // Assess
-    expect(out).toEqual({ done: false, stage: { id: 'test', requireApproval: false, runTime: '2099-01-01T00:00:00Z', maxConcurrency: 0 }, taskIds: ['1', '2'] });
+    // The project's maxParallelTasks (default 10): two tasks are two batches, so both run at once.
+    expect(out).toEqual({ done: false, stage: { id: 'test', requireApproval: false, runTime: '2099-01-01T00:00:00Z', maxConcurrency: 10 }, batches: [['1'], ['2']] });
     const after = await get(issue);
     expect(after.pipeline.stages[0].status).toBe('RUNNING');
     expect(after.pipeline.stages[0].tasks.map((x: Body) => x.status)).toEqual(['PENDING', 'PENDING']);

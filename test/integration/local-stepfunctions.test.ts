@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   PIPELINE_ERRORS,
   TaskTokenGoneError,
+  batchTaskIds,
   type AdvanceOutput,
   type FailureGateOutput,
   type GateInput,
@@ -60,10 +61,12 @@ class FakePipeline {
     advance: (): AdvanceOutput => {
       const next = this.stages.find((s) => s.tasks.some((t) => !['DONE', 'SKIPPED'].includes(this.status.get(t)!)));
       if (!next) return { done: true };
+      // As the real advance: FAILED tasks wait for :run (reset to NOT_STARTED) or :skip.
+      const parallel = next.maxConcurrency ?? 10;
       return {
         done: false,
-        stage: { id: next.id, requireApproval: next.requireApproval ?? false, maxConcurrency: next.maxConcurrency ?? 0, ...(next.runTime ? { runTime: next.runTime } : {}) },
-        taskIds: next.tasks.filter((t) => !['DONE', 'SKIPPED'].includes(this.status.get(t)!)),
+        stage: { id: next.id, requireApproval: next.requireApproval ?? false, maxConcurrency: parallel, ...(next.runTime ? { runTime: next.runTime } : {}) },
+        batches: batchTaskIds(next.tasks.filter((t) => ['NOT_STARTED', 'RUNNING'].includes(this.status.get(t)!)), parallel),
       };
     },
     approvalGate: (event) => {
@@ -366,12 +369,12 @@ describe('a pipeline run locally', () => {
   });
 });
 
-describe('history events per task (AWS rules, from the local event log)', () => {
-  /** Counts by task id: every event of a Map iteration carries its item {issue, task}. */
+describe('history events (AWS rules, from the local event log): the parent execution and its Distributed Map children', () => {
+  /** Counts by task id over every child execution: each event of a task's iteration carries its item {issue, task}. */
   const perTask = (r: LocalStepFunctions) => {
     const counts: Record<string, Record<string, number>> = {};
-    for (const e of r.historyEvents(EXEC)) {
-      const task = (e.item as { task?: string } | undefined)?.task ?? '(stage and execution)';
+    for (const e of r.childHistories(EXEC).flat()) {
+      const task = (e.item as { task?: string } | undefined)?.task ?? '(batch)';
       counts[task] ??= {};
       counts[task][e.type] = (counts[task][e.type] ?? 0) + 1;
     }
@@ -379,8 +382,8 @@ describe('history events per task (AWS rules, from the local event log)', () => 
   };
   const total = (c: Record<string, number> | undefined) => Object.values(c ?? {}).reduce((a, b) => a + b, 0);
 
-  it('(g) 7 per task in a Map iteration, and the per-stage overhead, for a 2-stage pipeline with an approval', async () => {
-    // Prepare
+  it('(g) 7 per task and 8 per batch in the children; a constant per stage in the parent, whatever the task count', async () => {
+    // Prepare: 3 tasks at 2 at a time are 3 batches of 1 (every slot gets work); prod's 1 task is 1 batch.
     const fake = new FakePipeline([
       { id: 'test', maxConcurrency: 2, tasks: ['1', '2', '3'] },
       { id: 'prod', requireApproval: true, tasks: ['4'] },
@@ -393,12 +396,12 @@ describe('history events per task (AWS rules, from the local event log)', () => 
     await r.sendTaskSuccess(fake.approvalTokens.get('prod')!, {});
     await r.waitForExecution(EXEC);
     const counts = perTask(r);
-    const all = r.historyEvents(EXEC);
+    const parent = r.historyEvents(EXEC);
+    const children = r.childHistories(EXEC);
 
     // Assess
-    console.log('AWS history events by task (local estimate):', JSON.stringify(counts, null, 1));
     const transitions = r.statesEntered(EXEC);
-    console.log(`total ${all.length} history events and ${transitions.length} state transitions for 4 tasks in 2 stages (one approval gate)`);
+    console.log(`parent ${parent.length} history events, ${children.length} children of ${children.map((c) => c.length).join('/')} events, ${transitions.length} state transitions in all, for 4 tasks in 2 stages (one approval gate)`);
     for (const task of ['1', '2', '3', '4']) {
       expect(counts[task], task).toEqual({
         MapIterationStarted: 1,
@@ -410,13 +413,36 @@ describe('history events per task (AWS rules, from the local event log)', () => 
         MapIterationSucceeded: 1,
       });
     }
-    // Per stage: Advance 5, three Choices 6, Map 4, StageResult 5, StageFailed? 2 = 22; the
-    // approval gate adds 6. Per execution: Started, the last Advance 5 and Done? 2, Done 2, Succeeded.
-    expect(total(counts['(stage and execution)'])).toBe(2 * 22 + 6 + 1 + 5 + 2 + 2 + 1);
-    expect(all.length).toBe(4 * 7 + 61);
-    // Billing: one transition per task (RunTask); 7 per stage, +1 for the gate; Advance, Done? and Done to finish.
+    // Per child: ExecutionStarted, RunBatch's four Map events, BatchDone's two, ExecutionSucceeded.
+    expect(children.map((c) => c.length)).toEqual([15, 15, 15, 15]);
+    expect(total(counts['(batch)'])).toBe(4 * 8);
+    expect(children.every((c) => c[0]!.type === 'ExecutionStarted' && c.at(-1)!.type === 'ExecutionSucceeded')).toBe(true);
+    // Parent, per stage: Advance 5, three Choices 6, RunStage 6 (with MapRunStarted/Succeeded),
+    // StageResult 5, StageFailed? 2 = 24; the approval gate adds 6. Per execution: Started, the
+    // last Advance 5 and Done? 2, Done 2, Succeeded. No event of a task is in the parent.
+    expect(parent.filter((e) => e.type.startsWith('MapRun')).map((e) => e.type)).toEqual(['MapRunStarted', 'MapRunSucceeded', 'MapRunStarted', 'MapRunSucceeded']);
+    expect(parent.some((e) => e.item !== undefined)).toBe(false);
+    expect(parent.length).toBe(2 * 24 + 6 + 1 + 5 + 2 + 2 + 1);
+    // Billing: one transition per task (RunTask), two per batch (RunBatch, BatchDone); 7 per
+    // stage, +1 for the gate; Advance, Done? and Done to finish.
     expect(transitions.filter((t) => (t.item as { task?: string } | undefined)?.task === '2').map((t) => t.state)).toEqual([S.runTask]);
-    expect(transitions).toHaveLength(4 + 2 * 7 + 1 + 3);
+    expect(transitions).toHaveLength(4 + 4 * 2 + 2 * 7 + 1 + 3);
+  });
+
+  it('(g2) 1,000 tasks at 10 at a time: 40 children of 25 tasks, and the parent history is what one task gives', async () => {
+    const tasks = Array.from({ length: 1000 }, (_, i) => String(i + 1));
+    const fake = new FakePipeline([{ id: 'test', maxConcurrency: 10, tasks }], 0);
+    const r = start(fake);
+
+    await r.startExecution(EXEC, { issue: ISSUE });
+    const done = await r.waitForExecution(EXEC);
+
+    expect(done.status).toBe('SUCCEEDED');
+    expect(Math.max(...fake.maxRunning.values())).toBeLessThanOrEqual(10);
+    const children = r.childHistories(EXEC);
+    expect(children.map((c) => c.length)).toEqual(Array(40).fill(8 + 25 * 7));
+    // One stage, no gate: 24 + 11, the same as a single-task pipeline.
+    expect(r.historyEvents(EXEC)).toHaveLength(35);
   });
 
   it('a throttled invoke retried once costs 3 more events for that task only', async () => {

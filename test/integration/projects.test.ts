@@ -42,7 +42,7 @@ describe('projects', () => {
     // Assess
     expect(created.status).toBe(201);
     expect(created.body).toEqual({
-      name: 'projects/shop', title: 'Shop', state: 'ACTIVE', createTime: expect.any(String), updateTime: expect.any(String), etag: expect.any(String),
+      name: 'projects/shop', title: 'Shop', state: 'ACTIVE', maxParallelTasks: 10, createTime: expect.any(String), updateTime: expect.any(String), etag: expect.any(String),
     });
     expect(policy.status).toBe(200);
     expect(policy.body).toEqual({ bindings: [{ role: 'projectOwner', members: [user.alice] }], etag: expect.any(String) });
@@ -151,6 +151,30 @@ describe('projects', () => {
     expect(stale.status).toBe(409);
     expect(stale.body.error.status).toBe('ABORTED');
     expect(await scanTable(t.store)).toEqual(before);
+  });
+});
+
+describe('maxParallelTasks', () => {
+  it('is 10 unless given, 1 to 100, set at create or by PATCH; anything else is a 400 that writes nothing', async () => {
+    // Act
+    const given = await api('POST', '/v1/projects', { as: email('alice'), body: { id: 'wide', title: 'Wide', maxParallelTasks: 100 } });
+    const before = await scanTable(t.store);
+    const bad = await Promise.all(
+      [0, 101, 2.5, '10', null].map((v) => api('POST', '/v1/projects', { as: email('alice'), body: { id: `bad-${String(v).replace('.', '')}`, title: 'Bad', maxParallelTasks: v } })),
+    );
+    const badPatch = await api('PATCH', '/v1/projects/wide?updateMask=maxParallelTasks', { as: email('alice'), body: { maxParallelTasks: 1000 } });
+    const after = await scanTable(t.store);
+    const patched = await api('PATCH', '/v1/projects/wide?updateMask=maxParallelTasks', { as: email('alice'), body: { maxParallelTasks: 1 } });
+
+    // Assess
+    expect(given.status).toBe(201);
+    expect(given.body.maxParallelTasks).toBe(100);
+    expect(bad.map((r) => [r.status, r.body.error.details[0].field])).toEqual(Array(5).fill([400, 'maxParallelTasks']));
+    expect([badPatch.status, badPatch.body.error.details[0].field]).toEqual([400, 'maxParallelTasks']);
+    expect(after).toEqual(before);
+    expect(patched.status).toBe(200);
+    expect(patched.body.maxParallelTasks).toBe(1);
+    expect((await api('GET', '/v1/projects/wide', { as: email('alice') })).body.maxParallelTasks).toBe(1);
   });
 });
 
