@@ -1,7 +1,7 @@
 // bench/batch-change: one ALTER TABLE over N databases (default 1,000) on the local PostgreSQL,
 // end to end through Sluice's local runtime, against a plain `pg` script (the floor) and dbmate,
 // in the same run. `npm run bench:batch-change -- [--n 1000] [--rounds 3] [--warmup 1] [--concurrency 10]
-// [--plan 10000] [--poll-ms 100] [--warm] [--profile] [--no-dbmate] [--json]`. See BENCHMARKS.md.
+// [--plan 10000] [--poll-ms 100] [--warm] [--profile] [--cpu-profile] [--no-dbmate] [--json]`. See BENCHMARKS.md.
 //
 //   - Setup (not timed): N databases `sluice_bb_<run>_<i>` with a table `accounts`, an instance
 //     registered and synced over HTTP, the databases moved to a project, a database group.
@@ -52,6 +52,8 @@ const CONCURRENCY = opt('concurrency', 10);
 const PLAN = opt('plan', 10_000);
 const POLL_MS = opt('poll-ms', 100);
 const PROFILE = flag('profile');
+/** A V8 CPU profile of this process during the timed Sluice rounds: .bench/batch-change/sluice.cpuprofile. */
+const CPU_PROFILE = flag('cpu-profile');
 const DBMATE = !flag('no-dbmate');
 /** Warm: each tool's bookkeeping table is there already (a database it changed before), empty of this change. */
 const WARM = flag('warm');
@@ -427,14 +429,24 @@ async function main(): Promise<void> {
     const postmaster = stat(backend)?.ppid;
     await probe.end();
     const rounds: Record<string, Result>[] = [];
+    const inspector = CPU_PROFILE ? new (await import('node:inspector/promises')).Session() : undefined;
+    if (inspector) {
+      inspector.connect();
+      await inspector.post('Profiler.enable');
+      await inspector.post('Profiler.setSamplingInterval', { interval: 1000 });
+    }
+    const cpuProfiles: unknown[] = [];
     const profiles: Profile[] = [];
     for (let r = -WARMUP; r < ROUNDS; r++) {
       const order = contenders.map((_, i) => contenders[(i + r + WARMUP) % contenders.length]!);
       const round: (typeof rounds)[number] = {};
       for (const c of order) {
+        const profiling = inspector && c.name === 'sluice' && r >= 0;
+        if (profiling) await inspector.post('Profiler.start');
         const before = cpuOf(javaPid, postmaster);
         const result: Result = await c.run();
         result.cpu = cpuDiff(before, cpuOf(javaPid, postmaster));
+        if (profiling) cpuProfiles.push((await inspector.post('Profiler.stop')).profile);
         const missing = await reset(true);
         if (missing > 0) throw new Error(`${c.name}: the column is missing in ${missing} of ${N} databases`);
         round[c.name] = result;
@@ -485,8 +497,10 @@ async function main(): Promise<void> {
       }
     }
 
-    const report = summarize(rounds, planning, profiles, sluiceConcurrency);
+    const report = summarize(rounds, planning, profiles, sluiceConcurrency, cpuProfiles);
     mkdirSync('.bench/batch-change', { recursive: true });
+    for (const [i, prof] of cpuProfiles.entries()) writeFileSync(`.bench/batch-change/sluice-${i + 1}.cpuprofile`, JSON.stringify(prof));
+    inspector?.disconnect();
     writeFileSync('.bench/batch-change/results.json', JSON.stringify({ n: N, concurrency: CONCURRENCY, rounds, planning, profiles, report }, null, 2));
     process.stdout.write((flag('json') ? JSON.stringify({ rounds, planning, profiles, report }, null, 2) : report.text) + '\n');
   } finally {
@@ -501,7 +515,26 @@ async function main(): Promise<void> {
   }
 }
 
-function summarize(rounds: Record<string, Result>[], planning: { ms: number; tasks: number }[], profiles: Profile[], sluiceConcurrency: string) {
+interface CpuProfile {
+  nodes: { id: number; callFrame: { functionName: string; url: string } }[];
+  samples: number[];
+  timeDeltas: number[];
+}
+const ROOT = new URL('../../', import.meta.url).href;
+/** Self time of a V8 CPU profile by package (node_modules), project folder, or V8 bucket, in ms. */
+function byPackage(p: CpuProfile): Record<string, number> {
+  const nodes = new Map(p.nodes.map((n) => [n.id, n.callFrame]));
+  const out: Record<string, number> = {};
+  p.samples.forEach((id, i) => {
+    const { url, functionName } = nodes.get(id)!;
+    const m = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
+    const key = m ? m[1]! : url.startsWith(ROOT) ? `${url.slice(ROOT.length).split('/')[0]}/ (Sluice)` : url.startsWith('node:') ? 'node: (internals)' : `${functionName || 'native'} (V8/native)`;
+    out[key] = (out[key] ?? 0) + (p.timeDeltas[i] ?? 0) / 1000;
+  });
+  return out;
+}
+
+function summarize(rounds: Record<string, Result>[], planning: { ms: number; tasks: number }[], profiles: Profile[], sluiceConcurrency: string, cpuProfiles: unknown[]) {
   const names = Object.keys(rounds[0] ?? {});
   const ratio = (name: string) => median(rounds.map((r) => r[name]!.ms / r.floor!.ms));
   const f = (n: number, d = 2) => n.toFixed(d);
@@ -528,6 +561,12 @@ function summarize(rounds: Record<string, Result>[], planning: { ms: number; tas
     lines.push(`Targets: Sluice ≤ 1.3× floor: ${ratio('sluice') <= 1.3 ? 'met' : 'missed'} (${f(ratio('sluice'))}×)` + (names.includes('dbmate') ? `; Sluice beats dbmate: ${ratio('sluice') < ratio('dbmate') ? 'yes' : 'no'} (${f(ratio('dbmate'))}×)` : ''));
   }
   if (planning.length > 0) lines.push('', `Planning ${PLAN} tasks (create-issue request): ${f(median(planning.map((p) => p.ms)) / 1000)} s median (${planning.map((p) => f(p.ms / 1000)).join(', ')} s).`);
+  if (cpuProfiles.length > 0) {
+    const sums: Record<string, number[]> = {};
+    for (const prof of cpuProfiles) for (const [k, ms] of Object.entries(byPackage(prof as CpuProfile))) (sums[k] ??= []).push(ms);
+    const rows = Object.entries(sums).map(([k, v]) => [k, median(v)] as const).filter(([k]) => !k.startsWith('(idle)')).sort((a, b) => b[1] - a[1]).slice(0, 14);
+    lines.push('', 'Node CPU in the Sluice rounds by package (self time, ms per task, median over rounds):', ...rows.map(([k, ms]) => `  ${k}: ${f(ms / N)}`));
+  }
   for (const [i, p] of profiles.entries()) {
     const per = (ms: number) => f(ms / Math.max(1, p.tasks), 2);
     const dyn = Object.entries(p.dynamo).map(([k, v]) => `${k} ${f(v.n / p.tasks, 1)}× ${per(v.ms)} ms`).join(', ');
