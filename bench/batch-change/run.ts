@@ -1,7 +1,8 @@
 // bench/batch-change: one ALTER TABLE over N databases (default 1,000) on the local PostgreSQL,
 // end to end through Sluice's local runtime, against a plain `pg` script (the floor) and dbmate,
 // in the same run. `npm run bench:batch-change -- [--n 1000] [--rounds 3] [--warmup 1] [--concurrency 10]
-// [--plan 10000] [--poll-ms 100] [--warm] [--profile] [--cpu-profile] [--no-dbmate] [--json]`. See BENCHMARKS.md.
+// [--plan 10000] [--poll-ms 100] [--warm] [--profile] [--cpu-profile] [--no-dbmate] [--no-probe] [--json]`.
+// See BENCHMARKS.md.
 //
 //   - Setup (not timed): N databases `sluice_bb_<run>_<i>` with a table `accounts`, an instance
 //     registered and synced over HTTP, the databases moved to a project, a database group.
@@ -54,6 +55,8 @@ const POLL_MS = opt('poll-ms', 100);
 const PROFILE = flag('profile');
 /** A V8 CPU profile of this process during the timed Sluice rounds: .bench/batch-change/sluice.cpuprofile. */
 const CPU_PROFILE = flag('cpu-profile');
+/** The cost of one DynamoDB Local request of each shape the runner sends (--no-probe: skip). */
+const PROBE = !flag('no-probe');
 const DBMATE = !flag('no-dbmate');
 /** Warm: each tool's bookkeeping table is there already (a database it changed before), empty of this change. */
 const WARM = flag('warm');
@@ -225,6 +228,51 @@ function cpuOf(javaPid: number | undefined, postmaster: number | undefined): Cpu
   return { node: self.own, children: self.reaped, dynamo: javaPid ? (stat(javaPid)?.own ?? 0) : 0, postgres };
 }
 const cpuDiff = (a: Cpu, b: Cpu): Cpu => ({ node: b.node - a.node, children: b.children - a.children, dynamo: b.dynamo - a.dynamo, postgres: b.postgres - a.postgres });
+
+// ---------------------------------------------------------------------------------------------
+// What one DynamoDB Local request of each shape the runner sends costs, warm, 10 at a time: wall,
+// DynamoDB Local's CPU and this process's CPU (the SDK), per request. On a table of its own.
+
+interface RequestCost {
+  shape: string;
+  wallMs: number;
+  dynamoCpuMs: number;
+  nodeCpuMs: number;
+}
+
+async function probeDynamo(endpoint: string, javaPid: number | undefined): Promise<RequestCost[]> {
+  const [{ BatchGetCommand, GetCommand, PutCommand, TransactWriteCommand, UpdateCommand }, { createStore }] = await Promise.all([
+    import('@aws-sdk/lib-dynamodb'),
+    import('../../functions/adapters/dynamo/client.js'),
+  ]);
+  const table = `sluice-probe-${randomBytes(3).toString('hex')}`;
+  await ensureTable(endpoint, table);
+  const { doc } = createStore({ DYNAMODB_ENDPOINT: endpoint, TABLE_NAME: table, AWS_REGION: 'local' });
+  const key = (i: number) => ({ pk: `P#${i % 50}`, sk: `S#${String(i % 500).padStart(4, '0')}` });
+  await eachLimit(Array.from({ length: 500 }, (_, i) => i), 10, async (i) => void (await doc.send(new PutCommand({ TableName: table, Item: { ...key(i), v: 0, body: 'x'.repeat(400) } }))));
+  const add = (i: number) => ({ Update: { TableName: table, Key: key(i), UpdateExpression: 'ADD v :one', ExpressionAttributeValues: { ':one': 1 } } });
+  const shapes: [string, (i: number) => Promise<unknown>][] = [
+    ['GetItem (consistent)', (i) => doc.send(new GetCommand({ TableName: table, Key: key(i), ConsistentRead: true }))],
+    ['BatchGetItem, 2 keys', (i) => doc.send(new BatchGetCommand({ RequestItems: { [table]: { Keys: [key(i), key(i + 1)], ConsistentRead: true } } }))],
+    ['UpdateItem (ADD, returns it)', (i) => doc.send(new UpdateCommand({ ...add(i).Update, ReturnValues: 'UPDATED_NEW' }))],
+    ['PutItem (conditional)', (i) => doc.send(new PutCommand({ TableName: table, Item: { pk: 'Q', sk: `${randomBytes(6).toString('hex')}${i}`, body: 'x'.repeat(400) }, ConditionExpression: 'attribute_not_exists(pk)' }))],
+    ['TransactWriteItems, 3 items', (i) => doc.send(new TransactWriteCommand({ TransactItems: [add(i * 4), add(i * 4 + 1), add(i * 4 + 2)] }))],
+    ['TransactWriteItems, 4 items', (i) => doc.send(new TransactWriteCommand({ TransactItems: [add(i * 4), add(i * 4 + 1), add(i * 4 + 2), add(i * 4 + 3)] }))],
+  ];
+  const out: RequestCost[] = [];
+  const n = 1_000;
+  for (const warm of [true, false]) {
+    for (const [shape, send] of shapes) {
+      const before = cpuOf(javaPid, undefined);
+      const t = performance.now();
+      await eachLimit(Array.from({ length: n }, (_, i) => i), 10, async (i) => void (await send(i)));
+      const wall = performance.now() - t;
+      const d = cpuDiff(before, cpuOf(javaPid, undefined));
+      if (!warm) out.push({ shape, wallMs: wall / n, dynamoCpuMs: d.dynamo / n, nodeCpuMs: d.node / n });
+    }
+  }
+  return out;
+}
 
 // ---------------------------------------------------------------------------------------------
 
@@ -458,6 +506,7 @@ async function main(): Promise<void> {
 
     // Planning: PLAN tasks against databases of a fake instance in prod (approval required, so
     // the execution waits at the gate and is canceled after).
+    const requests = PROBE ? await probeDynamo(dynamo.endpoint, javaPid) : [];
     const planning: { ms: number; tasks: number }[] = [];
     if (PLAN > 0) {
       const { DynamoDatabaseRepo } = await import('../../functions/adapters/dynamo/databases.js');
@@ -497,7 +546,7 @@ async function main(): Promise<void> {
       }
     }
 
-    const report = summarize(rounds, planning, profiles, sluiceConcurrency, cpuProfiles);
+    const report = summarize(rounds, planning, profiles, sluiceConcurrency, cpuProfiles, requests);
     mkdirSync('.bench/batch-change', { recursive: true });
     for (const [i, prof] of cpuProfiles.entries()) writeFileSync(`.bench/batch-change/sluice-${i + 1}.cpuprofile`, JSON.stringify(prof));
     inspector?.disconnect();
@@ -534,7 +583,7 @@ function byPackage(p: CpuProfile): Record<string, number> {
   return out;
 }
 
-function summarize(rounds: Record<string, Result>[], planning: { ms: number; tasks: number }[], profiles: Profile[], sluiceConcurrency: string, cpuProfiles: unknown[]) {
+function summarize(rounds: Record<string, Result>[], planning: { ms: number; tasks: number }[], profiles: Profile[], sluiceConcurrency: string, cpuProfiles: unknown[], requests: RequestCost[]) {
   const names = Object.keys(rounds[0] ?? {});
   const ratio = (name: string) => median(rounds.map((r) => r[name]!.ms / r.floor!.ms));
   const f = (n: number, d = 2) => n.toFixed(d);
@@ -561,6 +610,13 @@ function summarize(rounds: Record<string, Result>[], planning: { ms: number; tas
     lines.push(`Targets: Sluice ≤ 1.3× floor: ${ratio('sluice') <= 1.3 ? 'met' : 'missed'} (${f(ratio('sluice'))}×)` + (names.includes('dbmate') ? `; Sluice beats dbmate: ${ratio('sluice') < ratio('dbmate') ? 'yes' : 'no'} (${f(ratio('dbmate'))}×)` : ''));
   }
   if (planning.length > 0) lines.push('', `Planning ${PLAN} tasks (create-issue request): ${f(median(planning.map((p) => p.ms)) / 1000)} s median (${planning.map((p) => f(p.ms / 1000)).join(', ')} s).`);
+  if (requests.length > 0) {
+    lines.push(
+      '', 'One DynamoDB Local request, warm, 10 at a time (ms per request):', '',
+      '| request | wall | DynamoDB Local CPU | Node CPU (SDK) |', '|---|---:|---:|---:|',
+      ...requests.map((r) => `| ${r.shape} | ${f(r.wallMs)} | ${f(r.dynamoCpuMs)} | ${f(r.nodeCpuMs)} |`),
+    );
+  }
   if (cpuProfiles.length > 0) {
     const sums: Record<string, number[]> = {};
     for (const prof of cpuProfiles) for (const [k, ms] of Object.entries(byPackage(prof as CpuProfile))) (sums[k] ??= []).push(ms);
