@@ -3,12 +3,10 @@
 // one issue whose target is the group (one task per tenant, a stage per environment), then
 // checked in every tenant.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startApi, type Api, type CallResult } from '../support/http.js';
+import { columns as columnsIn, dbOf, ok, registerInstance as register, stage, waitIssue as waitFor, type Body } from '../support/batch.js';
+import { startApi, type Api } from '../support/http.js';
 import { randomId } from '../support/inventory.js';
 import { adminQuery, dropDatabases, postgresServer, type SqlServer } from '../support/postgres.js';
-
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- API JSON
-type Body = any;
 
 const DBA = 'dba@example.com';
 const PROJECT = `saas-${Date.now().toString(36)}`;
@@ -21,38 +19,9 @@ const PROD_TENANTS = TENANTS.slice(8);
 const GROUP = `projects/${PROJECT}/databaseGroups/tenants`;
 let api: Api;
 
-const ok = (res: CallResult, status = 200): Body => {
-  expect(res.status, res.text).toBe(status);
-  return res.json;
-};
-
-async function waitIssue(name: string, what: string, done: (issue: Body) => boolean, ms = 60_000): Promise<Body> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const issue = ok(await api.call('GET', `/v1/${name}`));
-    if (done(issue)) return issue;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}; last seen: ${JSON.stringify(issue).slice(0, 2000)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-const stage = (issue: Body, env: string): Body => issue.pipeline.stages.find((s: Body) => s.environment === `environments/${env}`);
-const dbOf = (task: Body): string => task.database.slice(task.database.lastIndexOf('/') + 1);
-
-async function columns(db: string): Promise<string[]> {
-  const rows = await adminQuery<{ column_name: string }>(pg, "SELECT column_name FROM information_schema.columns WHERE table_name = 'accounts' ORDER BY ordinal_position", db);
-  return rows.map((r) => r.column_name);
-}
-
-async function registerInstance(id: string, environment: string, databases: string[]): Promise<void> {
-  ok(
-    await api.call('POST', '/v1/instances', {
-      body: { id, title: id, engine: 'POSTGRES', environment: `environments/${environment}`, dataSources: [{ type: 'ADMIN', host: pg.host, port: pg.port, username: pg.username, ...(pg.password ? { password: pg.password } : {}) }] },
-    }),
-    201,
-  );
-  ok(await api.call('POST', `/v1/instances/${id}:sync`));
-  for (const db of databases) ok(await api.call('PATCH', `/v1/instances/${id}/databases/${db}?updateMask=project`, { body: { project: `projects/${PROJECT}` } }));
-}
+const waitIssue = (name: string, what: string, done: (issue: Body) => boolean): Promise<Body> => waitFor(api, name, what, done);
+const columns = (db: string): Promise<string[]> => columnsIn(pg, db);
+const registerInstance = (id: string, environment: string, databases: string[]): Promise<void> => register(api, pg, id, environment, PROJECT, databases);
 
 beforeAll(async () => {
   for (const db of TENANTS) {
