@@ -158,8 +158,8 @@ export type ActivityInput = Omit<Activity, 'seq'>;
 export interface IssueRepo {
   /**
    * Writes issue (with the next number of its project), stages, tasks and the ISSUE_CREATED
-   * activity in one transaction, conditional on the project's issue counter; retries a lost
-   * counter race, so numbers count up with no gaps and no duplicates.
+   * activity; the issue is visible whole or not at all. Every concurrent create gets its own
+   * number, with no retry rounds; a create that fails gives its number back when it is the last.
    */
   create(draft: IssueDraft): Promise<IssueAggregate>;
   /** Removes an issue that a failed start just wrote, and gives its number back when it was the last. */
@@ -201,13 +201,18 @@ export interface IssueDraft {
 
 export const ISSUE_TYPES = ['DATABASE_CREATE', 'DATABASE_SCHEMA_UPDATE', 'DATABASE_DATA_UPDATE'] as const satisfies readonly IssueType[];
 export const ISSUE_STATUSES = ['OPEN', 'DONE', 'CANCELED'] as const satisfies readonly IssueStatus[];
-/** The statement is stored on the issue item (400 KB item limit): 256 KiB until sheets arrive. */
-export const MAX_STATEMENT_BYTES = 256 * 1024;
+/** As large as a sheet (1 MiB); the store keeps a large statement in chunks beside the issue item. */
+export const MAX_STATEMENT_BYTES = 1024 * 1024;
 /**
- * Issue, stages, tasks, counter and activity are written in one transaction (100 items at most):
- * 1 counter + 1 issue + 1 activity + up to N stages + N tasks.
+ * Tasks of one issue. A batch change over a group of 10,000 databases is planned in one request
+ * (written in two phases past DynamoDB's 100-item transaction) and runs in one execution (its
+ * stage a Distributed Map: docs/pipeline-state-machine.md).
  */
-export const MAX_TARGETS = 48;
+export const MAX_TARGETS = 10_000;
+/** GET issue lists the tasks of a pipeline this size or smaller; above it, stages carry counts and tasks are listed per stage. */
+export const MAX_INLINE_TASKS = 1_000;
+/** Each task repeats the issue's statement only when it is this short, so a response stays small. */
+export const MAX_TASK_STATEMENT_BYTES = 4 * 1024;
 
 export const issueName = (project: string, n: number): string => `projects/${project}/issues/${n}`;
 export const stageName = (project: string, n: number, stage: string): string => `${issueName(project, n)}/stages/${stage}`;
@@ -289,7 +294,8 @@ export const TaskResource = /* @__PURE__ */ z.object({
   databaseName: OptStr,
   status: /* @__PURE__ */ z.enum(['NOT_STARTED', 'PENDING', 'RUNNING', 'DONE', 'FAILED', 'SKIPPED', 'CANCELED']),
   runTime: /* @__PURE__ */ z.optional(Timestamp),
-  statement: Str,
+  /** The issue's statement; absent when it is longer than MAX_TASK_STATEMENT_BYTES (read the issue's). */
+  statement: OptStr,
   skipReason: OptStr,
   latestTaskRun: /* @__PURE__ */ z.optional(TaskRunResource),
 });
@@ -303,7 +309,11 @@ export const StageResource = /* @__PURE__ */ z.object({
     approver: OptStr,
     approveTime: /* @__PURE__ */ z.optional(Timestamp),
   }),
-  tasks: /* @__PURE__ */ z.array(TaskResource),
+  /** How many tasks the stage has, and how many are in each status. */
+  taskCount: /* @__PURE__ */ z.number(),
+  taskStatusCounts: /* @__PURE__ */ z.record(/* @__PURE__ */ z.string(), /* @__PURE__ */ z.number()),
+  /** Absent when the issue has more than MAX_INLINE_TASKS tasks: list them with GET .../stages/{s}/tasks. */
+  tasks: /* @__PURE__ */ z.optional(/* @__PURE__ */ z.array(TaskResource)),
 });
 export const IssueResource = /* @__PURE__ */ z.object({
   name: Str,
@@ -350,6 +360,7 @@ export const ISSUE_OPERATION_SCHEMAS: Record<string, OperationSchemas> = {
   rejectStage: { request: ApproveRequest, response: IssueResource },
   runTask: { request: RunTaskRequest, response: IssueResource },
   skipTask: { request: SkipTaskRequest, response: IssueResource },
+  listTasks: { list: { field: 'tasks', item: TaskResource } },
   listTaskRuns: { list: { field: 'taskRuns', item: TaskRunResource } },
   getTaskRun: { response: TaskRunResource },
   listActivities: { list: { field: 'activities', item: ActivityResource } },
@@ -390,6 +401,13 @@ export function toIssueResource(issue: Issue, pipeline?: Omit<IssueAggregate, 'i
 }
 
 function toStageResource(issue: Issue, s: Stage, p: Omit<IssueAggregate, 'issue'>): z.infer<typeof StageResource> {
+  const tasks = p.tasks.filter((t) => t.stage === s.id);
+  const counts: Record<string, number> = {};
+  for (const t of tasks) {
+    const status = shownStatus(issue, t, s);
+    counts[status] = (counts[status] ?? 0) + 1;
+  }
+  const runs = p.tasks.length <= MAX_INLINE_TASKS ? new Map(p.latestRuns.map((r) => [r.task, r])) : undefined;
   return {
     name: stageName(s.project, s.issue, s.id),
     environment: environmentName(s.id),
@@ -400,27 +418,35 @@ function toStageResource(issue: Issue, s: Stage, p: Omit<IssueAggregate, 'issue'
       ...(s.approval.approver !== undefined ? { approver: userName(s.approval.approver) } : {}),
       ...(s.approval.approveTime ? { approveTime: s.approval.approveTime } : {}),
     },
-    tasks: p.tasks
-      .filter((t) => t.stage === s.id)
-      .map((t) => {
-        const run = p.latestRuns.find((r) => r.task === t.id);
-        return {
-          name: taskName(t),
-          type: t.type,
-          ...('database' in t.target ? { database: databaseName(t.target.instance, t.target.database) } : { instance: instanceName(t.target.instance), databaseName: t.target.databaseName }),
-          status: shownStatus(t, s),
-          ...(t.runTime ? { runTime: t.runTime } : {}),
-          statement: issue.statement,
-          ...(t.skipReason ? { skipReason: t.skipReason } : {}),
-          ...(run ? { latestTaskRun: toTaskRunResource(t, run) } : {}),
-        };
-      }),
+    taskCount: tasks.length,
+    taskStatusCounts: counts,
+    ...(runs ? { tasks: tasks.map((t) => toTaskResource(issue, t, s, runs.get(t.id))) } : {}),
   };
 }
 
-/** A NOT_STARTED task of a stage that has begun (or waits for its approval) is waiting for its turn: PENDING. */
-const shownStatus = (t: Task, s: Stage): TaskStatus =>
-  t.status === 'NOT_STARTED' && (s.status === 'RUNNING' || s.status === 'PENDING_APPROVAL') ? 'PENDING' : t.status;
+export function toTaskResource(issue: Issue, t: Task, s: Stage, run: TaskRun | undefined): z.infer<typeof TaskResource> {
+  return {
+    name: taskName(t),
+    type: t.type,
+    ...('database' in t.target ? { database: databaseName(t.target.instance, t.target.database) } : { instance: instanceName(t.target.instance), databaseName: t.target.databaseName }),
+    status: shownStatus(issue, t, s),
+    ...(t.runTime ? { runTime: t.runTime } : {}),
+    ...(Buffer.byteLength(issue.statement, 'utf8') <= MAX_TASK_STATEMENT_BYTES ? { statement: issue.statement } : {}),
+    ...(t.skipReason ? { skipReason: t.skipReason } : {}),
+    ...(run ? { latestTaskRun: toTaskRunResource(t, run) } : {}),
+  };
+}
+
+/**
+ * The status a task shows. Stored statuses change only where a task's own fate changes, so a stage
+ * of 10,000 tasks costs no write per task to begin or to cancel: a NOT_STARTED task of a stage that
+ * has begun (or waits for its approval) is waiting for its turn, PENDING; an unstarted task of a
+ * canceled issue is CANCELED.
+ */
+export function shownStatus(issue: Pick<Issue, 'status'>, t: Task, s: Stage): TaskStatus {
+  if (issue.status === 'CANCELED' && (t.status === 'NOT_STARTED' || t.status === 'PENDING')) return 'CANCELED';
+  return t.status === 'NOT_STARTED' && (s.status === 'RUNNING' || s.status === 'PENDING_APPROVAL') ? 'PENDING' : t.status;
+}
 
 export const toActivityResource = (a: Activity): z.infer<typeof ActivityResource> => ({
   name: `${issueName(a.project, a.issue)}/activities/${a.seq}`,
@@ -556,15 +582,28 @@ async function resolveTargets(deps: Deps, project: string, input: IssueCreateInp
   if (input.databaseName !== undefined) throw fieldError('databaseName', 'only for DATABASE_CREATE');
   if (input.targets === undefined) throw fieldError('targets', 'required: database names like instances/pg-prod/databases/shop');
   const seen = new Set<string>();
-  const targets: PlanTarget[] = [];
-  for (const [i, raw] of input.targets.entries()) {
+  const parsed = input.targets.map((raw, i) => {
     const field = `targets[${i}]`;
     const m = DATABASE_TARGET.exec(raw);
     if (!m) throw fieldError(field, `${JSON.stringify(raw)} is not a database name like instances/pg-prod/databases/shop`);
     if (seen.has(raw)) throw fieldError(field, `${raw} is listed twice`);
     seen.add(raw);
-    const [, instanceId, db] = m as unknown as [string, string, string];
-    const database: Database | undefined = await deps.databases.get(instanceId, db);
+    return { raw, field, instanceId: m[1]!, db: m[2]! };
+  });
+  // Read 16 at a time (a list of thousands must not take thousands of round trips in a row), then check in order.
+  const found: (Database | undefined)[] = new Array(parsed.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(16, parsed.length) }, async () => {
+      while (next < parsed.length) {
+        const i = next++;
+        found[i] = await deps.databases.get(parsed[i]!.instanceId, parsed[i]!.db);
+      }
+    }),
+  );
+  const targets: PlanTarget[] = [];
+  for (const [i, { raw, field, instanceId, db }] of parsed.entries()) {
+    const database = found[i];
     if (!database) throw fieldError(field, `${raw} not found`);
     if (database.syncState !== 'OK') throw fieldError(field, `${raw} was not found on its instance at the last sync (syncState ${database.syncState})`);
     if (database.project !== project) throw fieldError(field, `${raw} belongs to projects/${database.project}, not projects/${project}`);
@@ -595,7 +634,7 @@ export async function createIssue(deps: IssueDeps, access: Access, project: stri
   }
   const { targets, instances } = input.databaseGroup !== undefined ? await groupTargets(deps, project, input.databaseGroup) : await resolveTargets(deps, project, input);
   if (targets.length > MAX_TARGETS) {
-    throw fieldError('databaseGroup', `${input.databaseGroup} matches ${targets.length} databases; an issue takes at most ${MAX_TARGETS} for now: batch changes over larger groups are not supported yet`);
+    throw fieldError('databaseGroup', `${input.databaseGroup} matches ${targets.length} databases; an issue takes at most ${MAX_TARGETS}: narrow the group's expression, or split it`);
   }
   let statement = fromSheet ?? input.statement;
   if (input.type === 'DATABASE_CREATE') {
@@ -603,7 +642,7 @@ export async function createIssue(deps: IssueDeps, access: Access, project: stri
     statement ??= createDatabaseStatement(instances.get(t.instance)!.engine, t.databaseName);
   }
   if (statement === undefined) throw fieldError('statement', 'required');
-  if (Buffer.byteLength(statement, 'utf8') > MAX_STATEMENT_BYTES) throw fieldError('statement', `must be at most ${MAX_STATEMENT_BYTES} bytes (256 KiB)`);
+  if (Buffer.byteLength(statement, 'utf8') > MAX_STATEMENT_BYTES) throw fieldError('statement', `must be at most ${MAX_STATEMENT_BYTES} bytes (1 MiB)`);
   const runTime = input.runTime === undefined ? undefined : utc(input.runTime);
   const { stages, tasks } = planPipeline({ project, type: input.type, ...(runTime ? { runTime } : {}), targets, environments: await deps.environments.listAll() });
   const now = deps.now().toISOString();
@@ -659,14 +698,18 @@ export async function updateIssue(deps: IssueDeps, access: Access, project: stri
   return (await deps.issues.get(project, n))!;
 }
 
-/** Marks the issue CANCELED (conditional: still OPEN) and every unfinished stage and task with it. */
+/**
+ * Marks the issue CANCELED (conditional: still OPEN), every unfinished stage, and each RUNNING
+ * task (so its runner's outcome write fails and it keeps CANCELED). Unstarted tasks are not
+ * written: they show CANCELED (shownStatus), and the runner runs nothing for an issue that is
+ * not OPEN.
+ */
 async function markCanceled(deps: IssueDeps, agg: IssueAggregate, actor: number, comment?: string): Promise<void> {
   const { issue } = agg;
   const now = deps.now().toISOString();
   await deps.issues.updateIssue(issue.project, issue.number, { status: 'CANCELED', updateTime: now }, issue.version, { status: 'OPEN' });
-  const open: TaskStatus[] = ['NOT_STARTED', 'PENDING', 'RUNNING'];
   await Promise.all([
-    ...agg.tasks.filter((t) => open.includes(t.status)).map((t) => deps.issues.updateTask(t, { status: 'CANCELED' }, { status: open })),
+    ...agg.tasks.filter((t) => t.status === 'RUNNING').map((t) => deps.issues.updateTask(t, { status: 'CANCELED' }, { status: ['RUNNING'] })),
     ...agg.stages
       .filter((s) => s.status !== 'DONE' && s.status !== 'CANCELED')
       .map((s) => deps.issues.updateStage(s, { status: 'CANCELED' }, ['approvalToken', 'failureToken'], { status: ['NOT_STARTED', 'PENDING_APPROVAL', 'RUNNING', 'FAILED'] })),
@@ -762,7 +805,11 @@ function failedTask(agg: IssueAggregate, stage: string, taskId: number): { s: St
   if (!t) throw new NotFoundError(name);
   requireOpen(agg);
   if (t.status === 'DONE') throw new FailedPreconditionError(`${name} is DONE: a statement that ran is never run again`);
-  if (t.status !== 'FAILED') throw new FailedPreconditionError(`${name} is ${t.status}; only a FAILED task can be run again or skipped`);
+  // RUNNING at the failure gate: the stage's Map ended without an outcome for it, so its runner
+  // died (a crash, a timeout); a new run takes it over (the engine's marker keeps a committed
+  // change from running twice).
+  const stranded = t.status === 'RUNNING' && s.failureToken !== undefined;
+  if (t.status !== 'FAILED' && !stranded) throw new FailedPreconditionError(`${name} is ${t.status}; only a FAILED task can be run again or skipped`);
   if (!s.failureToken) throw new FailedPreconditionError(`${stageName(agg.issue.project, agg.issue.number, stage)} is not waiting on its failed tasks yet; try again shortly`);
   return { s, t, token: s.failureToken };
 }
@@ -804,9 +851,43 @@ export async function getTaskRun(deps: IssueDeps, access: Access, project: strin
   return { task, run };
 }
 
-export async function listActivities(deps: IssueDeps, access: Access, project: string, n: number): Promise<Activity[]> {
+/** The cursor of an in-memory page: the last id (or seq) returned. */
+function pageAfter<T>(all: T[], idOf: (x: T) => number, options: ListOptions): Page<T> {
+  const after = typeof options.cursor === 'number' ? options.cursor : 0;
+  const rest = all.filter((x) => idOf(x) > after);
+  const items = rest.slice(0, options.limit);
+  return { items, ...(rest.length > options.limit ? { next: idOf(items[items.length - 1]!) } : {}) };
+}
+
+/** An issue's activities in order, a page at a time (a batch change over thousands of databases has tens of thousands). */
+export async function listActivities(deps: IssueDeps, access: Access, project: string, n: number, options: ListOptions): Promise<Page<Activity>> {
   await loadIssue(deps, access, project, n, 'issues.get');
-  return (await deps.issues.listActivities(project, n)).sort((a, b) => a.seq - b.seq);
+  return pageAfter((await deps.issues.listActivities(project, n)).sort((a, b) => a.seq - b.seq), (a) => a.seq, options);
+}
+
+const TASK_STATUSES = ['NOT_STARTED', 'PENDING', 'RUNNING', 'DONE', 'FAILED', 'SKIPPED', 'CANCELED'] as const satisfies readonly TaskStatus[];
+
+/** `status == "FAILED"` (also `=`, single quotes); empty means every task. */
+export function parseTaskFilter(raw: string | undefined): { status?: TaskStatus } {
+  if (raw === undefined || raw.trim() === '') return {};
+  const m = /^\s*status\s*==?\s*(?:"([A-Z_]+)"|'([A-Z_]+)')\s*$/.exec(raw);
+  const status = m?.[1] ?? m?.[2];
+  if (!status) throw fieldError('filter', 'must be like status == "FAILED"');
+  if (!(TASK_STATUSES as readonly string[]).includes(status)) throw fieldError('filter', `status must be one of ${TASK_STATUSES.join(', ')}`);
+  return { status: status as TaskStatus };
+}
+
+/** A stage's tasks (status as shown, with each one's latest run), in id order, filtered by status, a page at a time. */
+export async function listStageTasks(
+  deps: IssueDeps, access: Access, project: string, n: number, stage: string, filter: string | undefined, options: ListOptions,
+): Promise<Page<z.infer<typeof TaskResource>>> {
+  const { status } = parseTaskFilter(filter);
+  const agg = await loadIssue(deps, access, project, n, 'issues.get');
+  const s = stageOf(agg, stage);
+  const runs = new Map(agg.latestRuns.map((r) => [r.task, r]));
+  const all = agg.tasks.filter((t) => t.stage === s.id && (status === undefined || shownStatus(agg.issue, t, s) === status));
+  const page = pageAfter(all, (t) => t.id, options);
+  return { items: page.items.map((t) => toTaskResource(agg.issue, t, s, runs.get(t.id))), ...(page.next !== undefined ? { next: page.next } : {}) };
 }
 
 /** A database's change history (databases.get in the database's project), newest first. */

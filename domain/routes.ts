@@ -78,9 +78,10 @@ export const ROUTES = [
   { method: 'POST', path: '/v1/projects/{project}/issues/{issue}/stages/{stage}:reject', family: 'issues', operation: 'rejectStage', permission: 'issues.approve', summary: 'Reject a stage waiting for approval: cancels the issue', body: true },
   { method: 'POST', path: '/v1/projects/{project}/issues/{issue}/stages/{stage}/tasks/{task}:run', family: 'issues', operation: 'runTask', permission: 'issues.runTask', summary: 'Retry a failed task (a new task run)', body: true },
   { method: 'POST', path: '/v1/projects/{project}/issues/{issue}/stages/{stage}/tasks/{task}:skip', family: 'issues', operation: 'skipTask', permission: 'issues.runTask', summary: 'Skip a failed task', body: true },
+  { method: 'GET', path: '/v1/projects/{project}/issues/{issue}/stages/{stage}/tasks', family: 'issues', operation: 'listTasks', permission: 'issues.get', summary: 'A stage\'s tasks, in id order, paged (?filter=status == "FAILED"): for pipelines too large to list in the issue' },
   { method: 'GET', path: '/v1/projects/{project}/issues/{issue}/stages/{stage}/tasks/{task}/taskRuns', family: 'issues', operation: 'listTaskRuns', permission: 'issues.get', summary: "A task's runs" },
   { method: 'GET', path: '/v1/projects/{project}/issues/{issue}/stages/{stage}/tasks/{task}/taskRuns/{taskRun}', family: 'issues', operation: 'getTaskRun', permission: 'issues.get', summary: 'One task run' },
-  { method: 'GET', path: '/v1/projects/{project}/issues/{issue}/activities', family: 'issues', operation: 'listActivities', permission: 'issues.get', summary: 'What happened to the issue, in order' },
+  { method: 'GET', path: '/v1/projects/{project}/issues/{issue}/activities', family: 'issues', operation: 'listActivities', permission: 'issues.get', summary: 'What happened to the issue, in order, paged' },
 
   { method: 'GET', path: '/v1/projects/{project}/sheets', family: 'sheets', operation: 'listSheets', permission: 'sheets.list', summary: 'List the sheets the caller may see' },
   { method: 'POST', path: '/v1/projects/{project}/sheets', family: 'sheets', operation: 'createSheet', permission: 'sheets.create', summary: 'Save a sheet (SQL text, up to 1 MiB)', body: true, create: true },

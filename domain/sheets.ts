@@ -268,7 +268,7 @@ export async function sheetSnapshot(deps: Deps & { sheets?: SheetRepo | undefine
   if (sheet.content.trim() === '') throw fieldError('sheet', `${raw} is empty`);
   const bytes = Buffer.byteLength(sheet.content, 'utf8');
   if (bytes > maxBytes) {
-    throw fieldError('sheet', `${raw} holds ${bytes} bytes; an issue's statement is at most ${maxBytes} bytes (256 KiB) for now, so split the sheet`);
+    throw fieldError('sheet', `${raw} holds ${bytes} bytes; an issue's statement is at most ${maxBytes} bytes`);
   }
   return sheet.content;
 }

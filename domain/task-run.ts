@@ -71,6 +71,17 @@ export const changeHistoryId = (time: Date, project: string, issue: number, task
   `${time.toISOString().replace(/[-:.TZ]/g, '')}-${project}-${issue}-${task}-${attempt}`;
 
 /** The change history's version: the time of the change, `YYYYMMDDhhmmss`. */
+/** A change history item holds at most this much of the statement (the 400 KB item limit). */
+export const HISTORY_STATEMENT_BYTES = 64 * 1024;
+
+/** The statement as a change history keeps it: whole, or its head and a note naming its checksum. */
+export function historyStatement(statement: string, checksum: string): string {
+  if (Buffer.byteLength(statement, 'utf8') <= HISTORY_STATEMENT_BYTES) return statement;
+  let head = statement.slice(0, HISTORY_STATEMENT_BYTES);
+  while (Buffer.byteLength(head, 'utf8') > HISTORY_STATEMENT_BYTES) head = head.slice(0, Math.floor(head.length * 0.9));
+  return `${head}\n-- [sluice] truncated: ${Buffer.byteLength(statement, 'utf8')} bytes in all, sha256 ${checksum}; the full text is the issue's statement\n`;
+}
+
 export const changeVersion = (time: Date): string => time.toISOString().replace(/[-:TZ]/g, '').slice(0, 14);
 
 /** What to apply, and the marker that makes it exactly once. */

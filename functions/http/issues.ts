@@ -1,7 +1,7 @@
 import type { Access } from '../../domain/access.js';
 import { UnauthenticatedError } from '../../domain/errors.js';
 import {
-  approveStage, cancelIssue, createIssue, getIssue, getTaskRun, listActivities, listIssues, listTaskRuns, parseIssueNumber, parseTaskId, rejectStage,
+  approveStage, cancelIssue, createIssue, getIssue, getTaskRun, listActivities, listIssues, listStageTasks, listTaskRuns, parseIssueNumber, parseTaskId, rejectStage,
   runTask, skipTask, toActivityResource, toIssueResource, toTaskRunResource, updateIssue, type IssueAggregate,
 } from '../../domain/issues.js';
 import { parseUserChosenId } from '../../domain/names.js';
@@ -43,5 +43,14 @@ export const handler = httpHandler('issues', { deps, idempotency }, {
     const { task: t, run } = await getTaskRun(issueDeps(), caller(req), project(req), issue(req), stage(req), task(req), req.params.taskRun!);
     return { body: toTaskRunResource(t, run) };
   },
-  listActivities: async (req) => ({ body: { activities: (await listActivities(issueDeps(), caller(req), project(req), issue(req))).map(toActivityResource) } }),
+  listActivities: async (req) => {
+    const [p, n] = [project(req), issue(req)];
+    const { items, nextPageToken } = await listPage(req, `projects/${p}/issues/${n}/activities`, (o) => listActivities(issueDeps(), caller(req), p, n, o), toActivityResource);
+    return { body: { activities: items, ...(nextPageToken ? { nextPageToken } : {}) } };
+  },
+  listTasks: async (req) => {
+    const [p, n, s, filter] = [project(req), issue(req), stage(req), req.query.filter];
+    const { items, nextPageToken } = await listPage(req, `projects/${p}/issues/${n}/stages/${s}/tasks?filter=${filter ?? ''}`, (o) => listStageTasks(issueDeps(), caller(req), p, n, s, filter, o), (t) => t);
+    return { body: { tasks: items, ...(nextPageToken ? { nextPageToken } : {}) } };
+  },
 });

@@ -14,7 +14,7 @@ import type { RunTaskInput, RunTaskOutput } from '../../domain/orchestrator.js';
 import type { DatabaseRepo, InstanceRepo, SecretStore, SqlDriver } from '../../domain/ports.js';
 import { DEFAULT_PROJECT } from '../../domain/projects.js';
 import {
-  SETTLED, SYSTEM_BOT, changeHistoryId, changeType, changeVersion, createDatabaseStatement, issueNameOf, leaseMs, parseRunTaskInput,
+  SETTLED, SYSTEM_BOT, changeHistoryId, historyStatement, changeType, changeVersion, createDatabaseStatement, issueNameOf, leaseMs, parseRunTaskInput,
   sha256, targetDatabase, taskKey, taskRunName, type ChangeExecutor, type ChangeOutcome, type ChangeRequest, type StoredTask, type TaskRunStore,
 } from '../../domain/task-run.js';
 import { DEFAULT_STATEMENT_TIMEOUT_MS, SqlChangeExecutor } from '../adapters/sql/execute.js';
@@ -120,7 +120,7 @@ export function taskRunner(deps: RunTaskDeps): (input: RunTaskInput) => Promise<
     const database = targetDatabase(task);
     const history: ChangeHistory = {
       instance: task.target.instance, database, id: changeHistoryId(time, task.project, task.issue, task.id, run.attempt), status,
-      type: changeType(task.type), statement: change.statement, version: run.issue.migrationVersion ?? changeVersion(time), issue: issueNameOf(task.project, task.issue),
+      type: changeType(task.type), statement: historyStatement(change.statement, change.checksum), version: run.issue.migrationVersion ?? changeVersion(time), issue: issueNameOf(task.project, task.issue),
       taskRun: taskRunName(task, run.runId), createTime: time.toISOString(), checksum: change.checksum,
     };
     const detail = outcome.status === 'DONE' ? outcome.detail : outcome.error;
@@ -147,6 +147,8 @@ export function taskRunner(deps: RunTaskDeps): (input: RunTaskInput) => Promise<
     const { task, issue } = await store.getTaskAndIssue(ids.project, ids.issue, ids.task);
     if (!task || !issue) throw new Error(`${taskKey(ids.project, ids.issue, ids.task)} does not exist`);
     if (SETTLED.includes(task.status)) return { status: statusOf(task.status) };
+    // A canceled issue's unstarted tasks are not written one by one (shownStatus): nothing runs for it.
+    if (issue.status !== 'OPEN') return { status: 'CANCELED' };
     if (task.status === 'RUNNING' && !(task.leaseUntil !== undefined && task.leaseUntil < deps.now().toISOString())) {
       // Another copy holds it: let it finish; stageResult sees RUNNING as unfinished.
       return { status: 'RUNNING' };

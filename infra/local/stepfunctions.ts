@@ -551,6 +551,8 @@ export class LocalStepFunctions implements Orchestrator {
     const token = found[0]!;
     exec.issued.delete(token);
     const { promise, resolve, reject } = deferred<Json>();
+    // A stop while the gate Lambda still runs rejects the token before anyone awaits it: not an unhandled rejection.
+    promise.catch(() => undefined);
     const deadline = r.timeoutSeconds === undefined ? Number.POSITIVE_INFINITY : Date.now() + r.timeoutSeconds * 1000;
     this.tokens.set(token, { execution: exec.name, state: r.state, deadline, resolve, reject });
     try {

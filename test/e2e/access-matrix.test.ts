@@ -254,6 +254,7 @@ const FIXTURES: Record<Operation, Fixture> = {
   rejectStage: { params: (c) => c.issue('approval'), body: () => ({ comment: 'no' }) },
   runTask: { params: (c) => c.issue('failure'), body: () => ({}) },
   skipTask: { params: (c) => c.issue('failure'), body: () => ({ reason: 'not needed' }) },
+  listTasks: { params: sharedIssue },
   listTaskRuns: { params: sharedIssue },
   getTaskRun: { params: sharedIssue },
   listActivities: { params: sharedIssue },

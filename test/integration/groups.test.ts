@@ -1,6 +1,5 @@
 // Database groups and table groups over HTTP on DynamoDB Local (the local server), matched
 // against databases and tables that sync recorded from the run's real PostgreSQL.
-import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { databaseItem } from '../../functions/adapters/dynamo/databases.js';
 import { startApi, type Api, type CallResult } from '../support/http.js';
@@ -131,24 +130,27 @@ describe('table groups', () => {
 });
 
 describe('issues on a database group', () => {
-  it('refuses a group larger than one issue can hold, naming the count, and creates nothing', async () => {
-    // Prepare: 49 databases recorded in another project (written directly: planning never connects).
+  it('plans a group larger than one DynamoDB transaction holds in one request, one task per database', async () => {
+    // Prepare: 120 databases recorded in another project (written directly: planning never connects).
     ok(await api.call('POST', '/v1/projects', { body: { id: 'big', title: 'Big' } }), 201);
     const time = new Date().toISOString();
-    for (let i = 0; i < 49; i++) {
-      const item = databaseItem({ instance: 'pg', name: `big_${i}`, project: 'big', labels: {}, schemaVersion: '', syncState: 'OK', createTime: time, updateTime: time, version: 1 });
-      await api.table.store.doc.send(new PutCommand({ TableName: api.table.tableName, Item: item }));
-    }
+    await api.table.store.batchWrite(
+      Array.from({ length: 120 }, (_, i) => ({
+        PutRequest: { Item: databaseItem({ instance: 'pg', name: `big_${String(i).padStart(3, '0')}`, project: 'big', labels: {}, schemaVersion: '', syncState: 'OK', createTime: time, updateTime: time, version: 1 }) },
+      })),
+    );
     ok(await api.call('POST', '/v1/projects/big/databaseGroups', { body: { id: 'all', title: 'All', databaseExpr: 'resource.database_name.startsWith("big_")' } }), 201);
 
     // Act
     const res = await api.call('POST', '/v1/projects/big/issues', {
-      body: { title: 'Too many', type: 'DATABASE_SCHEMA_UPDATE', statement: 'SELECT 1', databaseGroup: 'projects/big/databaseGroups/all' },
+      body: { title: 'Many', type: 'DATABASE_SCHEMA_UPDATE', statement: 'SELECT 1', databaseGroup: 'projects/big/databaseGroups/all' },
     });
 
     // Assess
-    expect(res.status).toBe(400);
-    expect(res.json.error.message).toMatch(/matches 49 databases.*at most 48.*batch changes over larger groups are not supported yet/);
-    expect(ok(await api.call('GET', '/v1/projects/big/issues')).issues ?? []).toEqual([]);
+    const issue = ok(res, 201);
+    const stage = issue.pipeline.stages[0];
+    expect([stage.taskCount, stage.tasks.length]).toEqual([120, 120]);
+    expect(stage.tasks.map((t: { database: string }) => t.database)).toEqual(Array.from({ length: 120 }, (_, i) => `instances/pg/databases/big_${String(i).padStart(3, '0')}`));
+    expect(ok(await api.call('GET', '/v1/projects/big/issues')).issues.map((i: { name: string }) => i.name)).toEqual([issue.name]);
   });
 });

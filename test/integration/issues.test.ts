@@ -180,13 +180,31 @@ describe('creating an issue', () => {
     // Act
     const sheet = await api('POST', '/v1/projects/shop/issues', { as: email('alice'), body: change({ statement: undefined, sheet: 'projects/shop/sheets/1' }) });
     const none = await api('POST', '/v1/projects/shop/issues', { as: email('alice'), body: change({ statement: undefined }) });
-    const big = await api('POST', '/v1/projects/shop/issues', { as: email('alice'), body: change({ statement: 'x'.repeat(256 * 1024 + 1) }) });
+    const over = await api('POST', '/v1/projects/shop/issues', { as: email('alice'), body: change({ statement: 'x'.repeat(1024 * 1024 + 1) }) });
 
     // Assess
     expect([sheet.status, sheet.body.error.details[0].field]).toEqual([400, 'sheet']);
     expect(sheet.body.error.message).toMatch(/projects\/shop\/sheets\/1 not found/);
     expect([none.status, none.body.error.details[0].field]).toEqual([400, 'statement']);
-    expect([big.status, big.body.error.details[0].field]).toEqual([400, 'statement']);
+    expect(over.status).toBe(413);
+  });
+
+  it('keeps a statement larger than a DynamoDB item byte for byte (stored in chunks beside the issue)', async () => {
+    // Prepare: ~900 KB of multibyte text, over the 400 KB item limit and over a chunk's 300 KB.
+    const statement = `-- ünïcödé ✓\n${'INSERT INTO t VALUES (\'é✓\');\n'.repeat(30_000)}`;
+
+    // Act
+    const created = await api('POST', '/v1/projects/shop/issues', { as: email('alice'), body: change({ statement }) });
+    const read = await api('GET', `/v1/${created.body.name}`, { as: email('alice') });
+    const listed = await api('GET', '/v1/projects/shop/issues?pageSize=1', { as: email('alice') });
+
+    // Assess
+    expect(created.status).toBe(201);
+    expect(Buffer.byteLength(statement)).toBeGreaterThan(800_000);
+    expect(read.body.statement).toBe(statement);
+    expect(listed.body.issues[0].statement).toBe(statement);
+    // Too long to repeat in each task: read it from the issue.
+    expect(read.body.pipeline.stages[0].tasks[0].statement).toBeUndefined();
   });
 
   it('plans a DATABASE_CREATE issue on one instance with a generated statement', async () => {
@@ -399,6 +417,27 @@ describe('failed tasks: :run and :skip', () => {
     await workflow.failureGate({ issue: issue.name, stage: 'test', token });
     return issue;
   }
+
+  it('takes over a task its runner left RUNNING once the stage waits at its failure gate, and not before', async () => {
+    // Prepare: task 1 claimed by a runner that then died; the Map ended, StageResult said FAILED.
+    const issue = await create('alice', { targets: ['instances/pg-test/databases/shop', 'instances/pg-test2/databases/shop'] });
+    await workflow.advance({ issue: issue.name });
+    const agg = (await repo.get('shop', number(issue)))!;
+    await repo.updateTask(agg.tasks[0]!, { status: 'RUNNING' });
+    await repo.updateTask(agg.tasks[1]!, { status: 'DONE' });
+    const early = await api('POST', `/v1/${issue.name}/stages/test/tasks/1:run`, { as: email('bob'), body: {} });
+    expect(await workflow.stageResult({ issue: issue.name, stage: 'test' })).toEqual({ status: 'FAILED' });
+    await workflow.failureGate({ issue: issue.name, stage: 'test', token: 'tok-stranded' });
+
+    // Act
+    const run = await api('POST', `/v1/${issue.name}/stages/test/tasks/1:run`, { as: email('bob'), body: {} });
+
+    // Assess: while its stage still ran, a RUNNING task was left alone; at the gate it runs again.
+    expect([early.status, early.body.error.message]).toEqual([400, expect.stringMatching(/is RUNNING/)]);
+    expect(run.status).toBe(200);
+    expect(run.body.pipeline.stages[0].tasks[0].status).toBe('PENDING');
+    expect(fake.successes).toEqual([{ token: 'tok-stranded', output: { taskIds: ['1'] } }]);
+  });
 
   it('retries a failed task once, recording who pressed :run; :run on a DONE task is a 400 and runs nothing', async () => {
     // Prepare

@@ -242,13 +242,11 @@ describe('a pipeline run locally', () => {
 
     // Act
     await r.startExecution(EXEC, { issue: ISSUE });
-    await new Promise((res) => setTimeout(res, 1_000));
-    const runsAfter1s = fake.runs.length;
     const done = await r.waitForExecution(EXEC);
 
-    // Assess
-    expect(runsAfter1s).toBe(0);
+    // Assess: every run started at or after runTime (whatever the machine's load did to timers).
     expect(done.status).toBe('SUCCEEDED');
+    expect(fake.runs).toHaveLength(2);
     expect(Math.min(...fake.runs.map((x) => x.start))).toBeGreaterThanOrEqual(runTime.getTime());
     expect(statesEntered(r)).toContain(S.waitForRunTime);
   });

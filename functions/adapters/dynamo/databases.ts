@@ -2,7 +2,7 @@
 // `TABLE#db#schema.table` items, so sync reads an instance's whole inventory with one Query.
 // gsi1 (`PROJECT#p`) lists a project's databases across instances.
 import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
-import { BatchWriteCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
+import { PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import type { ListOptions, Page } from '../../../domain/common.js';
 import type { Database, SyncPlan, Table } from '../../../domain/databases.js';
 import { ConcurrentModificationError } from '../../../domain/errors.js';
@@ -14,12 +14,10 @@ import { fromItem, toItem, type DynamoStore } from './store.js';
 
 type Item = Record<string, unknown>;
 
-/** DynamoDB's limits: 25 requests per BatchWriteItem, 100 items per transaction. */
-const BATCH_WRITE_MAX = 25;
+/** DynamoDB's limit of items per transaction. */
 const TRANSACTION_MAX = 100;
 /** Single-item writes in flight at once during a sync. */
 const WRITE_CONCURRENCY = 16;
-const BATCH_RETRIES = 8;
 
 const chunks = <T>(items: readonly T[], size: number): T[][] =>
   Array.from({ length: Math.ceil(items.length / size) }, (_, i) => items.slice(i * size, (i + 1) * size));
@@ -31,8 +29,6 @@ async function eachLimit<T>(items: readonly T[], limit: number, fn: (item: T) =>
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export const databaseItem = (d: Database): Item => ({
   ...toItem('Database', keys.database(d.instance, d.name), d),
@@ -202,15 +198,8 @@ export class DynamoDatabaseRepo implements DatabaseRepo {
   }
 
   /** BatchWriteItem in chunks of 25, retrying unprocessed items with backoff. */
-  private async batchWrite(requests: Record<string, unknown>[]): Promise<void> {
-    await eachLimit(chunks(requests, BATCH_WRITE_MAX), 4, async (chunk) => {
-      let pending = chunk;
-      for (let attempt = 0; pending.length > 0; attempt++) {
-        if (attempt > BATCH_RETRIES) throw new Error(`BatchWriteItem left ${pending.length} items unprocessed after ${BATCH_RETRIES} retries`);
-        if (attempt > 0) await sleep(Math.min(1000, 25 * 2 ** attempt) * (0.5 + Math.random() / 2));
-        const out = await this.store.doc.send(new BatchWriteCommand({ RequestItems: { [this.store.tableName]: pending } }));
-        pending = (out.UnprocessedItems?.[this.store.tableName] ?? []) as Record<string, unknown>[];
-      }
-    });
+  private batchWrite(requests: Record<string, unknown>[]): Promise<void> {
+    return this.store.batchWrite(requests, 4);
   }
+
 }

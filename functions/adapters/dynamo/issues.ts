@@ -9,6 +9,7 @@ import type {
   Activity, ActivityInput, ChangeHistory, Issue, IssueAggregate, IssueDraft, IssueRepo, IssueStatus, Stage, StageCondition, Task, TaskRun, TaskStatus,
 } from '../../../domain/issues.js';
 import { keys, type EntityType, type Key } from './keys.js';
+import { chunkContent, joinChunks } from './sheets.js';
 import { fromItem, toItem, type DynamoStore } from './store.js';
 import { GSI1 } from './table.js';
 
@@ -35,6 +36,40 @@ export function readEntity<T>(item: Item): T {
 }
 
 const issueLabel = (project: string, n: number): string => `projects/${project}/issues/${n}`;
+
+/** A statement longer than this (UTF-8 bytes) is kept in chunks beside the issue item (400 KB item limit). */
+export const INLINE_STATEMENT_BYTES = 200_000;
+/** Items one create transaction may hold (DynamoDB's limit); larger issues are written in two phases. */
+const TRANSACTION_ITEMS = 100;
+/** BatchWriteItem calls one large create keeps in flight. */
+const BATCHES_IN_FLIGHT = 8;
+
+/** The issue item as stored (statement moved to chunks when large) and its chunk items. */
+function issueItems(issue: Issue): Item[] {
+  const { project, number: n } = issue;
+  const base = { ...keys.issueInProject(project, n), activitySeq: 1 };
+  if (Buffer.byteLength(issue.statement, 'utf8') <= INLINE_STATEMENT_BYTES) return [{ ...entityItem('Issue', keys.issue(project, n), issue), ...base }];
+  const chunks = chunkContent(issue.statement);
+  return [
+    { ...entityItem('Issue', keys.issue(project, n), { ...issue, statement: '' }), ...base, statementChunks: chunks.length },
+    ...chunks.map((data, index) => toItem('StatementChunk', keys.statementChunk(project, n, index), { index, data })),
+  ];
+}
+
+/**
+ * Reads an issue item back, its statement joined from `chunks` (items of the issue partition
+ * under keys.statementChunkPrefix) when it was stored in chunks; fetches them when not given.
+ */
+export async function readIssue(store: DynamoStore, item: Item, chunks?: Item[]): Promise<Issue> {
+  const { statementChunks, ...rest } = item;
+  const issue = readEntity<Issue>(rest);
+  if (statementChunks === undefined) return issue;
+  const parts = chunks ?? (await store.queryAll(item.pk as string, keys.statementChunkPrefix));
+  const data = parts.sort((a, b) => Number(a.index) - Number(b.index)).map((c) => c.data as Uint8Array);
+  if (data.length !== Number(statementChunks)) throw new Error(`${issueLabel(issue.project, issue.number)}: ${data.length} of ${String(statementChunks)} statement chunks found`);
+  return { ...issue, statement: joinChunks(data) };
+}
+
 
 /**
  * Appends one activity to an issue's log. `seq` comes from an atomic ADD on the issue item's
@@ -72,7 +107,6 @@ function stripUndefined<T extends object>(o: T): T {
 const cancelCodes = (e: unknown): string[] =>
   e instanceof TransactionCanceledException ? (e.CancellationReasons ?? []).map((r) => r.Code ?? 'None') : [];
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Builds `SET a = :a, ... REMOVE x` with names and values for an UpdateCommand. */
 function setExpression(fields: object, remove: string[] = []) {
@@ -102,57 +136,55 @@ function setExpression(fields: object, remove: string[] = []) {
 export class DynamoIssueRepo implements IssueRepo {
   constructor(private readonly store: DynamoStore) {}
 
+  /**
+   * Takes the next number from the project's counter (one atomic ADD: under any contention every
+   * create gets its own number at once), then writes the issue: up to DynamoDB's 100 items in
+   * one transaction, a larger pipeline (a batch change over a large group) in two phases, stages
+   * and tasks with BatchWriteItem first, then the issue item and its ISSUE_CREATED activity in one
+   * transaction. Nothing reads a partition without its issue item, so an issue appears whole or
+   * not at all. On a failure what was written is deleted and the number given back if no later
+   * create took the next one; otherwise, or after a crash in between, the number stays unused.
+   */
   async create(draft: IssueDraft): Promise<IssueAggregate> {
     const { doc, tableName } = this.store;
     const project = draft.issue.project;
-    for (let attempt = 0; ; attempt++) {
-      const counter = await doc.send(new GetCommand({ TableName: tableName, Key: keys.issueCounter(project), ConsistentRead: true }));
-      const prev = Number(counter.Item?.n ?? 0);
-      const n = prev + 1;
-      const issue: Issue = { ...draft.issue, number: n, version: 1 };
-      const stages: Stage[] = draft.stages.map((s) => ({ ...s, issue: n, version: 1 }));
-      const tasks: Task[] = draft.tasks.map((t) => ({ ...t, issue: n, version: 1 }));
-      const activity: Activity = { ...draft.activity, issue: n, seq: 1 };
-      const put = (item: Item) => ({ Put: { TableName: tableName, Item: item, ConditionExpression: 'attribute_not_exists(pk)' } });
-      try {
-        await doc.send(
-          new TransactWriteCommand({
-            TransactItems: [
-              {
-                Update: {
-                  TableName: tableName,
-                  Key: keys.issueCounter(project),
-                  UpdateExpression: 'SET n = :n, #type = :type',
-                  ConditionExpression: prev === 0 ? 'attribute_not_exists(n)' : 'n = :prev',
-                  ExpressionAttributeNames: { '#type': 'type' },
-                  ExpressionAttributeValues: { ':n': n, ':type': 'Counter', ...(prev === 0 ? {} : { ':prev': prev }) },
-                },
-              },
-              put({ ...entityItem('Issue', keys.issue(project, n), issue), ...keys.issueInProject(project, n), activitySeq: 1 }),
-              ...stages.map((s) => put(entityItem('Stage', keys.stage(project, n, s.order, s.id), s))),
-              ...tasks.map((t) => put(entityItem('Task', keys.task(project, n, t.id), t))),
-              put(entityItem('Activity', keys.activity(project, n, 1), activity)),
-            ],
-          }),
-        );
-        return { issue, stages, tasks, latestRuns: [] };
-      } catch (e) {
-        const codes = cancelCodes(e);
-        const lostRace = codes.includes('ConditionalCheckFailed') || codes.includes('TransactionConflict');
-        if (!lostRace || attempt >= 60) {
-          if (lostRace) throw new ConcurrentModificationError(`projects/${project}/issues`);
-          throw e;
-        }
-        await sleep(5 + Math.random() * 20 * Math.min(attempt + 1, 5));
+    const counter = await doc.send(
+      new UpdateCommand({
+        TableName: tableName,
+        Key: keys.issueCounter(project),
+        UpdateExpression: 'ADD n :one SET #type = :type',
+        ExpressionAttributeNames: { '#type': 'type' },
+        ExpressionAttributeValues: { ':one': 1, ':type': 'Counter' },
+        ReturnValues: 'UPDATED_NEW',
+      }),
+    );
+    const n = Number(counter.Attributes!.n);
+    const issue: Issue = { ...draft.issue, number: n, version: 1 };
+    const stages: Stage[] = draft.stages.map((s) => ({ ...s, issue: n, version: 1 }));
+    const tasks: Task[] = draft.tasks.map((t) => ({ ...t, issue: n, version: 1 }));
+    const activity: Activity = { ...draft.activity, issue: n, seq: 1 };
+    const pipeline = [...stages.map((s) => entityItem('Stage', keys.stage(project, n, s.order, s.id), s)), ...tasks.map((t) => entityItem('Task', keys.task(project, n, t.id), t))];
+    const head = [...issueItems(issue), entityItem('Activity', keys.activity(project, n, 1), activity)];
+    const put = (item: Item) => ({ Put: { TableName: tableName, Item: item, ConditionExpression: 'attribute_not_exists(pk)' } });
+    try {
+      if (head.length + pipeline.length <= TRANSACTION_ITEMS) {
+        await doc.send(new TransactWriteCommand({ TransactItems: [...head, ...pipeline].map(put) }));
+      } else {
+        await this.store.batchWrite(pipeline.map((Item) => ({ PutRequest: { Item } })), BATCHES_IN_FLIGHT);
+        await doc.send(new TransactWriteCommand({ TransactItems: head.map(put) }));
       }
+    } catch (e) {
+      await this.discard(project, n).catch(() => undefined);
+      throw e;
     }
+    return { issue, stages, tasks, latestRuns: [] };
   }
 
   async discard(project: string, number: number): Promise<void> {
     const pk = keys.issuePartition(project, number);
-    const prefixes = ['#ISSUE', keys.stagePrefix, keys.taskPrefix, keys.taskRunPrefix(), keys.activityPrefix];
+    const prefixes = ['#ISSUE', keys.stagePrefix, keys.taskPrefix, keys.taskRunPrefix(), keys.activityPrefix, keys.statementChunkPrefix];
     const items = (await Promise.all(prefixes.map((p) => this.store.queryAll(pk, p)))).flat();
-    await Promise.all(items.map((i) => this.store.delete({ pk: i.pk as string, sk: i.sk as string })));
+    await this.store.batchWrite(items.map((i) => ({ DeleteRequest: { Key: { pk: i.pk, sk: i.sk } } })), BATCHES_IN_FLIGHT);
     // Give the number back when no later issue took the next one, so numbers keep no gaps.
     try {
       if (number === 1) {
@@ -197,6 +229,7 @@ export class DynamoIssueRepo implements IssueRepo {
     const issueItem = items.find((i) => i.type === 'Issue');
     if (!issueItem) return undefined;
     const of = <T>(type: string): T[] => items.filter((i) => i.type === type).map((i) => readEntity<T>(i));
+    const issue = await readIssue(this.store, issueItem, items.filter((i) => i.type === 'StatementChunk'));
     const stages = of<Stage>('Stage').sort((a, b) => a.order - b.order);
     const tasks = of<Task>('Task').sort((a, b) => a.id - b.id);
     const latest = new Map<number, TaskRun>();
@@ -204,7 +237,7 @@ export class DynamoIssueRepo implements IssueRepo {
       const seen = latest.get(run.task);
       if (!seen || run.attempt > seen.attempt) latest.set(run.task, run);
     }
-    return { issue: toIssue(issueItem), stages, tasks, latestRuns: [...latest.values()] };
+    return { issue, stages, tasks, latestRuns: [...latest.values()] };
   }
 
   async list(project: string, options: ListOptions, status?: IssueStatus): Promise<Page<Issue>> {
@@ -226,10 +259,10 @@ export class DynamoIssueRepo implements IssueRepo {
       for (const item of out.Items ?? []) if (status === undefined || item.status === status) kept.push(item);
       if (kept.length > options.limit) {
         const last = kept[options.limit - 1]!;
-        return { items: kept.slice(0, options.limit).map(toIssue), next: { pk: last.pk, sk: last.sk, gsi1pk: last.gsi1pk, gsi1sk: last.gsi1sk } };
+        return { items: await Promise.all(kept.slice(0, options.limit).map((i) => readIssue(this.store, i))), next: { pk: last.pk, sk: last.sk, gsi1pk: last.gsi1pk, gsi1sk: last.gsi1sk } };
       }
       start = out.LastEvaluatedKey;
-      if (!start) return { items: kept.map(toIssue) };
+      if (!start) return { items: await Promise.all(kept.map((i) => readIssue(this.store, i))) };
     }
   }
 
@@ -290,7 +323,8 @@ export class DynamoIssueRepo implements IssueRepo {
 
   async resolveFailure(task: Task, fields: Partial<Task>, stage: Stage, token: string): Promise<boolean> {
     const t = setExpression(fields);
-    const tConds = taskConditions({ status: ['FAILED'] }, t.names, t.values);
+    // RUNNING: a task whose runner died, taken over at the failure gate (failedTask in the domain).
+    const tConds = taskConditions({ status: ['FAILED', 'RUNNING'] }, t.names, t.values);
     const s = setExpression({ status: 'RUNNING' }, ['failureToken']);
     const sConds = stageConditions({ failureToken: token }, s.names, s.values);
     try {
@@ -374,7 +408,6 @@ export class DynamoIssueRepo implements IssueRepo {
   }
 }
 
-const toIssue = (item: Item): Issue => readEntity<Issue>(item);
 
 function stageConditions(expected: StageCondition, names: Record<string, string>, values: Record<string, unknown>): string[] {
   const conds: string[] = [];

@@ -5,7 +5,7 @@
 export const pad = (n: number, width = 10): string => String(n).padStart(width, '0');
 
 export type EntityType = 'Workspace' | 'Counter' | 'User' | 'UserEmail' | 'Environment' | 'Project' | 'Idempotency' | 'Config' | 'Instance' | 'Database' | 'Table'
-  | 'Issue' | 'Stage' | 'Task' | 'TaskRun' | 'Activity' | 'ChangeHistory' | 'Sheet' | 'SheetChunk' | 'DatabaseGroup' | 'TableGroup';
+  | 'Issue' | 'Stage' | 'Task' | 'TaskRun' | 'Activity' | 'ChangeHistory' | 'Sheet' | 'SheetChunk' | 'StatementChunk' | 'DatabaseGroup' | 'TableGroup';
 
 /** Server-given names go into sort keys escaped, so that `#` and `.` stay separators. */
 const part = (s: string): string => s.replace(/[%#.]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
@@ -63,6 +63,9 @@ export const keys = {
   taskRunPrefix: (task?: number): string => (task === undefined ? 'RUN#' : `RUN#${pad(task, 6)}#`),
   activity: (project: string, n: number, seq: number): Key => ({ pk: keys.issuePartition(project, n), sk: `ACT#${pad(seq, 8)}` }),
   activityPrefix: 'ACT#',
+  /** An issue statement too large for the issue item, in chunks (UTF-8 bytes) beside it. */
+  statementChunk: (project: string, n: number, index: number): Key => ({ pk: keys.issuePartition(project, n), sk: `STMT#${pad(index, 4)}` }),
+  statementChunkPrefix: 'STMT#',
   /** Issues of a project, newest first, on gsi1 (set on the issue item). */
   issueInProject: (project: string, n: number): { gsi1pk: string; gsi1sk: string } => ({ gsi1pk: `PROJECT#${project}`, gsi1sk: `ISSUE#${pad(n)}` }),
   projectIssues: (project: string): { gsi1pk: string; prefix: string } => ({ gsi1pk: `PROJECT#${project}`, prefix: 'ISSUE#' }),

@@ -2,6 +2,7 @@
 // is conditional: creates on attribute_not_exists, updates on the stored version.
 import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import {
+  BatchWriteCommand,
   DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
@@ -41,6 +42,28 @@ export class DynamoStore {
     readonly doc: DynamoDBDocumentClient,
     readonly tableName: string,
   ) {}
+
+  /**
+   * BatchWriteItem over any number of put/delete requests: 25 per call, `inFlight` calls at a
+   * time, unprocessed items retried with jittered backoff (throttling), then an error.
+   */
+  async batchWrite(requests: readonly Record<string, unknown>[], inFlight = 4): Promise<void> {
+    const batches: Record<string, unknown>[][] = [];
+    for (let i = 0; i < requests.length; i += 25) batches.push(requests.slice(i, i + 25));
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < batches.length) {
+        let pending = batches[next++]!;
+        for (let attempt = 0; pending.length > 0; attempt++) {
+          if (attempt > 8) throw new Error(`BatchWriteItem left ${pending.length} items unprocessed after 8 retries`);
+          if (attempt > 0) await new Promise((r) => setTimeout(r, Math.min(1000, 25 * 2 ** attempt) * (0.5 + Math.random() / 2)));
+          const out = await this.doc.send(new BatchWriteCommand({ RequestItems: { [this.tableName]: pending } }));
+          pending = (out.UnprocessedItems?.[this.tableName] ?? []) as Record<string, unknown>[];
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(inFlight, batches.length) }, worker));
+  }
 
   async get<T>(key: Key): Promise<T | undefined> {
     const out = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: key, ConsistentRead: true }));

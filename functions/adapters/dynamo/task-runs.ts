@@ -5,7 +5,7 @@ import { ConditionalCheckFailedException, TransactionCanceledException } from '@
 import { BatchGetCommand, GetCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Activity, ChangeHistory, Issue, TaskRun } from '../../../domain/issues.js';
 import type { StoredTask, TaskRunStore } from '../../../domain/task-run.js';
-import { appendActivity, entityItem, readEntity } from './issues.js';
+import { appendActivity, entityItem, readEntity, readIssue } from './issues.js';
 import { keys, type Key } from './keys.js';
 import type { DynamoStore } from './store.js';
 
@@ -13,7 +13,10 @@ export class DynamoTaskRunStore implements TaskRunStore {
   constructor(private readonly store: DynamoStore) {}
 
   getTask = (project: string, issue: number, task: number): Promise<StoredTask | undefined> => this.read<StoredTask>(keys.task(project, issue, task));
-  getIssue = (project: string, issue: number): Promise<Issue | undefined> => this.read<Issue>(keys.issue(project, issue));
+  async getIssue(project: string, issue: number): Promise<Issue | undefined> {
+    const out = await this.store.doc.send(new GetCommand({ TableName: this.store.tableName, Key: keys.issue(project, issue), ConsistentRead: true }));
+    return out.Item ? readIssue(this.store, out.Item) : undefined;
+  }
 
   /** Issues and tasks keep their own `type` as `issueType` (see entityItem in issues.ts). */
   private async read<T>(key: Key): Promise<T | undefined> {
