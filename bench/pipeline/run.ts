@@ -162,7 +162,8 @@ async function main(): Promise<void> {
       const end = await pipeline.waitForExecution(exec);
       const wallMs = performance.now() - started;
       if (end.status !== 'SUCCEEDED') throw new Error(`${name}: execution ${end.status} ${end.error ?? ''} ${end.cause ?? ''}`);
-      const history = pipeline.historyEvents(exec).length;
+      // The parent's history plus every Distributed Map child's (each has its own 25,000 limit).
+      const history = pipeline.historyEvents(exec).length + pipeline.childHistories(exec).reduce((sum, c) => sum + c.length, 0);
       const transitions = pipeline.statesEntered(exec).length;
       results.push({ tasks: size, stages: 2, transitions, history, wallMs: Math.round(wallMs), functions: stats });
       say(`  ${size} tasks: ${transitions} transitions, ${history} history events, ${Math.round(wallMs)} ms`);

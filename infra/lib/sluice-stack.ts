@@ -91,8 +91,9 @@ export class SluiceStack extends Stack {
         description: `Sluice ${family} API`,
         environment: usesTable ? tableEnv : {},
         logRetention,
-        // The SQL editor waits on a query: up to API Gateway's 30 s integration limit.
-        ...(family === 'sql' ? { timeout: Duration.seconds(29) } : {}),
+        // Up to API Gateway's 30 s integration limit: the SQL editor waits on a query, and an
+        // issue over a group of 10,000 databases writes 10,000 tasks in its create request.
+        ...(family === 'sql' || family === 'issues' ? { timeout: Duration.seconds(29) } : {}),
       });
       if (usesTable) this.table.grantData(functions[family].fn);
       handlers[family] = functions[family].fn;
