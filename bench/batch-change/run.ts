@@ -457,10 +457,13 @@ async function main(): Promise<void> {
           const issue = await ok('GET', `/v1/${created.name as string}`);
           pollMs += performance.now() - p;
           polls += 1;
-          const tasks = (issue.pipeline.stages as { tasks: { status: string }[] }[]).flatMap((s) => s.tasks);
-          if (tasks.length === N && tasks.every((x) => x.status === 'DONE')) break;
-          const failed = tasks.filter((x) => x.status === 'FAILED').length;
-          if (failed > 0 && tasks.every((x) => x.status === 'DONE' || x.status === 'FAILED')) throw new Error(`${created.name as string}: ${failed} tasks FAILED`);
+          // Each stage counts its tasks by status (the task list itself is inline only up to 1,000 tasks).
+          const counts: Record<string, number> = {};
+          for (const st of issue.pipeline.stages as { taskStatusCounts: Record<string, number> }[]) {
+            for (const [k, v] of Object.entries(st.taskStatusCounts)) counts[k] = (counts[k] ?? 0) + v;
+          }
+          if (counts.DONE === N) break;
+          if ((counts.FAILED ?? 0) > 0 && (counts.DONE ?? 0) + counts.FAILED! === N) throw new Error(`${created.name as string}: ${counts.FAILED} tasks FAILED`);
           if (performance.now() - t > 30 * 60_000) throw new Error(`${created.name as string}: not DONE after 30 min`);
         }
         const ms = performance.now() - t;

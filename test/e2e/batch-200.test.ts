@@ -10,7 +10,7 @@ import { startApi, type Api } from '../support/http.js';
 import { randomId } from '../support/inventory.js';
 import { adminQuery, postgresServer, type SqlServer } from '../support/postgres.js';
 
-const TENANT_COUNT = 40;
+const TENANT_COUNT = 200;
 /** Connections this file's setup, checks and cleanup open at once on the shared server. */
 const SQL_CONCURRENCY = 6;
 const pg: SqlServer = postgresServer();

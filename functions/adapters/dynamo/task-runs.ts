@@ -39,7 +39,7 @@ export class DynamoTaskRunStore implements TaskRunStore {
     const found = (key: Key) => items.find((it) => it.pk === key.pk && it.sk === key.sk);
     const t = found(taskKey);
     const i = found(issueKey);
-    return { ...(t ? { task: readEntity<StoredTask>(t) } : {}), ...(i ? { issue: readEntity<Issue>(i) } : {}) };
+    return { ...(t ? { task: readEntity<StoredTask>(t) } : {}), ...(i ? { issue: await readIssue(this.store, i) } : {}) };
   }
 
   async nextRunId(project: string, issue: number): Promise<{ runId: number; activitySeq: number }> {
