@@ -115,8 +115,8 @@ export interface ChangeExecutor {
 
 /**
  * What the runner stores: the issue's task, its runs and change histories (one DynamoDB table).
- * A run costs six requests: the task with its issue (one read), the ids (one counter update), the
- * claim, the outcome's activity id, and the outcome (the instance read is the seventh).
+ * A run costs five requests here: the task with its issue (one read), the ids (one counter
+ * update), the claim, the outcome's activity id, and the outcome (the instance read makes six).
  */
 export interface TaskRunStore {
   getTask(project: string, issue: number, task: number): Promise<StoredTask | undefined>;

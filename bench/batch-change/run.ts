@@ -470,8 +470,8 @@ async function main(): Promise<void> {
         }
         const ms = performance.now() - t;
         // The execution's own end (the issue DONE), free of the polling interval.
-        const exec = await pipeline.describeExecution(pipelineExecutionName(created.name as string));
-        const execMs = exec?.stopDate ? exec.stopDate.getTime() - startedAt : Number.NaN;
+        const exec = await pipeline.waitForExecution(pipelineExecutionName(created.name as string));
+        const execMs = exec.stopDate ? exec.stopDate.getTime() - startedAt : Number.NaN;
         return { ms, extra: { createMs, execMs, polls, pollMsEach: pollMs / polls, tasksPerSecond: N / (ms / 1000) } };
       },
     };

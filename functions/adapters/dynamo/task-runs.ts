@@ -1,6 +1,7 @@
 // The task runner's writes in DynamoDB: the claim and the outcome, each one conditional
 // transaction in the issue's item collection (plus the change history in the instance's), each
-// with its activity. Six requests per run: a batch is thousands of runs, and every request counts.
+// with its activity. Five requests per run (six with the instance read): a batch is thousands of
+// runs, and every request counts.
 import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { BatchGetCommand, GetCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Activity, ChangeHistory, Issue, TaskRun } from '../../../domain/issues.js';
