@@ -27,7 +27,9 @@ import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { createRequire } from 'node:module';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { pipelineExecutionName } from '../../domain/orchestrator.js';
@@ -46,6 +48,8 @@ const opt = (name: string, dflt: number): number => {
   if (!Number.isFinite(v) || v < 0) throw new Error(`--${name} takes a number`);
   return v;
 };
+/** The dbmate the issue's comparison uses (installed on demand: dbmateBinary). */
+const DBMATE_VERSION = '2.36.0';
 const N = opt('n', 1_000);
 const ROUNDS = opt('rounds', 3);
 /** Untimed rounds first: the JVM of DynamoDB Local (and V8) warm up, as in a runtime that has been up a while. */
@@ -421,7 +425,7 @@ async function main(): Promise<void> {
     let dbmateBin: string | undefined;
     if (DBMATE) {
       try {
-        dbmateBin = (await import('dbmate')).resolveBinary();
+        dbmateBin = await dbmateBinary();
         const v = await run(dbmateBin, ['--version']);
         say(`  ${v.stdout.trim()} (${dbmateBin.slice(dbmateBin.indexOf('node_modules'))})`);
       } catch (e) {
@@ -653,3 +657,23 @@ main().catch((e: unknown) => {
   say(`bench/batch-change: cannot measure: ${(e as Error).stack ?? String(e)}`);
   process.exit(1);
 });
+
+/**
+ * dbmate's binary, installed on first use into .bench/tools (not a devDependency: the registry
+ * this project installs from lacks dbmate's other-platform packages, and `npm ci` then refuses a
+ * lock file that names them).
+ */
+async function dbmateBinary(): Promise<string> {
+  const prefix = resolve('.bench/tools');
+  const require = createRequire(join(prefix, 'package.json'));
+  let entry: string;
+  try {
+    entry = require.resolve('dbmate');
+  } catch {
+    mkdirSync(prefix, { recursive: true });
+    await run('npm', ['install', '--prefix', prefix, '--no-save', '--no-audit', '--no-fund', `dbmate@${DBMATE_VERSION}`]);
+    entry = require.resolve('dbmate');
+  }
+  const mod = (await import(pathToFileURL(entry).href)) as { resolveBinary(): string };
+  return mod.resolveBinary();
+}
