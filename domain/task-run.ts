@@ -102,6 +102,18 @@ export interface ChangeExecutor {
   createDatabase(target: ConnectionTarget, change: ChangeRequest): Promise<ChangeOutcome>;
 }
 
+/** A migration version applied to a database (GitOps issues), with the checksum of what ran. */
+export interface AppliedVersion {
+  instance: string;
+  database: string;
+  version: string;
+  checksum: string;
+  /** The issue and the change-history entry that applied it. */
+  issue: string;
+  changeHistory: string;
+  time: string;
+}
+
 /** What the runner stores: the issue's task, its runs and change histories (one DynamoDB table). */
 export interface TaskRunStore {
   getTask(project: string, issue: number, task: number): Promise<StoredTask | undefined>;
@@ -115,10 +127,12 @@ export interface TaskRunStore {
    */
   claim(task: StoredTask, run: TaskRun, leaseUntil: string, now: string): Promise<boolean>;
   /**
-   * In one transaction: the task's outcome (only while this run holds it), the run's outcome and
-   * the change history. When the task moved on without this run (canceled, taken over), still
+   * In one transaction: the task's outcome (only while this run holds it), the run's outcome,
+   * the change history (if any) and the applied version (if any). When the task moved on without this run (canceled, taken over), still
    * records the run and the history and answers false.
    */
-  record(run: TaskRun, history: ChangeHistory): Promise<boolean>;
+  record(run: TaskRun, history: ChangeHistory | undefined, applied?: AppliedVersion): Promise<boolean>;
+  /** GitOps: the version as applied to the database, if it was (written by `record` with `applied`). */
+  getAppliedVersion(instance: string, database: string, version: string): Promise<AppliedVersion | undefined>;
   appendActivity(activity: Omit<Activity, 'seq'>): Promise<void>;
 }

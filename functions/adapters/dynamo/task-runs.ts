@@ -3,10 +3,10 @@
 import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Activity, ChangeHistory, Issue, TaskRun } from '../../../domain/issues.js';
-import type { StoredTask, TaskRunStore } from '../../../domain/task-run.js';
+import type { AppliedVersion, StoredTask, TaskRunStore } from '../../../domain/task-run.js';
 import { appendActivity, entityItem, readEntity } from './issues.js';
 import { keys, type Key } from './keys.js';
-import type { DynamoStore } from './store.js';
+import { toItem, type DynamoStore } from './store.js';
 
 export class DynamoTaskRunStore implements TaskRunStore {
   constructor(private readonly store: DynamoStore) {}
@@ -82,7 +82,10 @@ export class DynamoTaskRunStore implements TaskRunStore {
     return true;
   }
 
-  async record(run: TaskRun, history: ChangeHistory): Promise<boolean> {
+  getAppliedVersion = (instance: string, database: string, version: string): Promise<AppliedVersion | undefined> =>
+    this.store.get<AppliedVersion>(keys.appliedVersion(instance, database, version));
+
+  async record(run: TaskRun, history: ChangeHistory | undefined, applied?: AppliedVersion): Promise<boolean> {
     const table = this.store.tableName;
     const runUpdate = {
       Update: {
@@ -94,13 +97,16 @@ export class DynamoTaskRunStore implements TaskRunStore {
         ExpressionAttributeValues: { ':status': run.status, ':t': run.endTime, ':detail': run.detail, ':result': run.result, ':running': 'RUNNING' },
       },
     };
-    const historyPut = {
+    const historyPut = history && {
       Put: {
         TableName: table,
         Item: entityItem('ChangeHistory', keys.changeHistory(history.instance, history.database, history.id), history),
         ConditionExpression: 'attribute_not_exists(pk)',
       },
     };
+    // GitOps: the version now applied to the database (the runner's skip and drift check reads it).
+    const appliedPut = applied && { Put: { TableName: table, Item: toItem('AppliedVersion', keys.appliedVersion(applied.instance, applied.database, applied.version), applied) } };
+    const rest = [historyPut, appliedPut].filter((x) => x !== undefined);
     const taskUpdate = {
       Update: {
         TableName: table,
@@ -112,14 +118,14 @@ export class DynamoTaskRunStore implements TaskRunStore {
       },
     };
     try {
-      await this.store.doc.send(new TransactWriteCommand({ TransactItems: [taskUpdate, runUpdate, historyPut] }));
+      await this.store.doc.send(new TransactWriteCommand({ TransactItems: [taskUpdate, runUpdate, ...rest] }));
       return true;
     } catch (e) {
       if (!(e instanceof TransactionCanceledException)) throw e;
     }
     // The task moved on without this run: what happened on the target is still recorded.
     try {
-      await this.store.doc.send(new TransactWriteCommand({ TransactItems: [runUpdate, historyPut] }));
+      await this.store.doc.send(new TransactWriteCommand({ TransactItems: [runUpdate, ...rest] }));
     } catch (e) {
       if (!(e instanceof TransactionCanceledException)) throw e;
     }
