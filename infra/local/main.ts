@@ -36,11 +36,14 @@ async function main(): Promise<void> {
   let server: LocalServer | undefined;
   let samples: Samples | undefined;
   let pipeline: LocalStepFunctions | undefined;
+  const vcsWorker = localVcsDispatcher();
   let stopping = false;
   const stop = async (code: number) => {
     if (stopping) return;
     stopping = true;
     await server?.close();
+    // A push being turned into issues finishes first (the next start would not pick it up).
+    await vcsWorker.idle();
     // Stops the executions (the next start resumes them) and releases their gates' timers.
     await pipeline?.close();
     setOrchestrator(undefined);
@@ -64,7 +67,7 @@ async function main(): Promise<void> {
     pipeline = localPipeline();
     setOrchestrator(pipeline);
     // GitOps pushes: the webhook answers at once, the worker runs in this process.
-    setVcsDispatcher(localVcsDispatcher());
+    setVcsDispatcher(vcsWorker);
     const resumed = await resumeOpenIssues(createStore(), pipeline);
     if (resumed.length > 0) say(`Resumed the pipelines of ${resumed.length} open issue(s): ${resumed.join(', ')}`);
     server = await startServer({ port: config.port, keys });
