@@ -3,6 +3,7 @@
 // at the pushed commit, and the issues it makes run by the pipeline against the run's PostgreSQL.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setLogSink } from '../../functions/shared/logger.js';
+import { setVcsDispatcher } from '../../functions/shared/vcs-dispatch.js';
 import { scanTable } from '../support/api.js';
 import { fakeProvider, githubHeaders, gitlabHeaders, pushPayload, type FakeProvider } from '../support/fake-vcs.js';
 import { startApi, waitFor, type Api, type CallResult } from '../support/http.js';
@@ -238,6 +239,30 @@ describe('the GitHub webhook', () => {
     expect(tasksOf(copied)[0].latestTaskRun.detail).toMatch(/version 2 was applied .* already by projects\/.*\/issues\/2 .*not run again/);
     expect(entries.filter((h) => h.version === '2')).toHaveLength(1);
   }, 60_000);
+});
+
+describe('the hand-off to the worker', () => {
+  it('when the worker cannot be queued, the delivery is forgotten (500), so the provider\'s retry is taken as new', async () => {
+    const file = `migrations/${DB.app}/V5__create_notes.sql`;
+    const sha = github.commit({ [file]: 'CREATE TABLE notes (id int PRIMARY KEY);' });
+    const body = pushPayload('GITHUB', { after: sha, commits: [{ id: sha, added: [file] }] });
+    const before = await scanTable(api.table.store);
+    setVcsDispatcher({ dispatch: async () => Promise.reject(new Error('Lambda is throttling')) });
+    try {
+      const failed = await hook(PROJECT, body, githubHeaders(SECRET, body, 'push', 'delivery-retried'));
+      expect([failed.status, failed.json.error.status]).toEqual([500, 'INTERNAL']);
+      expect(failed.text).not.toContain('throttling');
+    } finally {
+      setVcsDispatcher(api.vcsWorker);
+    }
+    expect(await scanTable(api.table.store)).toEqual(before);
+    ok(await hook(PROJECT, body, githubHeaders(SECRET, body, 'push', 'delivery-retried')), 202);
+    await api.vcsWorker.idle();
+    const delivered = (await connector()).recentDeliveries[0];
+    expect(delivered).toMatchObject({ id: 'delivery-retried', status: 'PROCESSED', issues: [expect.stringMatching(/issues\/6$/)] });
+    await waitIssue(delivered.issues[0], 'V5 to be DONE', (x) => x.status === 'DONE');
+    expect(await tables(DB.app)).toContain('notes');
+  });
 });
 
 describe('the GitLab webhook', () => {
