@@ -88,6 +88,15 @@ function parameters(r: RouteDef): unknown[] {
     q('updateMask', { type: 'string' }, 'Comma-separated fields to update; without it, every mutable field present in the body.');
     params.push({ name: 'If-Match', in: 'header', required: false, schema: { type: 'string' }, description: 'The etag last read; a stale one is a 409 ABORTED.' });
   }
+  if (r.rawBody) {
+    const h = (name: string, description: string) => params.push({ name, in: 'header', required: false, schema: { type: 'string' }, description });
+    h('X-Hub-Signature-256', 'GitHub: sha256=<hex HMAC-SHA256 of the raw body with the webhook secret>.');
+    h('X-GitHub-Event', 'GitHub: push (used), ping (answered), anything else (acknowledged).');
+    h('X-GitHub-Delivery', 'GitHub: the delivery id; one seen before is a 200 that does nothing.');
+    h('X-Gitlab-Token', 'GitLab: the webhook secret itself.');
+    h('X-Gitlab-Event', 'GitLab: Push Hook (used), anything else (acknowledged).');
+    h('X-Gitlab-Event-UUID', 'GitLab: the delivery id (else the body hash).');
+  }
   if (r.create) {
     params.push({ name: 'Idempotency-Key', in: 'header', required: false, schema: { type: 'string', maxLength: 256 }, description: 'A retry with the same key and body returns the first response (for 24 h); another body is a 409.' });
   }
@@ -137,6 +146,7 @@ export function buildOpenApi(version = '1.0.0'): Record<string, unknown> {
       ...(r.permission ? { 'x-sluice-permission': r.permission } : { security: [] }),
       parameters: parameters(r),
       ...(s.request ? { requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(s.request, 'input') } } } } : {}),
+      ...(r.rawBody ? { requestBody: { required: true, description: "The provider's push event payload, exactly as sent (the signature covers these bytes).", content: { 'application/json': { schema: { type: 'object' } } } } } : {}),
       responses,
     };
   }
