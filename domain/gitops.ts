@@ -20,6 +20,9 @@ export interface GitOpsDeps extends IssueDeps {
   log?: { info(msg: string, fields?: Record<string, unknown>): void; warn(msg: string, fields?: Record<string, unknown>): void };
 }
 
+/** Longer than the worker function's timeout (5 min). */
+const STALE_CLAIM_MS = 10 * 60 * 1000;
+
 /** Bytes of one migration file: an issue's statement is at most 256 KiB. */
 const MAX_FILE_BYTES = 256 * 1024;
 
@@ -41,6 +44,17 @@ async function databasesNamed(deps: GitOpsDeps, project: string, name: string): 
     cursor = page.next;
   } while (cursor !== undefined);
   return found.sort();
+}
+
+/** The issue this delivery made for the path (another run of it may still be making it: waits up to 10 s). */
+async function ownIssue(deps: GitOpsDeps, project: string, path: string, delivery: string): Promise<string | undefined> {
+  for (let i = 0; i < 100; i++) {
+    const taken = await deps.vcs.getFile(project, path);
+    if (taken?.delivery !== delivery) return undefined;
+    if (taken.issue) return taken.issue;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return undefined;
 }
 
 const firstLine = (s: string): string => s.split(/\r?\n/, 1)[0] ?? '';
@@ -110,9 +124,13 @@ export async function processDelivery(deps: GitOpsDeps, input: VcsWorkerInput): 
 
     const checksum = checksumOf(content);
     const previous = await deps.vcs.getFile(project, file.path);
-    const record = { project, path: file.path, checksum, version: migration.version, time: deps.now().toISOString() };
-    if (!(await deps.vcs.claimFile(record))) {
-      unchanged.push(file.path);
+    const record = { project, path: file.path, checksum, version: migration.version, delivery: delivery.id, time: deps.now().toISOString() };
+    // A claim with no issue after the worker's whole time limit was left by a worker that died.
+    if (!(await deps.vcs.claimFile(record, new Date(deps.now().getTime() - STALE_CLAIM_MS).toISOString()))) {
+      // Lambda may run one delivery twice: what this very delivery made is still its own outcome.
+      const taken = await ownIssue(deps, project, file.path, delivery.id);
+      if (taken) issues.push(taken);
+      else unchanged.push(file.path);
       continue;
     }
     const changed = previous && previous.checksum !== checksum;

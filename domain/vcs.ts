@@ -71,6 +71,8 @@ export interface VcsFileRecord {
   version: string;
   /** Unset while the issue is being made (the record is the claim). */
   issue?: string;
+  /** The delivery that took it up: a second run of the same delivery reports that issue as its own. */
+  delivery: string;
   time: string;
 }
 
@@ -84,11 +86,16 @@ export interface VcsRepo {
   /** Removes a delivery the hand-off to the worker failed for, so the provider's retry is not a duplicate. */
   forgetDelivery(project: string, id: string, receiveTime: string): Promise<void>;
   getDelivery(project: string, id: string, receiveTime: string): Promise<VcsDelivery | undefined>;
+  /** The delivery recorded under this id, if any (through its guard item). */
+  findDelivery(project: string, id: string): Promise<VcsDelivery | undefined>;
   finishDelivery(delivery: VcsDelivery): Promise<void>;
   recentDeliveries(project: string, limit: number): Promise<VcsDelivery[]>;
   getFile(project: string, path: string): Promise<VcsFileRecord | undefined>;
-  /** Takes the path for this content: false when it is recorded with this very checksum already. */
-  claimFile(record: VcsFileRecord): Promise<boolean>;
+  /**
+   * Takes the path for this content: false when it is recorded with this very checksum already,
+   * unless that record is a claim without an issue from before `staleBefore` (its worker died).
+   */
+  claimFile(record: VcsFileRecord, staleBefore: string): Promise<boolean>;
   /** Puts back what claimFile replaced (or removes the claim when there was nothing). */
   releaseFile(project: string, path: string, previous: VcsFileRecord | undefined): Promise<void>;
   setFileIssue(project: string, path: string, issue: string): Promise<void>;
@@ -412,6 +419,8 @@ export const checksumOf = (content: string): string => createHash('sha256').upda
 
 /** How long a delivery id is remembered (a provider redelivers within days). */
 export const DELIVERY_RETENTION_MS = 90 * 24 * 3600 * 1000;
+/** A delivery still RECEIVED after this long lost its worker (Lambda gave up): a redelivery re-queues it. */
+export const STALE_DELIVERY_MS = 15 * 60 * 1000;
 /** Files per push Sluice takes; the rest are rejected with this reason (one item per delivery). */
 export const MAX_PUSH_FILES = 200;
 
@@ -469,6 +478,12 @@ export async function receiveWebhook(deps: ReceiverDeps, projectRaw: string, raw
     rejectedFiles: push.files.slice(MAX_PUSH_FILES).map((f) => ({ path: f.path, reason: `more than ${MAX_PUSH_FILES} migration files in one push; push the rest again` })),
   };
   if (!(await deps.vcs.recordDelivery(delivery, new Date(now.getTime() + DELIVERY_RETENTION_MS)))) {
+    // A delivery still unprocessed long after it came (its worker never ran): the provider's redelivery queues it again.
+    const seen = await deps.vcs.findDelivery(connector.project, id);
+    if (seen?.status === 'RECEIVED' && seen.receiveTime < new Date(now.getTime() - STALE_DELIVERY_MS).toISOString()) {
+      await (await deps.dispatcher()).dispatch({ project: connector.project, delivery: id, receiveTime: seen.receiveTime });
+      return { status: 202, body: { message: 're-queued: this delivery was received before but never processed', delivery: id, files: seen.files.length } };
+    }
     return { status: 200, body: { message: 'duplicate: this delivery was received before; nothing done', delivery: id } };
   }
   try {

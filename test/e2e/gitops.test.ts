@@ -3,6 +3,7 @@
 // at the pushed commit, and the issues it makes run by the pipeline against the run's PostgreSQL.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setLogSink } from '../../functions/shared/logger.js';
+import type { VcsWorkerInput } from '../../domain/vcs.js';
 import { setVcsDispatcher } from '../../functions/shared/vcs-dispatch.js';
 import { scanTable } from '../support/api.js';
 import { fakeProvider, githubHeaders, gitlabHeaders, pushPayload, type FakeProvider } from '../support/fake-vcs.js';
@@ -262,6 +263,30 @@ describe('the hand-off to the worker', () => {
     expect(delivered).toMatchObject({ id: 'delivery-retried', status: 'PROCESSED', issues: [expect.stringMatching(/issues\/6$/)] });
     await waitIssue(delivered.issues[0], 'V5 to be DONE', (x) => x.status === 'DONE');
     expect(await tables(DB.app)).toContain('notes');
+  });
+});
+
+describe('a delivery run twice by the worker', () => {
+  it('makes each issue once, and both runs report it as theirs', async () => {
+    const file = `migrations/${DB.app}/V6__create_tags.sql`;
+    const sha = github.commit({ [file]: 'CREATE TABLE tags (id int PRIMARY KEY);' });
+    const body = pushPayload('GITHUB', { after: sha, commits: [{ id: sha, added: [file] }] });
+    const queued: VcsWorkerInput[] = [];
+    setVcsDispatcher({ dispatch: async (input) => void queued.push(input) });
+    try {
+      ok(await hook(PROJECT, body, githubHeaders(SECRET, body, 'push', 'delivery-twice')), 202);
+    } finally {
+      setVcsDispatcher(api.vcsWorker);
+    }
+    const { handler } = await import('../../functions/workflow/vcs-worker.js');
+    const count = (await issues()).length;
+    // As Lambda may deliver one Event invocation twice, at the same time.
+    await Promise.all([handler(queued[0]!), handler(queued[0]!)]);
+    const made = await issues();
+    expect(made).toHaveLength(count + 1);
+    const delivered = (await connector()).recentDeliveries[0];
+    expect(delivered).toMatchObject({ id: 'delivery-twice', status: 'PROCESSED', issues: [expect.stringMatching(/issues\/7$/)], unchanged: [] });
+    await waitIssue(delivered.issues[0], 'V6 to be DONE', (x) => x.status === 'DONE');
   });
 });
 

@@ -1,6 +1,9 @@
 import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { checkApiUrl, compareVersions, deliveryId, issueTypeOf, parseMigrationPath, parsePush, verifySignature } from '../../domain/vcs.js';
+import {
+  checkApiUrl, compareVersions, deliveryId, issueTypeOf, parseMigrationPath, parsePush, receiveWebhook, verifySignature,
+  type VcsConnector, type VcsDelivery, type VcsRepo, type VcsWorkerInput,
+} from '../../domain/vcs.js';
 
 describe('migration file names', () => {
   it('reads a database file, a group file and canonical versions', () => {
@@ -116,5 +119,59 @@ describe('apiUrl', () => {
     expect(() => checkApiUrl('https://user:pw@github.com')).toThrow(/credentials/);
     expect(() => checkApiUrl('file:///etc/passwd')).toThrow(/https/);
     expect(() => checkApiUrl('not a url')).toThrow(/absolute URL/);
+  });
+});
+
+describe('the receiver', () => {
+  // Prepare: an in-memory store holding one GitLab connector, and a dispatcher that records.
+  const connector: VcsConnector = {
+    project: 'shop', provider: 'GITLAB', apiUrl: 'https://gitlab.example.com/api/v4', repository: 'acme/shop', branch: 'main', baseDirectory: 'migrations',
+    createTime: '2026-11-26T00:00:00Z', updateTime: '2026-11-26T00:00:00Z', version: 1,
+  };
+  const body = JSON.stringify({ object_kind: 'push', ref: 'refs/heads/main', after: 'c1', commits: [{ id: 'c1', added: ['migrations/shop/V1__x.sql'] }] });
+  const headers = { 'x-gitlab-event': 'Push Hook', 'x-gitlab-token': 'the-webhook-secret-123', 'x-gitlab-event-uuid': 'd-1' };
+  function receiver(now: () => Date) {
+    const deliveries = new Map<string, VcsDelivery>();
+    const dispatched: VcsWorkerInput[] = [];
+    const vcs = {
+      getConnector: async (p: string) => (p === 'shop' ? connector : undefined),
+      recordDelivery: async (d: VcsDelivery) => (deliveries.has(d.id) ? false : (deliveries.set(d.id, d), true)),
+      findDelivery: async (_p: string, id: string) => deliveries.get(id),
+      forgetDelivery: async (_p: string, id: string) => void deliveries.delete(id),
+    } as unknown as VcsRepo;
+    const deps = { vcs, secrets: { get: async () => 'the-webhook-secret-123' }, dispatcher: async () => ({ dispatch: async (i: VcsWorkerInput) => void dispatched.push(i) }), now };
+    return { deps, deliveries, dispatched };
+  }
+
+  it('takes a delivery id once; a redelivery of one never processed after 15 minutes is queued again', async () => {
+    let clock = new Date('2026-11-26T10:00:00Z');
+    const { deps, deliveries, dispatched } = receiver(() => clock);
+
+    // Act
+    const first = await receiveWebhook(deps, 'shop', body, headers);
+    const again = await receiveWebhook(deps, 'shop', body, headers);
+    clock = new Date('2026-11-26T10:16:00Z');
+    const later = await receiveWebhook(deps, 'shop', body, headers);
+    deliveries.get('d-1')!.status = 'PROCESSED';
+    const processed = await receiveWebhook(deps, 'shop', body, headers);
+
+    // Assess
+    expect([first.status, again.status, later.status, processed.status]).toEqual([202, 200, 202, 200]);
+    expect(again.body.message).toMatch(/duplicate/);
+    expect(later.body.message).toMatch(/re-queued/);
+    expect(dispatched).toEqual([
+      { project: 'shop', delivery: 'd-1', receiveTime: '2026-11-26T10:00:00.000Z' },
+      { project: 'shop', delivery: 'd-1', receiveTime: '2026-11-26T10:00:00.000Z' },
+    ]);
+  });
+
+  it('answers 401 alike for a wrong token, a missing one and a project without a connector, and records nothing', async () => {
+    const { deps, deliveries, dispatched } = receiver(() => new Date());
+
+    // Act & Assess
+    for (const [project, h] of [['shop', { ...headers, 'x-gitlab-token': 'nope' }], ['shop', { 'x-gitlab-event': 'Push Hook' }], ['other', headers]] as const) {
+      await expect(receiveWebhook(deps, project, body, h)).rejects.toMatchObject({ httpStatus: 401, message: 'the webhook signature does not verify for this project' });
+    }
+    expect([deliveries.size, dispatched.length]).toEqual([0, 0]);
   });
 });

@@ -62,6 +62,11 @@ export class DynamoVcsRepo implements VcsRepo {
 
   getDelivery = (project: string, id: string, receiveTime: string): Promise<VcsDelivery | undefined> => this.store.get<VcsDelivery>(keys.vcsDelivery(project, receiveTime, id));
 
+  async findDelivery(project: string, id: string): Promise<VcsDelivery | undefined> {
+    const guard = await this.store.get<{ receiveTime: string }>(keys.vcsDeliveryId(project, id));
+    return guard ? this.getDelivery(project, id, guard.receiveTime) : undefined;
+  }
+
   async finishDelivery(d: VcsDelivery): Promise<void> {
     await this.store.doc.send(
       new UpdateCommand({
@@ -91,14 +96,15 @@ export class DynamoVcsRepo implements VcsRepo {
 
   getFile = (project: string, path: string): Promise<VcsFileRecord | undefined> => this.store.get<VcsFileRecord>(keys.vcsFile(project, path));
 
-  async claimFile(record: VcsFileRecord): Promise<boolean> {
+  async claimFile(record: VcsFileRecord, staleBefore: string): Promise<boolean> {
     try {
       await this.store.doc.send(
         new PutCommand({
           TableName: this.store.tableName,
           Item: toItem('VcsFile', keys.vcsFile(record.project, record.path), record),
-          ConditionExpression: 'attribute_not_exists(pk) OR checksum <> :checksum',
-          ExpressionAttributeValues: { ':checksum': record.checksum },
+          ConditionExpression: 'attribute_not_exists(pk) OR checksum <> :checksum OR (attribute_not_exists(issue) AND #time < :stale)',
+          ExpressionAttributeNames: { '#time': 'time' },
+          ExpressionAttributeValues: { ':checksum': record.checksum, ':stale': staleBefore },
         }),
       );
       return true;
