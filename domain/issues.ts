@@ -111,7 +111,9 @@ export type ActivityType =
   | 'TASK_RETRIED'
   | 'TASK_SKIPPED'
   | 'ISSUE_CANCELED'
-  | 'ISSUE_DONE';
+  | 'ISSUE_DONE'
+  /** GitOps: the task's version was applied to its database with other content; nothing ran. */
+  | 'MIGRATION_DRIFT';
 
 export interface Activity {
   project: string;
@@ -131,7 +133,8 @@ export interface ChangeHistory {
   database: string;
   /** Time-sortable id (newest first lists). */
   id: string;
-  status: 'DONE' | 'FAILED' | 'PENDING';
+  /** DRIFT (GitOps): this version was applied with another checksum; this statement did not run. */
+  status: 'DONE' | 'FAILED' | 'PENDING' | 'DRIFT';
   type: 'MIGRATE' | 'DATA';
   statement: string;
   version: string;
@@ -340,7 +343,7 @@ export const ActivityResource = /* @__PURE__ */ z.object({
 });
 export const ChangeHistoryResource = /* @__PURE__ */ z.object({
   name: Str,
-  status: /* @__PURE__ */ z.enum(['DONE', 'FAILED', 'PENDING']),
+  status: /* @__PURE__ */ z.enum(['DONE', 'FAILED', 'PENDING', 'DRIFT']),
   type: /* @__PURE__ */ z.enum(['MIGRATE', 'DATA']),
   statement: Str,
   version: Str,

@@ -5,6 +5,7 @@ import { DATABASE_OPERATION_SCHEMAS } from './databases.js';
 import { INSTANCE_OPERATION_SCHEMAS } from './instances.js';
 import { ISSUE_OPERATION_SCHEMAS } from './issues.js';
 import { GROUP_OPERATION_SCHEMAS } from './groups.js';
+import { VCS_OPERATION_SCHEMAS } from './vcs.js';
 import { SHEET_OPERATION_SCHEMAS } from './sheets.js';
 import { PROJECT_OPERATION_SCHEMAS } from './projects.js';
 import { ROUTES, type RouteDef } from './routes.js';
@@ -44,6 +45,7 @@ export const OPERATION_SCHEMAS: Record<string, OperationSchemas> = {
   ...ISSUE_OPERATION_SCHEMAS,
   ...SHEET_OPERATION_SCHEMAS,
   ...GROUP_OPERATION_SCHEMAS,
+  ...VCS_OPERATION_SCHEMAS,
 };
 
 const jsonSchema = (s: z.ZodMiniType, io: 'input' | 'output') => {
@@ -86,11 +88,30 @@ function parameters(r: RouteDef): unknown[] {
     q('updateMask', { type: 'string' }, 'Comma-separated fields to update; without it, every mutable field present in the body.');
     params.push({ name: 'If-Match', in: 'header', required: false, schema: { type: 'string' }, description: 'The etag last read; a stale one is a 409 ABORTED.' });
   }
+  if (r.rawBody) {
+    const h = (name: string, description: string) => params.push({ name, in: 'header', required: false, schema: { type: 'string' }, description });
+    h('X-Hub-Signature-256', 'GitHub: sha256=<hex HMAC-SHA256 of the raw body with the webhook secret>.');
+    h('X-GitHub-Event', 'GitHub: push (used), ping (answered), anything else (acknowledged).');
+    h('X-GitHub-Delivery', 'GitHub: the delivery id; one seen before is a 200 that does nothing.');
+    h('X-Gitlab-Token', 'GitLab: the webhook secret itself.');
+    h('X-Gitlab-Event', 'GitLab: Push Hook (used), anything else (acknowledged).');
+    h('X-Gitlab-Event-UUID', 'GitLab: the delivery id (else the body hash).');
+  }
   if (r.create) {
     params.push({ name: 'Idempotency-Key', in: 'header', required: false, schema: { type: 'string', maxLength: 256 }, description: 'A retry with the same key and body returns the first response (for 24 h); another body is a 409.' });
   }
   return params;
 }
+
+/** GitOps (API.md is silent on these): what a demanding user would otherwise have to guess. */
+const GITOPS_DEPARTURES = [
+  'GitOps: vcsConnector GET needs vcsConnectors.get (project members, DBAs, admins); PUT and DELETE need vcsConnectors.update, held by projectOwner and workspaceAdmin only (not workspaceDBA).',
+  'GitOps: PUT vcsConnector creates or replaces; branch defaults to main, baseDirectory to migrations, apiUrl to https://api.github.com (GitHub) or https://gitlab.com/api/v4 (GitLab). apiUrl must be https (http only on localhost). webhookSecret (16 to 256 characters) and accessToken are required on create and kept when a replacement leaves them out; they are never returned, logged or stored in the table (Secrets Manager deployed, the encrypted file locally). The etag (If-Match or etag) is checked when given.',
+  'GitOps: the webhook answers 401 alike for a bad or missing signature and for a project without a connector; 200 for a ping, another event, a push to another branch, a deleted branch, a push without migration files, and a delivery id seen before (90 days); 202 when the push is recorded and queued (issues follow asynchronously); 413 over 5 MiB. GitHub must send application/json. A GitLab delivery without X-Gitlab-Event-UUID is identified by the hash of its body.',
+  'GitOps: files are taken from the commits listed in the push payload (GitHub lists up to 2048, GitLab 20) and read at the pushed head; at most 200 per push, the rest listed as rejected. A file added or changed under baseDirectory becomes one issue (in version order), unless its path was taken up before with the same content (listed as unchanged). Versions are `V1`, `V1.2`, `V1_2` (canonical 1.2, leading zeros dropped), compared numerically. A database file targets every synced database of the project with that name; `@group` files target the group.',
+  'GitOps: where each delivery went is shown on GET vcsConnector as recentDeliveries (the last 10): issues made, unchanged files, and rejectedFiles with the reason (bad name, unknown database or group, unreadable, empty, over 256 KiB, refused by issue creation).',
+  'GitOps: the task runner checks each database\'s applied versions first: a version applied with the same checksum ends the task DONE without running it (detail names the earlier change); a different checksum is drift: not run, the task DONE with a drift detail, a MIGRATION_DRIFT activity on the issue, and a change-history entry with status DRIFT (the new statement and checksum).',
+];
 
 export function buildOpenApi(version = '1.0.0'): Record<string, unknown> {
   const paths: Record<string, Record<string, unknown>> = {};
@@ -111,6 +132,13 @@ export function buildOpenApi(version = '1.0.0'): Record<string, unknown> {
         '409': errorResponse('ALREADY_EXISTS or ABORTED (etag, idempotency or lost race)'),
       });
     }
+    if (r.rawBody) {
+      Object.assign(responses, {
+        '202': { description: 'A push to the branch with migration files: recorded and queued; issues follow asynchronously', content: { 'application/json': { schema: ok } } },
+        '401': errorResponse('UNAUTHENTICATED: bad or missing signature, or no connector for the project (nothing written)'),
+        '413': errorResponse('body over 5 MiB'),
+      });
+    }
     if (r.body) Object.assign(responses, { '413': errorResponse('body over 1 MiB'), '415': errorResponse('body not application/json') });
     (paths[r.path] ??= {})[r.method.toLowerCase()] = {
       operationId: r.operation,
@@ -118,6 +146,7 @@ export function buildOpenApi(version = '1.0.0'): Record<string, unknown> {
       ...(r.permission ? { 'x-sluice-permission': r.permission } : { security: [] }),
       parameters: parameters(r),
       ...(s.request ? { requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(s.request, 'input') } } } } : {}),
+      ...(r.rawBody ? { requestBody: { required: true, description: "The provider's push event payload, exactly as sent (the signature covers these bytes).", content: { 'application/json': { schema: { type: 'object' } } } } } : {}),
       responses,
     };
   }
@@ -140,6 +169,7 @@ export function buildOpenApi(version = '1.0.0'): Record<string, unknown> {
       'Issues: at most 10,000 targets (a group or a list). Each stage carries `taskCount` and `taskStatusCounts`; `tasks` is listed in the issue only when the issue has at most 1,000 tasks, otherwise list them with GET .../stages/{stage}/tasks (paged, ?filter=status == "FAILED"). A task repeats the issue\'s `statement` only when it is at most 4 KiB.',
       'Issues: `statement` (or the sheet) may be up to 1 MiB; a change history keeps the first 64 KiB of a longer statement, with its size and sha256.',
       'Issues: GET .../activities is paged (pageSize, pageToken) like every list.',
+      ...GITOPS_DEPARTURES,
     ],
     servers: [{ url: '/' }],
     security: [{ bearer: [] }],

@@ -60,6 +60,8 @@ export const PERMISSIONS = [
   'databaseGroups.create',
   'databaseGroups.update',
   'databaseGroups.delete',
+  'vcsConnectors.get',
+  'vcsConnectors.update',
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 
@@ -78,18 +80,21 @@ const SHEET_READ: Permission[] = ['sheets.list', 'sheets.get'];
 const SHEET_WRITE: Permission[] = ['sheets.create', 'sheets.update', 'sheets.delete'];
 const GROUP_READ: Permission[] = ['databaseGroups.list', 'databaseGroups.get'];
 const GROUP_WRITE: Permission[] = ['databaseGroups.create', 'databaseGroups.update', 'databaseGroups.delete'];
+/** GitOps (issue 7): only a projectOwner or a workspaceAdmin may change the connector; its secrets are never readable. */
+const VCS_READ: Permission[] = ['vcsConnectors.get'];
+const VCS_WRITE: Permission[] = ['vcsConnectors.update'];
 
 export const ROLE_PERMISSIONS: Readonly<Record<WorkspaceRole, ReadonlySet<Permission>>> = {
   workspaceAdmin: new Set(PERMISSIONS),
-  workspaceDBA: new Set(PERMISSIONS.filter((p) => !MANAGE_USERS.includes(p) && p !== 'workspace.update')),
+  workspaceDBA: new Set(PERMISSIONS.filter((p) => !MANAGE_USERS.includes(p) && p !== 'workspace.update' && !VCS_WRITE.includes(p))),
   workspaceMember: new Set([...READ, ...PROJECT_ENTRY]),
 };
 
 export const PROJECT_ROLE_PERMISSIONS: Readonly<Record<ProjectRole, ReadonlySet<Permission>>> = {
-  projectOwner: new Set([...PROJECT_READ, ...PROJECT_MANAGE, ...ISSUE_READ, ...ISSUE_WRITE, ...ISSUE_RELEASE, ...SHEET_READ, ...SHEET_WRITE, 'sql.query', ...GROUP_READ, ...GROUP_WRITE]),
-  projectDeveloper: new Set([...PROJECT_READ, ...ISSUE_READ, ...ISSUE_WRITE, ...SHEET_READ, ...SHEET_WRITE, 'sql.query', ...GROUP_READ]),
-  projectReleaser: new Set([...PROJECT_READ, ...ISSUE_READ, ...ISSUE_RELEASE, ...SHEET_READ, ...GROUP_READ]),
-  projectViewer: new Set([...PROJECT_READ, ...ISSUE_READ, ...SHEET_READ, ...GROUP_READ]),
+  projectOwner: new Set([...PROJECT_READ, ...PROJECT_MANAGE, ...ISSUE_READ, ...ISSUE_WRITE, ...ISSUE_RELEASE, ...SHEET_READ, ...SHEET_WRITE, 'sql.query', ...GROUP_READ, ...GROUP_WRITE, ...VCS_READ, ...VCS_WRITE]),
+  projectDeveloper: new Set([...PROJECT_READ, ...ISSUE_READ, ...ISSUE_WRITE, ...SHEET_READ, ...SHEET_WRITE, 'sql.query', ...GROUP_READ, ...VCS_READ]),
+  projectReleaser: new Set([...PROJECT_READ, ...ISSUE_READ, ...ISSUE_RELEASE, ...SHEET_READ, ...GROUP_READ, ...VCS_READ]),
+  projectViewer: new Set([...PROJECT_READ, ...ISSUE_READ, ...SHEET_READ, ...GROUP_READ, ...VCS_READ]),
   sqlEditorUser: new Set(['projects.get', 'databases.list', 'databases.get', ...SHEET_READ, ...SHEET_WRITE, 'sql.query']),
 };
 

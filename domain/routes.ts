@@ -4,7 +4,7 @@ import type { Permission } from './roles.js';
 
 export type HttpMethod = 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
 /** A handler family is one Lambda function: functions/http/<family>.ts. */
-export type Family = 'meta' | 'workspace' | 'users' | 'environments' | 'instances' | 'databases' | 'projects' | 'issues' | 'sheets' | 'sql' | 'groups';
+export type Family = 'meta' | 'workspace' | 'users' | 'environments' | 'instances' | 'databases' | 'projects' | 'issues' | 'sheets' | 'sql' | 'groups' | 'vcs' | 'hooks';
 
 export interface RouteDef {
   readonly method: HttpMethod;
@@ -19,6 +19,8 @@ export interface RouteDef {
   readonly body?: boolean;
   /** A create: honours Idempotency-Key and answers 201. */
   readonly create?: boolean;
+  /** The operation gets the body as raw text, unparsed (a webhook checks its signature over the exact bytes). */
+  readonly rawBody?: boolean;
 }
 
 export const ROUTES = [
@@ -101,6 +103,11 @@ export const ROUTES = [
   { method: 'GET', path: '/v1/projects/{project}/databaseGroups/{databaseGroup}/tableGroups/{tableGroup}', family: 'groups', operation: 'getTableGroup', permission: 'databaseGroups.get', summary: 'Get a table group (?view=FULL lists matched tables)' },
   { method: 'PATCH', path: '/v1/projects/{project}/databaseGroups/{databaseGroup}/tableGroups/{tableGroup}', family: 'groups', operation: 'updateTableGroup', permission: 'databaseGroups.update', summary: 'Update a table group', body: true },
   { method: 'DELETE', path: '/v1/projects/{project}/databaseGroups/{databaseGroup}/tableGroups/{tableGroup}', family: 'groups', operation: 'deleteTableGroup', permission: 'databaseGroups.delete', summary: 'Delete a table group' },
+
+  { method: 'GET', path: '/v1/projects/{project}/vcsConnector', family: 'vcs', operation: 'getVcsConnector', permission: 'vcsConnectors.get', summary: "Get the project's VCS connector (secrets never included) and its recent deliveries" },
+  { method: 'PUT', path: '/v1/projects/{project}/vcsConnector', family: 'vcs', operation: 'putVcsConnector', permission: 'vcsConnectors.update', summary: 'Create or replace the VCS connector; the answer carries the webhookUrl to give the provider', body: true },
+  { method: 'DELETE', path: '/v1/projects/{project}/vcsConnector', family: 'vcs', operation: 'deleteVcsConnector', permission: 'vcsConnectors.update', summary: 'Remove the VCS connector and its secrets' },
+  { method: 'POST', path: '/v1/hooks/vcs/{project}', family: 'hooks', operation: 'receiveVcsWebhook', permission: null, summary: "The provider's push webhook: authenticated by its signature, not a JWT", rawBody: true },
 ] as const satisfies readonly RouteDef[];
 
 export type Route = (typeof ROUTES)[number];

@@ -113,6 +113,18 @@ export interface ChangeExecutor {
   createDatabase(target: ConnectionTarget, change: ChangeRequest): Promise<ChangeOutcome>;
 }
 
+/** A migration version applied to a database (GitOps issues), with the checksum of what ran. */
+export interface AppliedVersion {
+  instance: string;
+  database: string;
+  version: string;
+  checksum: string;
+  /** The issue and the change-history entry that applied it. */
+  issue: string;
+  changeHistory: string;
+  time: string;
+}
+
 /**
  * What the runner stores: the issue's task, its runs and change histories (one DynamoDB table).
  * A run costs five requests here: the task with its issue (one read), the ids (one counter
@@ -136,11 +148,13 @@ export interface TaskRunStore {
    */
   claim(task: StoredTask, run: TaskRun, leaseUntil: string, now: string, started: Activity): Promise<boolean>;
   /**
-   * In one transaction: the task's outcome (only while this run holds it), the run's outcome, the
-   * change history and the `finished` activity (its id allocated first). When the task moved on
-   * without this run (canceled, taken over), still records the run, the history and the activity,
-   * and answers false.
+   * In one transaction: the task's outcome (only while this run holds it), the run's outcome,
+   * the change history (if any), the applied version (GitOps, if any) and the `finished`
+   * activity (its id allocated first). When the task moved on without this run (canceled, taken
+   * over), still records the run, the history and the activity, and answers false.
    */
-  record(run: TaskRun, history: ChangeHistory, finished: Omit<Activity, 'seq'>): Promise<boolean>;
+  record(run: TaskRun, history: ChangeHistory | undefined, finished: Omit<Activity, 'seq'>, applied?: AppliedVersion): Promise<boolean>;
+  /** GitOps: the version as applied to the database, if it was (written by `record` with `applied`). */
+  getAppliedVersion(instance: string, database: string, version: string): Promise<AppliedVersion | undefined>;
   appendActivity(activity: Omit<Activity, 'seq'>): Promise<void>;
 }

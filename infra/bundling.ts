@@ -33,6 +33,10 @@ export const HANDLER_ENTRIES = {
   sheets: 'functions/http/sheets.ts',
   sql: 'functions/http/sql.ts',
   groups: 'functions/http/groups.ts',
+  vcs: 'functions/http/vcs.ts',
+  hooks: 'functions/http/hooks.ts',
+  // The GitOps worker the webhook invokes asynchronously (not a pipeline function).
+  vcsWorker: 'functions/workflow/vcs-worker.ts',
   seed: 'functions/seed/handler.ts',
   // The pipeline state machine's Lambdas (infra/lib/pipeline.ts; contract in domain/orchestrator.ts).
   advance: 'functions/workflow/advance.ts',

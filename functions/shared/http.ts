@@ -17,6 +17,8 @@ export type HttpEvent = APIGatewayProxyEventV2WithJWTAuthorizer;
 export type HttpResult = APIGatewayProxyStructuredResultV2 & { statusCode: number; headers: Record<string, string> };
 
 export const MAX_BODY_BYTES = 1024 * 1024;
+/** A webhook's body (a push of many commits is larger than an API body); Lambda's own limit is 6 MB. */
+export const MAX_RAW_BODY_BYTES = 5 * 1024 * 1024;
 const IDEMPOTENCY_TTL_MS = 24 * 3600 * 1000;
 /** An in-progress claim outlives the function timeout, so a crashed create frees its key soon. */
 const IDEMPOTENCY_LEASE_MS = 60 * 1000;
@@ -29,6 +31,8 @@ export interface Request {
   readonly query: Record<string, string | undefined>;
   readonly headers: Record<string, string | undefined>;
   readonly body: unknown;
+  /** The body as sent (empty for a route without one): a webhook checks its signature over it. */
+  readonly rawBody: string;
   readonly principal: User | undefined;
   /** The caller's rights; project-scoped checks happen in the domain with `access.require`. */
   readonly access: Access | undefined;
@@ -130,10 +134,16 @@ export const route = (family: Family): middy.MiddlewareObj<HttpEvent, HttpResult
 export const jsonBody = (): middy.MiddlewareObj<HttpEvent, HttpResult, Error, Ctx> => ({
   before: (request) => {
     const state = request.context.sluice;
-    if (!state.route?.body) return;
+    if (!state.route?.body && !state.route?.rawBody) return;
     const { body: raw, isBase64Encoded } = request.event;
     const text = raw === undefined || raw === null ? '' : isBase64Encoded ? Buffer.from(raw, 'base64').toString('utf8') : raw;
-    if (Buffer.byteLength(text) > MAX_BODY_BYTES) throw new PayloadTooLargeError(MAX_BODY_BYTES);
+    const limit = state.route.rawBody ? MAX_RAW_BODY_BYTES : MAX_BODY_BYTES;
+    if (Buffer.byteLength(text) > limit) throw new PayloadTooLargeError(limit);
+    if (state.route.rawBody) {
+      // Parsed by the operation, after it checked the signature over these exact bytes.
+      state.rawBody = text;
+      return;
+    }
     state.rawBody = text;
     if (text.trim() === '') {
       state.body = {};
@@ -235,7 +245,7 @@ export function httpHandler<F extends Family>(family: F, wiring: HandlerDeps | n
       const query: Record<string, string | undefined> = { ...(event.queryStringParameters ?? {}) };
       const headers: Record<string, string | undefined> = Object.fromEntries(Object.entries(event.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
       const reply = await ops[r.operation]!({
-        requestId: state.requestId, log: state.log, route: r, params: state.params, query, headers, body: state.body, principal: state.principal,
+        requestId: state.requestId, log: state.log, route: r, params: state.params, query, headers, body: state.body, rawBody: state.rawBody, principal: state.principal,
         access: state.principal ? new Access(state.principal) : undefined,
       });
       const status = reply.status ?? (r.create ? 201 : 200);

@@ -15,7 +15,7 @@ import type { DatabaseRepo, InstanceRepo, SecretStore, SqlDriver } from '../../d
 import { DEFAULT_PROJECT } from '../../domain/projects.js';
 import {
   SETTLED, SYSTEM_BOT, changeHistoryId, historyStatement, changeType, changeVersion, createDatabaseStatement, issueNameOf, leaseMs, parseRunTaskInput,
-  sha256, targetDatabase, taskKey, taskRunName, type ChangeExecutor, type ChangeOutcome, type ChangeRequest, type StoredTask, type TaskRunStore,
+  sha256, targetDatabase, taskKey, taskRunName, type AppliedVersion, type ChangeExecutor, type ChangeOutcome, type ChangeRequest, type StoredTask, type TaskRunStore,
 } from '../../domain/task-run.js';
 import { DEFAULT_STATEMENT_TIMEOUT_MS, SqlChangeExecutor } from '../adapters/sql/execute.js';
 
@@ -112,8 +112,12 @@ export function taskRunner(deps: RunTaskDeps): (input: RunTaskInput) => Promise<
     }
   }
 
-  /** Task, task run and change history in one transaction, conditional on our claim still holding. */
-  async function record(run: ClaimedRun, change: ChangeRequest, outcome: ChangeOutcome): Promise<Status> {
+  /**
+   * Task, task run and change history in one transaction, conditional on our claim still holding.
+   * `earlier`: a GitOps version applied before (nothing ran); the same checksum points at that
+   * change, another one is drift, recorded as a DRIFT change-history entry and activity.
+   */
+  async function record(run: ClaimedRun, change: ChangeRequest, outcome: ChangeOutcome, earlier?: AppliedVersion): Promise<Status> {
     const { task } = run;
     const time = deps.now();
     const status = outcome.status;
@@ -123,22 +127,29 @@ export function taskRunner(deps: RunTaskDeps): (input: RunTaskInput) => Promise<
       type: changeType(task.type), statement: historyStatement(change.statement, change.checksum), version: run.issue.migrationVersion ?? changeVersion(time), issue: issueNameOf(task.project, task.issue),
       taskRun: taskRunName(task, run.runId), createTime: time.toISOString(), checksum: change.checksum,
     };
+    const drift = earlier !== undefined && earlier.checksum !== change.checksum;
+    if (drift) history.status = 'DRIFT';
+    const historyName = `instances/${history.instance}/databases/${database}/changeHistories/${history.id}`;
+    const applied: AppliedVersion | undefined = !earlier && status === 'DONE' && run.issue.migrationVersion !== undefined && task.type !== 'DATABASE_CREATE'
+      ? { instance: history.instance, database, version: run.issue.migrationVersion, checksum: change.checksum, issue: history.issue, changeHistory: historyName, time: history.createTime }
+      : undefined;
     const detail = outcome.status === 'DONE' ? outcome.detail : outcome.error;
     const finished: TaskRun = {
       project: task.project, issue: task.issue, task: task.id, id: run.runId, attempt: run.attempt, status, creator: run.creator,
       startTime: run.startTime, endTime: time.toISOString(), detail,
       result: {
-        changeHistory: `instances/${history.instance}/databases/${database}/changeHistories/${history.id}`,
+        changeHistory: earlier && !drift ? earlier.changeHistory : historyName,
         ...(outcome.status === 'DONE' && outcome.affectedRows !== undefined ? { affectedRows: outcome.affectedRows } : {}),
       },
     };
     let final: Status = status;
     const finishedActivity = activity(run, status === 'DONE' ? 'TASK_RUN_DONE' : 'TASK_RUN_FAILED', time, detail);
-    if (!(await store.record(finished, history, finishedActivity))) {
+    if (!(await store.record(finished, earlier && !drift ? undefined : history, finishedActivity, applied))) {
       // The task moved on without us (canceled, or taken over past our lease): it keeps its status.
       const current = await store.getTask(task.project, task.issue, task.id);
       final = statusOf(current?.status ?? 'FAILED');
     }
+    if (drift) await store.appendActivity(activity(run, 'MIGRATION_DRIFT', time, detail));
     return final;
   }
 
@@ -172,6 +183,11 @@ export function taskRunner(deps: RunTaskDeps): (input: RunTaskInput) => Promise<
       database: targetDatabase(task),
       kind: task.type === 'DATABASE_DATA_UPDATE' ? 'DML' : 'DDL',
     };
+    // GitOps: a version applied to this database before is never run again (drift when its content differs).
+    const earlier = issue.migrationVersion !== undefined && task.type !== 'DATABASE_CREATE'
+      ? await store.getAppliedVersion(task.target.instance, change.database, issue.migrationVersion)
+      : undefined;
+    if (earlier) return { status: await record(run, change, appliedBefore(issue.migrationVersion!, change, earlier), earlier) };
     let outcome = await execute(run, change);
     await deps.hooks?.afterCommit?.(run, outcome);
 
@@ -184,6 +200,14 @@ export function taskRunner(deps: RunTaskDeps): (input: RunTaskInput) => Promise<
     }
     return { status: await record(run, change, outcome) };
   };
+}
+
+/** The outcome of a GitOps task whose version the database has already: nothing ran. */
+function appliedBefore(version: string, change: ChangeRequest, earlier: AppliedVersion): ChangeOutcome {
+  const detail = earlier.checksum === change.checksum
+    ? `version ${version} was applied to ${change.database} already by ${earlier.issue} (${earlier.changeHistory}); not run again`
+    : `drift: version ${version} was applied to ${change.database} by ${earlier.issue} with checksum ${earlier.checksum}; this statement (checksum ${change.checksum}) differs and was not run`;
+  return { status: 'DONE', alreadyApplied: true, detail };
 }
 
 /** SLUICE_STATEMENT_TIMEOUT_MS: each statement's timeout (default 5 min). */

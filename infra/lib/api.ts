@@ -85,7 +85,7 @@ export class SluiceApi extends Construct {
       Validations.of(route).acknowledge({
         id: 'AwsSolutions-APIG4',
         reason:
-          'Public by the API contract (API.md, Authentication): GET /healthz, GET /v1/openapi.json, and the $default catch-all that only answers 404. They read no data; every other route requires a JWT.',
+          'Public by the API contract (API.md, Authentication): GET /healthz, GET /v1/openapi.json, the $default catch-all that only answers 404, and the VCS webhook, which the provider cannot send a JWT to and which checks its HMAC or token signature in constant time before reading or writing anything (throttled with the stage). Every other route requires a JWT.',
       });
     }
   }

@@ -42,3 +42,19 @@ export function grantDataSourceSecretRead(fn: SluiceFunction, prefix: string): v
       'The task runner reads the ADMIN password of whichever data source a task targets; the secrets are created at run time by the instances function with a random ARN suffix, so the wildcard is confined to this stack\'s prefix, and the only action is GetSecretValue.',
   });
 }
+
+/**
+ * GitOps connectors' secrets live under `prefix/vcs/{project}/webhookSecret|accessToken`, apart
+ * from the data sources' passwords: `which` narrows a reader to one kind. Sets SECRETS_PREFIX.
+ */
+export function grantVcsSecrets(fn: SluiceFunction, prefix: string, actions: readonly string[], which: 'webhookSecret' | 'accessToken' | 'all', reason: string): void {
+  const stack = Stack.of(fn);
+  fn.fn.addEnvironment('SECRETS_PREFIX', prefix);
+  const resourceName = which === 'all' ? `${prefix}/vcs/*` : `${prefix}/vcs/*/${which}-??????`;
+  const arn = stack.formatArn({ service: 'secretsmanager', resource: 'secret', resourceName, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
+  fn.role.addToPrincipalPolicy(new PolicyStatement({ actions: [...actions], resources: [arn] }));
+  Validations.of(fn.role).acknowledge({
+    id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:${resourceName}]`,
+    reason,
+  });
+}

@@ -16,7 +16,7 @@ import { DEFAULTS } from './defaults.js';
 import { SluiceFunction } from './function.js';
 import { Seed } from './seed.js';
 import { PipelineStateMachine } from './pipeline.js';
-import { grantDataSourceSecretRead, grantDataSourceSecrets } from './secrets.js';
+import { grantDataSourceSecretRead, grantDataSourceSecrets, grantVcsSecrets } from './secrets.js';
 import { SluiceTable } from './table.js';
 
 export interface SluiceStackProps extends StackProps {
@@ -72,6 +72,8 @@ export class SluiceStack extends Stack {
   /** The pipeline state machine's Lambdas. */
   readonly workflow: Readonly<Record<WorkflowFunction, SluiceFunction>>;
   readonly pipeline: PipelineStateMachine;
+  /** GitOps: turns a recorded push into issues; the webhook (functions.hooks) invokes it asynchronously. */
+  readonly vcsWorker: SluiceFunction;
   /** Where the ExecutionsFailed alarm goes (an email subscription for adminEmail, when given). */
   readonly alarmTopic: Topic;
 
@@ -160,6 +162,7 @@ export class SluiceStack extends Stack {
       reason:
         "StopExecution (cancel) and DescribeExecution act on an issue's execution, named after the issue at run time; the wildcard covers the executions of this one state machine only.",
     });
+    this.vcsWorker = this.gitOps(functions, tableEnv, logRetention);
     this.notFound = new SluiceFunction(this, 'NotFound', {
       entry: HANDLER_ENTRIES.meta,
       handler: 'notFound',
@@ -189,6 +192,9 @@ export class SluiceStack extends Stack {
       );
     }
 
+    // The connector's webhookUrl points at this API (the Lambda cannot see its own gateway URL otherwise).
+    functions.vcs.fn.addEnvironment('SLUICE_API_URL', this.api.url);
+
     new CfnOutput(this, 'ApiUrl', { value: this.api.url, description: 'Base URL of the Sluice API' });
     new CfnOutput(this, 'TableName', { value: this.table.table.tableName });
     new CfnOutput(this, 'StateMachineArn', { value: this.pipeline.stateMachine.stateMachineArn, description: 'The issue pipeline (one execution per issue)' });
@@ -197,7 +203,39 @@ export class SluiceStack extends Stack {
       new CfnOutput(this, 'UserPoolClientId', { value: this.auth.client.userPoolClientId });
     }
   }
+
+  /**
+   * GitOps: the connector function writes (never reads) the connector secrets; the webhook reads
+   * webhook secrets only and queues the worker; the worker reads access tokens only, makes issues
+   * and starts their executions. The worker reaches the provider's API over the internet.
+   */
+  private gitOps(functions: Record<Family, SluiceFunction>, tableEnv: Record<string, string>, logRetention: RetentionDays): SluiceFunction {
+    const worker = new SluiceFunction(this, 'VcsWorker', {
+      entry: HANDLER_ENTRIES.vcsWorker,
+      description: 'Sluice GitOps: turn a pushed delivery into issues',
+      environment: tableEnv,
+      logRetention,
+      // Up to 200 files per push, each read from the provider within 10 s.
+      timeout: Duration.minutes(5),
+    });
+    this.table.grantData(worker.fn);
+    const stateMachine = this.pipeline.stateMachine;
+    worker.fn.addEnvironment('STATE_MACHINE_ARN', stateMachine.stateMachineArn);
+    stateMachine.grantStartExecution(worker.role);
+    grantVcsSecrets(worker, this.stackName, ['secretsmanager:GetSecretValue'], 'accessToken', VCS_SECRET_REASON('The worker reads the access token of the project whose push it processes'));
+    grantVcsSecrets(functions.vcs, this.stackName, ['secretsmanager:CreateSecret', 'secretsmanager:PutSecretValue', 'secretsmanager:DeleteSecret'], 'all',
+      VCS_SECRET_REASON('The connector API stores and deletes (never reads) the webhook secret and access token of any project'));
+    const hooks = functions.hooks;
+    grantVcsSecrets(hooks, this.stackName, ['secretsmanager:GetSecretValue'], 'webhookSecret', VCS_SECRET_REASON('The webhook reads the webhook secret of the project a delivery names, to check its signature'));
+    // Only the function itself, no `:*` qualifiers: the webhook invokes its latest version.
+    hooks.role.addToPrincipalPolicy(new PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [worker.fn.functionArn] }));
+    hooks.fn.addEnvironment('VCS_WORKER_FUNCTION', worker.fn.functionName);
+    return worker;
+  }
 }
+
+const VCS_SECRET_REASON = (who: string): string =>
+  `${who}; the secrets are created at run time, one pair per project, and Secrets Manager appends a random suffix to each ARN, so they cannot be listed in advance. The wildcard is confined to this stack's vcs/ prefix (and, for readers, to one kind of secret): no data source password is reachable.`;
 
 /**
  * Puts a function in existing private subnets. Set on the CloudFormation resource rather than with

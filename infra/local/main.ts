@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { createStore } from '../../functions/adapters/dynamo/client.js';
 import { seed } from '../../functions/adapters/dynamo/seed.js';
 import { setOrchestrator } from '../../functions/shared/orchestrator.js';
+import { setVcsDispatcher } from '../../functions/shared/vcs-dispatch.js';
 import { localConfig } from './config.js';
 import { JavaMissingError, checkJava, ensureTable, startDynamoLocal, type DynamoLocal } from './dynamo-local.js';
 import { loadOrCreateKeys } from './jwt.js';
@@ -14,6 +15,7 @@ import { localPipeline, resumeOpenIssues } from './pipeline.js';
 import { startServer, type LocalServer } from './server.js';
 import type { LocalStepFunctions } from './stepfunctions.js';
 import { startSamples, type Samples } from './samples.js';
+import { localVcsDispatcher } from './vcs-worker.js';
 
 const say = (line: string) => process.stderr.write(line + '\n');
 
@@ -34,11 +36,14 @@ async function main(): Promise<void> {
   let server: LocalServer | undefined;
   let samples: Samples | undefined;
   let pipeline: LocalStepFunctions | undefined;
+  const vcsWorker = localVcsDispatcher();
   let stopping = false;
   const stop = async (code: number) => {
     if (stopping) return;
     stopping = true;
     await server?.close();
+    // A push being turned into issues finishes first (the next start would not pick it up).
+    await vcsWorker.idle();
     // Stops the executions (the next start resumes them) and releases their gates' timers.
     await pipeline?.close();
     setOrchestrator(undefined);
@@ -61,9 +66,13 @@ async function main(): Promise<void> {
     // The pipeline state machine SluiceStack deploys, synthesized here and run in this process.
     pipeline = localPipeline();
     setOrchestrator(pipeline);
+    // GitOps pushes: the webhook answers at once, the worker runs in this process.
+    setVcsDispatcher(vcsWorker);
     const resumed = await resumeOpenIssues(createStore(), pipeline);
     if (resumed.length > 0) say(`Resumed the pipelines of ${resumed.length} open issue(s): ${resumed.join(', ')}`);
     server = await startServer({ port: config.port, keys });
+    // The connector's webhookUrl: where this server is reached.
+    process.env.SLUICE_API_URL ??= server.url;
     const token = await keys.sign(admin!.email);
     samples = await startSamples({ dataDir: config.dataDir, apiUrl: server.url, token });
     say(`Sluice is running at ${server.url}  (data: ${config.dataDir}, DynamoDB Local: ${dynamo.endpoint})`);

@@ -23,6 +23,8 @@ const FAMILY_MODULES: Record<Family, () => Promise<{ handler: unknown }>> = {
   sheets: () => import('../../functions/http/sheets.js'),
   sql: () => import('../../functions/http/sql.js'),
   groups: () => import('../../functions/http/groups.js'),
+  vcs: () => import('../../functions/http/vcs.js'),
+  hooks: () => import('../../functions/http/hooks.js'),
 };
 
 /** API Gateway's own payload limit; the handlers enforce the API's 1 MiB. */

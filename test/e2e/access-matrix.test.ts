@@ -57,7 +57,8 @@ type Outcome = Decision | `allowed, ${'lists' | 'hides'} ${string}`;
 function decide(permission: Permission, caller: Caller): Decision {
   if (ROLE_PERMISSIONS[caller.role].has(permission)) return 'allowed';
   if (!PROJECT_SCOPED.has(permission)) return `403 ${permission}`;
-  if (caller.projectRole === undefined) return '404';
+  // A caller who sees every project (a DBA) is told what it lacks; others may not even see it.
+  if (caller.projectRole === undefined) return ROLE_PERMISSIONS[caller.role].has('projects.get') ? `403 ${permission}` : '404';
   return PROJECT_ROLE_PERMISSIONS[caller.projectRole].has(permission) ? 'allowed' : `403 ${permission}`;
 }
 
@@ -157,6 +158,14 @@ async function sheet(c: Ctx, caller?: Caller): Promise<Params> {
   const made: Body = mine && mine.status < 300 ? mine.json : await c.admin('POST', path, body);
   lastSheet = made.name;
   return { project: c.shared.project, sheet: id(made.name) };
+}
+
+/** A GitOps connector (nothing is contacted when it is saved); secrets go to the local encrypted store. */
+const vcsBody = () => ({ provider: 'GITHUB', apiUrl: 'http://127.0.0.1:1', repository: 'acme/shop', webhookSecret: 'matrix-webhook-secret', accessToken: 'matrix-token' });
+async function connectedProject(c: Ctx): Promise<Params> {
+  const project = await c.boundProject();
+  await c.admin('PUT', `/v1/projects/${project}/vcsConnector`, vcsBody());
+  return { project };
 }
 
 /** The pipeline is not run here: starts and token calls succeed, gates are driven by their handlers. */
@@ -289,6 +298,10 @@ const FIXTURES: Record<Operation, Fixture> = {
   deleteSheet: { params: (c, caller) => sheet(c, caller) },
   runSheet: { params: (c) => sheet(c), body: () => ({ limit: 10 }) },
   queryDatabase: { params: (c) => ({ instance: c.shared.liveInstance, database: c.shared.database }), body: () => ({ statement: 'SELECT 1 AS one' }) },
+
+  getVcsConnector: { params: connectedProject },
+  putVcsConnector: { params: async (c) => ({ project: await c.boundProject() }), body: vcsBody },
+  deleteVcsConnector: { params: connectedProject },
 };
 
 /** Databases other test files make and drop while this one runs; never a fixture here. */

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pipelineExecutionName } from '../../domain/orchestrator.js';
 import { setOrchestrator } from '../../functions/shared/orchestrator.js';
 import { localPipeline, resumeOpenIssues, synthesizePipeline } from '../../infra/local/pipeline.js';
-import { startApi, type Api, type CallResult } from '../support/http.js';
+import { startApi, waitFor, type Api, type CallResult } from '../support/http.js';
 import { mysqlQuery, mysqlServer } from '../support/mysql.js';
 import { adminQuery, dropDatabases, postgresServer, testDatabaseName, type SqlServer } from '../support/postgres.js';
 
@@ -25,17 +25,6 @@ const ok = (res: CallResult, status = 200): Body => {
   expect(res.status, res.text).toBe(status);
   return res.json;
 };
-
-async function waitFor<T>(what: string, read: () => Promise<T>, done: (v: T) => boolean, ms = 20_000): Promise<T> {
-  const end = Date.now() + ms;
-  let last = await read();
-  while (!done(last)) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}; last seen: ${JSON.stringify(last).slice(0, 2000)}`);
-    await new Promise((r) => setTimeout(r, 50));
-    last = await read();
-  }
-  return last;
-}
 
 const getIssue = async (name: string): Promise<Body> => ok(await api.call('GET', `/v1/${name}`));
 const stage = (issue: Body, env: string): Body => issue.pipeline.stages.find((s: Body) => s.environment === `environments/${env}`);

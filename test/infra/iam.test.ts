@@ -52,6 +52,10 @@ const tableResources = [table, { 'Fn::Join': ['', [table, '/index/gsi1']] }];
 const ownSecrets = {
   'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':secretsmanager:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, `:secret:${s.stack.stackName}/*`]],
 };
+/** GitOps connector secrets: `prefix/vcs/*` for the connector API, one kind of secret for each reader. */
+const vcsSecrets = (resourceName: string) => ({
+  'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':secretsmanager:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, `:secret:${s.stack.stackName}/vcs/${resourceName}`]],
+});
 const stateMachine = { Ref: s.id(s.stack.pipeline.stateMachine) };
 const executions = {
   'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':states:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':execution:', { 'Fn::Select': [6, { 'Fn::Split': [':', stateMachine] }] }, ':*']],
@@ -85,7 +89,13 @@ const EXPECTED: Record<string, { id: string; actions: string[] }> = {
   stageResult: { id: s.id(s.stack.workflow.stageResult.fn), actions: [...LOGS, ...TABLE_ITEMS].sort() },
   failureGate: { id: s.id(s.stack.workflow.failureGate.fn), actions: [...LOGS, ...TABLE_ITEMS].sort() },
   provider: { id: provider, actions: ['lambda:GetFunction', 'lambda:InvokeFunction', ...LOGS].sort() },
+  // GitOps: the connector API writes (never reads) connector secrets; the webhook reads webhook
+  // secrets and queues the worker; the worker reads access tokens and starts issue executions.
+  vcs: { id: s.id(s.stack.functions.vcs.fn), actions: [...LOGS, ...TABLE_ITEMS, 'secretsmanager:CreateSecret', 'secretsmanager:PutSecretValue', 'secretsmanager:DeleteSecret'].sort() },
+  hooks: { id: s.id(s.stack.functions.hooks.fn), actions: [...LOGS, ...TABLE_ITEMS, 'secretsmanager:GetSecretValue', 'lambda:InvokeFunction'].sort() },
+  vcsWorker: { id: s.id(s.stack.vcsWorker.fn), actions: [...LOGS, ...TABLE_ITEMS, 'secretsmanager:GetSecretValue', 'states:StartExecution'].sort() },
 };
+const SECRET_RESOURCE: Record<string, unknown> = { vcs: vcsSecrets('*'), hooks: vcsSecrets('*/webhookSecret-??????'), vcsWorker: vcsSecrets('*/accessToken-??????') };
 
 describe('IAM', () => {
   it('covers every function in the stack', () => {
@@ -106,10 +116,11 @@ describe('IAM', () => {
       if (service === 'logs') expect(st.Resource).toEqual(ownLogs);
       else if (list(st.Action).includes('dynamodb:BatchWriteItem')) expect(st.Resource).toEqual(table);
       else if (service === 'dynamodb') expect(st.Resource).toEqual(tableResources);
-      else if (service === 'secretsmanager') expect(st.Resource).toEqual(ownSecrets);
+      else if (service === 'secretsmanager') expect(st.Resource).toEqual(SECRET_RESOURCE[name] ?? ownSecrets);
       else if (list(st.Action).includes('states:StartExecution')) expect(st.Resource).toEqual(stateMachine);
       else if (list(st.Action).includes('states:StopExecution')) expect([st.Action, st.Resource]).toEqual([['states:StopExecution', 'states:DescribeExecution'], executions]);
       else if (list(st.Action).includes('states:SendTaskSuccess')) expect([st.Action, st.Resource]).toEqual([['states:SendTaskSuccess', 'states:SendTaskFailure'], '*']);
+      else if (list(st.Action).includes('lambda:InvokeFunction') && name === 'hooks') expect(st.Resource).toEqual({ 'Fn::GetAtt': [s.id(s.stack.vcsWorker.fn), 'Arn'] });
       else if (list(st.Action).includes('lambda:InvokeFunction')) expect(st.Resource).toEqual([seedFn, { 'Fn::Join': ['', [seedFn, ':*']] }]);
       else expect(st.Resource).toEqual(seedFn);
     }
@@ -165,13 +176,16 @@ describe('IAM', () => {
     }
   });
 
-  it('only the instances function, the SQL editor and the task runner know where the passwords are: SECRETS_PREFIX, the prefix their policies name', () => {
+  it('only the instances function, the SQL editor, the task runner and the GitOps functions know where secrets are: SECRETS_PREFIX, the prefix their policies name', () => {
     const prefixes = ofType(s, 'AWS::Lambda::Function').map(([id, f]) => [id, f.Properties.Environment?.Variables?.SECRETS_PREFIX]).filter(([, p]) => p !== undefined);
     expect(prefixes.sort()).toEqual(
       [
         [EXPECTED.instances!.id, s.stack.stackName],
         [EXPECTED.runTask!.id, s.stack.stackName],
         [EXPECTED.sql!.id, s.stack.stackName],
+        [EXPECTED.vcs!.id, s.stack.stackName],
+        [EXPECTED.hooks!.id, s.stack.stackName],
+        [EXPECTED.vcsWorker!.id, s.stack.stackName],
       ].sort(),
     );
   });

@@ -70,9 +70,12 @@ describe('cdk-nag AwsSolutions', () => {
     }
     expect(acks.sort()).toEqual([
       'Sluice/Auth/UserPool AwsSolutions-COG2',
+      // GitOps connector secrets: written by the connector API, one kind read by each of webhook and worker.
+      'Sluice/Hooks/Role AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:Sluice/vcs/*/webhookSecret-??????]',
       'Sluice/Http/Api/DefaultRoute AwsSolutions-APIG4',
       'Sluice/Http/Api/GET--healthz AwsSolutions-APIG4',
       'Sluice/Http/Api/GET--v1--openapi.json AwsSolutions-APIG4',
+      'Sluice/Http/Api/POST--v1--hooks--vcs--{project} AwsSolutions-APIG4',
       'Sluice/Instances/Role AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:Sluice/*]',
       // SendTaskSuccess/SendTaskFailure take no resource; Stop/DescribeExecution on this machine's executions.
       'Sluice/Issues/Role AwsSolutions-IAM5[Resource::*]',
@@ -96,6 +99,8 @@ describe('cdk-nag AwsSolutions', () => {
       'Sluice/RunTask/Role AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:Sluice/*]',
       expect.stringMatching(/^Sluice\/Seed\/ProviderRole AwsSolutions-IAM5\[Resource::<SeedHandlerFunction[0-9A-F]+\.Arn>:\*\]$/),
       'Sluice/Sql/Role AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:Sluice/*]',
+      'Sluice/Vcs/Role AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:Sluice/vcs/*]',
+      'Sluice/VcsWorker/Role AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:Sluice/vcs/*/accessToken-??????]',
     ]);
   });
 });

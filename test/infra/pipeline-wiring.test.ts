@@ -54,10 +54,10 @@ describe('pipeline wiring in SluiceStack', () => {
     }
   });
 
-  it('gives the issues API, and only it, the state machine ARN', () => {
+  it('gives the issues API and the GitOps worker (which makes issues), and only them, the state machine ARN', () => {
     const withArn = ofType(s, 'AWS::Lambda::Function').filter(([, f]) => f.Properties.Environment?.Variables?.STATE_MACHINE_ARN !== undefined);
-    expect(withArn.map(([id]) => id)).toEqual([s.id(s.stack.functions.issues.fn)]);
-    expect(withArn[0]![1].Properties.Environment.Variables.STATE_MACHINE_ARN).toEqual({ Ref: machineId });
+    expect(withArn.map(([id]) => id).sort()).toEqual([s.id(s.stack.functions.issues.fn), s.id(s.stack.vcsWorker.fn)].sort());
+    for (const [, f] of withArn) expect(f.Properties.Environment.Variables.STATE_MACHINE_ARN).toEqual({ Ref: machineId });
   });
 
   it('sends the ExecutionsFailed alarm to a TLS-only topic the admin is subscribed to', () => {

@@ -1,9 +1,11 @@
 // An in-process local server (the same one `npm start` runs) on a fresh table, and a tiny client.
 import { setOrchestrator } from '../../functions/shared/orchestrator.js';
+import { setVcsDispatcher } from '../../functions/shared/vcs-dispatch.js';
 import { generateJwk, keysFromJwk, type LocalKeys } from '../../infra/local/jwt.js';
 import { localPipeline, synthesizePipeline, type SynthesizedPipeline } from '../../infra/local/pipeline.js';
 import { startServer, type LocalServer } from '../../infra/local/server.js';
 import type { LocalStepFunctions } from '../../infra/local/stepfunctions.js';
+import { localVcsDispatcher, type LocalVcsDispatcher } from '../../infra/local/vcs-worker.js';
 import { freshTable, type TestTable } from './table.js';
 
 export interface Api {
@@ -12,6 +14,8 @@ export interface Api {
   keys: LocalKeys;
   /** The local pipeline executions run on (the deployed definition); closed with the server. */
   pipeline: LocalStepFunctions;
+  /** The GitOps worker, in-process as with `npm start`. */
+  vcsWorker: LocalVcsDispatcher;
   token(email: string): Promise<string>;
   call(method: string, path: string, opts?: CallOptions): Promise<CallResult>;
 }
@@ -41,13 +45,17 @@ export async function startApi(): Promise<Api> {
   // Lambda service errors are retried at once here: the tests wait for no backoff.
   const pipeline = localPipeline({ synthesized, retryIntervals: { Advance: 0, RunTask: 0, StageResult: 0, ApprovalGate: 0, FailureGate: 0 } });
   setOrchestrator(pipeline);
+  const vcsWorker = localVcsDispatcher({ retryDelayMs: 0 });
+  setVcsDispatcher(vcsWorker);
   const started = await startServer({ port: 0, keys });
   const server: LocalServer = {
     ...started,
     close: async () => {
       await started.close();
+      await vcsWorker.idle();
       await pipeline.close();
       setOrchestrator(undefined);
+      setVcsDispatcher(undefined);
     },
   };
   const tokens = new Map<string, string>();
@@ -60,6 +68,7 @@ export async function startApi(): Promise<Api> {
     table,
     keys,
     pipeline,
+    vcsWorker,
     token,
     async call(method, path, opts = {}) {
       const as = opts.as === undefined ? 'admin@example.com' : opts.as;
@@ -81,4 +90,16 @@ export async function startApi(): Promise<Api> {
       return { status: res.status, headers: res.headers, json, text };
     },
   };
+}
+
+/** Polls `read` until `done` holds; the error shows what was seen last. */
+export async function waitFor<T>(what: string, read: () => Promise<T>, done: (v: T) => boolean, ms = 30_000): Promise<T> {
+  const end = Date.now() + ms;
+  let last = await read();
+  while (!done(last)) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}; last seen: ${JSON.stringify(last).slice(0, 2000)}`);
+    await new Promise((r) => setTimeout(r, 50));
+    last = await read();
+  }
+  return last;
 }

@@ -106,12 +106,12 @@ describe('gatewayRoutes', () => {
     }
   });
 
-  it('makes only the health check and the OpenAPI document public', () => {
+  it('makes only the health check, the OpenAPI document and the VCS webhook (signature-checked) public', () => {
     // Act
     const open = gatewayRoutes().filter((r) => r.public).map((r) => `${r.method} ${r.path}`);
 
     // Assess
-    expect(open.sort()).toEqual(['GET /healthz', 'GET /v1/openapi.json']);
+    expect(open.sort()).toEqual(['GET /healthz', 'GET /v1/openapi.json', 'POST /v1/hooks/vcs/{project}']);
   });
 });
 

@@ -5,7 +5,8 @@
 export const pad = (n: number, width = 10): string => String(n).padStart(width, '0');
 
 export type EntityType = 'Workspace' | 'Counter' | 'User' | 'UserEmail' | 'Environment' | 'Project' | 'Idempotency' | 'Config' | 'Instance' | 'Database' | 'Table'
-  | 'Issue' | 'Stage' | 'Task' | 'TaskRun' | 'Activity' | 'ChangeHistory' | 'Sheet' | 'SheetChunk' | 'StatementChunk' | 'DatabaseGroup' | 'TableGroup';
+  | 'Issue' | 'Stage' | 'Task' | 'TaskRun' | 'Activity' | 'ChangeHistory' | 'Sheet' | 'SheetChunk' | 'StatementChunk' | 'DatabaseGroup' | 'TableGroup'
+  | 'VcsConnector' | 'VcsDelivery' | 'VcsDeliveryId' | 'VcsFile' | 'AppliedVersion';
 
 /** Server-given names go into sort keys escaped, so that `#` and `.` stay separators. */
 const part = (s: string): string => s.replace(/[%#.]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
@@ -94,4 +95,16 @@ export const keys = {
   sheetChunkPrefix: (version?: number): string => (version === undefined ? 'CHUNK#' : `CHUNK#${pad(version)}#`),
   /** Sheet ids count up per project (an atomic counter; a failed create may leave a gap). */
   sheetCounter: (project: string): Key => ({ pk: 'COUNTER', sk: `SHEETS#${project}` }),
+
+  // GitOps: a project's connector, its deliveries (newest last by receive time) and the last
+  // content seen per migration file share one partition; a delivery id is unique per project
+  // through its own guard item, written in the same transaction as the delivery.
+  vcsPartition: (project: string): string => `VCS#${project}`,
+  vcsConnector: (project: string): Key => ({ pk: `VCS#${project}`, sk: 'CONNECTOR' }),
+  vcsDelivery: (project: string, receiveTime: string, id: string): Key => ({ pk: `VCS#${project}`, sk: `DELIVERY#${receiveTime}#${part(id)}` }),
+  vcsDeliveryPrefix: 'DELIVERY#',
+  vcsDeliveryId: (project: string, id: string): Key => ({ pk: `VCSDELIVERY#${project}#${id}`, sk: 'VCSDELIVERY' }),
+  vcsFile: (project: string, path: string): Key => ({ pk: `VCS#${project}`, sk: `FILE#${path}` }),
+  /** The migration versions applied to a database (GitOps), with their checksum: the runner's skip and drift check. */
+  appliedVersion: (instance: string, database: string, version: string): Key => ({ pk: `INSTANCE#${instance}`, sk: `APPLIED#${part(database)}#${version}` }),
 };

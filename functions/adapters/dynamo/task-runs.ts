@@ -5,10 +5,10 @@
 import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { BatchGetCommand, GetCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Activity, ChangeHistory, Issue, TaskRun } from '../../../domain/issues.js';
-import type { StoredTask, TaskRunStore } from '../../../domain/task-run.js';
+import type { AppliedVersion, StoredTask, TaskRunStore } from '../../../domain/task-run.js';
 import { appendActivity, entityItem, readEntity, readIssue } from './issues.js';
 import { keys, type Key } from './keys.js';
-import type { DynamoStore } from './store.js';
+import { toItem, type DynamoStore } from './store.js';
 
 export class DynamoTaskRunStore implements TaskRunStore {
   constructor(private readonly store: DynamoStore) {}
@@ -132,7 +132,10 @@ export class DynamoTaskRunStore implements TaskRunStore {
     return true;
   }
 
-  async record(run: TaskRun, history: ChangeHistory, finished: Omit<Activity, 'seq'>): Promise<boolean> {
+  getAppliedVersion = (instance: string, database: string, version: string): Promise<AppliedVersion | undefined> =>
+    this.store.get<AppliedVersion>(keys.appliedVersion(instance, database, version));
+
+  async record(run: TaskRun, history: ChangeHistory | undefined, finished: Omit<Activity, 'seq'>, applied?: AppliedVersion): Promise<boolean> {
     const table = this.store.tableName;
     const activity = this.activityPut({ ...finished, seq: await this.nextActivitySeq(run.project, run.issue) });
     const runUpdate = {
@@ -145,13 +148,16 @@ export class DynamoTaskRunStore implements TaskRunStore {
         ExpressionAttributeValues: { ':status': run.status, ':t': run.endTime, ':detail': run.detail, ':result': run.result, ':running': 'RUNNING' },
       },
     };
-    const historyPut = {
+    const historyPut = history && {
       Put: {
         TableName: table,
         Item: entityItem('ChangeHistory', keys.changeHistory(history.instance, history.database, history.id), history),
         ConditionExpression: 'attribute_not_exists(pk)',
       },
     };
+    // GitOps: the version now applied to the database (the runner's skip and drift check reads it).
+    const appliedPut = applied && { Put: { TableName: table, Item: toItem('AppliedVersion', keys.appliedVersion(applied.instance, applied.database, applied.version), applied) } };
+    const rest = [historyPut, appliedPut].filter((x) => x !== undefined);
     const taskUpdate = {
       Update: {
         TableName: table,
@@ -163,14 +169,14 @@ export class DynamoTaskRunStore implements TaskRunStore {
       },
     };
     try {
-      await this.store.doc.send(new TransactWriteCommand({ TransactItems: [taskUpdate, runUpdate, historyPut, activity] }));
+      await this.store.doc.send(new TransactWriteCommand({ TransactItems: [taskUpdate, runUpdate, ...rest, activity] }));
       return true;
     } catch (e) {
       if (!(e instanceof TransactionCanceledException)) throw e;
     }
     // The task moved on without this run: what happened on the target is still recorded.
     try {
-      await this.store.doc.send(new TransactWriteCommand({ TransactItems: [runUpdate, historyPut, activity] }));
+      await this.store.doc.send(new TransactWriteCommand({ TransactItems: [runUpdate, ...rest, activity] }));
     } catch (e) {
       if (!(e instanceof TransactionCanceledException)) throw e;
       // The run was ended by the attempt that took over: the activity still says what happened.

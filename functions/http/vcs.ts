@@ -1,0 +1,29 @@
+// GitOps connector: GET, PUT, DELETE /v1/projects/{project}/vcsConnector.
+import type { Access } from '../../domain/access.js';
+import { UnauthenticatedError } from '../../domain/errors.js';
+import { parseUserChosenId } from '../../domain/names.js';
+import { deleteVcsConnector, getVcsConnector, putVcsConnector, toConnectorResource } from '../../domain/vcs.js';
+import { httpHandler, type Request } from '../shared/http.js';
+import { deps, idempotency } from '../shared/wiring.js';
+import { vcsDeps } from '../shared/wiring-vcs.js';
+
+const caller = (req: Request): Access => {
+  if (!req.access) throw new UnauthenticatedError();
+  return req.access;
+};
+const project = (req: Request): string => parseUserChosenId(req.params.project!, 'project');
+
+/** Where the API is reached: SLUICE_API_URL (the stack's API endpoint, or the local server), else the request's host. */
+const apiBase = (req: Request): string => process.env.SLUICE_API_URL || `http://${req.headers.host ?? 'localhost'}`;
+
+export const handler = httpHandler('vcs', { deps, idempotency }, {
+  getVcsConnector: async (req) => {
+    const { connector, deliveries } = await getVcsConnector(vcsDeps, caller(req), project(req));
+    return { body: toConnectorResource(connector, apiBase(req), deliveries) };
+  },
+  putVcsConnector: async (req) => ({ body: toConnectorResource(await putVcsConnector(vcsDeps, caller(req), project(req), req.body, req.headers['if-match']), apiBase(req)) }),
+  deleteVcsConnector: async (req) => {
+    await deleteVcsConnector(vcsDeps, caller(req), project(req), req.headers['if-match']);
+    return { body: {} };
+  },
+});
