@@ -1,5 +1,6 @@
 // An in-process local server (the same one `npm start` runs) on a fresh table, and a tiny client.
 import { setOrchestrator } from '../../functions/shared/orchestrator.js';
+import type { JWK } from 'jose';
 import { generateJwk, keysFromJwk, type LocalKeys } from '../../infra/local/jwt.js';
 import { localPipeline, synthesizePipeline, type SynthesizedPipeline } from '../../infra/local/pipeline.js';
 import { startServer, type LocalServer } from '../../infra/local/server.js';
@@ -10,6 +11,8 @@ export interface Api {
   server: LocalServer;
   table: TestTable;
   keys: LocalKeys;
+  /** The signing key (private JWK) behind `keys`: for tests that forge or craft tokens. */
+  jwk: JWK;
   /** The local pipeline executions run on (the deployed definition); closed with the server. */
   pipeline: LocalStepFunctions;
   token(email: string): Promise<string>;
@@ -36,7 +39,8 @@ let synthesized: SynthesizedPipeline | undefined;
 
 export async function startApi(): Promise<Api> {
   const table = await freshTable();
-  const keys = await keysFromJwk(await generateJwk());
+  const jwk = await generateJwk();
+  const keys = await keysFromJwk(jwk);
   synthesized ??= synthesizePipeline();
   // Lambda service errors are retried at once here: the tests wait for no backoff.
   const pipeline = localPipeline({ synthesized, retryIntervals: { Advance: 0, RunTask: 0, StageResult: 0, ApprovalGate: 0, FailureGate: 0 } });
@@ -59,6 +63,7 @@ export async function startApi(): Promise<Api> {
     server,
     table,
     keys,
+    jwk,
     pipeline,
     token,
     async call(method, path, opts = {}) {
