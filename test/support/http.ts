@@ -5,6 +5,7 @@ import { generateJwk, keysFromJwk, type LocalKeys } from '../../infra/local/jwt.
 import { localPipeline, synthesizePipeline, type SynthesizedPipeline } from '../../infra/local/pipeline.js';
 import { startServer, type LocalServer } from '../../infra/local/server.js';
 import type { LocalStepFunctions } from '../../infra/local/stepfunctions.js';
+import { recordPayloads } from './capture.js';
 import { freshTable, type TestTable } from './table.js';
 
 export interface Api {
@@ -51,6 +52,8 @@ export async function startApi(): Promise<Api> {
     close: async () => {
       await started.close();
       await pipeline.close();
+      // Every Step Functions payload of the run, for the secrets scan.
+      recordPayloads(pipeline.events);
       setOrchestrator(undefined);
     },
   };
