@@ -181,6 +181,10 @@ export const authenticate = (deps: Pick<Deps, 'users'>): middy.MiddlewareObj<Htt
 
 const sha256 = (s: string): string => createHash('sha256').update(s).digest('base64url');
 
+/** middy's own error at the function's deadline (its timeoutEarlyResponse), not an SDK timeout. */
+const isDeadline = (e: unknown): boolean =>
+  e instanceof Error && e.name === 'TimeoutError' && (e.cause as { package?: string } | undefined)?.package === '@middy/core';
+
 /** Idempotency-Key on creates: a retry replays the first answer; another body is a 409. */
 export const idempotent = (repo: IdempotencyRepo): middy.MiddlewareObj<HttpEvent, HttpResult, Error, Ctx> => ({
   before: async (request) => {
@@ -212,6 +216,9 @@ export const idempotent = (repo: IdempotencyRepo): middy.MiddlewareObj<HttpEvent
   },
   onError: async (request) => {
     const scope = request.context.sluice?.idempotencyScope;
+    // At the function's deadline middy answers while the operation may still finish: the key
+    // stays claimed until its lease ends, or a retry with it would make the resource twice.
+    if (isDeadline(request.error)) return;
     // Release the key so that a corrected retry can go through.
     if (scope) await repo.release(scope).catch(() => undefined);
   },
