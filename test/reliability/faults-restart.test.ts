@@ -115,5 +115,5 @@ describe('SIGKILL mid-pipeline, then a restart', () => {
     for (const db of Object.values(DB)) expect(await adminQuery(pg, 'SELECT count(*)::int AS n FROM t', db)).toEqual([{ n: 1 }]);
     s.child.kill('SIGTERM');
     await s.exit;
-  }, 180_000);
+  }, 300_000);
 });
