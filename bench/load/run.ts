@@ -56,9 +56,11 @@ async function main(): Promise<void> {
       child.once('exit', () => reject(new Error(`the server exited: ${err}`)));
     });
     const url = `http://127.0.0.1:${port}`;
-    const call = async (method: string, path: string, body?: unknown) => {
+    const call = async (method: string, path: string, body?: unknown, key?: string) => {
       const res = await fetch(url + path, {
-        method, headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) }, ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        method,
+        headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...(key ? { 'idempotency-key': key } : {}) },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       });
       const text = await res.text();
       return { status: res.status, json: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
@@ -72,7 +74,8 @@ async function main(): Promise<void> {
     // Fixtures: a project with one database on the test environment (no approval).
     await must('POST', '/v1/projects', { id: 'load', title: 'Load' });
     await must('POST', '/v1/instances', { id: 'pg', title: 'pg', engine: 'POSTGRES', environment: 'environments/test', dataSources: [{ type: 'ADMIN', host: pgHost, port: Number(pgPort), username: pgUser, database: DB }] });
-    await must('POST', '/v1/instances/pg:sync');
+    // The sync reads every database of the server (a shared one has many): tried up to 5 times.
+    for (let i = 0; (await call('POST', '/v1/instances/pg:sync')).status !== 200; i++) if (i >= 4) throw new Error('the sync did not succeed');
     await must('PATCH', `/v1/instances/pg/databases/${DB}?updateMask=project`, { project: 'projects/load' });
     const sheet = (await must('POST', '/v1/projects/load/sheets', { title: 'seed', content: 'SELECT 1', visibility: 'PROJECT' })).name as string;
 
@@ -81,18 +84,37 @@ async function main(): Promise<void> {
     const acked = { sheets: 1, issues: 0, environmentsRead: 0 };
     const issueNames: string[] = [];
     const byOp: Record<string, number> = {};
-    const timed = async (op: string, method: string, path: string, body?: unknown) => {
+    const timed = async (op: string, method: string, path: string, body?: unknown, key?: string) => {
       const t0 = performance.now();
       try {
-        const r = await call(method, path, body);
+        const r = await call(method, path, body, key);
         latencies.push(performance.now() - t0);
         byOp[op] = (byOp[op] ?? 0) + 1;
-        if (r.status >= 400) errors[`${op} ${r.status}`] = (errors[`${op} ${r.status}`] ?? 0) + 1;
+        if (r.status >= 400 && !key) errors[`${op} ${r.status}`] = (errors[`${op} ${r.status}`] ?? 0) + 1;
         return r;
       } catch (e) {
         errors[`${op} ${(e as Error).message}`] = (errors[`${op} ${(e as Error).message}`] ?? 0) + 1;
         return undefined;
       }
+    };
+    // A create as a careful client makes it: with an Idempotency-Key, retried (same key, 1 s
+    // apart) while the answer is not final (5xx, a network error, 409 "still in progress").
+    const retried: Record<string, number> = {};
+    let keys = 0;
+    const createOnce = async (op: string, path: string, body: unknown) => {
+      const key = `load-${++keys}`;
+      for (let attempt = 0; attempt < 30; attempt++) {
+        const r = await timed(op, 'POST', path, body, key);
+        const final = r !== undefined && r.status < 500 && !(r.status === 409 && /in progress/.test(JSON.stringify(r.json)));
+        if (final) {
+          if (r.status >= 400) errors[`${op} ${r.status}`] = (errors[`${op} ${r.status}`] ?? 0) + 1;
+          return r;
+        }
+        retried[op] = (retried[op] ?? 0) + 1;
+        await new Promise((res) => setTimeout(res, 1000));
+      }
+      errors[`${op} no final answer`] = (errors[`${op} no final answer`] ?? 0) + 1;
+      return undefined;
     };
     // The mix per request: 70 % reads, 25 % creates (sheets), 5 % updates; and one pipeline a second beside.
     const READS: [string, string][] = [
@@ -111,7 +133,7 @@ async function main(): Promise<void> {
           const [op, path] = READS[dice % READS.length]!;
           await timed(op, 'GET', path);
         } else if (dice < 95) {
-          const r = await timed('createSheet', 'POST', '/v1/projects/load/sheets', { title: `s${n}`, content: `SELECT ${n}`, visibility: 'PROJECT' });
+          const r = await createOnce('createSheet', '/v1/projects/load/sheets', { title: `s${n}`, content: `SELECT ${n}`, visibility: 'PROJECT' });
           if (r?.status === 201) acked.sheets += 1;
         } else {
           await timed('updateSheet', 'PATCH', `/v1/${own}?updateMask=title`, { title: `Load ${n}` });
@@ -124,7 +146,7 @@ async function main(): Promise<void> {
       for (let id = 1; Date.now() < end; id++) {
         creates.push(
           (async () => {
-            const r = await timed('createIssue', 'POST', '/v1/projects/load/issues', { title: `p${id}`, type: 'DATABASE_DATA_UPDATE', statement: `INSERT INTO t VALUES (${id})`, targets: [`instances/pg/databases/${DB}`] });
+            const r = await createOnce('createIssue', '/v1/projects/load/issues', { title: `p${id}`, type: 'DATABASE_DATA_UPDATE', statement: `INSERT INTO t VALUES (${id})`, targets: [`instances/pg/databases/${DB}`] });
             if (r?.status === 201) {
               acked.issues += 1;
               issueNames.push(r.json.name as string);
@@ -170,6 +192,8 @@ async function main(): Promise<void> {
       throughputPerSecond: Number((latencies.length / elapsed).toFixed(1)),
       latencyMs: { p50: Number(pct(50).toFixed(1)), p95: Number(pct(95).toFixed(1)), p99: Number(pct(99).toFixed(1)), max: Number(sorted.at(-1)!.toFixed(1)) },
       byOperation: byOp,
+      /** Creates retried with their key because an answer was not final (a 500 at the deadline, say). */
+      retried,
       errors,
       writes: {
         sheets: { acknowledged: acked.sheets, stored: storedSheets },

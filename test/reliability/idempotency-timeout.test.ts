@@ -1,7 +1,8 @@
 // A create that outlives its function's deadline: middy answers 500 at the deadline while the
 // operation may still finish (locally it goes on; on Lambda a dangling promise resumes in the next
 // invocation). Its Idempotency-Key must stay claimed (IN_PROGRESS, until the claim's lease ends)
-// rather than be released, or the client's retry with the same key makes the resource twice.
+// rather than be released, or the client's retry with the same key makes the resource twice;
+// once the operation finishes, the key records its real answer for the retry to replay.
 import { describe, expect, it } from 'vitest';
 import type { Context } from 'aws-lambda';
 import { AbortedError } from '../../domain/errors.js';
@@ -62,6 +63,32 @@ describe('Idempotency-Key and the function deadline', () => {
     expect(retry.statusCode).toBe(409);
     expect(JSON.parse(retry.body!).error.message).toMatch(/still in progress/);
     expect(started).toBe(1);
+
+    // Once the operation has finished, the key holds its real answer: a retry replays it.
+    await new Promise((r) => setTimeout(r, 600));
+    const later = await handler(create(), { ...lambdaContext() });
+    expect(later.statusCode).toBe(201);
+    expect(JSON.parse(later.body!)).toEqual({ name: 'environments/slow' });
+    expect(started).toBe(1);
+  });
+
+  it('a create cut off by the deadline that then fails releases its key, so a retry runs', async () => {
+    const repo = memoryRepo();
+    let started = 0;
+    const handler = handlerWith(async () => {
+      started += 1;
+      await new Promise((r) => setTimeout(r, 300));
+      if (started === 1) throw new AbortedError('lost a race');
+      return { body: { name: 'environments/slow' } };
+    }, repo);
+
+    expect((await handler(create(), shortContext())).statusCode).toBe(500);
+    await new Promise((r) => setTimeout(r, 500));
+    const retry = await handler(create(), { ...lambdaContext() });
+
+    expect(repo.released).toHaveLength(1);
+    expect(retry.statusCode).toBe(201);
+    expect(started).toBe(2);
   });
 
   it('a create that fails is released, so a corrected retry goes through (the control)', async () => {
