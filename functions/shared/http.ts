@@ -58,6 +58,8 @@ interface State {
   idempotencyScope?: string;
   requestHash?: string;
   replay?: StoredResponse;
+  /** middy answered at the function's deadline while the operation still ran. */
+  deadlinePassed?: boolean;
 }
 type Ctx = Context & { sluice: State };
 type MiddyRequest = middy.Request<HttpEvent, HttpResult, Error, Ctx>;
@@ -191,6 +193,10 @@ export const authenticate = (deps: Pick<Deps, 'users'>): middy.MiddlewareObj<Htt
 
 const sha256 = (s: string): string => createHash('sha256').update(s).digest('base64url');
 
+/** middy's own error at the function's deadline (its timeoutEarlyResponse), not an SDK timeout. */
+const isDeadline = (e: unknown): boolean =>
+  e instanceof Error && e.name === 'TimeoutError' && (e.cause as { package?: string } | undefined)?.package === '@middy/core';
+
 /** Idempotency-Key on creates: a retry replays the first answer; another body is a 409. */
 export const idempotent = (repo: IdempotencyRepo): middy.MiddlewareObj<HttpEvent, HttpResult, Error, Ctx> => ({
   before: async (request) => {
@@ -222,6 +228,12 @@ export const idempotent = (repo: IdempotencyRepo): middy.MiddlewareObj<HttpEvent
   },
   onError: async (request) => {
     const scope = request.context.sluice?.idempotencyScope;
+    // At the function's deadline middy answers while the operation may still finish: the key
+    // stays claimed until its lease ends, or a retry with it would make the resource twice.
+    if (isDeadline(request.error)) {
+      if (request.context.sluice) request.context.sluice.deadlinePassed = true;
+      return;
+    }
     // Release the key so that a corrected retry can go through.
     if (scope) await repo.release(scope).catch(() => undefined);
   },
@@ -244,13 +256,35 @@ export function httpHandler<F extends Family>(family: F, wiring: HandlerDeps | n
       const r = state.route!;
       const query: Record<string, string | undefined> = { ...(event.queryStringParameters ?? {}) };
       const headers: Record<string, string | undefined> = Object.fromEntries(Object.entries(event.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
-      const reply = await ops[r.operation]!({
-        requestId: state.requestId, log: state.log, route: r, params: state.params, query, headers, body: state.body, rawBody: state.rawBody, principal: state.principal,
-        access: state.principal ? new Access(state.principal) : undefined,
-      });
+      let reply: Reply;
+      try {
+        reply = await ops[r.operation]!({
+          requestId: state.requestId, log: state.log, route: r, params: state.params, query, headers, body: state.body, rawBody: state.rawBody, principal: state.principal,
+          access: state.principal ? new Access(state.principal) : undefined,
+        });
+      } catch (e) {
+        if (state.deadlinePassed) await settleLate(wiring, state, undefined);
+        throw e;
+      }
       const status = reply.status ?? (r.create ? 201 : 200);
-      return reply.body === undefined ? { statusCode: status, headers: { ...reply.headers } } : json(status, reply.body, reply.headers);
+      const result: HttpResult = reply.body === undefined ? { statusCode: status, headers: { ...reply.headers } } : json(status, reply.body, reply.headers);
+      if (state.deadlinePassed) await settleLate(wiring, state, result);
+      return result;
     });
+}
+
+/**
+ * An operation that finished after middy answered at the deadline: its Idempotency-Key, kept
+ * claimed, now records the real outcome (a retry with the key replays it), or is released when
+ * the operation failed.
+ */
+async function settleLate(wiring: HandlerDeps | null, state: State, result: HttpResult | undefined): Promise<void> {
+  const { idempotencyScope: scope, requestHash } = state;
+  if (!wiring || !scope || !requestHash) return;
+  if (result && result.statusCode < 300) {
+    await wiring.idempotency.complete(scope, requestHash, { statusCode: result.statusCode, body: String(result.body ?? '') }, new Date(Date.now() + IDEMPOTENCY_TTL_MS)).catch(() => undefined);
+  } else await wiring.idempotency.release(scope).catch(() => undefined);
+  state.log.warn('finished after the deadline', { operation: state.route?.operation, status: result?.statusCode });
 }
 
 /** API Gateway's `$default` route: any path outside the route table gets the API's own 404. */

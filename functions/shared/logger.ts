@@ -11,6 +11,13 @@ export const setLogSink = (next: (line: string) => void): void => {
   sink = next;
 };
 
+const taps = new Set<(line: string) => void>();
+/** An observer of every line written, whatever the sink (the test suite's secrets scan). Returns its removal. */
+export const tapLogs = (tap: (line: string) => void): (() => void) => {
+  taps.add(tap);
+  return () => void taps.delete(tap);
+};
+
 const threshold = (): number => LEVELS[(process.env.LOG_LEVEL ?? 'info') as keyof typeof LEVELS] ?? LEVELS.info;
 
 export interface Logger {
@@ -24,7 +31,9 @@ export interface Logger {
 export function createLogger(base: Fields = {}): Logger {
   const write = (level: Level) => (msg: string, fields: Fields = {}) => {
     if (LEVELS[level] < threshold()) return;
-    sink(JSON.stringify({ level, time: new Date().toISOString(), msg, ...base, ...fields }));
+    const line = JSON.stringify({ level, time: new Date().toISOString(), msg, ...base, ...fields });
+    for (const tap of taps) tap(line);
+    sink(line);
   };
   return {
     debug: write('debug'),

@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto';
 import type { Context } from 'aws-lambda';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { buildEvent } from '../../infra/local/events.js';
+import { recordRequest, recordResponse } from './capture.js';
 import type { Family } from '../../domain/routes.js';
 import type { HttpEvent, HttpResult } from '../../functions/shared/http.js';
 import type { DynamoStore } from '../../functions/adapters/dynamo/store.js';
@@ -77,9 +78,11 @@ export function apiClient(handlers: Handlers, defaultEmail = 'admin@example.com'
     }
     const email = options.as === undefined ? defaultEmail : options.as;
     const claims = { ...(email === null ? { sub: 'no-email' } : { sub: `sub-${email}`, email }), ...options.claims };
+    recordRequest(options.body);
     const { family, event } = buildEvent({ method, path, headers, ...(body === undefined ? {} : { body }), claims });
     const result = await handlers[family](event, lambdaContext());
     const raw = typeof result.body === 'string' ? result.body : '';
+    recordResponse(raw);
     return { requestId: event.requestContext.requestId, status: result.statusCode, headers: result.headers, body: raw ? JSON.parse(raw) : undefined };
   };
 }

@@ -1,17 +1,21 @@
 // An in-process local server (the same one `npm start` runs) on a fresh table, and a tiny client.
 import { setOrchestrator } from '../../functions/shared/orchestrator.js';
 import { setVcsDispatcher } from '../../functions/shared/vcs-dispatch.js';
+import type { JWK } from 'jose';
 import { generateJwk, keysFromJwk, type LocalKeys } from '../../infra/local/jwt.js';
 import { localPipeline, synthesizePipeline, type SynthesizedPipeline } from '../../infra/local/pipeline.js';
 import { startServer, type LocalServer } from '../../infra/local/server.js';
 import type { LocalStepFunctions } from '../../infra/local/stepfunctions.js';
 import { localVcsDispatcher, type LocalVcsDispatcher } from '../../infra/local/vcs-worker.js';
+import { recordPayloads } from './capture.js';
 import { freshTable, type TestTable } from './table.js';
 
 export interface Api {
   server: LocalServer;
   table: TestTable;
   keys: LocalKeys;
+  /** The signing key (private JWK) behind `keys`: for tests that forge or craft tokens. */
+  jwk: JWK;
   /** The local pipeline executions run on (the deployed definition); closed with the server. */
   pipeline: LocalStepFunctions;
   /** The GitOps worker, in-process as with `npm start`. */
@@ -40,7 +44,8 @@ let synthesized: SynthesizedPipeline | undefined;
 
 export async function startApi(): Promise<Api> {
   const table = await freshTable();
-  const keys = await keysFromJwk(await generateJwk());
+  const jwk = await generateJwk();
+  const keys = await keysFromJwk(jwk);
   synthesized ??= synthesizePipeline();
   // Lambda service errors are retried at once here: the tests wait for no backoff.
   const pipeline = localPipeline({ synthesized, retryIntervals: { Advance: 0, RunTask: 0, StageResult: 0, ApprovalGate: 0, FailureGate: 0 } });
@@ -54,6 +59,8 @@ export async function startApi(): Promise<Api> {
       await started.close();
       await vcsWorker.idle();
       await pipeline.close();
+      // Every Step Functions payload of the run, for the secrets scan.
+      recordPayloads(pipeline.events);
       setOrchestrator(undefined);
       setVcsDispatcher(undefined);
     },
@@ -67,6 +74,7 @@ export async function startApi(): Promise<Api> {
     server,
     table,
     keys,
+    jwk,
     pipeline,
     vcsWorker,
     token,

@@ -1,0 +1,104 @@
+// The suite-wide secrets scan (RELIABILITY.md, "Secrets"). In every test file it records:
+//   - every password the tests send (any `password`, `*Secret`, `accessToken` field of a request
+//     body, 8 characters or more), and the test servers' own passwords;
+//   - every response body the tests receive (fetch, so the local server; and test/support/api.ts,
+//     which calls the handlers directly);
+//   - every log line written, at debug level (functions/shared/logger.ts tapLogs), whatever sink
+//     a test installs;
+//   - every Step Functions payload of the local pipeline (its event log: execution input, each
+//     state's input and output), recorded when test/support/http.ts closes it.
+// After the file, no password may appear in any of them. Each file adds its counts to a run
+// folder, and the global teardown prints the totals (the figure RELIABILITY.md quotes).
+import { appendFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, inject } from 'vitest';
+import { tapLogs } from '../../functions/shared/logger.js';
+
+const seen = { responses: [] as string[], logs: [] as string[], payloads: [] as string[] };
+const passwords = new Set<string>();
+const SECRET_KEY = /password|secret$|accesstoken/i;
+const MIN_LENGTH = 8;
+
+function collect(value: unknown, key = ''): void {
+  if (typeof value === 'string') {
+    if (SECRET_KEY.test(key) && value.length >= MIN_LENGTH) passwords.add(value);
+  } else if (Array.isArray(value)) for (const v of value) collect(v, key);
+  else if (value && typeof value === 'object') for (const [k, v] of Object.entries(value)) collect(v, k);
+}
+
+/** A request body as sent (object or JSON text): its secret fields join the passwords to look for. */
+export function recordRequest(body: unknown): void {
+  if (typeof body === 'string') {
+    try {
+      collect(JSON.parse(body));
+    } catch {
+      // not JSON: no fields
+    }
+  } else collect(body);
+}
+
+export const recordResponse = (text: string): void => void seen.responses.push(text);
+export const recordPassword = (password: string | undefined): void => void (password && password.length >= MIN_LENGTH && passwords.add(password));
+export const recordPayloads = (events: readonly unknown[]): void => {
+  for (const e of events) seen.payloads.push(JSON.stringify(e));
+};
+
+/** What this file recorded so far (the secrets scan's own test reads it). */
+export const captured = (): { passwords: string[]; responses: number; logs: number; payloads: number } => ({
+  passwords: [...passwords], responses: seen.responses.length, logs: seen.logs.length, payloads: seen.payloads.length,
+});
+
+/** Each password found in the texts, where, with a little context (the password itself masked). */
+export function findPasswords(secrets: Iterable<string>, texts: Record<string, readonly string[]>): string[] {
+  const out: string[] = [];
+  for (const p of secrets) {
+    for (const [where, list] of Object.entries(texts)) {
+      for (const t of list) {
+        const at = t.indexOf(p);
+        if (at >= 0) out.push(`${p.slice(0, 3)}… in ${where}: ${t.slice(Math.max(0, at - 120), at).replaceAll(p, '<pw>')}<pw>${t.slice(at + p.length, at + p.length + 80)}`);
+      }
+    }
+  }
+  return out;
+}
+
+let file = '';
+
+/** Installed by test/support/setup.ts in every test file. */
+export function installCapture(): void {
+  tapLogs((line) => void seen.logs.push(line));
+  const original = globalThis.fetch;
+  globalThis.fetch = async (input, init) => {
+    const body = init?.body;
+    if (typeof body === 'string') recordRequest(body);
+    else if (body instanceof Uint8Array) recordRequest(Buffer.from(body).toString('utf8'));
+    const res = await original(input, init);
+    const type = res.headers.get('content-type') ?? '';
+    if (type.includes('json') || type.startsWith('text/')) {
+      res.clone().text().then(recordResponse, () => undefined);
+    }
+    return res;
+  };
+  // eslint-disable-next-line no-empty-pattern -- vitest passes the suite second, after a fixtures pattern
+  beforeAll(({}, suite) => {
+    file = (suite as { file?: { name?: string } }).file?.name ?? '?';
+    recordPassword(inject('postgresPasswords')?.password);
+    recordPassword(inject('postgres')?.password);
+  });
+  afterAll(() => {
+    globalThis.fetch = original;
+    const found = findPasswords(passwords, seen);
+    const dir = inject('secretsScanDir');
+    if (dir) {
+      const counts = { file, responses: seen.responses.length, logs: seen.logs.length, payloads: seen.payloads.length, passwords: passwords.size, hits: found.length };
+      appendFileSync(join(dir, `${process.pid}.jsonl`), JSON.stringify(counts) + '\n');
+    }
+    if (found.length > 0) throw new Error(`secrets scan: ${found.length} password(s) in what the suite produced:\n${found.slice(0, 10).join('\n')}`);
+  });
+}
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    secretsScanDir: string;
+  }
+}
