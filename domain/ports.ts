@@ -92,6 +92,8 @@ export interface IdempotencyRepo {
   claim(scope: string, requestHash: string, expiresAt: Date): Promise<IdempotencyRecord | undefined>;
   complete(scope: string, requestHash: string, response: StoredResponse, expiresAt: Date): Promise<void>;
   release(scope: string): Promise<void>;
+  /** Moves an IN_PROGRESS claim's expiry (the operation still runs); a no-op once it is completed or gone. */
+  extend(scope: string, requestHash: string, expiresAt: Date): Promise<void>;
 }
 
 export interface ConfigRepo {

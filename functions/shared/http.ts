@@ -60,6 +60,8 @@ interface State {
   replay?: StoredResponse;
   /** middy answered at the function's deadline while the operation still ran. */
   deadlinePassed?: boolean;
+  /** Keeps the Idempotency-Key's claim alive while the operation runs. */
+  heartbeat?: ReturnType<typeof setInterval>;
 }
 type Ctx = Context & { sluice: State };
 type MiddyRequest = middy.Request<HttpEvent, HttpResult, Error, Ctx>;
@@ -198,7 +200,7 @@ const isDeadline = (e: unknown): boolean =>
   e instanceof Error && e.name === 'TimeoutError' && (e.cause as { package?: string } | undefined)?.package === '@middy/core';
 
 /** Idempotency-Key on creates: a retry replays the first answer; another body is a 409. */
-export const idempotent = (repo: IdempotencyRepo): middy.MiddlewareObj<HttpEvent, HttpResult, Error, Ctx> => ({
+export const idempotent = (repo: IdempotencyRepo, leaseMs = IDEMPOTENCY_LEASE_MS): middy.MiddlewareObj<HttpEvent, HttpResult, Error, Ctx> => ({
   before: async (request) => {
     const state = request.context.sluice;
     const key = header(request.event, 'idempotency-key');
@@ -206,7 +208,7 @@ export const idempotent = (repo: IdempotencyRepo): middy.MiddlewareObj<HttpEvent
     if (key.length === 0 || key.length > 256) throw fieldError('Idempotency-Key', 'must be 1 to 256 characters');
     const scope = sha256(JSON.stringify([state.principal?.id ?? 0, state.route.method, request.event.rawPath, key]));
     const hash = sha256(state.rawBody);
-    const existing = await repo.claim(scope, hash, new Date(Date.now() + IDEMPOTENCY_LEASE_MS));
+    const existing = await repo.claim(scope, hash, new Date(Date.now() + leaseMs));
     if (existing && existing.requestHash !== hash) throw new AbortedError('Idempotency-Key was already used with a different request body');
     if (existing?.state === 'IN_PROGRESS') throw new AbortedError('a request with this Idempotency-Key is still in progress; retry later');
     if (existing?.state === 'COMPLETED') {
@@ -215,8 +217,13 @@ export const idempotent = (repo: IdempotencyRepo): middy.MiddlewareObj<HttpEvent
     }
     state.idempotencyScope = scope;
     state.requestHash = hash;
+    // An operation may outlive the lease (a slow dependency; locally nothing stops it at the
+    // deadline): the claim is renewed while it runs, so a retry never runs it a second time.
+    state.heartbeat = setInterval(() => void repo.extend(scope, hash, new Date(Date.now() + leaseMs)).catch(() => undefined), Math.max(10, leaseMs / 3));
+    state.heartbeat.unref?.();
   },
   after: async (request) => {
+    clearInterval(request.context.sluice.heartbeat);
     const { idempotencyScope: scope, requestHash } = request.context.sluice;
     const response = request.response;
     if (!scope || !requestHash || !response) return;
@@ -234,6 +241,7 @@ export const idempotent = (repo: IdempotencyRepo): middy.MiddlewareObj<HttpEvent
       if (request.context.sluice) request.context.sluice.deadlinePassed = true;
       return;
     }
+    clearInterval(request.context.sluice?.heartbeat);
     // Release the key so that a corrected retry can go through.
     if (scope) await repo.release(scope).catch(() => undefined);
   },
@@ -242,6 +250,8 @@ export const idempotent = (repo: IdempotencyRepo): middy.MiddlewareObj<HttpEvent
 export interface HandlerDeps {
   deps: Deps;
   idempotency: IdempotencyRepo;
+  /** The Idempotency-Key claim's lease (renewed while the operation runs); tests shorten it. */
+  idempotencyLeaseMs?: number;
 }
 
 /** Builds the Lambda handler of one family from its operations. */
@@ -249,7 +259,7 @@ export interface HandlerDeps {
 export function httpHandler<F extends Family>(family: F, wiring: HandlerDeps | null, operations: Record<OperationOf<F>, Operation>) {
   const ops = operations as Record<string, Operation>;
   const stack = middy<HttpEvent, HttpResult, Error, Ctx>().use(observe()).use(errors()).use(route(family)).use(jsonBody());
-  if (wiring) stack.use(authenticate(wiring.deps)).use(idempotent(wiring.idempotency));
+  if (wiring) stack.use(authenticate(wiring.deps)).use(idempotent(wiring.idempotency, wiring.idempotencyLeaseMs));
   return stack.handler(async (event, context) => {
       const state = context.sluice;
       if (state.replay) return { statusCode: state.replay.statusCode, headers: { ...JSON_HEADERS, 'idempotent-replayed': 'true' }, body: state.replay.body };
@@ -279,6 +289,7 @@ export function httpHandler<F extends Family>(family: F, wiring: HandlerDeps | n
  * the operation failed.
  */
 async function settleLate(wiring: HandlerDeps | null, state: State, result: HttpResult | undefined): Promise<void> {
+  clearInterval(state.heartbeat);
   const { idempotencyScope: scope, requestHash } = state;
   if (!wiring || !scope || !requestHash) return;
   if (result && result.statusCode < 300) {

@@ -14,16 +14,25 @@ import { lambdaContext } from '../support/api.js';
 const ADMIN = { id: 2, email: 'admin@example.com', title: 'Admin', role: 'workspaceAdmin', userType: 'USER', state: 'ACTIVE' };
 
 /** An idempotency store in memory, as the DynamoDB one behaves. */
-function memoryRepo(): IdempotencyRepo & { released: string[] } {
+function memoryRepo(): IdempotencyRepo & { released: string[]; extended: number } {
   const records = new Map<string, IdempotencyRecord>();
   const released: string[] = [];
-  return {
+  const repo: IdempotencyRepo & { released: string[]; extended: number } = {
     released,
+    extended: 0,
     claim: async (scope, requestHash, expiresAt) => {
-      const existing = records.get(scope);
-      if (existing) return existing;
-      records.set(scope, { requestHash, state: 'IN_PROGRESS', expiresAt: expiresAt.toISOString() } as unknown as IdempotencyRecord);
+      const existing = records.get(scope) as (IdempotencyRecord & { expiresAt?: number }) | undefined;
+      // An expired claim counts as absent, as in DynamoDB (the claim's condition on its ttl).
+      if (existing && !(existing.state === 'IN_PROGRESS' && existing.expiresAt! < Date.now())) return existing;
+      records.set(scope, { requestHash, state: 'IN_PROGRESS', expiresAt: expiresAt.getTime() } as unknown as IdempotencyRecord);
       return undefined;
+    },
+    extend: async (scope, requestHash, expiresAt) => {
+      const existing = records.get(scope) as (IdempotencyRecord & { expiresAt?: number }) | undefined;
+      if (existing?.state === 'IN_PROGRESS' && existing.requestHash === requestHash) {
+        existing.expiresAt = expiresAt.getTime();
+        repo.extended += 1;
+      }
     },
     complete: async (scope, requestHash, response) => void records.set(scope, { requestHash, state: 'COMPLETED', response } as unknown as IdempotencyRecord),
     release: async (scope) => {
@@ -31,12 +40,13 @@ function memoryRepo(): IdempotencyRepo & { released: string[] } {
       records.delete(scope);
     },
   };
+  return repo;
 }
 
-function handlerWith(op: Operation, repo: IdempotencyRepo) {
+function handlerWith(op: Operation, repo: IdempotencyRepo, idempotencyLeaseMs?: number) {
   const deps = { users: { getByEmail: async () => ADMIN } } as unknown as Deps;
   const ops = new Proxy({}, { get: () => op }) as never;
-  return httpHandler('environments', { deps, idempotency: repo }, ops) as unknown as (e: HttpEvent, c: Context) => Promise<{ statusCode: number; body?: string }>;
+  return httpHandler('environments', { deps, idempotency: repo, ...(idempotencyLeaseMs ? { idempotencyLeaseMs } : {}) }, ops) as unknown as (e: HttpEvent, c: Context) => Promise<{ statusCode: number; body?: string }>;
 }
 
 const create = (): HttpEvent =>
@@ -101,5 +111,31 @@ describe('Idempotency-Key and the function deadline', () => {
 
     expect(res.statusCode).toBe(409);
     expect(repo.released).toHaveLength(1);
+  });
+
+  it('an operation that outlives the lease keeps its claim: a retry after the lease would have ended is a 409, not a second run', async () => {
+    // Prepare: a 150 ms lease, renewed every 50 ms, and an operation of 600 ms.
+    const repo = memoryRepo();
+    let started = 0;
+    const handler = handlerWith(async () => {
+      started += 1;
+      await new Promise((r) => setTimeout(r, 600));
+      return { body: { name: 'environments/slow' } };
+    }, repo, 150);
+
+    // Act
+    const first = handler(create(), { ...lambdaContext() });
+    await new Promise((r) => setTimeout(r, 400));
+    const retry = await handler(create(), { ...lambdaContext() });
+    const answered = await first;
+    const after = await handler(create(), { ...lambdaContext() });
+
+    // Assess
+    expect(retry.statusCode).toBe(409);
+    expect(JSON.parse(retry.body!).error.message).toMatch(/still in progress/);
+    expect(repo.extended).toBeGreaterThanOrEqual(2);
+    expect([answered.statusCode, after.statusCode]).toEqual([201, 201]);
+    expect(JSON.parse(after.body!)).toEqual({ name: 'environments/slow' });
+    expect(started).toBe(1);
   });
 });

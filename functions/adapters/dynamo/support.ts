@@ -1,5 +1,5 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { ConfigRepo, IdempotencyRecord, IdempotencyRepo, StoredResponse } from '../../../domain/ports.js';
 import { keys } from './keys.js';
 import { toItem, type DynamoStore } from './store.js';
@@ -44,6 +44,23 @@ export class DynamoIdempotencyRepo implements IdempotencyRepo {
   }
 
   release = (scope: string): Promise<void> => this.store.delete(keys.idempotency(scope));
+
+  async extend(scope: string, requestHash: string, expiresAt: Date): Promise<void> {
+    try {
+      await this.store.doc.send(
+        new UpdateCommand({
+          TableName: this.store.tableName,
+          Key: keys.idempotency(scope),
+          UpdateExpression: 'SET #ttl = :ttl',
+          ConditionExpression: '#state = :progress AND requestHash = :hash',
+          ExpressionAttributeNames: { '#ttl': 'ttl', '#state': 'state' },
+          ExpressionAttributeValues: { ':ttl': epoch(expiresAt), ':progress': 'IN_PROGRESS', ':hash': requestHash },
+        }),
+      );
+    } catch (e) {
+      if (!(e instanceof ConditionalCheckFailedException)) throw e;
+    }
+  }
 }
 
 export class DynamoConfigRepo implements ConfigRepo {
