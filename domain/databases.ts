@@ -338,7 +338,7 @@ async function eachLimit<T>(items: readonly T[], limit: number, fn: (item: T) =>
 }
 
 /** Databases whose tables are listed at the same time (each is a connection). */
-const TABLE_LISTING_CONCURRENCY = 4;
+const TABLE_LISTING_CONCURRENCY = 8;
 
 /**
  * Discovers the instance's databases (system ones left out): new ones join the default project,

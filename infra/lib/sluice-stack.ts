@@ -93,9 +93,10 @@ export class SluiceStack extends Stack {
         description: `Sluice ${family} API`,
         environment: usesTable ? tableEnv : {},
         logRetention,
-        // Up to API Gateway's 30 s integration limit: the SQL editor waits on a query, and an
-        // issue over a group of 10,000 databases writes 10,000 tasks in its create request.
-        ...(family === 'sql' || family === 'issues' ? { timeout: Duration.seconds(29) } : {}),
+        // Up to API Gateway's 30 s integration limit: the SQL editor waits on a query, an issue
+        // over a group of 10,000 databases writes 10,000 tasks in its create request, and a sync
+        // lists the tables of every database on the server (one connection each).
+        ...(family === 'sql' || family === 'issues' || family === 'instances' ? { timeout: Duration.seconds(29) } : {}),
       });
       if (usesTable) this.table.grantData(functions[family].fn);
       handlers[family] = functions[family].fn;

@@ -59,7 +59,7 @@ describe('functions', () => {
     for (const family of FAMILIES) {
       const fn = s.resources[fnId(family)]!;
       // The SQL editor waits on queries: up to API Gateway's 30 s integration limit.
-      expect(fn.Properties).toMatchObject({ Handler: 'index.handler', MemorySize: 512, Timeout: family === 'sql' || family === 'issues' ? 29 : 10 });
+      expect(fn.Properties).toMatchObject({ Handler: 'index.handler', MemorySize: 512, Timeout: family === 'sql' || family === 'issues' || family === 'instances' ? 29 : 10 });
       const env = fn.Properties.Environment.Variables;
       expect(env.LOG_LEVEL).toBe('info');
       if (family === 'meta') expect(env.TABLE_NAME).toBeUndefined();
