@@ -133,3 +133,12 @@ export interface ListOptions {
   cursor?: unknown;
   showDeleted: boolean;
 }
+
+/** Runs `fn` over `items`, at most `limit` at a time. */
+export async function eachLimit<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) await fn(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}

@@ -3,7 +3,7 @@
 // cannot see does not exist for it (404).
 import * as z from 'zod/mini';
 import type { Access } from './access.js';
-import { ECHOED, Timestamp, checkEtag, etagOf, parse, resolveUpdateMask, type ListOptions, type Page } from './common.js';
+import { ECHOED, Timestamp, checkEtag, eachLimit, etagOf, parse, resolveUpdateMask, type ListOptions, type Page } from './common.js';
 import { FailedPreconditionError, NotFoundError, fieldError } from './errors.js';
 import { connectionTarget, getInstance, type Engine, type Instance } from './instances.js';
 import { USER_CHOSEN_ID, databaseName, environmentName, instanceName, projectName } from './names.js';
@@ -326,15 +326,6 @@ export function planSync(input: {
     if (input.tables.has(t.database) && found.has(t.database) && !seen.has(key)) plan.removeTables.push(t);
   }
   return plan;
-}
-
-/** Runs `fn` over `items`, at most `limit` at a time. */
-async function eachLimit<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) await fn(items[next++]!);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
 
 /** Databases whose tables are listed at the same time (each is a connection). */

@@ -2,7 +2,7 @@
 // per issue (issue, stages, tasks, task runs, activities), so GET issue is one Query.
 import * as z from 'zod/mini';
 import type { Access } from './access.js';
-import { ECHOED, Timestamp, Title, checkEtag, etagOf, parse, resolveUpdateMask, type ListOptions, type Page } from './common.js';
+import { ECHOED, Timestamp, Title, checkEtag, eachLimit, etagOf, parse, resolveUpdateMask, type ListOptions, type Page } from './common.js';
 import { type Database } from './databases.js';
 import { pipelineOrder, type Environment } from './environments.js';
 import { FailedPreconditionError, NotFoundError, PermissionDeniedError, SluiceError, fieldError } from './errors.js';
@@ -204,6 +204,7 @@ export interface IssueDraft {
 
 export const ISSUE_TYPES = ['DATABASE_CREATE', 'DATABASE_SCHEMA_UPDATE', 'DATABASE_DATA_UPDATE'] as const satisfies readonly IssueType[];
 export const ISSUE_STATUSES = ['OPEN', 'DONE', 'CANCELED'] as const satisfies readonly IssueStatus[];
+export const TASK_STATUSES = ['NOT_STARTED', 'PENDING', 'RUNNING', 'DONE', 'FAILED', 'SKIPPED', 'CANCELED'] as const satisfies readonly TaskStatus[];
 /** As large as a sheet (1 MiB); the store keeps a large statement in chunks beside the issue item. */
 export const MAX_STATEMENT_BYTES = 1024 * 1024;
 /**
@@ -295,7 +296,7 @@ export const TaskResource = /* @__PURE__ */ z.object({
   database: OptStr,
   instance: OptStr,
   databaseName: OptStr,
-  status: /* @__PURE__ */ z.enum(['NOT_STARTED', 'PENDING', 'RUNNING', 'DONE', 'FAILED', 'SKIPPED', 'CANCELED']),
+  status: /* @__PURE__ */ z.enum(TASK_STATUSES),
   runTime: /* @__PURE__ */ z.optional(Timestamp),
   /** The issue's statement; absent when it is longer than MAX_TASK_STATEMENT_BYTES (read the issue's). */
   statement: OptStr,
@@ -475,15 +476,18 @@ export const toChangeHistoryResource = (h: ChangeHistory): z.infer<typeof Change
 // ---------------------------------------------------------------------------------------------
 // Filter and planning (pure)
 
-/** `status == "OPEN"` (also `=`, single quotes); empty means every issue. Anything else is a 400. */
-export function parseIssueFilter(raw: string | undefined): { status?: IssueStatus } {
+/** `status == "X"` (also `=`, single quotes) with X one of `statuses`; empty means no filter. Anything else is a 400. */
+function parseStatusFilter<S extends string>(raw: string | undefined, statuses: readonly S[], example: S): { status?: S } {
   if (raw === undefined || raw.trim() === '') return {};
   const m = /^\s*status\s*==?\s*(?:"([A-Z_]+)"|'([A-Z_]+)')\s*$/.exec(raw);
   const status = m?.[1] ?? m?.[2];
-  if (!status) throw fieldError('filter', 'must be like status == "OPEN"');
-  if (!(ISSUE_STATUSES as readonly string[]).includes(status)) throw fieldError('filter', `status must be one of ${ISSUE_STATUSES.join(', ')}`);
-  return { status: status as IssueStatus };
+  if (!status) throw fieldError('filter', `must be like status == "${example}"`);
+  if (!(statuses as readonly string[]).includes(status)) throw fieldError('filter', `status must be one of ${statuses.join(', ')}`);
+  return { status: status as S };
 }
+
+/** An issue list's filter: `status == "OPEN"`. */
+export const parseIssueFilter = (raw: string | undefined): { status?: IssueStatus } => parseStatusFilter(raw, ISSUE_STATUSES, 'OPEN');
 
 /** One target as planning needs it: where it runs and the environment of its instance. */
 export interface PlanTarget {
@@ -595,15 +599,9 @@ async function resolveTargets(deps: Deps, project: string, input: IssueCreateInp
   });
   // Read 16 at a time (a list of thousands must not take thousands of round trips in a row), then check in order.
   const found: (Database | undefined)[] = new Array(parsed.length);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(16, parsed.length) }, async () => {
-      while (next < parsed.length) {
-        const i = next++;
-        found[i] = await deps.databases.get(parsed[i]!.instanceId, parsed[i]!.db);
-      }
-    }),
-  );
+  await eachLimit([...parsed.keys()], 16, async (i) => {
+    found[i] = await deps.databases.get(parsed[i]!.instanceId, parsed[i]!.db);
+  });
   const targets: PlanTarget[] = [];
   for (const [i, { raw, field, instanceId, db }] of parsed.entries()) {
     const database = found[i];
@@ -868,17 +866,8 @@ export async function listActivities(deps: IssueDeps, access: Access, project: s
   return pageAfter((await deps.issues.listActivities(project, n)).sort((a, b) => a.seq - b.seq), (a) => a.seq, options);
 }
 
-const TASK_STATUSES = ['NOT_STARTED', 'PENDING', 'RUNNING', 'DONE', 'FAILED', 'SKIPPED', 'CANCELED'] as const satisfies readonly TaskStatus[];
-
-/** `status == "FAILED"` (also `=`, single quotes); empty means every task. */
-export function parseTaskFilter(raw: string | undefined): { status?: TaskStatus } {
-  if (raw === undefined || raw.trim() === '') return {};
-  const m = /^\s*status\s*==?\s*(?:"([A-Z_]+)"|'([A-Z_]+)')\s*$/.exec(raw);
-  const status = m?.[1] ?? m?.[2];
-  if (!status) throw fieldError('filter', 'must be like status == "FAILED"');
-  if (!(TASK_STATUSES as readonly string[]).includes(status)) throw fieldError('filter', `status must be one of ${TASK_STATUSES.join(', ')}`);
-  return { status: status as TaskStatus };
-}
+/** A stage task list's filter: `status == "FAILED"`. */
+export const parseTaskFilter = (raw: string | undefined): { status?: TaskStatus } => parseStatusFilter(raw, TASK_STATUSES, 'FAILED');
 
 /** A stage's tasks (status as shown, with each one's latest run), in id order, filtered by status, a page at a time. */
 export async function listStageTasks(

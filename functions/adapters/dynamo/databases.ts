@@ -3,7 +3,7 @@
 // gsi1 (`PROJECT#p`) lists a project's databases across instances.
 import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
-import type { ListOptions, Page } from '../../../domain/common.js';
+import { eachLimit, type ListOptions, type Page } from '../../../domain/common.js';
 import type { Database, SyncPlan, Table } from '../../../domain/databases.js';
 import { ConcurrentModificationError } from '../../../domain/errors.js';
 import { databaseName } from '../../../domain/names.js';
@@ -21,14 +21,6 @@ const WRITE_CONCURRENCY = 16;
 
 const chunks = <T>(items: readonly T[], size: number): T[][] =>
   Array.from({ length: Math.ceil(items.length / size) }, (_, i) => items.slice(i * size, (i + 1) * size));
-
-async function eachLimit<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) await fn(items[next++]!);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-}
 
 export const databaseItem = (d: Database): Item => ({
   ...toItem('Database', keys.database(d.instance, d.name), d),
