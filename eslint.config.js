@@ -6,6 +6,10 @@ export default tseslint.config(
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
+    files: ['**/*.cjs'],
+    languageOptions: { sourceType: 'commonjs', globals: { module: 'writable', require: 'readonly' } },
+  },
+  {
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       'no-restricted-syntax': 'off',
@@ -15,7 +19,7 @@ export default tseslint.config(
     // The domain stays free of AWS, middy and the process environment (DESIGN.md, folder rules).
     files: ['domain/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: ['@aws-sdk/*', '@middy/*', 'aws-lambda', 'aws-cdk-lib', 'aws-cdk-lib/*', '../functions/*', '../infra/*'] }],
+      'no-restricted-imports': ['error', { patterns: ['@aws-sdk/*', '@middy/*', 'aws-lambda', 'aws-cdk-lib', 'aws-cdk-lib/*', '../functions/*', '../infra/*', '../../functions/*', '../../infra/*'] }],
       'no-restricted-properties': ['error', { object: 'process', property: 'env', message: 'domain/ never reads process.env' }],
     },
   },

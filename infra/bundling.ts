@@ -38,7 +38,7 @@ export const HANDLER_ENTRIES = {
   // The GitOps worker the webhook invokes asynchronously (not a pipeline function).
   vcsWorker: 'functions/workflow/vcs-worker.ts',
   seed: 'functions/seed/handler.ts',
-  // The pipeline state machine's Lambdas (infra/lib/pipeline.ts; contract in domain/orchestrator.ts).
+  // The pipeline state machine's Lambdas (infra/lib/pipeline.ts; contract in domain/pipeline/orchestrator.ts).
   advance: 'functions/workflow/advance.ts',
   approvalGate: 'functions/workflow/approval-gate.ts',
   runTask: 'functions/workflow/run-task.ts',

@@ -32,7 +32,7 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import pg from 'pg';
-import { pipelineExecutionName } from '../../domain/orchestrator.js';
+import { pipelineExecutionName } from '../../domain/pipeline/orchestrator.js';
 import { ensureTable, startDynamoLocal } from '../../infra/local/dynamo-local.js';
 import { generateJwk, keysFromJwk } from '../../infra/local/jwt.js';
 import { localPipeline } from '../../infra/local/pipeline.js';

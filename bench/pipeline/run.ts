@@ -1,7 +1,7 @@
 // bench/pipeline: what an issue's pipeline costs, from the local execution of the deployed
 // definition. For issues of 2, 10 and 48 tasks in 2 stages (test, then prod with an approval),
 // over HTTP on the local runtime with real statements on PostgreSQL, it counts (48 is the most
-// targets an issue takes, MAX_TARGETS in domain/issues.ts):
+// targets an issue takes, MAX_TARGETS in domain/pipeline/model.ts):
 //   - state transitions (LocalStepFunctions.statesEntered: what Step Functions Standard bills),
 //   - history events (historyEvents: AWS's rules; the 25,000-event limit),
 //   - Lambda invocations and their measured durations, per workflow function,
@@ -17,7 +17,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pipelineExecutionName } from '../../domain/orchestrator.js';
+import { pipelineExecutionName } from '../../domain/pipeline/orchestrator.js';
 import { ensureTable, startDynamoLocal } from '../../infra/local/dynamo-local.js';
 import { generateJwk, keysFromJwk } from '../../infra/local/jwt.js';
 import { synthesizePipeline, workflowHandlers } from '../../infra/local/pipeline.js';

@@ -1,13 +1,14 @@
-import { getDatabase, listInstanceDatabases, listProjectDatabases, toDatabaseResource, updateDatabase, type Located } from '../../domain/databases.js';
-import { getChangeHistory, listChangeHistories, toChangeHistoryResource } from '../../domain/issues.js';
-import { parseUserChosenId } from '../../domain/names.js';
+import { getDatabase, listInstanceDatabases, listProjectDatabases, toDatabaseResource, updateDatabase, type Located } from '../../domain/inventory/databases.js';
+import { getChangeHistory, listChangeHistories } from '../../domain/pipeline/history.js';
+import { toChangeHistoryResource } from '../../domain/pipeline/resources.js';
+import { parseUserChosenId } from '../../domain/common/names.js';
 import { httpHandler, type Request } from '../shared/http.js';
 import { listPage } from '../shared/paging.js';
-import { deps, idempotency, store } from '../shared/wiring.js';
-import { DynamoIssueRepo } from '../adapters/dynamo/issues.js';
+import { deps, idempotency } from '../shared/wiring.js';
+import { issueRepo } from '../shared/wiring-repos.js';
 
 /** Change histories live with the issues' store; this family reads them without the orchestrator. */
-const historyDeps = { ...deps, issues: new DynamoIssueRepo(store) };
+const historyDeps = { ...deps, issues: issueRepo };
 const toResource = ({ database, instance }: Located) => toDatabaseResource(database, instance);
 const instanceId = (req: Request): string => parseUserChosenId(req.params.instance!, 'instance');
 

@@ -1,9 +1,6 @@
-import {
-  createEnvironment, orderedForListing, rankOf, reorderEnvironments, setEnvironmentState,
-  toEnvironmentResource, updateEnvironment,
-} from '../../domain/environments.js';
-import { NotFoundError } from '../../domain/errors.js';
-import { environmentName, parseUserChosenId } from '../../domain/names.js';
+import { createEnvironment, orderedForListing, rankOf, reorderEnvironments, setEnvironmentState, toEnvironmentResource, updateEnvironment } from '../../domain/inventory/environments.js';
+import { NotFoundError } from '../../domain/common/errors.js';
+import { environmentName, parseUserChosenId } from '../../domain/common/names.js';
 import { httpHandler } from '../shared/http.js';
 import { listPage } from '../shared/paging.js';
 import { deps, idempotency } from '../shared/wiring.js';

@@ -1,16 +1,13 @@
-import type { Access } from '../../domain/access.js';
-import { UnauthenticatedError } from '../../domain/errors.js';
-import {
-  createDatabaseGroup, createTableGroup, deleteDatabaseGroup, deleteTableGroup, getDatabaseGroup, getTableGroup, listDatabaseGroups, listTableGroups,
-  parseView, toDatabaseGroupResource, toTableGroupResource, updateDatabaseGroup, updateTableGroup, type GroupDeps,
-} from '../../domain/groups.js';
-import { parseUserChosenId } from '../../domain/names.js';
-import { DynamoGroupRepo } from '../adapters/dynamo/groups.js';
+import type { Access } from '../../domain/access/access.js';
+import { UnauthenticatedError } from '../../domain/common/errors.js';
+import { createDatabaseGroup, createTableGroup, deleteDatabaseGroup, deleteTableGroup, getDatabaseGroup, getTableGroup, listDatabaseGroups, listTableGroups, parseView, toDatabaseGroupResource, toTableGroupResource, updateDatabaseGroup, updateTableGroup, type GroupDeps } from '../../domain/inventory/groups.js';
+import { parseUserChosenId } from '../../domain/common/names.js';
+import { groupRepo } from '../shared/wiring-repos.js';
 import { httpHandler, type Request } from '../shared/http.js';
 import { listPage } from '../shared/paging.js';
-import { deps, idempotency, store } from '../shared/wiring.js';
+import { deps, idempotency } from '../shared/wiring.js';
 
-const groupDeps: GroupDeps = { ...deps, groups: new DynamoGroupRepo(store) };
+const groupDeps: GroupDeps = { ...deps, groups: groupRepo };
 
 const caller = (req: Request): Access => {
   if (!req.access) throw new UnauthenticatedError();

@@ -1,7 +1,7 @@
-import { syncInstance } from '../../domain/databases.js';
-import { createInstance, getInstance, listInstances, setInstanceState, testConnection, toInstanceResource, updateInstance } from '../../domain/instances.js';
-import { parseBool } from '../../domain/common.js';
-import { parseUserChosenId } from '../../domain/names.js';
+import { syncInstance } from '../../domain/inventory/databases.js';
+import { createInstance, getInstance, listInstances, setInstanceState, testConnection, toInstanceResource, updateInstance } from '../../domain/inventory/instances.js';
+import { parseBool } from '../../domain/common/values.js';
+import { parseUserChosenId } from '../../domain/common/names.js';
 import { httpHandler } from '../shared/http.js';
 import { listPage } from '../shared/paging.js';
 import { deps, idempotency } from '../shared/wiring.js';

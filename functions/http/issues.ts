@@ -1,10 +1,11 @@
-import type { Access } from '../../domain/access.js';
-import { UnauthenticatedError } from '../../domain/errors.js';
-import {
-  approveStage, cancelIssue, createIssue, getIssue, getTaskRun, listActivities, listIssues, listStageTasks, listTaskRuns, parseIssueNumber, parseTaskId, rejectStage,
-  runTask, skipTask, toActivityResource, toIssueResource, toTaskRunResource, updateIssue, type IssueAggregate,
-} from '../../domain/issues.js';
-import { parseUserChosenId } from '../../domain/names.js';
+import type { Access } from '../../domain/access/access.js';
+import { UnauthenticatedError } from '../../domain/common/errors.js';
+import { approveStage, rejectStage } from '../../domain/pipeline/approvals.js';
+import { cancelIssue, createIssue, getIssue, listIssues, updateIssue } from '../../domain/pipeline/issues.js';
+import { getTaskRun, listActivities, listStageTasks, listTaskRuns, runTask, skipTask } from '../../domain/pipeline/tasks.js';
+import { parseIssueNumber, parseTaskId, type IssueAggregate } from '../../domain/pipeline/model.js';
+import { toActivityResource, toIssueResource, toTaskRunResource } from '../../domain/pipeline/resources.js';
+import { parseUserChosenId } from '../../domain/common/names.js';
 import { httpHandler, type Request } from '../shared/http.js';
 import { listPage } from '../shared/paging.js';
 import { deps, idempotency } from '../shared/wiring.js';

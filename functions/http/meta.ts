@@ -1,4 +1,4 @@
-import { buildOpenApi } from '../../domain/openapi.js';
+import { buildOpenApi } from '../../domain/api/openapi.js';
 import { httpHandler, notFoundHandler } from '../shared/http.js';
 
 let doc: unknown;

@@ -1,10 +1,7 @@
-import type { Access } from '../../domain/access.js';
-import { UnauthenticatedError } from '../../domain/errors.js';
-import { parseUserChosenId } from '../../domain/names.js';
-import {
-  createProject, deleteProject, getIamPolicy, getProject, listProjects, setIamPolicy, toIamPolicy, toProjectResource,
-  undeleteProject, updateProject,
-} from '../../domain/projects.js';
+import type { Access } from '../../domain/access/access.js';
+import { UnauthenticatedError } from '../../domain/common/errors.js';
+import { parseUserChosenId } from '../../domain/common/names.js';
+import { createProject, deleteProject, getIamPolicy, getProject, listProjects, setIamPolicy, toIamPolicy, toProjectResource, undeleteProject, updateProject } from '../../domain/inventory/projects.js';
 import { httpHandler, type Request } from '../shared/http.js';
 import { listPage } from '../shared/paging.js';
 import { deps, idempotency } from '../shared/wiring.js';

@@ -1,14 +1,14 @@
-import type { Access } from '../../domain/access.js';
-import { UnauthenticatedError } from '../../domain/errors.js';
-import { parseUserChosenId } from '../../domain/names.js';
-import { createSheet, deleteSheet, getSheet, listSheets, parseSheetId, toSheetResource, type SheetDeps } from '../../domain/sheets.js';
-import { updateSheet } from '../../domain/sheets.js';
-import { DynamoSheetRepo } from '../adapters/dynamo/sheets.js';
+import type { Access } from '../../domain/access/access.js';
+import { UnauthenticatedError } from '../../domain/common/errors.js';
+import { parseUserChosenId } from '../../domain/common/names.js';
+import { createSheet, deleteSheet, getSheet, listSheets, parseSheetId, toSheetResource, type SheetDeps } from '../../domain/sheets/sheets.js';
+import { updateSheet } from '../../domain/sheets/sheets.js';
+import { sheetRepo } from '../shared/wiring-repos.js';
 import { httpHandler, type Request } from '../shared/http.js';
 import { listPage } from '../shared/paging.js';
-import { deps, idempotency, store } from '../shared/wiring.js';
+import { deps, idempotency } from '../shared/wiring.js';
 
-const sheetDeps: SheetDeps = { ...deps, sheets: new DynamoSheetRepo(store) };
+const sheetDeps: SheetDeps = { ...deps, sheets: sheetRepo };
 const caller = (req: Request): Access => {
   if (!req.access) throw new UnauthenticatedError();
   return req.access;

@@ -1,17 +1,16 @@
 // The SQL editor: read-only queries on a database, ad hoc or from a sheet. The one function
 // besides instances that reads data-source passwords (Secrets Manager grant in the stack).
-import type { Access } from '../../domain/access.js';
-import { UnauthenticatedError } from '../../domain/errors.js';
-import { parseUserChosenId } from '../../domain/names.js';
-import { parseSheetId } from '../../domain/sheets.js';
-import { queryDatabase, queryTimeoutFrom, runSheet, type QueryDeps } from '../../domain/sql-editor.js';
-import { DynamoSheetRepo } from '../adapters/dynamo/sheets.js';
-import { queryRunner } from '../adapters/sql/query.js';
+import type { Access } from '../../domain/access/access.js';
+import { UnauthenticatedError } from '../../domain/common/errors.js';
+import { parseUserChosenId } from '../../domain/common/names.js';
+import { parseSheetId } from '../../domain/sheets/sheets.js';
+import { queryDatabase, queryTimeoutFrom, runSheet, type QueryDeps } from '../../domain/sheets/sql-editor.js';
 import { httpHandler, type Request } from '../shared/http.js';
-import { deps, idempotency, store } from '../shared/wiring.js';
-import { secrets, sql } from '../shared/wiring-sql.js';
+import { deps, idempotency } from '../shared/wiring.js';
+import { queryRunner, secrets, sql } from '../shared/wiring-sql.js';
+import { sheetRepo } from '../shared/wiring-repos.js';
 
-const sheets = new DynamoSheetRepo(store);
+const sheets = sheetRepo;
 const queries = queryRunner();
 const queryDeps = (req: Request): QueryDeps => ({
   ...deps, secrets, sql, sheets, queries, log: req.log, queryTimeoutMs: queryTimeoutFrom(process.env),

@@ -1,5 +1,5 @@
-import { parseUserId } from '../../domain/names.js';
-import { createUser, getUser, listUsers, setUserState, toUserResource, updateUser } from '../../domain/users.js';
+import { parseUserId } from '../../domain/common/names.js';
+import { createUser, getUser, listUsers, setUserState, toUserResource, updateUser } from '../../domain/access/users.js';
 import { httpHandler } from '../shared/http.js';
 import { listPage } from '../shared/paging.js';
 import { deps, idempotency } from '../shared/wiring.js';

@@ -1,8 +1,8 @@
 // GitOps connector: GET, PUT, DELETE /v1/projects/{project}/vcsConnector.
-import type { Access } from '../../domain/access.js';
-import { UnauthenticatedError } from '../../domain/errors.js';
-import { parseUserChosenId } from '../../domain/names.js';
-import { deleteVcsConnector, getVcsConnector, putVcsConnector, toConnectorResource } from '../../domain/vcs.js';
+import type { Access } from '../../domain/access/access.js';
+import { UnauthenticatedError } from '../../domain/common/errors.js';
+import { parseUserChosenId } from '../../domain/common/names.js';
+import { deleteVcsConnector, getVcsConnector, putVcsConnector, toConnectorResource } from '../../domain/gitops/vcs.js';
 import { httpHandler, type Request } from '../shared/http.js';
 import { deps, idempotency } from '../shared/wiring.js';
 import { vcsDeps } from '../shared/wiring-vcs.js';

@@ -1,4 +1,4 @@
-import { getWorkspace, toWorkspaceResource, updateWorkspace } from '../../domain/workspace.js';
+import { getWorkspace, toWorkspaceResource, updateWorkspace } from '../../domain/access/workspace.js';
 import { httpHandler } from '../shared/http.js';
 import { deps, idempotency } from '../shared/wiring.js';
 

@@ -4,13 +4,14 @@
 import { createHash } from 'node:crypto';
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2WithJWTAuthorizer, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import { PermissionDeniedError, SluiceError, AbortedError, NotFoundError, PayloadTooLargeError, UnauthenticatedError, UnsupportedMediaTypeError, fieldError } from '../../domain/errors.js';
-import { matchRoute, type Family, type OperationOf, type RouteDef } from '../../domain/routes.js';
-import { PROJECT_SCOPED, roleHas } from '../../domain/roles.js';
-import { Access } from '../../domain/access.js';
-import { normalizeEmail } from '../../domain/names.js';
-import type { User } from '../../domain/users.js';
-import type { Deps, IdempotencyRepo, StoredResponse } from '../../domain/ports.js';
+import { PermissionDeniedError, SluiceError, AbortedError, NotFoundError, PayloadTooLargeError, UnauthenticatedError, UnsupportedMediaTypeError, fieldError } from '../../domain/common/errors.js';
+import { matchRoute, type Family, type OperationOf, type RouteDef } from '../../domain/api/routes.js';
+import { PROJECT_SCOPED, roleHas } from '../../domain/access/roles.js';
+import { Access } from '../../domain/access/access.js';
+import { normalizeEmail } from '../../domain/common/names.js';
+import type { User } from '../../domain/access/users.js';
+import type { Deps } from '../../domain/inventory/ports.js';
+import type { IdempotencyRepo, StoredResponse } from '../../domain/common/ports.js';
 import { logger as rootLogger, type Logger } from './logger.js';
 
 export type HttpEvent = APIGatewayProxyEventV2WithJWTAuthorizer;

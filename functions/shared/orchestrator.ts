@@ -1,6 +1,6 @@
 // The orchestrator the HTTP handlers use: Step Functions in the cloud; the local runtime (and the
 // tests) install the local runner with setOrchestrator before the first request.
-import type { Orchestrator } from '../../domain/orchestrator.js';
+import type { Orchestrator } from '../../domain/pipeline/orchestrator.js';
 import { createOrchestrator } from '../adapters/sfn/orchestrator.js';
 
 let current: Orchestrator | undefined;

@@ -1,7 +1,7 @@
 // Opaque, tamper-evident page tokens: the store's cursor plus a fingerprint of the list's
 // parameters, HMAC-signed. A forged, altered or re-targeted token is a 400, never another page.
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
-import { fieldError } from '../../domain/errors.js';
+import { fieldError } from '../../domain/common/errors.js';
 
 const MAC_BYTES = 16;
 

@@ -1,4 +1,4 @@
-import { parseBool, parsePageSize, type ListOptions, type Page } from '../../domain/common.js';
+import { parseBool, parsePageSize, type ListOptions, type Page } from '../../domain/common/values.js';
 import type { Request } from './http.js';
 import { decodePageToken, encodePageToken, fingerprint } from './page-token.js';
 import { config } from './wiring.js';

@@ -1,6 +1,6 @@
 // The hand-off the webhook uses: the worker Lambda in the cloud; the local runtime (and the tests)
 // install an in-process one with setVcsDispatcher before the first delivery.
-import type { VcsDispatcher } from '../../domain/vcs.js';
+import type { VcsDispatcher } from '../../domain/gitops/vcs.js';
 
 let current: VcsDispatcher | undefined;
 

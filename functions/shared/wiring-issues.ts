@@ -1,6 +1,7 @@
 // Module-scope wiring for issues: the issue store on the shared DynamoDB client, and the
 // orchestrator (resolved per call, so the local runtime and tests can install theirs first).
-import type { IssueDeps, WorkflowDeps } from '../../domain/issues.js';
+import type { IssueDeps } from '../../domain/pipeline/issues.js';
+import type { WorkflowDeps } from '../../domain/pipeline/workflow.js';
 import { DynamoGroupRepo } from '../adapters/dynamo/groups.js';
 import { DynamoIssueRepo } from '../adapters/dynamo/issues.js';
 import { DynamoSheetRepo } from '../adapters/dynamo/sheets.js';

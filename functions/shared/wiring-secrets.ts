@@ -1,7 +1,7 @@
 // The secret store alone (no SQL drivers): what the GitOps functions need for the connector's
 // webhook secret and access token, without pg and mysql2 in their bundles.
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import type { SecretStore } from '../../domain/ports.js';
+import type { SecretStore } from '../../domain/common/ports.js';
 import { LocalFileSecretStore } from '../adapters/secrets/local-file.js';
 import { SecretsManagerStore } from '../adapters/secrets/secrets-manager.js';
 

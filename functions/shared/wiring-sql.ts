@@ -1,7 +1,7 @@
 // Module-scope wiring for the one function that connects to database servers: the secret store
 // and the SQL drivers. Only functions/http/instances.ts and functions/workflow/run-task.ts import
 // this module, so no other bundle carries the Secrets Manager client, pg or mysql2.
-import type { Deps, SqlDeps } from '../../domain/ports.js';
+import type { Deps, SqlDeps } from '../../domain/inventory/ports.js';
 import { sqlDrivers } from '../adapters/sql/index.js';
 import type { Logger } from './logger.js';
 import { deps } from './wiring.js';
@@ -14,3 +14,4 @@ export const sql = sqlDrivers();
 
 /** The repos plus what connecting needs, logging to the request's logger. */
 export const sqlDeps = (log?: Logger): Deps & SqlDeps => ({ ...deps, secrets, sql, ...(log ? { log } : {}) });
+export { queryRunner } from '../adapters/sql/query.js';

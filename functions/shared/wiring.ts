@@ -1,5 +1,5 @@
 // Module-scope wiring: one DynamoDB client per container, reused across invocations.
-import type { Deps } from '../../domain/ports.js';
+import type { Deps } from '../../domain/inventory/ports.js';
 import { createStore } from '../adapters/dynamo/client.js';
 import { dynamoRepos } from '../adapters/dynamo/store.js';
 import { DynamoConfigRepo, DynamoIdempotencyRepo } from '../adapters/dynamo/support.js';

@@ -1,6 +1,6 @@
 // The pipeline's Advance state: the next stage with work, or done (docs/pipeline-state-machine.md).
-import { advance } from '../../domain/issues.js';
-import type { AdvanceOutput, PipelineInput } from '../../domain/orchestrator.js';
+import { advance } from '../../domain/pipeline/workflow.js';
+import type { AdvanceOutput, PipelineInput } from '../../domain/pipeline/orchestrator.js';
 import { workflowDeps } from '../shared/wiring-issues.js';
 
 export const handler = (input: PipelineInput): Promise<AdvanceOutput> => advance(workflowDeps, input);

@@ -7,17 +7,17 @@
 //      its marker and never runs a committed change again;
 //   4. the outcome (task, task run, change history) is one transaction, then the activity.
 // A failing statement is a FAILED return, never a throw.
-import type { Database } from '../../domain/databases.js';
-import { connectionTarget } from '../../domain/instances.js';
-import type { Activity, ActivityType, ChangeHistory, Issue, TaskRun, TaskStatus } from '../../domain/issues.js';
-import type { RunTaskInput, RunTaskOutput } from '../../domain/orchestrator.js';
-import type { DatabaseRepo, InstanceRepo, SecretStore, SqlDriver } from '../../domain/ports.js';
-import { DEFAULT_PROJECT } from '../../domain/projects.js';
-import {
-  SETTLED, SYSTEM_BOT, changeHistoryId, historyStatement, changeType, changeVersion, createDatabaseStatement, issueNameOf, leaseMs, parseRunTaskInput,
-  sha256, targetDatabase, taskKey, taskRunName, type AppliedVersion, type ChangeExecutor, type ChangeOutcome, type ChangeRequest, type StoredTask, type TaskRunStore,
-} from '../../domain/task-run.js';
-import { DEFAULT_STATEMENT_TIMEOUT_MS, SqlChangeExecutor } from '../adapters/sql/execute.js';
+import type { Database } from '../../domain/inventory/databases.js';
+import { connectionTarget } from '../../domain/inventory/instances.js';
+import type { Activity, ActivityType, ChangeHistory, Issue, TaskRun, TaskStatus } from '../../domain/pipeline/model.js';
+import type { RunTaskInput, RunTaskOutput } from '../../domain/pipeline/orchestrator.js';
+import type { DatabaseRepo, InstanceRepo, SqlDriver } from '../../domain/inventory/ports.js';
+import type { SecretStore } from '../../domain/common/ports.js';
+import { DEFAULT_PROJECT } from '../../domain/inventory/projects.js';
+import { SETTLED, SYSTEM_BOT, changeHistoryId, historyStatement, changeType, changeVersion, issueNameOf, leaseMs, parseRunTaskInput, targetDatabase, taskKey, taskRunName, type AppliedVersion, type ChangeExecutor, type ChangeOutcome, type ChangeRequest, type StoredTask, type TaskRunStore } from '../../domain/pipeline/task-run.js';
+import { createDatabaseStatement } from '../../domain/inventory/instances.js';
+import { sha256 } from '../../domain/common/hash.js';
+import { DEFAULT_STATEMENT_TIMEOUT_MS, SqlChangeExecutor } from '../shared/wiring-runner.js';
 
 /** Where a test makes the runner die, as a crashed Lambda would: a hook that throws stops the run there. */
 export interface RunTaskHooks {
@@ -222,7 +222,7 @@ let wired: ((input: RunTaskInput) => Promise<RunTaskOutput>) | undefined;
 export const handler = async (input: RunTaskInput): Promise<RunTaskOutput> => {
   if (!wired) {
     const [{ store, deps }, { secrets }, { DynamoTaskRunStore }] = await Promise.all([
-      import('../shared/wiring.js'), import('../shared/wiring-sql.js'), import('../adapters/dynamo/task-runs.js'),
+      import('../shared/wiring.js'), import('../shared/wiring-sql.js'), import('../shared/wiring-runner.js'),
     ]);
     const statementTimeoutMs = statementTimeoutFrom(process.env);
     wired = taskRunner({

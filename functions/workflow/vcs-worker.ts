@@ -1,11 +1,10 @@
-// The GitOps worker: turns a recorded push delivery into issues (domain/gitops.ts). Invoked
+// The GitOps worker: turns a recorded push delivery into issues (domain/gitops/gitops.ts). Invoked
 // asynchronously by the webhook (Lambda Event invoke; locally in-process), with ids only.
-import { processDelivery } from '../../domain/gitops.js';
-import type { VcsWorkerInput } from '../../domain/vcs.js';
-import { restFileReader } from '../adapters/vcs/rest.js';
+import { processDelivery } from '../../domain/gitops/gitops.js';
+import type { VcsWorkerInput } from '../../domain/gitops/vcs.js';
 import { logger } from '../shared/logger.js';
 import { issueDeps } from '../shared/wiring-issues.js';
-import { vcsRepo, vcsSecrets } from '../shared/wiring-vcs.js';
+import { restFileReader, vcsRepo, vcsSecrets } from '../shared/wiring-vcs.js';
 
 const reader = restFileReader();
 

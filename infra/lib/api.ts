@@ -7,7 +7,7 @@ import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { gatewayRoutes, type Family } from '../../domain/routes.js';
+import { gatewayRoutes, type Family } from '../../domain/api/routes.js';
 
 export interface SluiceApiProps {
   /** The function of each handler family. */

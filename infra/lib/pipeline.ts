@@ -1,7 +1,7 @@
 // The pipeline state machine: one Standard execution per issue, stage by stage, defined once here
 // and run as synthesized both on AWS and locally (infra/local/stepfunctions.ts). JSONPath only (the
 // local runner ignores JSONata and Assign). Payloads carry ids only; the Lambdas' contract is in
-// domain/orchestrator.ts.
+// domain/pipeline/orchestrator.ts.
 //
 //   Advance ─▶ Done? ─yes─▶ Done (Succeed)
 //     ▲          │no
@@ -54,7 +54,7 @@ import {
 } from 'aws-cdk-lib/aws-stepfunctions';
 import { LambdaInvoke } from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
-import { PIPELINE_ERRORS } from '../../domain/orchestrator.js';
+import { PIPELINE_ERRORS } from '../../domain/pipeline/orchestrator.js';
 
 /** State names: tests, the local runner's event log and the docs refer to them. */
 export const PIPELINE_STATES = {

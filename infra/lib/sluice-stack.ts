@@ -9,7 +9,7 @@ import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { Construct } from 'constructs';
 import { HANDLER_ENTRIES, WORKFLOW_FUNCTIONS, type WorkflowFunction } from '../bundling.js';
-import { FAMILIES, type Family } from '../../domain/routes.js';
+import { FAMILIES, type Family } from '../../domain/api/routes.js';
 import { SluiceApi } from './api.js';
 import { SluiceAuth, type ExternalJwt } from './auth.js';
 import { DEFAULTS } from './defaults.js';

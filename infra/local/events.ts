@@ -1,7 +1,7 @@
 // Builds API Gateway v2 (HTTP API, payload 2.0) events the way the gateway does, JWT claims included.
 import { randomUUID } from 'node:crypto';
 import type { APIGatewayProxyEventV2WithJWTAuthorizer } from 'aws-lambda';
-import { gatewayPath, matchGatewayRoute, type Family } from '../../domain/routes.js';
+import { gatewayPath, matchGatewayRoute, type Family } from '../../domain/api/routes.js';
 
 export interface EventInput {
   method: string;

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { App, type CfnElement } from 'aws-cdk-lib';
-import { pipelineExecutionName, type Orchestrator } from '../../domain/orchestrator.js';
+import { pipelineExecutionName, type Orchestrator } from '../../domain/pipeline/orchestrator.js';
 import { DynamoIssueRepo } from '../../functions/adapters/dynamo/issues.js';
 import { DynamoProjectRepo } from '../../functions/adapters/dynamo/projects.js';
 import type { DynamoStore } from '../../functions/adapters/dynamo/store.js';

@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEventV2WithJWTAuthorizer, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import type { Family } from '../../domain/routes.js';
+import type { Family } from '../../domain/api/routes.js';
 import { buildEvent } from './events.js';
 import type { LocalKeys } from './jwt.js';
 

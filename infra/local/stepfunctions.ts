@@ -2,7 +2,7 @@
 // Lambda resource mapped to a local handler, plus what that library lacks: task tokens for
 // `.waitForTaskToken` states, named executions (start idempotent by name, stop, describe), the
 // payload limit, and an event log from which AWS history events are estimated.
-// It implements the same Orchestrator port as the cloud's SFN client (domain/orchestrator.ts).
+// It implements the same Orchestrator port as the cloud's SFN client (domain/pipeline/orchestrator.ts).
 import { randomUUID } from 'node:crypto';
 import {
   ExecutionAbortedError,
@@ -12,14 +12,7 @@ import {
   type RunOptions,
   type StateMachineDefinition,
 } from 'aws-local-stepfunctions';
-import {
-  TaskTokenGoneError,
-  type ExecutionDescription,
-  type ExecutionStatus,
-  type Json,
-  type Orchestrator,
-  type StartedExecution,
-} from '../../domain/orchestrator.js';
+import { TaskTokenGoneError, type ExecutionDescription, type ExecutionStatus, type Json, type Orchestrator, type StartedExecution } from '../../domain/pipeline/orchestrator.js';
 
 /** A promise with its settle functions (Promise.withResolvers, which Node 20 lacks). */
 function deferred<T>(): { promise: Promise<T>; resolve: (v: T) => void; reject: (e: unknown) => void } {

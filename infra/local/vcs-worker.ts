@@ -1,7 +1,7 @@
 // The GitOps worker on one machine: what Lambda's asynchronous invoke does in the cloud, in this
 // process. The webhook's dispatch returns at once; the worker runs on the next turn of the event
 // loop, and a failed run is tried twice more, as Lambda retries an Event invocation.
-import type { VcsDispatcher, VcsWorkerInput } from '../../domain/vcs.js';
+import type { VcsDispatcher, VcsWorkerInput } from '../../domain/gitops/vcs.js';
 import { logger } from '../../functions/shared/logger.js';
 
 export interface LocalVcsDispatcher extends VcsDispatcher {

@@ -1,5 +1,5 @@
 // The access matrix, generated from the one role table: every route that needs a permission,
-// called over HTTP by every kind of caller, must answer as domain/roles.ts says:
+// called over HTTP by every kind of caller, must answer as domain/access/roles.ts says:
 //   allowed                                  → 2xx (each route has a valid fixture)
 //   workspace permission the role lacks      → 403 naming the route's permission
 //   project permission, caller not a member  → 404 (it may not even see the project)
@@ -13,13 +13,11 @@ import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  PROJECT_ROLES, PROJECT_ROLE_PERMISSIONS, PROJECT_SCOPED, ROLE_PERMISSIONS, type Permission, type ProjectRole, type WorkspaceRole,
-} from '../../domain/roles.js';
-import { ROUTES, type Route } from '../../domain/routes.js';
-import type { Json, Orchestrator } from '../../domain/orchestrator.js';
+import { PROJECT_ROLES, PROJECT_ROLE_PERMISSIONS, PROJECT_SCOPED, ROLE_PERMISSIONS, type Permission, type ProjectRole, type WorkspaceRole } from '../../domain/access/roles.js';
+import { ROUTES, type Route } from '../../domain/api/routes.js';
+import type { Json, Orchestrator } from '../../domain/pipeline/orchestrator.js';
 import { keys } from '../../functions/adapters/dynamo/keys.js';
-import { toItem } from '../../functions/adapters/dynamo/store.js';
+import { toItem } from '../../functions/adapters/dynamo/item.js';
 import { setOrchestrator } from '../../functions/shared/orchestrator.js';
 import { scanTable, type Body } from '../support/api.js';
 import { startApi, type Api, type CallResult } from '../support/http.js';
@@ -379,7 +377,7 @@ beforeAll(async () => {
   // issue with one task run and one change-history entry written as the task runner would.
   setOrchestrator(quietOrchestrator);
   await admin('PATCH', '/v1/workspace?updateMask=allowSelfApproval', { allowSelfApproval: true });
-  const { approvalGate, failureGate } = await import('../../domain/issues.js');
+  const { approvalGate, failureGate } = await import('../../domain/pipeline/workflow.js');
   const { workflowDeps, issueRepo } = await import('../../functions/shared/wiring-issues.js');
   const makeIssue = async (gate?: 'approval' | 'failure'): Promise<Params> => {
     const made = await admin('POST', `/v1/projects/${project}/issues`, { title: 'Matrix change', type: 'DATABASE_SCHEMA_UPDATE', statement: 'SELECT 1', targets: [`instances/${liveInstance}/databases/${database}`] });

@@ -1,6 +1,6 @@
 // End to end over HTTP against the local server: every route's success and each error class.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROUTES } from '../../domain/routes.js';
+import { ROUTES } from '../../domain/api/routes.js';
 import { startApi, type Api, type CallResult } from '../support/http.js';
 
 let api: Api;

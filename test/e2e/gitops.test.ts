@@ -3,7 +3,7 @@
 // at the pushed commit, and the issues it makes run by the pipeline against the run's PostgreSQL.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setLogSink } from '../../functions/shared/logger.js';
-import type { VcsWorkerInput } from '../../domain/vcs.js';
+import type { VcsWorkerInput } from '../../domain/gitops/vcs.js';
 import { setVcsDispatcher } from '../../functions/shared/vcs-dispatch.js';
 import { scanTable } from '../support/api.js';
 import { fakeProvider, githubHeaders, gitlabHeaders, pushPayload, type FakeProvider } from '../support/fake-vcs.js';

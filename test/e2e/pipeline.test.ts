@@ -3,7 +3,7 @@
 // run's PostgreSQL (and MariaDB when one answers), real sync. The admin writes the changes; a
 // workspaceDBA approves, retries and skips them (nobody approves their own issue).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pipelineExecutionName } from '../../domain/orchestrator.js';
+import { pipelineExecutionName } from '../../domain/pipeline/orchestrator.js';
 import { setOrchestrator } from '../../functions/shared/orchestrator.js';
 import { localPipeline, resumeOpenIssues, synthesizePipeline } from '../../infra/local/pipeline.js';
 import { startApi, waitFor, type Api, type CallResult } from '../support/http.js';

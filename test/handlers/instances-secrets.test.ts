@@ -6,9 +6,9 @@ import {
 import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { Instance } from '../../domain/instances.js';
+import type { Instance } from '../../domain/inventory/instances.js';
 import { keys } from '../../functions/adapters/dynamo/keys.js';
-import { toItem } from '../../functions/adapters/dynamo/store.js';
+import { toItem } from '../../functions/adapters/dynamo/item.js';
 import { apiClient, importHandlers, type Api, type Handlers } from '../support/api.js';
 import { environment, givenEnvironments, givenUsers } from '../support/mock-store.js';
 

@@ -15,7 +15,7 @@ import {
 } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { PIPELINE_ERRORS, pipelineExecutionName, TaskTokenGoneError } from '../../domain/orchestrator.js';
+import { PIPELINE_ERRORS, pipelineExecutionName, TaskTokenGoneError } from '../../domain/pipeline/orchestrator.js';
 import { createOrchestrator, SfnOrchestrator } from '../../functions/adapters/sfn/orchestrator.js';
 
 const sfn = mockClient(SFNClient);

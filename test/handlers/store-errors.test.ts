@@ -6,7 +6,7 @@ import {
 import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { etagOf } from '../../domain/common.js';
+import { etagOf } from '../../domain/common/values.js';
 import { keys } from '../../functions/adapters/dynamo/keys.js';
 import { apiClient, importHandlers, type Api } from '../support/api.js';
 import { USERS, environment, givenEnvironments, givenUsers } from '../support/mock-store.js';

@@ -4,7 +4,7 @@
 import { Duration, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
-import { PIPELINE_ERRORS } from '../../domain/orchestrator.js';
+import { PIPELINE_ERRORS } from '../../domain/pipeline/orchestrator.js';
 import { LAMBDA_SERVICE_ERRORS, PIPELINE_STATES as S } from '../../infra/lib/pipeline.js';
 import { aslFromTemplate, localFunctionArn } from '../../infra/local/stepfunctions.js';
 import { PIPELINE_FUNCTIONS, pipelineStack } from '../support/pipeline-stack.js';

@@ -2,7 +2,7 @@ import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { FAMILIES, gatewayRoutes } from '../../domain/routes.js';
+import { FAMILIES, gatewayRoutes } from '../../domain/api/routes.js';
 import { TABLE_ATTRIBUTES, tableDefinition } from '../../functions/adapters/dynamo/table.js';
 import { HANDLER_ENTRIES } from '../../infra/bundling.js';
 import { createApp } from '../../infra/lib/app.js';

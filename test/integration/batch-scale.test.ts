@@ -4,8 +4,8 @@
 // gate Lambdas: one Map Run in the parent's history, the tasks in child executions of at most 25.
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { Database } from '../../domain/databases.js';
-import type { Json, Orchestrator, PipelineInput } from '../../domain/orchestrator.js';
+import type { Database } from '../../domain/inventory/databases.js';
+import type { Json, Orchestrator, PipelineInput } from '../../domain/pipeline/orchestrator.js';
 import { PIPELINE_STATES as S } from '../../infra/lib/pipeline.js';
 import { aslFromTemplate, LocalStepFunctions, type LocalHandler } from '../../infra/local/stepfunctions.js';
 import { apiClient, type Api, type Body, type Handlers } from '../support/api.js';

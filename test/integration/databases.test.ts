@@ -2,7 +2,7 @@
 // PostgreSQL: lists per instance and per project (each caller sees only its projects'), labels,
 // and moving between projects, which needs databases.update in both.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Binding } from '../../domain/access.js';
+import type { Binding } from '../../domain/access/access.js';
 import { DynamoProjectRepo } from '../../functions/adapters/dynamo/projects.js';
 import { scanTable, type Api, type Body } from '../support/api.js';
 import { inventoryApi, pgDatabases, pgRole, randomId } from '../support/inventory.js';

@@ -2,9 +2,9 @@
 // orchestrator that records every call. The gate, advance and stage-result Lambdas are driven
 // directly, as the state machine would.
 import { beforeAll, afterAll, beforeEach, describe, expect, it } from 'vitest';
-import type { Database } from '../../domain/databases.js';
-import type { Json, Orchestrator, PipelineInput } from '../../domain/orchestrator.js';
-import { TaskTokenGoneError } from '../../domain/orchestrator.js';
+import type { Database } from '../../domain/inventory/databases.js';
+import type { Json, Orchestrator, PipelineInput } from '../../domain/pipeline/orchestrator.js';
+import { TaskTokenGoneError } from '../../domain/pipeline/orchestrator.js';
 import { apiClient, scanTable, type Api, type Body, type Handlers } from '../support/api.js';
 import { freshTable, type TestTable } from '../support/table.js';
 

@@ -2,16 +2,7 @@
 // with in-memory stand-ins for its five Lambdas: stages in order, the approval gate, the schedule
 // gate, the failure gate and retry, cancel, concurrency, and AWS history events per task.
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import {
-  PIPELINE_ERRORS,
-  TaskTokenGoneError,
-  batchTaskIds,
-  type AdvanceOutput,
-  type FailureGateOutput,
-  type GateInput,
-  type RunTaskInput,
-  type StageResultOutput,
-} from '../../domain/orchestrator.js';
+import { PIPELINE_ERRORS, TaskTokenGoneError, batchTaskIds, type AdvanceOutput, type FailureGateOutput, type GateInput, type RunTaskInput, type StageResultOutput } from '../../domain/pipeline/orchestrator.js';
 import { PIPELINE_STATES as S } from '../../infra/lib/pipeline.js';
 import { aslFromTemplate, localFunctionArn, LocalStepFunctions, type LocalHandler } from '../../infra/local/stepfunctions.js';
 import { PIPELINE_FUNCTIONS, pipelineStack, type PipelineFunction } from '../support/pipeline-stack.js';
@@ -31,7 +22,7 @@ interface StageSpec {
   tasks: string[];
 }
 
-/** An issue's pipeline in memory, behind the five Lambdas' contract (domain/orchestrator.ts). */
+/** An issue's pipeline in memory, behind the five Lambdas' contract (domain/pipeline/orchestrator.ts). */
 class FakePipeline {
   readonly status = new Map<string, TaskStatus>();
   /** Tasks whose next run fails (as a failing statement would). */

@@ -4,10 +4,11 @@
 // not on two deliveries at once, not after a crash between the target's commit and the record.
 import { PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Instance } from '../../domain/instances.js';
-import { secretName } from '../../domain/instances.js';
-import type { ChangeHistory, Issue, IssueType, Stage, TaskRun, TaskTarget } from '../../domain/issues.js';
-import { sha256, type ChangeOutcome, type StoredTask } from '../../domain/task-run.js';
+import type { Instance } from '../../domain/inventory/instances.js';
+import { secretName } from '../../domain/inventory/instances.js';
+import type { ChangeHistory, Issue, IssueType, Stage, TaskRun, TaskTarget } from '../../domain/pipeline/model.js';
+import { sha256 } from '../../domain/common/hash.js';
+import type { ChangeOutcome, StoredTask } from '../../domain/pipeline/task-run.js';
 import { DynamoDatabaseRepo } from '../../functions/adapters/dynamo/databases.js';
 import { DynamoInstanceRepo } from '../../functions/adapters/dynamo/instances.js';
 import { keys } from '../../functions/adapters/dynamo/keys.js';

@@ -2,7 +2,7 @@
 // is closed; and no message a driver produces carries the password, whatever the server echoes.
 import { createServer, type Server, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SqlConnectionError, type ConnectionTarget } from '../../domain/ports.js';
+import { SqlConnectionError, type ConnectionTarget } from '../../domain/inventory/ports.js';
 import { MysqlDriver } from '../../functions/adapters/sql/mysql.js';
 import { PostgresDriver } from '../../functions/adapters/sql/postgres.js';
 import { mysqlServer } from '../support/mysql.js';

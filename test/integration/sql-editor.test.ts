@@ -2,8 +2,8 @@
 // notice when there is none): every kind of write is refused by the database server itself, and
 // the data is unchanged after each; columns and types, the row limit and the timeout.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ConnectionTarget } from '../../domain/ports.js';
-import { SqlStatementError } from '../../domain/sql-editor.js';
+import type { ConnectionTarget } from '../../domain/inventory/ports.js';
+import { SqlStatementError } from '../../domain/sheets/sql-editor.js';
 import { queryRunner } from '../../functions/adapters/sql/query.js';
 import { mysqlQuery, mysqlServer } from '../support/mysql.js';
 import { adminQuery, dropDatabases, postgresServer, testDatabaseName, type SqlServer } from '../support/postgres.js';

@@ -1,6 +1,6 @@
 // The workspace and list paging against DynamoDB Local, through the real handlers.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { etagOf } from '../../domain/common.js';
+import { etagOf } from '../../domain/common/values.js';
 import { apiClient, importHandlers, scanTable, type Api, type Body } from '../support/api.js';
 import { freshTable, type TestTable } from '../support/table.js';
 

@@ -4,7 +4,7 @@
 // committed and before Sluice recorded the outcome. Nothing in the code under test is edited.
 // The runner's own layers (claim, marker, lease) are proven in test/integration/run-task.test.ts.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pipelineExecutionName, type RunTaskInput } from '../../domain/orchestrator.js';
+import { pipelineExecutionName, type RunTaskInput } from '../../domain/pipeline/orchestrator.js';
 import { DynamoTaskRunStore } from '../../functions/adapters/dynamo/task-runs.js';
 import { SqlChangeExecutor } from '../../functions/adapters/sql/execute.js';
 import { setOrchestrator } from '../../functions/shared/orchestrator.js';

@@ -6,7 +6,7 @@
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Orchestrator } from '../../domain/orchestrator.js';
+import type { Orchestrator } from '../../domain/pipeline/orchestrator.js';
 import { setOrchestrator } from '../../functions/shared/orchestrator.js';
 import { scanTable } from '../support/api.js';
 import { startApi, type Api } from '../support/http.js';

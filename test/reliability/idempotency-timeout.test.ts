@@ -5,8 +5,9 @@
 // once the operation finishes, the key records its real answer for the retry to replay.
 import { describe, expect, it } from 'vitest';
 import type { Context } from 'aws-lambda';
-import { AbortedError } from '../../domain/errors.js';
-import type { Deps, IdempotencyRecord, IdempotencyRepo } from '../../domain/ports.js';
+import { AbortedError } from '../../domain/common/errors.js';
+import type { Deps } from '../../domain/inventory/ports.js';
+import type { IdempotencyRecord, IdempotencyRepo } from '../../domain/common/ports.js';
 import { httpHandler, type HttpEvent, type Operation } from '../../functions/shared/http.js';
 import { buildEvent } from '../../infra/local/events.js';
 import { lambdaContext } from '../support/api.js';

@@ -2,7 +2,7 @@
 // gap, and each issue's execution is started once. The executions are counted, not run (an
 // orchestrator that records starts): 200 pipelines at once would measure only this machine.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pipelineExecutionName } from '../../domain/orchestrator.js';
+import { pipelineExecutionName } from '../../domain/pipeline/orchestrator.js';
 import { setOrchestrator } from '../../functions/shared/orchestrator.js';
 import { scanTable } from '../support/api.js';
 import { startApi, type Api } from '../support/http.js';

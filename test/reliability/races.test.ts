@@ -2,7 +2,7 @@
 // PostgreSQL for the task that must succeed), each outcome counted. Conditional writes decide
 // who wins; the counts below are what a user would see. Issue numbers: races-issue-numbers.test.ts.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pipelineExecutionName } from '../../domain/orchestrator.js';
+import { pipelineExecutionName } from '../../domain/pipeline/orchestrator.js';
 import { scanTable } from '../support/api.js';
 import { startApi, type Api, type CallResult } from '../support/http.js';
 import { adminQuery, dropDatabases, postgresServer, testDatabaseName } from '../support/postgres.js';

@@ -6,7 +6,7 @@ import type { Context } from 'aws-lambda';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { buildEvent } from '../../infra/local/events.js';
 import { recordRequest, recordResponse } from './capture.js';
-import type { Family } from '../../domain/routes.js';
+import type { Family } from '../../domain/api/routes.js';
 import type { HttpEvent, HttpResult } from '../../functions/shared/http.js';
 import type { DynamoStore } from '../../functions/adapters/dynamo/store.js';
 

@@ -1,13 +1,11 @@
 // In-memory instances, databases, secrets and SQL servers, for unit tests of domain rules only.
 // They keep the ports' contracts (unique ids, version checks, conditional sync writes).
-import type { ListOptions, Page } from '../../domain/common.js';
-import type { Database, SyncPlan, Table, TableRef } from '../../domain/databases.js';
-import { AlreadyExistsError, ConcurrentModificationError } from '../../domain/errors.js';
-import type { Instance } from '../../domain/instances.js';
-import {
-  SqlConnectionError, type ConnectionResult, type ConnectionTarget, type DatabaseFilter, type DatabaseRepo, type InstanceRepo,
-  type SecretStore, type SqlDriver,
-} from '../../domain/ports.js';
+import type { ListOptions, Page } from '../../domain/common/values.js';
+import type { Database, SyncPlan, Table, TableRef } from '../../domain/inventory/databases.js';
+import { AlreadyExistsError, ConcurrentModificationError } from '../../domain/common/errors.js';
+import type { Instance } from '../../domain/inventory/instances.js';
+import { SqlConnectionError, type ConnectionResult, type ConnectionTarget, type DatabaseFilter, type DatabaseRepo, type InstanceRepo, type SqlDriver } from '../../domain/inventory/ports.js';
+import type { SecretStore } from '../../domain/common/ports.js';
 
 const pageOf = <T>(all: T[], options: ListOptions): Page<T> => {
   const offset = typeof options.cursor === 'number' ? options.cursor : 0;

@@ -1,14 +1,15 @@
 // In-memory implementations of the domain's ports, for unit tests of domain rules only.
 // They keep the ports' contracts (unique ids, version checks) so that the domain's logic,
 // not the fake, decides each outcome.
-import type { ListOptions, Page } from '../../domain/common.js';
-import type { Environment } from '../../domain/environments.js';
-import { AlreadyExistsError, ConcurrentModificationError } from '../../domain/errors.js';
-import type { Deps, EnvironmentRepo, UserRepo, WorkspaceRepo } from '../../domain/ports.js';
-import { DEFAULT_PROJECT, type Project, type ProjectRepo } from '../../domain/projects.js';
-import { systemBot, type User } from '../../domain/users.js';
+import type { ListOptions, Page } from '../../domain/common/values.js';
+import type { Environment } from '../../domain/inventory/environments.js';
+import { AlreadyExistsError, ConcurrentModificationError } from '../../domain/common/errors.js';
+import type { Deps, EnvironmentRepo } from '../../domain/inventory/ports.js';
+import type { UserRepo, WorkspaceRepo } from '../../domain/access/ports.js';
+import { DEFAULT_PROJECT, type Project, type ProjectRepo } from '../../domain/inventory/projects.js';
+import { systemBot, type User } from '../../domain/access/users.js';
 import { FakeDatabases, FakeInstances } from './fake-inventory.js';
-import { newWorkspace, type Workspace } from '../../domain/workspace.js';
+import { newWorkspace, type Workspace } from '../../domain/access/workspace.js';
 
 export const T0 = new Date('2026-01-01T00:00:00Z');
 

@@ -1,10 +1,10 @@
 // Answers for a mocked DynamoDBDocumentClient, shaped exactly as the store writes its items.
 import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { AwsStub } from 'aws-sdk-client-mock';
-import type { Environment } from '../../domain/environments.js';
-import { SYSTEM_BOT_EMAIL, type User } from '../../domain/users.js';
+import type { Environment } from '../../domain/inventory/environments.js';
+import { SYSTEM_BOT_EMAIL, type User } from '../../domain/access/users.js';
 import { keys } from '../../functions/adapters/dynamo/keys.js';
-import { toItem } from '../../functions/adapters/dynamo/store.js';
+import { toItem } from '../../functions/adapters/dynamo/item.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the stub of any client
 type Stub = AwsStub<any, any, any>;

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { checkEtag, etagOf, parse, parseBool, parsePageSize, resolveUpdateMask } from '../../domain/common.js';
-import { EnvironmentCreate } from '../../domain/environments.js';
-import { InvalidArgumentError, SluiceError } from '../../domain/errors.js';
-import { UserCreate } from '../../domain/users.js';
+import { checkEtag, etagOf, parse, parseBool, parsePageSize, resolveUpdateMask } from '../../domain/common/values.js';
+import { EnvironmentCreate } from '../../domain/inventory/environments.js';
+import { InvalidArgumentError, SluiceError } from '../../domain/common/errors.js';
+import { UserCreate } from '../../domain/access/users.js';
 
 /** Runs `fn`, expecting a SluiceError, and returns it for assertions. */
 function failure(fn: () => unknown): SluiceError {

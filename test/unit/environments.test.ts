@@ -1,9 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { etagOf } from '../../domain/common.js';
-import {
-  MAX_ENVIRONMENTS, createEnvironment, orderedForListing, rankOf, reorderEnvironments, setEnvironmentState, toEnvironmentResource, updateEnvironment,
-} from '../../domain/environments.js';
-import { SluiceError } from '../../domain/errors.js';
+import { etagOf } from '../../domain/common/values.js';
+import { MAX_ENVIRONMENTS, createEnvironment, orderedForListing, rankOf, reorderEnvironments, setEnvironmentState, toEnvironmentResource, updateEnvironment } from '../../domain/inventory/environments.js';
+import { SluiceError } from '../../domain/common/errors.js';
 import { FakeEnvironments, fakeDeps } from '../support/fake-repos.js';
 
 const seeded = () =>

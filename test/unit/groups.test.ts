@@ -1,10 +1,10 @@
 // Group expressions: CEL compiled once by @marcbachmann/cel-js, with errors a user can locate,
 // and matching over the attributes API.md names.
 import { describe, expect, it } from 'vitest';
-import type { Database } from '../../domain/databases.js';
-import { SluiceError } from '../../domain/errors.js';
-import { compileExpression, matchDatabases, parseDatabaseGroupName, positionOf } from '../../domain/groups.js';
-import type { Instance } from '../../domain/instances.js';
+import type { Database } from '../../domain/inventory/databases.js';
+import { SluiceError } from '../../domain/common/errors.js';
+import { compileExpression, matchDatabases, parseDatabaseGroupName, positionOf } from '../../domain/inventory/groups.js';
+import type { Instance } from '../../domain/inventory/instances.js';
 
 const db = (instance: string, name: string, labels: Record<string, string> = {}, syncState: Database['syncState'] = 'OK'): Database => ({
   instance, name, project: 'p', labels, schemaVersion: '', syncState, createTime: '', updateTime: '', version: 1,

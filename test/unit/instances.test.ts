@@ -1,10 +1,10 @@
 // Instance rules with in-memory ports: data sources, environments, write-only passwords,
 // validateOnly, updates of passwords and soft delete.
 import { describe, expect, it } from 'vitest';
-import { etagOf } from '../../domain/common.js';
-import { SluiceError } from '../../domain/errors.js';
-import { createInstance, setInstanceState, testConnection, toInstanceResource, updateInstance } from '../../domain/instances.js';
-import type { Deps, SqlDeps } from '../../domain/ports.js';
+import { etagOf } from '../../domain/common/values.js';
+import { SluiceError } from '../../domain/common/errors.js';
+import { createInstance, setInstanceState, testConnection, toInstanceResource, updateInstance } from '../../domain/inventory/instances.js';
+import type { Deps, SqlDeps } from '../../domain/inventory/ports.js';
 import { FakeDatabases, FakeInstances, FakeSecrets, FakeSql } from '../support/fake-inventory.js';
 import { FakeEnvironments, fakeDeps } from '../support/fake-repos.js';
 

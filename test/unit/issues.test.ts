@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { parse } from '../../domain/common.js';
-import type { Environment } from '../../domain/environments.js';
-import { SluiceError } from '../../domain/errors.js';
-import {
-  IssueCreate, IssuePatch, SkipTaskRequest, parseIssueFilter, parseIssueName, planPipeline, toIssueResource, type Issue, type PlanTarget,
-} from '../../domain/issues.js';
+import { parse } from '../../domain/common/values.js';
+import type { Environment } from '../../domain/inventory/environments.js';
+import { SluiceError } from '../../domain/common/errors.js';
+import { IssueCreate, IssuePatch, SkipTaskRequest, toIssueResource } from '../../domain/pipeline/resources.js';
+import { parseIssueFilter, planPipeline, type PlanTarget } from '../../domain/pipeline/planning.js';
+import { parseIssueName, type Issue } from '../../domain/pipeline/model.js';
 
 const env = (id: string, order: number, requireApproval = false, state: 'ACTIVE' | 'DELETED' = 'ACTIVE'): Environment => ({
   id, title: id, order, requireApproval, state, createTime: '2026-11-25T00:00:00Z', updateTime: '2026-11-25T00:00:00Z', version: 1,

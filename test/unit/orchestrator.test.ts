@@ -1,7 +1,7 @@
 // How a stage's tasks are cut into batches for the Distributed Map: every slot of the project's
 // maxParallelTasks gets work, no batch exceeds MAX_BATCH_SIZE, nothing is lost or repeated.
 import { describe, expect, it } from 'vitest';
-import { MAX_BATCH_SIZE, batchTaskIds } from '../../domain/orchestrator.js';
+import { MAX_BATCH_SIZE, batchTaskIds } from '../../domain/pipeline/orchestrator.js';
 
 const ids = (n: number) => Array.from({ length: n }, (_, i) => String(i + 1));
 

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { SluiceError } from '../../domain/errors.js';
+import { SluiceError } from '../../domain/common/errors.js';
 import { decodePageToken, encodePageToken, fingerprint } from '../../functions/shared/page-token.js';
 
 const key = randomBytes(32);

@@ -1,12 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { Access } from '../../domain/access.js';
-import { SluiceError } from '../../domain/errors.js';
-import {
-  createProject, deleteProject, getIamPolicy, getProject, listProjects, setIamPolicy, toIamPolicy, toProjectResource,
-  undeleteProject, updateProject, type Project,
-} from '../../domain/projects.js';
-import type { ProjectRole } from '../../domain/roles.js';
-import type { User } from '../../domain/users.js';
+import { Access } from '../../domain/access/access.js';
+import { SluiceError } from '../../domain/common/errors.js';
+import { createProject, deleteProject, getIamPolicy, getProject, listProjects, setIamPolicy, toIamPolicy, toProjectResource, undeleteProject, updateProject, type Project } from '../../domain/inventory/projects.js';
+import type { ProjectRole } from '../../domain/access/roles.js';
+import type { User } from '../../domain/access/users.js';
 import type { FakeDatabases } from '../support/fake-inventory.js';
 import { fakeDeps } from '../support/fake-repos.js';
 

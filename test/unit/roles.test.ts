@@ -1,8 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import {
-  PERMISSIONS, PROJECT_ROLES, PROJECT_ROLE_PERMISSIONS, PROJECT_SCOPED, WORKSPACE_ROLES, projectRolesHave, roleHas, type Permission,
-} from '../../domain/roles.js';
+import { PERMISSIONS, PROJECT_ROLES, PROJECT_ROLE_PERMISSIONS, PROJECT_SCOPED, WORKSPACE_ROLES, projectRolesHave, roleHas, type Permission } from '../../domain/access/roles.js';
 
 const READ: Permission[] = ['workspace.get', 'users.list', 'users.get', 'environments.list', 'environments.get'];
 const MANAGE_USERS: Permission[] = ['users.create', 'users.update', 'users.delete', 'users.undelete'];

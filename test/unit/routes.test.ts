@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { PERMISSIONS } from '../../domain/roles.js';
-import { FAMILIES, ROUTES, gatewayPath, gatewayRoutes, makeMatcher, matchGatewayRoute, matchRoute } from '../../domain/routes.js';
+import { PERMISSIONS } from '../../domain/access/roles.js';
+import { FAMILIES, ROUTES, gatewayPath, gatewayRoutes, makeMatcher, matchGatewayRoute, matchRoute } from '../../domain/api/routes.js';
 
 describe('matchRoute (the handlers’ matcher)', () => {
   it('tells a custom verb on a resource apart from the resource itself', () => {

@@ -1,10 +1,10 @@
 // Who sees and who changes a sheet, and how content is cut into chunks and joined back.
 import { describe, expect, it } from 'vitest';
-import { Access } from '../../domain/access.js';
-import type { Project } from '../../domain/projects.js';
-import type { ProjectRole, WorkspaceRole } from '../../domain/roles.js';
-import { canChangeSheet, canSeeSheet, parseSheetName, type Visibility } from '../../domain/sheets.js';
-import type { User } from '../../domain/users.js';
+import { Access } from '../../domain/access/access.js';
+import type { Project } from '../../domain/inventory/projects.js';
+import type { ProjectRole, WorkspaceRole } from '../../domain/access/roles.js';
+import { canChangeSheet, canSeeSheet, parseSheetName, type Visibility } from '../../domain/sheets/sheets.js';
+import type { User } from '../../domain/access/users.js';
 import { CHUNK_BYTES, chunkContent, joinChunks } from '../../functions/adapters/dynamo/sheets.js';
 
 const T = '2026-11-25T10:00:00Z';

@@ -1,6 +1,6 @@
 // What a DBA reads when a connection fails: one sentence per cause, never the password.
 import { describe, expect, it } from 'vitest';
-import type { ConnectionTarget } from '../../domain/ports.js';
+import type { ConnectionTarget } from '../../domain/inventory/ports.js';
 import { describeFailure, scrub } from '../../functions/adapters/sql/common.js';
 
 const target: ConnectionTarget = { engine: 'POSTGRES', host: 'db.internal', port: 5432, username: 'sluice', password: 'pass' };

@@ -1,10 +1,10 @@
 // Sync diffing: what a sync creates, marks, stamps and records, from what is stored and what the
 // server has; and the sync service over in-memory ports.
 import { describe, expect, it } from 'vitest';
-import { planSync, syncInstance, type Database, type Table } from '../../domain/databases.js';
-import { SluiceError } from '../../domain/errors.js';
-import { createInstance } from '../../domain/instances.js';
-import type { Deps, SqlDeps } from '../../domain/ports.js';
+import { planSync, syncInstance, type Database, type Table } from '../../domain/inventory/databases.js';
+import { SluiceError } from '../../domain/common/errors.js';
+import { createInstance } from '../../domain/inventory/instances.js';
+import type { Deps, SqlDeps } from '../../domain/inventory/ports.js';
 import { FakeDatabases, FakeInstances, FakeSecrets, FakeSql } from '../support/fake-inventory.js';
 import { FakeEnvironments, fakeDeps } from '../support/fake-repos.js';
 

@@ -1,8 +1,8 @@
 // The task runner's pure rules: input parsing, names, identifiers, change-history fields.
 import { describe, expect, it } from 'vitest';
-import {
-  changeHistoryId, changeType, changeVersion, createDatabaseStatement, leaseMs, parseRunTaskInput, quoteIdent, sha256, taskKey, taskRunName,
-} from '../../domain/task-run.js';
+import { changeHistoryId, changeType, changeVersion, leaseMs, parseRunTaskInput, taskKey, taskRunName } from '../../domain/pipeline/task-run.js';
+import { createDatabaseStatement, quoteIdent } from '../../domain/inventory/instances.js';
+import { sha256 } from '../../domain/common/hash.js';
 
 describe('task-run rules', () => {
   it('parses the runTask input, and refuses anything else as a wiring bug', () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { etagOf } from '../../domain/common.js';
-import { SluiceError } from '../../domain/errors.js';
-import { createUser, setUserState, updateUser } from '../../domain/users.js';
+import { etagOf } from '../../domain/common/values.js';
+import { SluiceError } from '../../domain/common/errors.js';
+import { createUser, setUserState, updateUser } from '../../domain/access/users.js';
 import { FakeUsers, fakeDeps } from '../support/fake-repos.js';
 
 async function rejection(p: Promise<unknown>): Promise<SluiceError> {

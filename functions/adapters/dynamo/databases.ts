@@ -3,14 +3,15 @@
 // gsi1 (`PROJECT#p`) lists a project's databases across instances.
 import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
-import { eachLimit, type ListOptions, type Page } from '../../../domain/common.js';
-import type { Database, SyncPlan, Table } from '../../../domain/databases.js';
-import { ConcurrentModificationError } from '../../../domain/errors.js';
-import { databaseName } from '../../../domain/names.js';
-import type { DatabaseFilter, DatabaseRepo } from '../../../domain/ports.js';
+import { eachLimit, type ListOptions, type Page } from '../../../domain/common/values.js';
+import type { Database, SyncPlan, Table } from '../../../domain/inventory/databases.js';
+import { ConcurrentModificationError } from '../../../domain/common/errors.js';
+import { databaseName } from '../../../domain/common/names.js';
+import type { DatabaseFilter, DatabaseRepo } from '../../../domain/inventory/ports.js';
 import { keys } from './keys.js';
 import { GSI1 } from './table.js';
-import { fromItem, toItem, type DynamoStore } from './store.js';
+import { fromItem, toItem } from './item.js';
+import type { DynamoStore } from './store.js';
 
 type Item = Record<string, unknown>;
 

@@ -1,11 +1,12 @@
 // Database groups and table groups: one partition per project (keys.groupsPartition).
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand } from '@aws-sdk/lib-dynamodb';
-import type { ListOptions, Page } from '../../../domain/common.js';
-import { AlreadyExistsError, ConcurrentModificationError } from '../../../domain/errors.js';
-import { databaseGroupName, tableGroupName, type DatabaseGroup, type GroupRepo, type TableGroup } from '../../../domain/groups.js';
+import type { ListOptions, Page } from '../../../domain/common/values.js';
+import { AlreadyExistsError, ConcurrentModificationError } from '../../../domain/common/errors.js';
+import { databaseGroupName, tableGroupName, type DatabaseGroup, type GroupRepo, type TableGroup } from '../../../domain/inventory/groups.js';
 import { keys, type EntityType, type Key } from './keys.js';
-import { toItem, type DynamoStore } from './store.js';
+import { toItem } from './item.js';
+import type { DynamoStore } from './store.js';
 
 export class DynamoGroupRepo implements GroupRepo {
   constructor(private readonly store: DynamoStore) {}

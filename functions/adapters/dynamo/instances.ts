@@ -1,13 +1,14 @@
 // Instances live in one partition (few, listed whole for environments and database listings).
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand } from '@aws-sdk/lib-dynamodb';
-import type { ListOptions, Page } from '../../../domain/common.js';
-import { AlreadyExistsError } from '../../../domain/errors.js';
-import type { Instance } from '../../../domain/instances.js';
-import { instanceName } from '../../../domain/names.js';
-import type { InstanceRepo } from '../../../domain/ports.js';
+import type { ListOptions, Page } from '../../../domain/common/values.js';
+import { AlreadyExistsError } from '../../../domain/common/errors.js';
+import type { Instance } from '../../../domain/inventory/instances.js';
+import { instanceName } from '../../../domain/common/names.js';
+import type { InstanceRepo } from '../../../domain/inventory/ports.js';
 import { keys } from './keys.js';
-import { fromItem, type DynamoStore } from './store.js';
+import { fromItem } from './item.js';
+import type { DynamoStore } from './store.js';
 
 export class DynamoInstanceRepo implements InstanceRepo {
   constructor(private readonly store: DynamoStore) {}

@@ -3,14 +3,13 @@
 // numbers come from a per-project counter checked inside the create transaction.
 import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import type { ListOptions, Page } from '../../../domain/common.js';
-import { ConcurrentModificationError, NotFoundError } from '../../../domain/errors.js';
-import type {
-  Activity, ActivityInput, ChangeHistory, Issue, IssueAggregate, IssueDraft, IssueRepo, IssueStatus, Stage, StageCondition, Task, TaskRun, TaskStatus,
-} from '../../../domain/issues.js';
+import type { ListOptions, Page } from '../../../domain/common/values.js';
+import { ConcurrentModificationError, NotFoundError } from '../../../domain/common/errors.js';
+import type { Activity, ActivityInput, ChangeHistory, Issue, IssueAggregate, IssueDraft, IssueRepo, IssueStatus, Stage, StageCondition, Task, TaskRun, TaskStatus } from '../../../domain/pipeline/model.js';
 import { keys, type EntityType, type Key } from './keys.js';
 import { chunkContent, joinChunks } from './sheets.js';
-import { fromItem, toItem, type DynamoStore } from './store.js';
+import { fromItem, toItem } from './item.js';
+import type { DynamoStore } from './store.js';
 import { GSI1 } from './table.js';
 
 type Item = Record<string, unknown>;

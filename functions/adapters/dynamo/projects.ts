@@ -1,8 +1,9 @@
-import { AlreadyExistsError } from '../../../domain/errors.js';
-import { projectName } from '../../../domain/names.js';
-import type { Project, ProjectRepo } from '../../../domain/projects.js';
+import { AlreadyExistsError } from '../../../domain/common/errors.js';
+import { projectName } from '../../../domain/common/names.js';
+import type { Project, ProjectRepo } from '../../../domain/inventory/projects.js';
 import { keys } from './keys.js';
-import { fromItem, type DynamoStore } from './store.js';
+import { fromItem } from './item.js';
+import type { DynamoStore } from './store.js';
 
 export class DynamoProjectRepo implements ProjectRepo {
   constructor(private readonly store: DynamoStore) {}

@@ -1,9 +1,9 @@
 // First-start (local) and deploy-time (custom resource) seed: the same records either way.
 // Every write is create-if-absent, so seeding again changes nothing.
 import { randomBytes } from 'node:crypto';
-import { normalizeEmail, systemBot, type User } from '../../../domain/users.js';
-import { newWorkspace } from '../../../domain/workspace.js';
-import { DEFAULT_PROJECT } from '../../../domain/projects.js';
+import { normalizeEmail, systemBot, type User } from '../../../domain/access/users.js';
+import { newWorkspace } from '../../../domain/access/workspace.js';
+import { DEFAULT_PROJECT } from '../../../domain/inventory/projects.js';
 import { keys } from './keys.js';
 import { DynamoEnvironmentRepo, DynamoUserRepo, type DynamoStore } from './store.js';
 import { DynamoConfigRepo } from './support.js';

@@ -7,10 +7,11 @@
 // comes near the 400 KB limit, and a reader never mixes chunks of two versions.
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { ConcurrentModificationError } from '../../../domain/errors.js';
-import { sheetName, type Sheet, type SheetRepo, type SheetSummary } from '../../../domain/sheets.js';
+import { ConcurrentModificationError } from '../../../domain/common/errors.js';
+import { sheetName, type Sheet, type SheetRepo, type SheetSummary } from '../../../domain/sheets/sheets.js';
 import { keys } from './keys.js';
-import { fromItem, toItem, type DynamoStore } from './store.js';
+import { fromItem, toItem } from './item.js';
+import type { DynamoStore } from './store.js';
 
 /** Bytes per chunk item: well under DynamoDB's 400 KB item limit. */
 export const CHUNK_BYTES = 300_000;

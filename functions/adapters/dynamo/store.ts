@@ -1,38 +1,20 @@
 // DynamoDB implementations of the domain's ports. Every write that must not be lost or doubled
 // is conditional: creates on attribute_not_exists, updates on the stored version.
 import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
-import {
-  BatchWriteCommand,
-  DynamoDBDocumentClient,
-  GetCommand,
-  PutCommand,
-  QueryCommand,
-  TransactWriteCommand,
-  UpdateCommand,
-  DeleteCommand,
-  type QueryCommandInput,
-} from '@aws-sdk/lib-dynamodb';
-import type { ListOptions, Page } from '../../../domain/common.js';
-import type { Environment } from '../../../domain/environments.js';
-import { AlreadyExistsError, ConcurrentModificationError } from '../../../domain/errors.js';
-import { environmentName, userName } from '../../../domain/names.js';
-import type { EnvironmentRepo, Repos, UserRepo, WorkspaceRepo } from '../../../domain/ports.js';
-import type { User } from '../../../domain/users.js';
-import type { Workspace } from '../../../domain/workspace.js';
+import { BatchWriteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand, DeleteCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
+import type { ListOptions, Page } from '../../../domain/common/values.js';
+import type { Environment } from '../../../domain/inventory/environments.js';
+import { AlreadyExistsError, ConcurrentModificationError } from '../../../domain/common/errors.js';
+import { environmentName, userName } from '../../../domain/common/names.js';
+import type { EnvironmentRepo, Repos } from '../../../domain/inventory/ports.js';
+import type { UserRepo, WorkspaceRepo } from '../../../domain/access/ports.js';
+import type { User } from '../../../domain/access/users.js';
+import type { Workspace } from '../../../domain/access/workspace.js';
 import { keys, type EntityType, type Key } from './keys.js';
+import { fromItem, toItem, type Item } from './item.js';
 import { DynamoProjectRepo } from './projects.js';
 import { DynamoInstanceRepo } from './instances.js';
 import { DynamoDatabaseRepo } from './databases.js';
-
-type Item = Record<string, unknown>;
-const STRIP = new Set(['pk', 'sk', 'gsi1pk', 'gsi1sk', 'type', 'ttl']);
-
-export function fromItem<T>(item: Item | undefined): T | undefined {
-  if (!item) return undefined;
-  return Object.fromEntries(Object.entries(item).filter(([k]) => !STRIP.has(k))) as T;
-}
-
-export const toItem = (type: EntityType, key: Key, entity: object): Item => ({ ...key, type, ...entity });
 
 const cancelCodes = (e: unknown): string[] =>
   e instanceof TransactionCanceledException ? (e.CancellationReasons ?? []).map((r) => r.Code ?? 'None') : [];

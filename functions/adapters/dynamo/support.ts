@@ -1,8 +1,9 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import type { ConfigRepo, IdempotencyRecord, IdempotencyRepo, StoredResponse } from '../../../domain/ports.js';
+import type { ConfigRepo, IdempotencyRecord, IdempotencyRepo, StoredResponse } from '../../../domain/common/ports.js';
 import { keys } from './keys.js';
-import { toItem, type DynamoStore } from './store.js';
+import { toItem } from './item.js';
+import type { DynamoStore } from './store.js';
 
 const epoch = (d: Date): number => Math.floor(d.getTime() / 1000);
 

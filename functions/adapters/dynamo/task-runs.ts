@@ -4,11 +4,12 @@
 // runs, and every request counts.
 import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { BatchGetCommand, GetCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import type { Activity, ChangeHistory, Issue, TaskRun } from '../../../domain/issues.js';
-import type { AppliedVersion, StoredTask, TaskRunStore } from '../../../domain/task-run.js';
+import type { Activity, ChangeHistory, Issue, TaskRun } from '../../../domain/pipeline/model.js';
+import type { AppliedVersion, StoredTask, TaskRunStore } from '../../../domain/pipeline/task-run.js';
 import { appendActivity, entityItem, readEntity, readIssue } from './issues.js';
 import { keys, type Key } from './keys.js';
-import { toItem, type DynamoStore } from './store.js';
+import { toItem } from './item.js';
+import type { DynamoStore } from './store.js';
 
 export class DynamoTaskRunStore implements TaskRunStore {
   constructor(private readonly store: DynamoStore) {}

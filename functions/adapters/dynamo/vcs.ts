@@ -2,10 +2,11 @@
 // partition (keys.vcsPartition); a delivery id's guard item makes "seen before" one conditional write.
 import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { AlreadyExistsError, ConcurrentModificationError } from '../../../domain/errors.js';
-import { connectorName, type VcsConnector, type VcsDelivery, type VcsFileRecord, type VcsRepo } from '../../../domain/vcs.js';
+import { AlreadyExistsError, ConcurrentModificationError } from '../../../domain/common/errors.js';
+import { connectorName, type VcsConnector, type VcsDelivery, type VcsFileRecord, type VcsRepo } from '../../../domain/gitops/vcs.js';
 import { keys } from './keys.js';
-import { fromItem, toItem, type DynamoStore } from './store.js';
+import { fromItem, toItem } from './item.js';
+import type { DynamoStore } from './store.js';
 
 const ttl = (at: Date): number => Math.floor(at.getTime() / 1000);
 

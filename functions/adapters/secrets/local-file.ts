@@ -3,7 +3,7 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { SecretStore } from '../../../domain/ports.js';
+import type { SecretStore } from '../../../domain/common/ports.js';
 
 const KEY_FILE = 'secrets.key';
 const DATA_FILE = 'secrets.json.enc';

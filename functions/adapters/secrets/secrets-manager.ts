@@ -9,7 +9,7 @@ import {
   ResourceNotFoundException,
   type SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
-import type { SecretStore } from '../../../domain/ports.js';
+import type { SecretStore } from '../../../domain/common/ports.js';
 
 export class SecretsManagerStore implements SecretStore {
   constructor(

@@ -13,15 +13,7 @@ import {
   TaskDoesNotExist,
   TaskTimedOut,
 } from '@aws-sdk/client-sfn';
-import {
-  TaskTokenGoneError,
-  type ExecutionDescription,
-  type ExecutionStatus,
-  type Json,
-  type Orchestrator,
-  type PipelineInput,
-  type StartedExecution,
-} from '../../../domain/orchestrator.js';
+import { TaskTokenGoneError, type ExecutionDescription, type ExecutionStatus, type Json, type Orchestrator, type PipelineInput, type StartedExecution } from '../../../domain/pipeline/orchestrator.js';
 
 /** Step Functions' limits on SendTaskFailure and StopExecution fields. */
 const MAX_ERROR = 256;

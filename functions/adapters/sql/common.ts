@@ -1,6 +1,6 @@
 // What every SQL driver shares: timeouts, a hard deadline, closing in every case, and failure
 // messages a DBA can act on that never carry the password.
-import { SqlConnectionError, type ConnectionTarget } from '../../../domain/ports.js';
+import { SqlConnectionError, type ConnectionTarget } from '../../../domain/inventory/ports.js';
 
 export interface DriverOptions {
   /** Time to connect and sign in; at most 5 s by default. */

@@ -1,7 +1,7 @@
 // How every MySQL/MariaDB connection to a target is opened and always closed (drivers, change
 // executor, SQL editor). Past the deadline the socket is destroyed, even mid-connect.
 import { createConnection, type Connection, type ConnectionOptions } from 'mysql2/promise';
-import type { ConnectionTarget } from '../../../domain/ports.js';
+import type { ConnectionTarget } from '../../../domain/inventory/ports.js';
 import { settleWithin, withDeadline } from './common.js';
 
 export interface MysqlOptions {

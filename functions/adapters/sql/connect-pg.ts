@@ -1,6 +1,6 @@
 // How every PostgreSQL connection to a target is opened (drivers, change executor, SQL editor).
 import pg from 'pg';
-import type { ConnectionTarget } from '../../../domain/ports.js';
+import type { ConnectionTarget } from '../../../domain/inventory/ports.js';
 
 type Socketed = { connection?: { stream?: { destroy(): void } } };
 

@@ -9,9 +9,9 @@ import type { Connection, ResultSetHeader } from 'mysql2/promise';
 import { pgClient } from './connect-pg.js';
 import { withMysqlConnection } from './connect-mysql.js';
 import pg from 'pg';
-import type { ChangeExecutor, ChangeOutcome, ChangeRequest } from '../../../domain/task-run.js';
-import { createDatabaseStatement, quoteIdent } from '../../../domain/task-run.js';
-import type { ConnectionTarget } from '../../../domain/ports.js';
+import type { ChangeExecutor, ChangeOutcome, ChangeRequest } from '../../../domain/pipeline/task-run.js';
+import { createDatabaseStatement, quoteIdent } from '../../../domain/inventory/instances.js';
+import type { ConnectionTarget } from '../../../domain/inventory/ports.js';
 import { DEFAULT_CONNECT_TIMEOUT_MS, describeFailure, scrub, settleWithin, withDeadline } from './common.js';
 import { DEFAULT_DATABASE } from './postgres.js';
 

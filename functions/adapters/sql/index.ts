@@ -1,8 +1,8 @@
 // One SqlDriver over every engine: each call goes to the driver of its target's engine. Each
 // driver module loads on first use, so a cold start that connects to nothing (list, get, create)
 // or only to PostgreSQL never evaluates mysql2 and its character sets (most of the bundle).
-import type { Engine } from '../../../domain/instances.js';
-import type { ConnectionTarget, SqlDriver } from '../../../domain/ports.js';
+import type { Engine } from '../../../domain/inventory/instances.js';
+import type { ConnectionTarget, SqlDriver } from '../../../domain/inventory/ports.js';
 import type { DriverOptions } from './common.js';
 
 export function sqlDrivers(options: DriverOptions = {}): SqlDriver {

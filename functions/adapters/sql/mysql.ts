@@ -1,11 +1,9 @@
 // MySQL and MariaDB through `mysql2`: one short-lived connection per call, always closed.
 import type { Connection, RowDataPacket } from 'mysql2/promise';
 import { withMysqlConnection } from './connect-mysql.js';
-import type { TableRef } from '../../../domain/databases.js';
-import { SqlConnectionError, type ConnectionResult, type ConnectionTarget, type SqlDriver } from '../../../domain/ports.js';
-import {
-  DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_QUERY_TIMEOUT_MS, describeFailure, timeoutMessage, type DriverOptions,
-} from './common.js';
+import type { TableRef } from '../../../domain/inventory/databases.js';
+import { SqlConnectionError, type ConnectionResult, type ConnectionTarget, type SqlDriver } from '../../../domain/inventory/ports.js';
+import { DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_QUERY_TIMEOUT_MS, describeFailure, timeoutMessage, type DriverOptions } from './common.js';
 
 /** `10.11.19-MariaDB-0+deb12u1` → `10.11.19-MariaDB`; `8.0.36` → `8.0.36`. */
 export const shortVersion = (v: string): string => /^[\d.]+(?:-MariaDB)?/.exec(v)?.[0] ?? v;

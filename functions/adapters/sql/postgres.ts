@@ -1,10 +1,8 @@
 // PostgreSQL through `pg`: one short-lived connection per call, always closed.
 import pg from 'pg';
-import type { TableRef } from '../../../domain/databases.js';
-import { SqlConnectionError, type ConnectionResult, type ConnectionTarget, type SqlDriver } from '../../../domain/ports.js';
-import {
-  DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_QUERY_TIMEOUT_MS, describeFailure, settleWithin, timeoutMessage, withDeadline, type DriverOptions,
-} from './common.js';
+import type { TableRef } from '../../../domain/inventory/databases.js';
+import { SqlConnectionError, type ConnectionResult, type ConnectionTarget, type SqlDriver } from '../../../domain/inventory/ports.js';
+import { DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_QUERY_TIMEOUT_MS, describeFailure, settleWithin, timeoutMessage, withDeadline, type DriverOptions } from './common.js';
 import { pgClient } from './connect-pg.js';
 
 /** The database to connect to when the data source names none. */

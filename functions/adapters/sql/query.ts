@@ -10,9 +10,9 @@
 // on the server (statement_timeout / max_statement_time) and on the client.
 import pg from 'pg';
 import type { FieldPacket } from 'mysql2';
-import type { ConnectionTarget } from '../../../domain/ports.js';
-import { SqlConnectionError } from '../../../domain/ports.js';
-import { SqlStatementError, type QueryOptions, type QueryResult, type QueryRunner, type ResultColumn } from '../../../domain/sql-editor.js';
+import type { ConnectionTarget } from '../../../domain/inventory/ports.js';
+import { SqlConnectionError } from '../../../domain/inventory/ports.js';
+import { SqlStatementError, type QueryOptions, type QueryResult, type QueryRunner, type ResultColumn } from '../../../domain/sheets/sql-editor.js';
 import { DEFAULT_CONNECT_TIMEOUT_MS, describeFailure, scrub, settleWithin, timeoutMessage, withDeadline } from './common.js';
 import { DEFAULT_DATABASE } from './postgres.js';
 import { pgClient } from './connect-pg.js';

@@ -2,7 +2,7 @@
 // asynchronous invoke (InvocationType Event): Lambda queues it and retries, the receiver answers
 // within the provider's 10 s. The payload is ids only; the worker reads the rest from the table.
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
-import type { VcsDispatcher, VcsWorkerInput } from '../../../domain/vcs.js';
+import type { VcsDispatcher, VcsWorkerInput } from '../../../domain/gitops/vcs.js';
 
 export class LambdaVcsDispatcher implements VcsDispatcher {
   constructor(

@@ -1,7 +1,7 @@
 // Reads migration files from the provider's REST API at the pushed commit, with the connector's
 // access token: GitHub's contents API (raw media type), GitLab's repository files API (/raw).
 // The token goes in a header only; no error message, log line or return value carries it.
-import type { VcsConnector, VcsFileReader } from '../../../domain/vcs.js';
+import type { VcsConnector, VcsFileReader } from '../../../domain/gitops/vcs.js';
 
 const TIMEOUT_MS = 10_000;
 

@@ -4,7 +4,7 @@
 // (the items it wrote to, the secrets folder, and every 100th request the whole table).
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROUTES } from '../../../domain/routes.js';
+import { ROUTES } from '../../../domain/api/routes.js';
 import { startApi, type Api } from '../../support/http.js';
 import { anyRequest, fuzzFixtures, runFuzz } from './fuzz.js';
 

@@ -1,13 +1,13 @@
-// The API fuzzer: fast-check generators over every route of the route table (domain/routes.ts),
+// The API fuzzer: fast-check generators over every route of the route table (domain/api/routes.ts),
 // so a route added there is fuzzed with no change here, and the invariants each answer must keep.
 // Used by test/reliability/support/fuzz-suite.ts (fuzz-a/fuzz-b.test.ts, and `npm run fuzz:long`).
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { ROUTES, type RouteDef } from '../../../domain/routes.js';
-import type { Json, Orchestrator } from '../../../domain/orchestrator.js';
-import { TaskTokenGoneError } from '../../../domain/orchestrator.js';
+import { ROUTES, type RouteDef } from '../../../domain/api/routes.js';
+import type { Json, Orchestrator } from '../../../domain/pipeline/orchestrator.js';
+import { TaskTokenGoneError } from '../../../domain/pipeline/orchestrator.js';
 import { setOrchestrator } from '../../../functions/shared/orchestrator.js';
 import type { Api } from '../../support/http.js';
 import { scanTable } from '../../support/api.js';

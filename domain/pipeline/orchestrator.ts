@@ -3,7 +3,7 @@
 // aws-local-stepfunctions on one machine (infra/local/stepfunctions.ts). Also the contract of the
 // pipeline state machine (infra/lib/pipeline.ts): what each Lambda it invokes receives and returns.
 // Every payload carries ids only, never statements or anything that grows with the target count.
-import { AbortedError, fieldError } from './errors.js';
+import { AbortedError, fieldError } from '../common/errors.js';
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 

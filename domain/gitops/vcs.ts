@@ -3,13 +3,14 @@
 // push turns into. Pure: storage, secrets, the provider's REST API and the async hand-off are ports.
 import { createHmac, createHash, timingSafeEqual } from 'node:crypto';
 import * as z from 'zod/mini';
-import type { Access } from './access.js';
-import { ECHOED, Timestamp, checkEtag, etagOf, parse } from './common.js';
-import { FailedPreconditionError, NotFoundError, UnauthenticatedError, fieldError } from './errors.js';
-import { projectName } from './names.js';
-import type { OperationSchemas } from './openapi.js';
-import type { Deps, SecretStore } from './ports.js';
-import { projectWith } from './projects.js';
+import type { Access } from '../access/access.js';
+import { ECHOED, Timestamp, checkEtag, etagOf, parse } from '../common/values.js';
+import { FailedPreconditionError, NotFoundError, UnauthenticatedError, fieldError } from '../common/errors.js';
+import { projectName } from '../common/names.js';
+import type { OperationSchemas } from '../common/operations.js';
+import type { Deps } from '../inventory/ports.js';
+import type { SecretStore } from '../common/ports.js';
+import { projectWith } from '../inventory/projects.js';
 
 export const VCS_PROVIDERS = ['GITHUB', 'GITLAB'] as const;
 export type VcsProvider = (typeof VCS_PROVIDERS)[number];

@@ -1,28 +1,12 @@
-// Ports: what the domain needs from storage, secret storage and database drivers. Adapters
+// The inventory's ports: what the domain needs from storage and database drivers. Adapters
 // implement them; tests may too.
-import type { ListOptions, Page } from './common.js';
+import type { ListOptions, Page } from '../common/values.js';
 import type { Database, SyncPlan, Table, TableRef } from './databases.js';
 import type { Environment } from './environments.js';
 import type { Engine, Instance } from './instances.js';
 import type { ProjectRepo } from './projects.js';
-import type { User } from './users.js';
-import type { Workspace } from './workspace.js';
-
-export interface WorkspaceRepo {
-  get(): Promise<Workspace | undefined>;
-  /** Conditional on `expectedVersion`; throws ConcurrentModificationError on a lost race. */
-  update(next: Workspace, expectedVersion: number): Promise<Workspace>;
-}
-
-export interface UserRepo {
-  get(id: number): Promise<User | undefined>;
-  getByEmail(email: string): Promise<User | undefined>;
-  list(options: ListOptions): Promise<Page<User>>;
-  /** Allocates the next id; AlreadyExistsError when the email is taken. */
-  create(user: Omit<User, 'id' | 'version'>): Promise<User>;
-  update(next: User, expectedVersion: number): Promise<User>;
-  countActiveAdmins(): Promise<number>;
-}
+import type { UserRepo, WorkspaceRepo } from '../access/ports.js';
+import type { SecretStore } from '../common/ports.js';
 
 export interface EnvironmentRepo {
   get(id: string): Promise<Environment | undefined>;
@@ -75,44 +59,6 @@ export interface Repos {
 
 export interface Deps extends Repos {
   now(): Date;
-}
-
-/** A stored answer to a create, replayed for a retry with the same Idempotency-Key. */
-export interface StoredResponse {
-  statusCode: number;
-  body: string;
-}
-
-export type IdempotencyRecord =
-  | { state: 'IN_PROGRESS'; requestHash: string }
-  | { state: 'COMPLETED'; requestHash: string; response: StoredResponse };
-
-export interface IdempotencyRepo {
-  /** Claims the key; returns the existing record instead when someone holds it already. */
-  claim(scope: string, requestHash: string, expiresAt: Date): Promise<IdempotencyRecord | undefined>;
-  complete(scope: string, requestHash: string, response: StoredResponse, expiresAt: Date): Promise<void>;
-  release(scope: string): Promise<void>;
-  /** Moves an IN_PROGRESS claim's expiry (the operation still runs); a no-op once it is completed or gone. */
-  extend(scope: string, requestHash: string, expiresAt: Date): Promise<void>;
-}
-
-export interface ConfigRepo {
-  /** The HMAC key for page tokens; created once by the seed. */
-  pageTokenKey(): Promise<Buffer>;
-}
-
-/**
- * Where passwords live. A secret's name (`instances/pg-prod/admin`) is the reference the table
- * keeps; each store maps it to its own place (a Secrets Manager secret under a prefix, a key in
- * the local encrypted file).
- */
-export interface SecretStore {
-  /** Creates or replaces the secret called `name`. */
-  put(name: string, value: string): Promise<void>;
-  /** The secret's value, or undefined when nothing is stored under `name`. */
-  get(name: string): Promise<string | undefined>;
-  /** Deletes it at once; no error when it is already gone. */
-  delete(name: string): Promise<void>;
 }
 
 /** Where and as whom a driver connects. */

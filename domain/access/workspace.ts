@@ -1,7 +1,7 @@
 import * as z from 'zod/mini';
-import { ECHOED, Timestamp, Title, checkEtag, etagOf, parse, resolveUpdateMask } from './common.js';
-import { NotFoundError } from './errors.js';
-import type { Deps } from './ports.js';
+import { ECHOED, Timestamp, Title, checkEtag, etagOf, parse, resolveUpdateMask } from '../common/values.js';
+import { NotFoundError } from '../common/errors.js';
+import type { AccessDeps } from './ports.js';
 
 export const WORKSPACE_NAME = 'workspace';
 
@@ -43,14 +43,14 @@ export function newWorkspace(now: Date): Omit<Workspace, 'version'> {
   return { title: 'Sluice', allowSelfApproval: false, createTime: t, updateTime: t };
 }
 
-export async function getWorkspace(deps: Deps): Promise<Workspace> {
+export async function getWorkspace(deps: AccessDeps): Promise<Workspace> {
   const ws = await deps.workspace.get();
   if (!ws) throw new NotFoundError(WORKSPACE_NAME);
   return ws;
 }
 
 export async function updateWorkspace(
-  deps: Deps,
+  deps: AccessDeps,
   body: unknown,
   mask: string | undefined,
   ifMatch: string | undefined,

@@ -1,9 +1,7 @@
 // The task runner's pure rules: names, the claim, what a change-history entry says, and the port
 // through which a statement reaches a database exactly once (functions/adapters/sql/execute.ts).
-import { createHash } from 'node:crypto';
-import type { Engine } from './instances.js';
-import type { ConnectionTarget } from './ports.js';
-import type { Activity, ChangeHistory, Issue, IssueType, Task, TaskRun, TaskStatus } from './issues.js';
+import type { ConnectionTarget } from '../inventory/ports.js';
+import type { Activity, ChangeHistory, Issue, IssueType, Task, TaskRun, TaskStatus } from './model.js';
 
 /** The user automatic runs are made by. */
 export const SYSTEM_BOT = 1;
@@ -47,15 +45,9 @@ export const taskKey = (project: string, issue: number, task: number, issueCreat
 export const taskRunName = (t: Pick<Task, 'project' | 'issue' | 'stage' | 'id'>, runId: number): string =>
   `${issueNameOf(t.project, t.issue)}/stages/${t.stage}/tasks/${t.id}/taskRuns/${runId}`;
 
-export const sha256 = (text: string): string => createHash('sha256').update(text, 'utf8').digest('hex');
 
 export const changeType = (type: IssueType): 'MIGRATE' | 'DATA' => (type === 'DATABASE_DATA_UPDATE' ? 'DATA' : 'MIGRATE');
 
-/** An identifier quoted for the engine: `"a""b"` on PostgreSQL, `` `a``b` `` on MySQL. */
-export const quoteIdent = (engine: Engine, name: string): string =>
-  engine === 'POSTGRES' ? `"${name.replace(/"/g, '""')}"` : `\`${name.replace(/`/g, '``')}\``;
-
-export const createDatabaseStatement = (engine: Engine, name: string): string => `CREATE DATABASE ${quoteIdent(engine, name)}`;
 
 /** The database a task changes (DATABASE_CREATE: the one it creates). */
 export const targetDatabase = (task: Task): string => ('database' in task.target ? task.target.database : task.target.databaseName);

@@ -2,16 +2,14 @@
 // migration file, in version order, made by the system bot. Safe to run twice for one delivery and
 // for two deliveries of one push: a path recorded with the same content is "unchanged", and the
 // task runner never applies a version twice to a database (it reports drift instead).
-import { Access } from './access.js';
-import { SluiceError } from './errors.js';
-import { createIssue, issueName, type IssueDeps } from './issues.js';
-import { databaseName } from './names.js';
-import type { SecretStore } from './ports.js';
-import { SYSTEM_BOT } from './task-run.js';
-import {
-  checksumOf, compareVersions, issueTypeOf, parseMigrationPath, secretNames, type MigrationFile, type PushFile, type RejectedFile, type VcsDelivery,
-  type VcsFileReader, type VcsRepo, type VcsWorkerInput,
-} from './vcs.js';
+import { Access } from '../access/access.js';
+import { SluiceError } from '../common/errors.js';
+import { createIssue, type IssueDeps } from '../pipeline/issues.js';
+import { issueName } from '../pipeline/model.js';
+import { databaseName } from '../common/names.js';
+import type { SecretStore } from '../common/ports.js';
+import { SYSTEM_BOT } from '../pipeline/task-run.js';
+import { checksumOf, compareVersions, issueTypeOf, parseMigrationPath, secretNames, type MigrationFile, type PushFile, type RejectedFile, type VcsDelivery, type VcsFileReader, type VcsRepo, type VcsWorkerInput } from './vcs.js';
 
 export interface GitOpsDeps extends IssueDeps {
   vcs: VcsRepo;

@@ -1,6 +1,6 @@
 // The one route table. CDK derives the API Gateway routes from it, the local server routes with
 // it, and each handler family dispatches by it, so the three can never disagree.
-import type { Permission } from './roles.js';
+import type { Permission } from '../access/roles.js';
 
 export type HttpMethod = 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
 /** A handler family is one Lambda function: functions/http/<family>.ts. */

@@ -75,7 +75,7 @@ const ISSUE_READ: Permission[] = ['issues.list', 'issues.get'];
 /** Developers write changes; releasers approve and drive them (API.md: approve, :run, :skip). */
 const ISSUE_WRITE: Permission[] = ['issues.create', 'issues.update', 'issues.cancel'];
 const ISSUE_RELEASE: Permission[] = ['issues.approve', 'issues.runTask'];
-/** Who may see a sheet also depends on its visibility (domain/sheets.ts). */
+/** Who may see a sheet also depends on its visibility (domain/sheets/sheets.ts). */
 const SHEET_READ: Permission[] = ['sheets.list', 'sheets.get'];
 const SHEET_WRITE: Permission[] = ['sheets.create', 'sheets.update', 'sheets.delete'];
 const GROUP_READ: Permission[] = ['databaseGroups.list', 'databaseGroups.get'];

@@ -2,10 +2,10 @@
 // instances.*). Passwords are write-only: the entity holds the name of the secret that holds
 // each data source's password, never the password, and no resource shows either.
 import * as z from 'zod/mini';
-import { ECHOED, StateSchema, Timestamp, Title, checkEtag, etagOf, parse, resolveUpdateMask, type ListOptions, type Page, type State } from './common.js';
-import { AlreadyExistsError, FailedPreconditionError, InvalidArgumentError, NotFoundError, fieldError } from './errors.js';
-import { USER_CHOSEN_ID, environmentName, instanceName, parseEnvironmentName } from './names.js';
-import type { OperationSchemas } from './openapi.js';
+import { ECHOED, StateSchema, Timestamp, Title, checkEtag, etagOf, parse, resolveUpdateMask, type ListOptions, type Page, type State } from '../common/values.js';
+import { AlreadyExistsError, FailedPreconditionError, InvalidArgumentError, NotFoundError, fieldError } from '../common/errors.js';
+import { USER_CHOSEN_ID, environmentName, instanceName, parseEnvironmentName } from '../common/names.js';
+import type { OperationSchemas } from '../common/operations.js';
 import { SqlConnectionError, type ConnectionResult, type ConnectionTarget, type Deps, type SqlDeps } from './ports.js';
 
 export const ENGINES = ['POSTGRES', 'MYSQL'] as const;
@@ -346,3 +346,9 @@ export async function testConnection(deps: Deps & SqlDeps, id: string): Promise<
   deps.log?.debug('connection tested', { instance: instanceName(id), host: target.host, port: target.port, username: target.username, ok: result.ok });
   return result;
 }
+
+/** An identifier quoted for the engine: `"a""b"` on PostgreSQL, `` `a``b` `` on MySQL. */
+export const quoteIdent = (engine: Engine, name: string): string =>
+  engine === 'POSTGRES' ? `"${name.replace(/"/g, '""')}"` : `\`${name.replace(/`/g, '``')}\``;
+
+export const createDatabaseStatement = (engine: Engine, name: string): string => `CREATE DATABASE ${quoteIdent(engine, name)}`;

@@ -3,13 +3,13 @@
 // ADMIN one, inside a read-only transaction. Writes are refused by the database server (see
 // functions/adapters/sql/query.ts), never by looking at the text. Who may: sql.query in the
 // database's project (sqlEditorUser, projectDeveloper, projectOwner) or a workspace admin/DBA.
-import type { Access } from './access.js';
-import { parse } from './common.js';
-import { getDatabase } from './databases.js';
-import { FailedPreconditionError, InvalidArgumentError, NotFoundError, fieldError } from './errors.js';
-import { connectionTarget, type Instance } from './instances.js';
-import { databaseName } from './names.js';
-import { SqlConnectionError, type ConnectionTarget, type SqlDeps } from './ports.js';
+import type { Access } from '../access/access.js';
+import { parse } from '../common/values.js';
+import { getDatabase } from '../inventory/databases.js';
+import { FailedPreconditionError, InvalidArgumentError, NotFoundError, fieldError } from '../common/errors.js';
+import { connectionTarget, type Instance } from '../inventory/instances.js';
+import { databaseName } from '../common/names.js';
+import { SqlConnectionError, type ConnectionTarget, type SqlDeps } from '../inventory/ports.js';
 import { QueryRequest, RunSheetRequest, visibleSheet, type SheetDeps } from './sheets.js';
 
 export const DEFAULT_QUERY_LIMIT = 1_000;

@@ -1,7 +1,7 @@
 import * as z from 'zod/mini';
-import { ECHOED, StateSchema, Timestamp, Title, checkEtag, etagOf, parse, resolveUpdateMask, type State } from './common.js';
-import { AlreadyExistsError, FailedPreconditionError, InvalidArgumentError, NotFoundError, fieldError } from './errors.js';
-import { USER_CHOSEN_ID, environmentName, parseEnvironmentName } from './names.js';
+import { ECHOED, StateSchema, Timestamp, Title, checkEtag, etagOf, parse, resolveUpdateMask, type State } from '../common/values.js';
+import { AlreadyExistsError, FailedPreconditionError, InvalidArgumentError, NotFoundError, fieldError } from '../common/errors.js';
+import { USER_CHOSEN_ID, environmentName, parseEnvironmentName } from '../common/names.js';
 import type { Deps } from './ports.js';
 
 /** Every stage of a pipeline is one environment; a transaction reorders them all at once. */

@@ -4,14 +4,14 @@
 // not see is a 404, never a 403. Only the creator, a projectOwner, or a workspace admin/DBA may
 // change or delete a sheet they can see.
 import * as z from 'zod/mini';
-import type { Access } from './access.js';
-import { ECHOED, Timestamp, Title, checkEtag, etagOf, parse, resolveUpdateMask, type ListOptions, type Page } from './common.js';
-import { FailedPreconditionError, NotFoundError, PermissionDeniedError, fieldError } from './errors.js';
-import { databaseName, projectName, userName } from './names.js';
-import type { OperationSchemas } from './openapi.js';
-import type { Deps } from './ports.js';
-import type { Project } from './projects.js';
-import { projectWith } from './projects.js';
+import type { Access } from '../access/access.js';
+import { ECHOED, Timestamp, Title, checkEtag, etagOf, parse, resolveUpdateMask, type ListOptions, type Page } from '../common/values.js';
+import { FailedPreconditionError, NotFoundError, PermissionDeniedError, fieldError } from '../common/errors.js';
+import { databaseName, projectName, userName } from '../common/names.js';
+import type { OperationSchemas } from '../common/operations.js';
+import type { Deps } from '../inventory/ports.js';
+import type { Project } from '../inventory/projects.js';
+import { projectWith } from '../inventory/projects.js';
 
 export const VISIBILITIES = ['PRIVATE', 'PROJECT', 'PUBLIC'] as const;
 export type Visibility = (typeof VISIBILITIES)[number];

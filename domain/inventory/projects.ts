@@ -2,13 +2,13 @@
 // decided here with Access.require: 404 for a caller who cannot see the project, 403 for a member
 // who lacks the permission.
 import * as z from 'zod/mini';
-import type { Access, Binding, PolicyHolder } from './access.js';
-import { ECHOED, StateSchema, Timestamp, Title, checkEtag, etagOf, parse, resolveUpdateMask, type ListOptions, type Page, type State } from './common.js';
-import { FailedPreconditionError, NotFoundError, fieldError } from './errors.js';
-import { USER_CHOSEN_ID, databaseName, projectName, userName } from './names.js';
-import type { OperationSchemas } from './openapi.js';
+import type { Access, Binding, PolicyHolder } from '../access/access.js';
+import { ECHOED, StateSchema, Timestamp, Title, checkEtag, etagOf, parse, resolveUpdateMask, type ListOptions, type Page, type State } from '../common/values.js';
+import { FailedPreconditionError, NotFoundError, fieldError } from '../common/errors.js';
+import { USER_CHOSEN_ID, databaseName, projectName, userName } from '../common/names.js';
+import type { OperationSchemas } from '../common/operations.js';
 import type { Deps } from './ports.js';
-import { PROJECT_ROLES, type Permission, type ProjectRole } from './roles.js';
+import { PROJECT_ROLES, type Permission, type ProjectRole } from '../access/roles.js';
 
 export const DEFAULT_PROJECT = 'default';
 

@@ -1,8 +1,8 @@
 import * as z from 'zod/mini';
-import { ECHOED, StateSchema, Timestamp, Title, checkEtag, etagOf, parse, resolveUpdateMask, type ListOptions, type Page, type State } from './common.js';
-import { FailedPreconditionError, NotFoundError, fieldError } from './errors.js';
-import { SYSTEM_BOT_ID, normalizeEmail, userName } from './names.js';
-import type { Deps } from './ports.js';
+import { ECHOED, StateSchema, Timestamp, Title, checkEtag, etagOf, parse, resolveUpdateMask, type ListOptions, type Page, type State } from '../common/values.js';
+import { FailedPreconditionError, NotFoundError, fieldError } from '../common/errors.js';
+import { SYSTEM_BOT_ID, normalizeEmail, userName } from '../common/names.js';
+import type { AccessDeps } from './ports.js';
 import { WORKSPACE_ROLES, type WorkspaceRole } from './roles.js';
 
 export type UserType = 'USER' | 'SYSTEM_BOT';
@@ -76,15 +76,15 @@ export function systemBot(now: Date): User {
 }
 
 /** A deleted user stays readable by name (AIP-164), so that it can be undeleted. */
-export async function getUser(deps: Deps, id: number): Promise<User> {
+export async function getUser(deps: AccessDeps, id: number): Promise<User> {
   const user = await deps.users.get(id);
   if (!user) throw new NotFoundError(userName(id));
   return user;
 }
 
-export const listUsers = (deps: Deps, options: ListOptions): Promise<Page<User>> => deps.users.list(options);
+export const listUsers = (deps: AccessDeps, options: ListOptions): Promise<Page<User>> => deps.users.list(options);
 
-export async function createUser(deps: Deps, body: unknown): Promise<User> {
+export async function createUser(deps: AccessDeps, body: unknown): Promise<User> {
   const input = parse(UserCreate, body);
   const email = normalizeEmail(input.email);
   const t = deps.now().toISOString();
@@ -104,7 +104,7 @@ function refuseSystemBot(id: number): void {
 }
 
 /** Keeps at least one active workspaceAdmin, or nobody could manage users again. */
-async function keepAnAdmin(deps: Deps, before: User, after: Pick<User, 'role' | 'state'>): Promise<void> {
+async function keepAnAdmin(deps: AccessDeps, before: User, after: Pick<User, 'role' | 'state'>): Promise<void> {
   const wasAdmin = before.role === 'workspaceAdmin' && before.state === 'ACTIVE';
   const staysAdmin = after.role === 'workspaceAdmin' && after.state === 'ACTIVE';
   if (wasAdmin && !staysAdmin && (await deps.users.countActiveAdmins()) <= 1) {
@@ -112,7 +112,7 @@ async function keepAnAdmin(deps: Deps, before: User, after: Pick<User, 'role' | 
   }
 }
 
-export async function updateUser(deps: Deps, id: number, body: unknown, mask: string | undefined, ifMatch: string | undefined): Promise<User> {
+export async function updateUser(deps: AccessDeps, id: number, body: unknown, mask: string | undefined, ifMatch: string | undefined): Promise<User> {
   refuseSystemBot(id);
   const patch = parse(UserPatch, body);
   const fields = resolveUpdateMask(mask, patch, MUTABLE);
@@ -128,7 +128,7 @@ export async function updateUser(deps: Deps, id: number, body: unknown, mask: st
   return deps.users.update(next, current.version);
 }
 
-export async function setUserState(deps: Deps, id: number, state: State, ifMatch: string | undefined): Promise<User> {
+export async function setUserState(deps: AccessDeps, id: number, state: State, ifMatch: string | undefined): Promise<User> {
   refuseSystemBot(id);
   const current = await getUser(deps, id);
   checkEtag(userName(id), current.version, ifMatch);

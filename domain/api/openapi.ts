@@ -1,23 +1,18 @@
 // OpenAPI 3.1 generated from the route table and the very zod schemas the handlers validate with.
 import * as z from 'zod/mini';
-import { EnvironmentCreate, EnvironmentPatch, EnvironmentReorder, EnvironmentResource } from './environments.js';
-import { DATABASE_OPERATION_SCHEMAS } from './databases.js';
-import { INSTANCE_OPERATION_SCHEMAS } from './instances.js';
-import { ISSUE_OPERATION_SCHEMAS } from './issues.js';
-import { GROUP_OPERATION_SCHEMAS } from './groups.js';
-import { VCS_OPERATION_SCHEMAS } from './vcs.js';
-import { SHEET_OPERATION_SCHEMAS } from './sheets.js';
-import { PROJECT_OPERATION_SCHEMAS } from './projects.js';
+import { EnvironmentCreate, EnvironmentPatch, EnvironmentReorder, EnvironmentResource } from '../inventory/environments.js';
+import { DATABASE_OPERATION_SCHEMAS } from '../inventory/databases.js';
+import { INSTANCE_OPERATION_SCHEMAS } from '../inventory/instances.js';
+import { ISSUE_OPERATION_SCHEMAS } from '../pipeline/resources.js';
+import { GROUP_OPERATION_SCHEMAS } from '../inventory/groups.js';
+import { VCS_OPERATION_SCHEMAS } from '../gitops/vcs.js';
+import { SHEET_OPERATION_SCHEMAS } from '../sheets/sheets.js';
+import { PROJECT_OPERATION_SCHEMAS } from '../inventory/projects.js';
+import type { OperationSchemas } from '../common/operations.js';
 import { ROUTES, type RouteDef } from './routes.js';
-import { UserCreate, UserPatch, UserResource } from './users.js';
-import { WorkspacePatch, WorkspaceResource } from './workspace.js';
+import { UserCreate, UserPatch, UserResource } from '../access/users.js';
+import { WorkspacePatch, WorkspaceResource } from '../access/workspace.js';
 
-export interface OperationSchemas {
-  request?: z.ZodMiniType;
-  response?: z.ZodMiniType;
-  /** A list: the response is `{ <field>: item[], nextPageToken? }`. */
-  list?: { field: string; item: z.ZodMiniType };
-}
 
 const Health = z.object({ ok: z.boolean() });
 

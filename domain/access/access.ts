@@ -1,7 +1,7 @@
 // Who may do what where: workspace roles grant a permission everywhere, project roles inside
 // their project. A caller who may not even see a project gets 404 for anything in it, never 403.
-import { NotFoundError, PermissionDeniedError } from './errors.js';
-import { projectName, userName } from './names.js';
+import { NotFoundError, PermissionDeniedError } from '../common/errors.js';
+import { projectName, userName } from '../common/names.js';
 import { projectRolesHave, roleHas, type Permission, type ProjectRole } from './roles.js';
 import type { User } from './users.js';
 

@@ -2,12 +2,12 @@
 // decided by its project (databases.* are project-scoped); a database in a project the caller
 // cannot see does not exist for it (404).
 import * as z from 'zod/mini';
-import type { Access } from './access.js';
-import { ECHOED, Timestamp, checkEtag, eachLimit, etagOf, parse, resolveUpdateMask, type ListOptions, type Page } from './common.js';
-import { FailedPreconditionError, NotFoundError, fieldError } from './errors.js';
+import type { Access } from '../access/access.js';
+import { ECHOED, Timestamp, checkEtag, eachLimit, etagOf, parse, resolveUpdateMask, type ListOptions, type Page } from '../common/values.js';
+import { FailedPreconditionError, NotFoundError, fieldError } from '../common/errors.js';
 import { connectionTarget, getInstance, type Engine, type Instance } from './instances.js';
-import { USER_CHOSEN_ID, databaseName, environmentName, instanceName, projectName } from './names.js';
-import type { OperationSchemas } from './openapi.js';
+import { USER_CHOSEN_ID, databaseName, environmentName, instanceName, projectName } from '../common/names.js';
+import type { OperationSchemas } from '../common/operations.js';
 import { SqlConnectionError, type DatabaseFilter, type Deps, type SqlDeps } from './ports.js';
 import { DEFAULT_PROJECT, type Project } from './projects.js';
 

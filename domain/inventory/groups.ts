@@ -4,13 +4,13 @@
 // one compile and 10,000 cheap calls.
 import { Environment } from '@marcbachmann/cel-js';
 import * as z from 'zod/mini';
-import type { Access } from './access.js';
-import { ECHOED, Timestamp, Title, checkEtag, etagOf, parse, resolveUpdateMask, type ListOptions, type Page } from './common.js';
+import type { Access } from '../access/access.js';
+import { ECHOED, Timestamp, Title, checkEtag, etagOf, parse, resolveUpdateMask, type ListOptions, type Page } from '../common/values.js';
 import type { Database } from './databases.js';
-import { FailedPreconditionError, InvalidArgumentError, NotFoundError, fieldError } from './errors.js';
+import { FailedPreconditionError, InvalidArgumentError, NotFoundError, fieldError } from '../common/errors.js';
 import type { Instance } from './instances.js';
-import { USER_CHOSEN_ID, databaseName, projectName } from './names.js';
-import type { OperationSchemas } from './openapi.js';
+import { USER_CHOSEN_ID, databaseName, projectName } from '../common/names.js';
+import type { OperationSchemas } from '../common/operations.js';
 import type { Deps } from './ports.js';
 import { projectWith } from './projects.js';
 

@@ -1,0 +1,234 @@
+// Issues and their pipelines: the entities, names and limits, and the storage port. One DynamoDB
+// item collection per issue (issue, stages, tasks, task runs, activities), so GET issue is one Query.
+import type { ListOptions, Page } from '../common/values.js';
+import { fieldError } from '../common/errors.js';
+
+export type IssueType = 'DATABASE_CREATE' | 'DATABASE_SCHEMA_UPDATE' | 'DATABASE_DATA_UPDATE';
+export type IssueStatus = 'OPEN' | 'DONE' | 'CANCELED';
+export type StageStatus = 'NOT_STARTED' | 'PENDING_APPROVAL' | 'RUNNING' | 'DONE' | 'FAILED' | 'CANCELED';
+export type TaskStatus = 'NOT_STARTED' | 'PENDING' | 'RUNNING' | 'DONE' | 'FAILED' | 'SKIPPED' | 'CANCELED';
+export type ApprovalStatus = 'NOT_REQUIRED' | 'PENDING' | 'APPROVED' | 'REJECTED';
+export type TaskRunStatus = 'RUNNING' | 'DONE' | 'FAILED' | 'CANCELED';
+
+export interface Issue {
+  project: string;
+  number: number;
+  title: string;
+  description: string;
+  type: IssueType;
+  status: IssueStatus;
+  /** User id of the creator (1 = the system bot). */
+  creator: number;
+  /** The statement every task runs (DATABASE_CREATE: generated from databaseName). */
+  statement: string;
+  /** sha256 of the statement, hex: the change-history checksum. */
+  checksum: string;
+  runTime?: string;
+  /**
+   * The migration version this issue applies (GitOps: `V{version}__…sql`); recorded in each
+   * database's change history. Absent for issues made through the API (the runner then records
+   * a time-based version).
+   */
+  migrationVersion?: string;
+  createTime: string;
+  updateTime: string;
+  version: number;
+}
+
+export interface Stage {
+  project: string;
+  issue: number;
+  /** The environment id; stages are ordered by `order`. */
+  id: string;
+  order: number;
+  requireApproval: boolean;
+  approval: { status: ApprovalStatus; approver?: number; approveTime?: string };
+  status: StageStatus;
+  /** Task tokens of the gate the execution waits on, if any; taken by a conditional write. */
+  approvalToken?: string;
+  failureToken?: string;
+  version: number;
+}
+
+export type TaskTarget =
+  | { instance: string; database: string }
+  /** DATABASE_CREATE: the database does not exist yet. */
+  | { instance: string; databaseName: string };
+
+export interface Task {
+  project: string;
+  issue: number;
+  /** Counts up within the issue, from 1. */
+  id: number;
+  stage: string;
+  type: IssueType;
+  target: TaskTarget;
+  status: TaskStatus;
+  runTime?: string;
+  /** Attempts so far; the next task run is attempt + 1. */
+  attempts: number;
+  skipReason?: string;
+  /** User id of whoever pressed `:run` last: the creator of the task's next run (else the bot). */
+  runRequestedBy?: number;
+  version: number;
+}
+
+export interface TaskRun {
+  project: string;
+  issue: number;
+  task: number;
+  /** Counts up within the issue, from 1. */
+  id: number;
+  attempt: number;
+  status: TaskRunStatus;
+  creator: number;
+  startTime: string;
+  endTime?: string;
+  detail: string;
+  result: { affectedRows?: number; changeHistory?: string };
+}
+
+export type ActivityType =
+  | 'ISSUE_CREATED'
+  | 'ISSUE_UPDATED'
+  | 'STAGE_APPROVED'
+  | 'STAGE_REJECTED'
+  | 'TASK_RUN_STARTED'
+  | 'TASK_RUN_DONE'
+  | 'TASK_RUN_FAILED'
+  | 'TASK_RETRIED'
+  | 'TASK_SKIPPED'
+  | 'ISSUE_CANCELED'
+  | 'ISSUE_DONE'
+  /** GitOps: the task's version was applied to its database with other content; nothing ran. */
+  | 'MIGRATION_DRIFT';
+
+export interface Activity {
+  project: string;
+  issue: number;
+  /** Counts up within the issue: the order things happened in. */
+  seq: number;
+  type: ActivityType;
+  actor: number;
+  time: string;
+  /** Resource the activity is about (a stage, task or task run name) and free text. */
+  target?: string;
+  comment?: string;
+}
+
+export interface ChangeHistory {
+  instance: string;
+  database: string;
+  /** Time-sortable id (newest first lists). */
+  id: string;
+  /** DRIFT (GitOps): this version was applied with another checksum; this statement did not run. */
+  status: 'DONE' | 'FAILED' | 'PENDING' | 'DRIFT';
+  type: 'MIGRATE' | 'DATA';
+  statement: string;
+  version: string;
+  /** `projects/p/issues/n`, and the task run's name. */
+  issue: string;
+  taskRun: string;
+  createTime: string;
+  checksum: string;
+}
+
+/** The whole aggregate, as one Query returns it. */
+export interface IssueAggregate {
+  issue: Issue;
+  stages: Stage[];
+  tasks: Task[];
+  /** The latest run of each task that has one. */
+  latestRuns: TaskRun[];
+}
+
+/** What `appendActivity` takes: the activity without its `seq`, which the store allocates. */
+export type ActivityInput = Omit<Activity, 'seq'>;
+
+/** The issue collection's store. Every write that must not be lost or doubled is conditional. */
+export interface IssueRepo {
+  /**
+   * Writes issue (with the next number of its project), stages, tasks and the ISSUE_CREATED
+   * activity; the issue is visible whole or not at all. Every concurrent create gets its own
+   * number, with no retry rounds; a create that fails gives its number back when it is the last.
+   */
+  create(draft: IssueDraft): Promise<IssueAggregate>;
+  /** Removes an issue that a failed start just wrote, and gives its number back when it was the last. */
+  discard(project: string, number: number): Promise<void>;
+  /** The issue with its whole pipeline and each task's latest run: one Query. */
+  get(project: string, number: number): Promise<IssueAggregate | undefined>;
+  list(project: string, options: ListOptions, status?: IssueStatus): Promise<Page<Issue>>;
+  /** SETs the given issue fields, conditional on `expectedVersion`; ConcurrentModificationError on a lost race. */
+  updateIssue(project: string, number: number, fields: Partial<Issue>, expectedVersion: number, condition?: { status?: IssueStatus }): Promise<void>;
+  /** SETs (and REMOVEs) stage fields; conditional on `expected` (status, token present/absent/equal). */
+  updateStage(stage: Stage, fields: Partial<Stage>, remove: ('approvalToken' | 'failureToken')[], expected: StageCondition): Promise<Stage | undefined>;
+  updateTask(task: Task, fields: Partial<Task>, expected?: { status?: TaskStatus[] }): Promise<boolean>;
+  /** Resets/skips a task and takes the stage's failure token, in one transaction; false when the token was taken. */
+  resolveFailure(task: Task, fields: Partial<Task>, stage: Stage, token: string): Promise<boolean>;
+  listTaskRuns(project: string, number: number, task: number): Promise<TaskRun[]>;
+  listActivities(project: string, number: number): Promise<Activity[]>;
+  appendActivity(activity: ActivityInput): Promise<Activity>;
+  listChangeHistories(instance: string, database: string, options: ListOptions): Promise<Page<ChangeHistory>>;
+  getChangeHistory(instance: string, database: string, id: string): Promise<ChangeHistory | undefined>;
+}
+
+export interface StageCondition {
+  status?: StageStatus[];
+  /** The token must be present (`true`), absent (`false`), or equal to a value. */
+  approvalToken?: boolean | string;
+  failureToken?: boolean | string;
+}
+
+/** An issue about to be created: everything but its number. */
+export interface IssueDraft {
+  issue: Omit<Issue, 'number' | 'version'>;
+  stages: Omit<Stage, 'issue' | 'version'>[];
+  tasks: Omit<Task, 'issue' | 'version'>[];
+  activity: Omit<ActivityInput, 'issue'>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Names, limits and schemas
+
+export const ISSUE_TYPES = ['DATABASE_CREATE', 'DATABASE_SCHEMA_UPDATE', 'DATABASE_DATA_UPDATE'] as const satisfies readonly IssueType[];
+export const ISSUE_STATUSES = ['OPEN', 'DONE', 'CANCELED'] as const satisfies readonly IssueStatus[];
+export const TASK_STATUSES = ['NOT_STARTED', 'PENDING', 'RUNNING', 'DONE', 'FAILED', 'SKIPPED', 'CANCELED'] as const satisfies readonly TaskStatus[];
+/** As large as a sheet (1 MiB); the store keeps a large statement in chunks beside the issue item. */
+export const MAX_STATEMENT_BYTES = 1024 * 1024;
+/**
+ * Tasks of one issue. A batch change over a group of 10,000 databases is planned in one request
+ * (written in two phases past DynamoDB's 100-item transaction) and runs in one execution (its
+ * stage a Distributed Map: docs/pipeline-state-machine.md).
+ */
+export const MAX_TARGETS = 10_000;
+/** GET issue lists the tasks of a pipeline this size or smaller; above it, stages carry counts and tasks are listed per stage. */
+export const MAX_INLINE_TASKS = 1_000;
+/** Each task repeats the issue's statement only when it is this short, so a response stays small. */
+export const MAX_TASK_STATEMENT_BYTES = 4 * 1024;
+
+export const issueName = (project: string, n: number): string => `projects/${project}/issues/${n}`;
+export const stageName = (project: string, n: number, stage: string): string => `${issueName(project, n)}/stages/${stage}`;
+export const taskName = (t: Pick<Task, 'project' | 'issue' | 'stage' | 'id'>): string => `${stageName(t.project, t.issue, t.stage)}/tasks/${t.id}`;
+
+const ISSUE_NAME = /^projects\/([a-z][a-z0-9-]{1,62})\/issues\/([1-9][0-9]{0,9})$/;
+/** Parses `projects/p/issues/12` (the workflow input); a bad one is a wiring bug. */
+export function parseIssueName(raw: unknown): { project: string; number: number } {
+  const m = typeof raw === 'string' ? ISSUE_NAME.exec(raw) : null;
+  if (!m) throw new Error(`expected an issue name like projects/p/issues/12, got ${JSON.stringify(raw)}`);
+  return { project: m[1]!, number: Number(m[2]) };
+}
+
+/** Parses the `{issue}` path segment: a positive integer. */
+export function parseIssueNumber(raw: string, field = 'issue'): number {
+  if (!/^[1-9][0-9]{0,9}$/.test(raw)) throw fieldError(field, 'must be an issue number (a positive integer)');
+  return Number(raw);
+}
+export const parseTaskId = (raw: string): number => {
+  if (!/^[1-9][0-9]{0,5}$/.test(raw)) throw fieldError('task', 'must be a task id (a positive integer)');
+  return Number(raw);
+};
+
+export const DATABASE_TARGET = /^instances\/([a-z][a-z0-9-]{1,62})\/databases\/([^/]{1,128})$/;
+export const INSTANCE_REF = /^instances\/([a-z][a-z0-9-]{1,62})$/;
+/** A new database's name: what both engines accept unquoted, so nobody is surprised by case. */
+export const NEW_DATABASE_NAME = /^[a-z_][a-z0-9_]{0,62}$/;

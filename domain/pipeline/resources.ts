@@ -1,0 +1,235 @@
+// The issue API's request and response schemas, and how entities become resources.
+import * as z from 'zod/mini';
+import { ECHOED, Timestamp, Title, etagOf } from '../common/values.js';
+import { databaseName, environmentName, instanceName, userName } from '../common/names.js';
+import type { OperationSchemas } from '../common/operations.js';
+import { type Activity, type ChangeHistory, ISSUE_STATUSES, ISSUE_TYPES, type Issue, type IssueAggregate, MAX_INLINE_TASKS, MAX_TARGETS, MAX_TASK_STATEMENT_BYTES, type Stage, TASK_STATUSES, type Task, type TaskRun, type TaskStatus, issueName, stageName, taskName } from './model.js';
+
+export const RunTime = z.string().check(z.iso.datetime({ offset: true }));
+
+export const IssueCreate = z.strictObject({
+  title: Title,
+  description: z.optional(z.string().check(z.maxLength(65536))),
+  type: z.enum(ISSUE_TYPES),
+  statement: z.optional(z.string().check(z.minLength(1))),
+  sheet: z.optional(z.string()),
+  targets: z.optional(z.array(z.string()).check(z.minLength(1), z.maxLength(MAX_TARGETS))),
+  databaseGroup: z.optional(z.string()),
+  instance: z.optional(z.string()),
+  databaseName: z.optional(z.string()),
+  runTime: z.optional(RunTime),
+});
+export type IssueCreateInput = z.infer<typeof IssueCreate>;
+
+export const IssuePatch = z.strictObject({
+  title: z.optional(Title),
+  description: z.optional(z.string().check(z.maxLength(65536))),
+  ...ECHOED,
+  type: z.optional(z.unknown()),
+  status: z.optional(z.unknown()),
+  creator: z.optional(z.unknown()),
+  pipeline: z.optional(z.unknown()),
+  statement: z.optional(z.unknown()),
+  runTime: z.optional(z.unknown()),
+});
+export const MUTABLE = ['title', 'description'] as const;
+
+const Comment = z.string().check(z.maxLength(4096));
+export const ApproveRequest = z.strictObject({ comment: z.optional(Comment) });
+export const RunTaskRequest = z.strictObject({ comment: z.optional(Comment) });
+export const SkipTaskRequest = z.strictObject({ reason: z.string().check(z.minLength(1), z.maxLength(4096)) });
+
+const Str = /* @__PURE__ */ z.string();
+const OptStr = /* @__PURE__ */ z.optional(Str);
+export const TaskRunResource = /* @__PURE__ */ z.object({
+  name: Str,
+  status: /* @__PURE__ */ z.enum(['RUNNING', 'DONE', 'FAILED', 'CANCELED']),
+  attempt: /* @__PURE__ */ z.number(),
+  creator: Str,
+  startTime: Timestamp,
+  endTime: /* @__PURE__ */ z.optional(Timestamp),
+  detail: Str,
+  result: /* @__PURE__ */ z.object({ affectedRows: /* @__PURE__ */ z.optional(/* @__PURE__ */ z.number()), changeHistory: OptStr }),
+});
+export const TaskResource = /* @__PURE__ */ z.object({
+  name: Str,
+  type: /* @__PURE__ */ z.enum(ISSUE_TYPES),
+  database: OptStr,
+  instance: OptStr,
+  databaseName: OptStr,
+  status: /* @__PURE__ */ z.enum(TASK_STATUSES),
+  runTime: /* @__PURE__ */ z.optional(Timestamp),
+  /** The issue's statement; absent when it is longer than MAX_TASK_STATEMENT_BYTES (read the issue's). */
+  statement: OptStr,
+  skipReason: OptStr,
+  latestTaskRun: /* @__PURE__ */ z.optional(TaskRunResource),
+});
+export const StageResource = /* @__PURE__ */ z.object({
+  name: Str,
+  environment: Str,
+  status: /* @__PURE__ */ z.enum(['NOT_STARTED', 'PENDING_APPROVAL', 'RUNNING', 'DONE', 'FAILED', 'CANCELED']),
+  approval: /* @__PURE__ */ z.object({
+    required: /* @__PURE__ */ z.boolean(),
+    status: /* @__PURE__ */ z.enum(['NOT_REQUIRED', 'PENDING', 'APPROVED', 'REJECTED']),
+    approver: OptStr,
+    approveTime: /* @__PURE__ */ z.optional(Timestamp),
+  }),
+  /** How many tasks the stage has, and how many are in each status. */
+  taskCount: /* @__PURE__ */ z.number(),
+  taskStatusCounts: /* @__PURE__ */ z.record(/* @__PURE__ */ z.string(), /* @__PURE__ */ z.number()),
+  /** Absent when the issue has more than MAX_INLINE_TASKS tasks: list them with GET .../stages/{s}/tasks. */
+  tasks: /* @__PURE__ */ z.optional(/* @__PURE__ */ z.array(TaskResource)),
+});
+export const IssueResource = /* @__PURE__ */ z.object({
+  name: Str,
+  title: Str,
+  description: Str,
+  type: /* @__PURE__ */ z.enum(ISSUE_TYPES),
+  status: /* @__PURE__ */ z.enum(ISSUE_STATUSES),
+  creator: Str,
+  statement: Str,
+  runTime: /* @__PURE__ */ z.optional(Timestamp),
+  createTime: Timestamp,
+  updateTime: Timestamp,
+  etag: Str,
+  /** Absent in lists: a list reads the issue items only (gsi1), not their pipelines. */
+  pipeline: /* @__PURE__ */ z.optional(/* @__PURE__ */ z.object({ stages: /* @__PURE__ */ z.array(StageResource) })),
+});
+export const ActivityResource = /* @__PURE__ */ z.object({
+  name: Str,
+  type: Str,
+  actor: Str,
+  time: Timestamp,
+  target: OptStr,
+  comment: OptStr,
+});
+export const ChangeHistoryResource = /* @__PURE__ */ z.object({
+  name: Str,
+  status: /* @__PURE__ */ z.enum(['DONE', 'FAILED', 'PENDING', 'DRIFT']),
+  type: /* @__PURE__ */ z.enum(['MIGRATE', 'DATA']),
+  statement: Str,
+  version: Str,
+  issue: Str,
+  taskRun: Str,
+  createTime: Timestamp,
+  checksum: Str,
+});
+
+export const ISSUE_OPERATION_SCHEMAS: Record<string, OperationSchemas> = {
+  listIssues: { list: { field: 'issues', item: IssueResource } },
+  createIssue: { request: IssueCreate, response: IssueResource },
+  getIssue: { response: IssueResource },
+  updateIssue: { request: IssuePatch, response: IssueResource },
+  cancelIssue: { response: IssueResource },
+  approveStage: { request: ApproveRequest, response: IssueResource },
+  rejectStage: { request: ApproveRequest, response: IssueResource },
+  runTask: { request: RunTaskRequest, response: IssueResource },
+  skipTask: { request: SkipTaskRequest, response: IssueResource },
+  listTasks: { list: { field: 'tasks', item: TaskResource } },
+  listTaskRuns: { list: { field: 'taskRuns', item: TaskRunResource } },
+  getTaskRun: { response: TaskRunResource },
+  listActivities: { list: { field: 'activities', item: ActivityResource } },
+  listChangeHistories: { list: { field: 'changeHistories', item: ChangeHistoryResource } },
+  getChangeHistory: { response: ChangeHistoryResource },
+};
+
+// ---------------------------------------------------------------------------------------------
+// Resources
+
+export const toTaskRunResource = (t: Pick<Task, 'project' | 'issue' | 'stage' | 'id'>, r: TaskRun): z.infer<typeof TaskRunResource> => ({
+  name: `${taskName(t)}/taskRuns/${r.id}`,
+  status: r.status,
+  attempt: r.attempt,
+  creator: userName(r.creator),
+  startTime: r.startTime,
+  ...(r.endTime ? { endTime: r.endTime } : {}),
+  detail: r.detail,
+  result: { ...r.result },
+});
+
+export function toIssueResource(issue: Issue, pipeline?: Omit<IssueAggregate, 'issue'>): z.infer<typeof IssueResource> {
+  const name = issueName(issue.project, issue.number);
+  return {
+    name,
+    title: issue.title,
+    description: issue.description,
+    type: issue.type,
+    status: issue.status,
+    creator: userName(issue.creator),
+    statement: issue.statement,
+    ...(issue.runTime ? { runTime: issue.runTime } : {}),
+    createTime: issue.createTime,
+    updateTime: issue.updateTime,
+    etag: etagOf(name, issue.version),
+    ...(pipeline ? { pipeline: { stages: pipeline.stages.map((s) => toStageResource(issue, s, pipeline)) } } : {}),
+  };
+}
+
+function toStageResource(issue: Issue, s: Stage, p: Omit<IssueAggregate, 'issue'>): z.infer<typeof StageResource> {
+  const tasks = p.tasks.filter((t) => t.stage === s.id);
+  const counts: Record<string, number> = {};
+  for (const t of tasks) {
+    const status = shownStatus(issue, t, s);
+    counts[status] = (counts[status] ?? 0) + 1;
+  }
+  const runs = p.tasks.length <= MAX_INLINE_TASKS ? new Map(p.latestRuns.map((r) => [r.task, r])) : undefined;
+  return {
+    name: stageName(s.project, s.issue, s.id),
+    environment: environmentName(s.id),
+    status: s.status,
+    approval: {
+      required: s.requireApproval,
+      status: s.approval.status,
+      ...(s.approval.approver !== undefined ? { approver: userName(s.approval.approver) } : {}),
+      ...(s.approval.approveTime ? { approveTime: s.approval.approveTime } : {}),
+    },
+    taskCount: tasks.length,
+    taskStatusCounts: counts,
+    ...(runs ? { tasks: tasks.map((t) => toTaskResource(issue, t, s, runs.get(t.id))) } : {}),
+  };
+}
+
+export function toTaskResource(issue: Issue, t: Task, s: Stage, run: TaskRun | undefined): z.infer<typeof TaskResource> {
+  return {
+    name: taskName(t),
+    type: t.type,
+    ...('database' in t.target ? { database: databaseName(t.target.instance, t.target.database) } : { instance: instanceName(t.target.instance), databaseName: t.target.databaseName }),
+    status: shownStatus(issue, t, s),
+    ...(t.runTime ? { runTime: t.runTime } : {}),
+    ...(Buffer.byteLength(issue.statement, 'utf8') <= MAX_TASK_STATEMENT_BYTES ? { statement: issue.statement } : {}),
+    ...(t.skipReason ? { skipReason: t.skipReason } : {}),
+    ...(run ? { latestTaskRun: toTaskRunResource(t, run) } : {}),
+  };
+}
+
+/**
+ * The status a task shows. Stored statuses change only where a task's own fate changes, so a stage
+ * of 10,000 tasks costs no write per task to begin or to cancel: a NOT_STARTED task of a stage that
+ * has begun (or waits for its approval) is waiting for its turn, PENDING; an unstarted task of a
+ * canceled issue is CANCELED.
+ */
+export function shownStatus(issue: Pick<Issue, 'status'>, t: Task, s: Stage): TaskStatus {
+  if (issue.status === 'CANCELED' && (t.status === 'NOT_STARTED' || t.status === 'PENDING')) return 'CANCELED';
+  return t.status === 'NOT_STARTED' && (s.status === 'RUNNING' || s.status === 'PENDING_APPROVAL') ? 'PENDING' : t.status;
+}
+
+export const toActivityResource = (a: Activity): z.infer<typeof ActivityResource> => ({
+  name: `${issueName(a.project, a.issue)}/activities/${a.seq}`,
+  type: a.type,
+  actor: userName(a.actor),
+  time: a.time,
+  ...(a.target ? { target: a.target } : {}),
+  ...(a.comment ? { comment: a.comment } : {}),
+});
+
+export const toChangeHistoryResource = (h: ChangeHistory): z.infer<typeof ChangeHistoryResource> => ({
+  name: `${databaseName(h.instance, h.database)}/changeHistories/${h.id}`,
+  status: h.status,
+  type: h.type,
+  statement: h.statement,
+  version: h.version,
+  issue: h.issue,
+  taskRun: h.taskRun,
+  createTime: h.createTime,
+  checksum: h.checksum,
+});

@@ -1,0 +1,93 @@
+// Failed tasks (retry, skip), task runs, activities and a stage's task list.
+import * as z from 'zod/mini';
+import type { Access } from '../access/access.js';
+import { parse, type ListOptions, type Page } from '../common/values.js';
+import { FailedPreconditionError, NotFoundError } from '../common/errors.js';
+import { type Activity, type IssueAggregate, type Stage, TASK_STATUSES, type Task, type TaskRun, type TaskStatus, stageName, taskName } from './model.js';
+import { RunTaskRequest, SkipTaskRequest, TaskResource, shownStatus, toTaskResource } from './resources.js';
+import { parseStatusFilter } from './planning.js';
+import { type IssueDeps, loadIssue, requireOpen, stageOf } from './issues.js';
+import { LostGateError } from './approvals.js';
+
+function failedTask(agg: IssueAggregate, stage: string, taskId: number): { s: Stage; t: Task; token: string } {
+  const s = stageOf(agg, stage);
+  const t = agg.tasks.find((x) => x.id === taskId && x.stage === s.id);
+  const name = `${stageName(agg.issue.project, agg.issue.number, stage)}/tasks/${taskId}`;
+  if (!t) throw new NotFoundError(name);
+  requireOpen(agg);
+  if (t.status === 'DONE') throw new FailedPreconditionError(`${name} is DONE: a statement that ran is never run again`);
+  // RUNNING at the failure gate: the stage's Map ended without an outcome for it, so its runner
+  // died (a crash, a timeout); a new run takes it over (the engine's marker keeps a committed
+  // change from running twice).
+  const stranded = t.status === 'RUNNING' && s.failureToken !== undefined;
+  if (t.status !== 'FAILED' && !stranded) throw new FailedPreconditionError(`${name} is ${t.status}; only a FAILED task can be run again or skipped`);
+  if (!s.failureToken) throw new FailedPreconditionError(`${stageName(agg.issue.project, agg.issue.number, stage)} is not waiting on its failed tasks yet; try again shortly`);
+  return { s, t, token: s.failureToken };
+}
+
+/** Retries a FAILED task: a new task run, created by the caller. */
+export async function runTask(deps: IssueDeps, access: Access, project: string, n: number, stage: string, taskId: number, body: unknown): Promise<IssueAggregate> {
+  const agg = await loadIssue(deps, access, project, n, 'issues.runTask');
+  const { comment } = parse(RunTaskRequest, body ?? {});
+  const { s, t, token } = failedTask(agg, stage, taskId);
+  if (!(await deps.issues.resolveFailure(t, { status: 'NOT_STARTED', runRequestedBy: access.user.id }, s, token))) throw new LostGateError(stageName(project, n, stage));
+  await deps.orchestrator.sendTaskSuccess(token, { taskIds: [String(t.id)] });
+  await deps.issues.appendActivity({ project, issue: n, type: 'TASK_RETRIED', actor: access.user.id, time: deps.now().toISOString(), target: taskName(t), ...(comment ? { comment } : {}) });
+  return (await deps.issues.get(project, n))!;
+}
+
+/** Skips a FAILED task with a reason; the pipeline goes on. */
+export async function skipTask(deps: IssueDeps, access: Access, project: string, n: number, stage: string, taskId: number, body: unknown): Promise<IssueAggregate> {
+  const agg = await loadIssue(deps, access, project, n, 'issues.runTask');
+  const { reason } = parse(SkipTaskRequest, body ?? {});
+  const { s, t, token } = failedTask(agg, stage, taskId);
+  if (!(await deps.issues.resolveFailure(t, { status: 'SKIPPED', skipReason: reason }, s, token))) throw new LostGateError(stageName(project, n, stage));
+  await deps.orchestrator.sendTaskSuccess(token, { taskIds: [] });
+  await deps.issues.appendActivity({ project, issue: n, type: 'TASK_SKIPPED', actor: access.user.id, time: deps.now().toISOString(), target: taskName(t), comment: reason });
+  return (await deps.issues.get(project, n))!;
+}
+
+export async function listTaskRuns(deps: IssueDeps, access: Access, project: string, n: number, stage: string, taskId: number): Promise<{ task: Task; runs: TaskRun[] }> {
+  const agg = await loadIssue(deps, access, project, n, 'issues.get');
+  const task = agg.tasks.find((t) => t.id === taskId && t.stage === stage);
+  if (!task) throw new NotFoundError(`${stageName(project, n, stage)}/tasks/${taskId}`);
+  const runs = (await deps.issues.listTaskRuns(project, n, taskId)).sort((a, b) => a.attempt - b.attempt);
+  return { task, runs };
+}
+
+export async function getTaskRun(deps: IssueDeps, access: Access, project: string, n: number, stage: string, taskId: number, runRaw: string): Promise<{ task: Task; run: TaskRun }> {
+  const { task, runs } = await listTaskRuns(deps, access, project, n, stage, taskId);
+  const run = /^[1-9][0-9]{0,9}$/.test(runRaw) ? runs.find((r) => r.id === Number(runRaw)) : undefined;
+  if (!run) throw new NotFoundError(`${taskName(task)}/taskRuns/${runRaw}`);
+  return { task, run };
+}
+
+/** The cursor of an in-memory page: the last id (or seq) returned. */
+function pageAfter<T>(all: T[], idOf: (x: T) => number, options: ListOptions): Page<T> {
+  const after = typeof options.cursor === 'number' ? options.cursor : 0;
+  const rest = all.filter((x) => idOf(x) > after);
+  const items = rest.slice(0, options.limit);
+  return { items, ...(rest.length > options.limit ? { next: idOf(items[items.length - 1]!) } : {}) };
+}
+
+/** An issue's activities in order, a page at a time (a batch change over thousands of databases has tens of thousands). */
+export async function listActivities(deps: IssueDeps, access: Access, project: string, n: number, options: ListOptions): Promise<Page<Activity>> {
+  await loadIssue(deps, access, project, n, 'issues.get');
+  return pageAfter((await deps.issues.listActivities(project, n)).sort((a, b) => a.seq - b.seq), (a) => a.seq, options);
+}
+
+/** A stage task list's filter: `status == "FAILED"`. */
+export const parseTaskFilter = (raw: string | undefined): { status?: TaskStatus } => parseStatusFilter(raw, TASK_STATUSES, 'FAILED');
+
+/** A stage's tasks (status as shown, with each one's latest run), in id order, filtered by status, a page at a time. */
+export async function listStageTasks(
+  deps: IssueDeps, access: Access, project: string, n: number, stage: string, filter: string | undefined, options: ListOptions,
+): Promise<Page<z.infer<typeof TaskResource>>> {
+  const { status } = parseTaskFilter(filter);
+  const agg = await loadIssue(deps, access, project, n, 'issues.get');
+  const s = stageOf(agg, stage);
+  const runs = new Map(agg.latestRuns.map((r) => [r.task, r]));
+  const all = agg.tasks.filter((t) => t.stage === s.id && (status === undefined || shownStatus(agg.issue, t, s) === status));
+  const page = pageAfter(all, (t) => t.id, options);
+  return { items: page.items.map((t) => toTaskResource(agg.issue, t, s, runs.get(t.id))), ...(page.next !== undefined ? { next: page.next } : {}) };
+}

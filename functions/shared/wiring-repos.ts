@@ -1,0 +1,11 @@
+// Repositories that only some handlers need, on the shared DynamoDB client. Each is marked pure,
+// so a bundle that imports one of them carries none of the others.
+import { DynamoGroupRepo } from '../adapters/dynamo/groups.js';
+import { DynamoIssueRepo } from '../adapters/dynamo/issues.js';
+import { DynamoSheetRepo } from '../adapters/dynamo/sheets.js';
+import { store } from './wiring.js';
+
+export const sheetRepo = /* @__PURE__ */ new DynamoSheetRepo(store);
+export const groupRepo = /* @__PURE__ */ new DynamoGroupRepo(store);
+/** The issue collection's store without the orchestrator (change histories, reads). */
+export const issueRepo = /* @__PURE__ */ new DynamoIssueRepo(store);
