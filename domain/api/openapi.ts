@@ -57,7 +57,7 @@ const ErrorSchema = {
       required: ['code', 'status', 'message', 'details'],
       properties: {
         code: { type: 'integer' },
-        status: { type: 'string', enum: ['INVALID_ARGUMENT', 'FAILED_PRECONDITION', 'UNAUTHENTICATED', 'PERMISSION_DENIED', 'NOT_FOUND', 'ALREADY_EXISTS', 'ABORTED', 'INTERNAL'] },
+        status: { type: 'string', enum: ['INVALID_ARGUMENT', 'FAILED_PRECONDITION', 'UNAUTHENTICATED', 'PERMISSION_DENIED', 'NOT_FOUND', 'ALREADY_EXISTS', 'ABORTED', 'UNIMPLEMENTED', 'INTERNAL'] },
         message: { type: 'string' },
         details: {
           type: 'array',
@@ -164,6 +164,7 @@ export function buildOpenApi(version = '1.0.0'): Record<string, unknown> {
       'Issues: at most 10,000 targets (a group or a list). Each stage carries `taskCount` and `taskStatusCounts`; `tasks` is listed in the issue only when the issue has at most 1,000 tasks, otherwise list them with GET .../stages/{stage}/tasks (paged, ?filter=status == "FAILED"). A task repeats the issue\'s `statement` only when it is at most 4 KiB.',
       'Issues: `statement` (or the sheet) may be up to 1 MiB; a change history keeps the first 64 KiB of a longer statement, with its size and sha256.',
       'Issues: GET .../activities is paged (pageSize, pageToken) like every list.',
+      'Errors: a path of this document asked with a method it does not take (DELETE /v1/environments) is a 405 with an `Allow` header naming the methods it takes, in the error shape with status UNIMPLEMENTED (what grpc-gateway answers to a 405). A path outside the document stays a 404 NOT_FOUND.',
       ...GITOPS_DEPARTURES,
     ],
     servers: [{ url: '/' }],

@@ -9,6 +9,7 @@ export type ErrorStatus =
   | 'NOT_FOUND'
   | 'ALREADY_EXISTS'
   | 'ABORTED'
+  | 'UNIMPLEMENTED'
   | 'INTERNAL';
 
 export interface ErrorDetail {
@@ -94,6 +95,22 @@ export class UnsupportedMediaTypeError extends SluiceError {
   override readonly name: string = 'UnsupportedMediaTypeError';
   constructor() {
     super(415, 'INVALID_ARGUMENT', 'request body must be application/json');
+  }
+}
+
+/**
+ * A known path asked with a method it does not take: 405 with `Allow`. The status is gRPC's
+ * UNIMPLEMENTED, as grpc-gateway (behind Google's and Bytebase's REST APIs) answers a 405.
+ */
+export class MethodNotAllowedError extends SluiceError {
+  override readonly name: string = 'MethodNotAllowedError';
+  constructor(
+    method: string,
+    path: string,
+    /** The methods the path takes, for the `Allow` header. */
+    readonly allow: readonly string[],
+  ) {
+    super(405, 'UNIMPLEMENTED', `${method} is not allowed on ${path}; it takes ${allow.join(', ')}`);
   }
 }
 

@@ -4,8 +4,8 @@
 import { createHash } from 'node:crypto';
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2WithJWTAuthorizer, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import { PermissionDeniedError, SluiceError, AbortedError, NotFoundError, PayloadTooLargeError, UnauthenticatedError, UnsupportedMediaTypeError, fieldError } from '../../domain/common/errors.js';
-import { matchRoute, type Family, type OperationOf, type RouteDef } from '../../domain/api/routes.js';
+import { PermissionDeniedError, SluiceError, AbortedError, MethodNotAllowedError, NotFoundError, PayloadTooLargeError, UnauthenticatedError, UnsupportedMediaTypeError, fieldError } from '../../domain/common/errors.js';
+import { matchRoute, type Family, type HttpMethod, type OperationOf, type RouteDef } from '../../domain/api/routes.js';
 import { PROJECT_SCOPED, roleHas } from '../../domain/access/roles.js';
 import { Access } from '../../domain/access/access.js';
 import { normalizeEmail } from '../../domain/common/names.js';
@@ -116,7 +116,7 @@ export const errors = (): middy.MiddlewareObj<HttpEvent, HttpResult, Error, Ctx>
     const e = request.error;
     const log = request.context.sluice?.log ?? rootLogger;
     if (e instanceof SluiceError) {
-      request.response = json(e.httpStatus, errorBody(e));
+      request.response = json(e.httpStatus, errorBody(e), e instanceof MethodNotAllowedError ? { allow: e.allow.join(', ') } : {});
       return;
     }
     log.error('unhandled error', { error: e?.name, message: e?.message, stack: e?.stack });
@@ -124,12 +124,21 @@ export const errors = (): middy.MiddlewareObj<HttpEvent, HttpResult, Error, Ctx>
   },
 });
 
+const METHODS: readonly HttpMethod[] = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'];
+
+/** A request no route takes: 405 with the methods the path does take, or 404 for an unknown path. */
+export function unrouted(method: string, rawPath: string): SluiceError {
+  const allow = METHODS.filter((m) => matchRoute(m, rawPath) !== undefined);
+  return allow.length > 0 ? new MethodNotAllowedError(method, rawPath, allow) : new NotFoundError(`${method} ${rawPath}`);
+}
+
 /** Finds the operation by the full route template (custom verbs included). */
 export const route = (family: Family): middy.MiddlewareObj<HttpEvent, HttpResult, Error, Ctx> => ({
   before: (request) => {
     const method = request.event.requestContext.http.method.toUpperCase();
     const match = matchRoute(method, request.event.rawPath);
-    if (!match || match.route.family !== family) throw new NotFoundError(`${method} ${request.event.rawPath}`);
+    if (!match) throw unrouted(method, request.event.rawPath);
+    if (match.route.family !== family) throw new NotFoundError(`${method} ${request.event.rawPath}`);
     request.context.sluice.route = match.route;
     request.context.sluice.params = match.params;
   },
@@ -299,11 +308,14 @@ async function settleLate(wiring: HandlerDeps | null, state: State, result: Http
   state.log.warn('finished after the deadline', { operation: state.route?.operation, status: result?.statusCode });
 }
 
-/** API Gateway's `$default` route: any path outside the route table gets the API's own 404. */
+/**
+ * API Gateway's `$default` route: whatever no gateway route takes. A path of the route table
+ * asked with another method is a 405 with `Allow`; any other path the API's own 404.
+ */
 export const notFoundHandler = () =>
   middy<HttpEvent, HttpResult, Error, Ctx>()
     .use(observe())
     .use(errors())
     .handler(async (event) => {
-      throw new NotFoundError(`${event.requestContext.http.method} ${event.rawPath}`);
+      throw unrouted(event.requestContext.http.method.toUpperCase(), event.rawPath);
     });

@@ -39,6 +39,49 @@ describe('public routes', () => {
   });
 });
 
+describe('a wrong method on a known path', () => {
+  it('DELETE /v1/environments is a 405 with Allow: GET, POST, token or not', async () => {
+    for (const as of [null, undefined]) {
+      const r = await api.call('DELETE', '/v1/environments', as === null ? { as } : {});
+      expectError(r, 405, 'UNIMPLEMENTED');
+      expect(r.headers.get('allow')).toBe('GET, POST');
+      expect(r.json.error.message).toBe('DELETE is not allowed on /v1/environments; it takes GET, POST');
+    }
+  });
+
+  it.each([
+    ['PUT', '/v1/users/3', 'GET, PATCH, DELETE'],
+    ['GET', '/v1/users/3:undelete', 'POST'],
+    ['GET', '/v1/environments:reorder', 'POST'],
+    ['POST', '/healthz', 'GET'],
+    ['GET', '/v1/hooks/vcs/shop', 'POST'],
+    ['PATCH', '/v1/projects/shop/vcsConnector', 'GET, PUT, DELETE'],
+    ['HEAD', '/v1/workspace', 'GET, PATCH'],
+  ])('%s %s is a 405 with Allow: %s', async (method, path, allow) => {
+    const r = await api.call(method, path);
+    expect(r.status).toBe(405);
+    expect(r.headers.get('allow')).toBe(allow);
+  });
+
+  it('every path of the route table answers each method it lacks with 405 and the methods it takes', async () => {
+    const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'];
+    const byPath = new Map<string, string[]>();
+    for (const r of ROUTES) {
+      const path = r.path.replace(/\{\w+\}/g, 'x1');
+      byPath.set(path, [...(byPath.get(path) ?? []), r.method]);
+    }
+    const wrong: string[] = [];
+    for (const [path, methods] of byPath) {
+      const allow = METHODS.filter((m) => methods.includes(m)).join(', ');
+      for (const method of METHODS.filter((m) => !methods.includes(m))) {
+        const r = await api.call(method, path);
+        if (r.status !== 405 || r.headers.get('allow') !== allow || r.json?.error?.status !== 'UNIMPLEMENTED') wrong.push(`${method} ${path}: ${r.status} allow=${r.headers.get('allow')}`);
+      }
+    }
+    expect(wrong).toEqual([]);
+  });
+});
+
 describe('authentication', () => {
   it('no token, a garbage token, an expired token and another key\'s token are 401', async () => {
     expectError(await api.call('GET', '/v1/users', { as: null }), 401, 'UNAUTHENTICATED');

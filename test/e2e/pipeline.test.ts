@@ -176,8 +176,11 @@ describe('pipelines on PostgreSQL', () => {
     expect((await api.pipeline.waitForExecution(execution(created.name))).status).toBe('ABORTED');
     expect(api.pipeline.pendingTokens().filter((t) => t.execution === execution(created.name))).toEqual([]);
     expect(await columns(pg, DB.prod, 'users')).not.toContain('canceled_col');
-    // Nothing waits any more: an approval now is refused.
-    expect((await api.call('POST', `/v1/${stage(canceled, 'prod').name}:approve`, { as: DBA, body: {} })).status).toBeGreaterThanOrEqual(400);
+    // Nothing waits any more: an approval now is a transition not allowed (API.md: 400 FAILED_PRECONDITION).
+    const late = await api.call('POST', `/v1/${stage(canceled, 'prod').name}:approve`, { as: DBA, body: {} });
+    expect(late.status, late.text).toBe(400);
+    expect(late.json.error).toEqual({ code: 400, status: 'FAILED_PRECONDITION', message: `${created.name} is CANCELED`, details: [] });
+    expect(stage(await getIssue(created.name), 'prod').approval.status).not.toBe('APPROVED');
   });
 
   it('of concurrent approvals exactly one succeeds, and the execution resumes once', async () => {

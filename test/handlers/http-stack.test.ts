@@ -175,6 +175,21 @@ describe('routing', () => {
     expect(outside.headers['x-request-id']).toBe(outside.requestId);
   });
 
+  it('answers 405 with Allow to a known path asked with a method it does not take, in the gateway\'s $default and in a family', async () => {
+    // Act
+    const viaDefault = await api('DELETE', '/v1/environments', { as: null });
+    const inFamily = await api('GET', '/v1/users/3:undelete');
+
+    // Assess
+    expect(viaDefault.status).toBe(405);
+    expect(viaDefault.headers.allow).toBe('GET, POST');
+    expect(viaDefault.body.error).toEqual({ code: 405, status: 'UNIMPLEMENTED', message: 'DELETE is not allowed on /v1/environments; it takes GET, POST', details: [] });
+    expect(viaDefault.headers['x-request-id']).toBe(viaDefault.requestId);
+    expect(inFamily.status).toBe(405);
+    expect(inFamily.headers.allow).toBe('POST');
+    expect(ddb.calls()).toHaveLength(0);
+  });
+
   it('answers 400 to a user id that is not a positive integer and 404 to one that does not exist', async () => {
     // Act
     const bad = await api('GET', '/v1/users/abc');

@@ -1,5 +1,5 @@
 // Instances on a real MariaDB (MYSQL engine), through the real handlers on DynamoDB Local.
-// Skipped, with one line saying so at the start of the run, when no MariaDB answers.
+// Skipped only on a developer's machine without MariaDB (one line says so); CI requires it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDatabaseRepo } from '../../functions/adapters/dynamo/databases.js';
 import { scanTable, type Api, type Body } from '../support/api.js';

@@ -7,8 +7,9 @@
 //     a test installs;
 //   - every Step Functions payload of the local pipeline (its event log: execution input, each
 //     state's input and output), recorded when test/support/http.ts closes it.
-// After the file, no password may appear in any of them. Each file adds its counts to a run
-// folder, and the global teardown prints the totals (the figure RELIABILITY.md quotes).
+// After the file, no password may appear in any of them, as itself or URL-encoded, JSON-escaped or
+// base64-encoded (leakForms). Each file adds its counts to a run folder, and the global teardown
+// prints the totals (the figure RELIABILITY.md quotes).
 import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, inject } from 'vitest';
@@ -48,14 +49,49 @@ export const captured = (): { passwords: string[]; responses: number; logs: numb
   passwords: [...passwords], responses: seen.responses.length, logs: seen.logs.length, payloads: seen.payloads.length,
 });
 
-/** Each password found in the texts, where, with a little context (the password itself masked). */
+/**
+ * The forms a secret may leak in besides itself: URL-encoded (a query string or a form body),
+ * JSON-escaped once and twice (a string inside JSON, or JSON inside a JSON string), and base64
+ * (standard and URL-safe) at each of the three alignments it can have inside a longer base64 text:
+ * only the characters that depend on the secret's bytes alone.
+ */
+export function leakForms(secret: string): { form: string; how: string }[] {
+  const forms: { form: string; how: string }[] = [{ form: secret, how: '' }];
+  const add = (form: string, how: string) => {
+    if (form.length >= MIN_LENGTH && !forms.some((f) => f.form === form)) forms.push({ form, how });
+  };
+  add(encodeURIComponent(secret), 'URL-encoded');
+  add(new URLSearchParams({ s: secret }).toString().slice(2), 'form-encoded');
+  const once = JSON.stringify(secret).slice(1, -1);
+  add(once, 'JSON-escaped');
+  add(JSON.stringify(once).slice(1, -1), 'JSON-escaped twice');
+  const bytes = Buffer.from(secret, 'utf8');
+  for (let shift = 0; shift < 3; shift += 1) {
+    const encoded = Buffer.concat([Buffer.alloc(shift), bytes]).toString('base64');
+    // Skip the first group when it mixes in bytes before the secret; drop a last partial group.
+    const core = encoded.slice(shift === 0 ? 0 : 4, Math.floor((shift + bytes.length) / 3) * 4);
+    add(core, 'base64');
+    add(core.replaceAll('+', '-').replaceAll('/', '_'), 'base64url');
+  }
+  return forms;
+}
+
+/** Each password found in the texts (in any of its leak forms), where, with a little context (the password masked). */
 export function findPasswords(secrets: Iterable<string>, texts: Record<string, readonly string[]>): string[] {
   const out: string[] = [];
+  const joined = Object.entries(texts).map(([where, list]) => [where, list, list.join('\n')] as const);
   for (const p of secrets) {
-    for (const [where, list] of Object.entries(texts)) {
+    const forms = leakForms(p);
+    for (const [where, list, all] of joined) {
+      // One pass over the whole list per form; lines are read only when a form is in it.
+      const present = forms.filter((f) => all.includes(f.form));
+      if (present.length === 0) continue;
       for (const t of list) {
-        const at = t.indexOf(p);
-        if (at >= 0) out.push(`${p.slice(0, 3)}… in ${where}: ${t.slice(Math.max(0, at - 120), at).replaceAll(p, '<pw>')}<pw>${t.slice(at + p.length, at + p.length + 80)}`);
+        const hit = present.find((f) => t.includes(f.form));
+        if (!hit) continue;
+        const at = t.indexOf(hit.form);
+        const mask = (x: string) => x.replaceAll(hit.form, '<pw>');
+        out.push(`${p.slice(0, 3)}…${hit.how ? ` (${hit.how})` : ''} in ${where}: ${mask(t.slice(Math.max(0, at - 120), at))}<pw>${mask(t.slice(at + hit.form.length, at + hit.form.length + 80))}`);
       }
     }
   }

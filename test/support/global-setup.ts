@@ -14,13 +14,14 @@ let postgres: PostgresServers | undefined;
 
 export async function setup(project: TestProject): Promise<void> {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  // First: where MariaDB is required and missing, the run fails at once (test/support/mysql.ts).
+  await setupMysql(project);
   scanDir = mkdtempSync(join(tmpdir(), 'sluice-secrets-scan-'));
   project.provide('secretsScanDir', scanDir);
   dynamo = await startDynamoLocal();
   process.env.DYNAMODB_ENDPOINT = dynamo.endpoint;
   project.provide('dynamoEndpoint', dynamo.endpoint);
   postgres = await setupPostgres(project);
-  await setupMysql(project);
 }
 
 export async function teardown(): Promise<void> {

@@ -89,6 +89,19 @@ describe('webhook signatures', () => {
     expect(verifySignature('GITHUB', secret, body, { 'x-gitlab-token': secret })).toBe(false);
   });
 
+  it("GitHub: accepts the example GitHub publishes, and refuses it altered", () => {
+    // Prepare: "Validating webhook deliveries" (docs.github.com), "Testing the webhook payload
+    // validation": this secret and payload give this X-Hub-Signature-256. Checked independently:
+    // printf 'Hello, World!' | openssl dgst -sha256 -hmac "It's a Secret to Everybody"
+    const published = { secret: "It's a Secret to Everybody", payload: 'Hello, World!', signature: 'sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17' };
+
+    // Act & Assess
+    expect(verifySignature('GITHUB', published.secret, published.payload, { 'x-hub-signature-256': published.signature })).toBe(true);
+    expect(verifySignature('GITHUB', published.secret, 'Hello, World?', { 'x-hub-signature-256': published.signature })).toBe(false);
+    expect(verifySignature('GITHUB', "It's a secret to everybody", published.payload, { 'x-hub-signature-256': published.signature })).toBe(false);
+    expect(verifySignature('GITHUB', published.secret, published.payload, { 'x-hub-signature-256': published.signature.replace('sha256=', '') })).toBe(false);
+  });
+
   it('GitLab: X-Gitlab-Token equal to the secret', () => {
     // Act & Assess
     expect(verifySignature('GITLAB', secret, body, { 'x-gitlab-token': secret })).toBe(true);
