@@ -245,6 +245,8 @@ const INSTANCE_REF = /^instances\/([a-z][a-z0-9-]{1,62})$/;
 /** A new database's name: what both engines accept unquoted, so nobody is surprised by case. */
 const NEW_DATABASE_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 const RunTime = z.string().check(z.iso.datetime({ offset: true }));
+/** A canonical migration version (vcs.ts parseMigrationPath): `V001_2__x.sql` is `1.2`. */
+const MIGRATION_VERSION = /^(0|[1-9][0-9]{0,17})(\.(0|[1-9][0-9]{0,17})){0,9}$/;
 
 export const IssueCreate = z.strictObject({
   title: Title,
@@ -257,6 +259,8 @@ export const IssueCreate = z.strictObject({
   instance: z.optional(z.string()),
   databaseName: z.optional(z.string()),
   runTime: z.optional(RunTime),
+  /** The migration version it applies (`sluice migrate`, as GitOps does): never applied twice to a database, drift if changed. */
+  migrationVersion: z.optional(z.string().check(z.regex(MIGRATION_VERSION, 'must be a version like 1, 2.1 or 20261125 (numbers joined by dots, no leading zeros)'))),
 });
 export type IssueCreateInput = z.infer<typeof IssueCreate>;
 
@@ -328,6 +332,8 @@ export const IssueResource = /* @__PURE__ */ z.object({
   creator: Str,
   statement: Str,
   runTime: /* @__PURE__ */ z.optional(Timestamp),
+  /** The migration version the issue applies (GitOps, `sluice migrate`), if any. */
+  migrationVersion: OptStr,
   createTime: Timestamp,
   updateTime: Timestamp,
   etag: Str,
@@ -397,6 +403,7 @@ export function toIssueResource(issue: Issue, pipeline?: Omit<IssueAggregate, 'i
     creator: userName(issue.creator),
     statement: issue.statement,
     ...(issue.runTime ? { runTime: issue.runTime } : {}),
+    ...(issue.migrationVersion !== undefined ? { migrationVersion: issue.migrationVersion } : {}),
     createTime: issue.createTime,
     updateTime: issue.updateTime,
     etag: etagOf(name, issue.version),
@@ -658,7 +665,7 @@ export async function createIssue(deps: IssueDeps, access: Access, project: stri
       statement,
       checksum: sha256(statement),
       ...(runTime ? { runTime } : {}),
-      ...(options.migrationVersion !== undefined ? { migrationVersion: options.migrationVersion } : {}),
+      ...((options.migrationVersion ?? input.migrationVersion) !== undefined ? { migrationVersion: options.migrationVersion ?? input.migrationVersion } : {}),
       createTime: now,
       updateTime: now,
     },
