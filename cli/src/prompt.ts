@@ -49,6 +49,11 @@ function rawRead(input: Input, output: NodeJS.WritableStream, label: string, ech
 }
 
 export function terminalPrompts(input: Input = process.stdin, output: NodeJS.WritableStream = process.stderr): Prompts {
-  const ask = (label: string, echo: boolean) => (input.isTTY ? rawRead(input, output, label, echo) : pipedLine(input));
+  const ask = (label: string, echo: boolean) => {
+    if (input.isTTY) return rawRead(input, output, label, echo);
+    // The label still says what is read (the answer itself is never written back).
+    output.write(label + '\n');
+    return pipedLine(input);
+  };
   return { password: (label) => ask(label, false), line: (label) => ask(label, true) };
 }
