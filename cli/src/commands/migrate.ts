@@ -11,7 +11,7 @@
 import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
-import { EXIT, UsageError, type ExitCode } from '../errors.js';
+import { ApiError, EXIT, UsageError, type ExitCode } from '../errors.js';
 import type { Api } from '../api.js';
 import type { Ctx } from '../context.js';
 import type { ChangeHistory, Database, Issue } from '../types.js';
@@ -166,7 +166,7 @@ export async function planMigrations(api: Api, project: string, dir: string): Pr
           const group = await api.get<{ matchedDatabases?: string[] }>(`/v1/projects/${project}/databaseGroups/${g}`, { view: 'FULL' });
           groupTargets.set(g, [...(group.matchedDatabases ?? [])].sort());
         } catch (e) {
-          if ((e as { httpStatus?: number }).httpStatus !== 404) throw e;
+          if (!(e instanceof ApiError) || e.httpStatus !== 404) throw e;
           groupTargets.set(g, undefined);
         }
       }

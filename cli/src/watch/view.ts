@@ -42,6 +42,12 @@ export function approvalNote(stage: Stage): string | undefined {
   return stage.status === 'NOT_STARTED' ? `needs approval by ${orList(roles)}` : undefined;
 }
 
+/** Who decided a stage's approval: `approved by users/3`. */
+export function decisionNote(stage: Stage): string | undefined {
+  const a = stage.approval;
+  return a?.approver && (a.status === 'APPROVED' || a.status === 'REJECTED') ? `${a.status.toLowerCase()} by ${a.approver}` : undefined;
+}
+
 export interface FailedTask {
   stage: string;
   task: string;
@@ -191,9 +197,10 @@ export function renderFrame(issue: Issue, o: FrameOptions): string {
       const barWidth = Math.max(4, Math.min(30, width - 4 - 1 - Math.min(text.length, width - 9)));
       lines.push(`    ${bar(counts, Math.min(barWidth, width - 4), c)} ${fit(text, Math.max(0, width - 5 - Math.min(barWidth, width - 4)))}`.trimEnd());
     }
-    const note = approvalNote(s);
+    const note = approvalNote(s) ?? decisionNote(s);
     const indent = ' '.repeat(4 + Math.min(envWidth, 12));
-    if (note) for (const line of wrap(note, width - indent.length)) lines.push(c.yellow(fit(indent + line, width)));
+    const paint = s.approval?.status === 'PENDING' ? c.yellow : c.dim;
+    if (note) for (const line of wrap(note, width - indent.length)) lines.push(paint(fit(indent + line, width)));
   }
   const failed = failedTasks(issue, o.extraFailed);
   if (failed.length > 0) {
@@ -228,6 +235,6 @@ export function changeLines(prev: Issue | undefined, next: Issue, extraFailed: T
 }
 
 function stageLine(s: Stage): string {
-  const note = approvalNote(s) ?? (s.approval?.approver && (s.approval.status === 'APPROVED' || s.approval.status === 'REJECTED') ? `${s.approval.status.toLowerCase()} by ${s.approval.approver}` : undefined);
+  const note = approvalNote(s) ?? decisionNote(s);
   return `stage ${idOf(s.environment)} ${s.status}: ${countsText(stageCounts(s))}${note ? `; ${note}` : ''}`;
 }
