@@ -3,6 +3,7 @@
 // `{message}`); a server that does not answer is one line, never a stack.
 import { randomUUID } from 'node:crypto';
 import { ApiError, UnreachableError, UsageError } from './errors.js';
+import { claimsOf } from './jwt.js';
 import type { Connection } from './config.js';
 
 export interface RequestOptions {
@@ -94,7 +95,9 @@ export class Api {
     if (!response.ok) {
       const err = (body as { error?: { status?: string; message?: string } } | undefined)?.error;
       const message = err?.message ?? (body as { message?: string } | undefined)?.message ?? (text.trim().slice(0, 300) || response.statusText);
-      throw new ApiError(response.status, err?.status ?? statusWord(response.status), message, label, body);
+      const exp = response.status === 401 && this.connection.token ? claimsOf(this.connection.token)?.exp : undefined;
+      const expired = typeof exp === 'number' && exp * 1000 < Date.now() ? ` [the token expired at ${new Date(exp * 1000).toISOString()}]` : '';
+      throw new ApiError(response.status, err?.status ?? statusWord(response.status), message + expired, label, body);
     }
     return body as T;
   }

@@ -99,7 +99,10 @@ ${examples(
     )
     .action(run(async (c, files: string[], o: { database?: string; engine?: string; environment?: string; format?: CheckFormat }) => check(c, files, o)));
 
-  const issue = program.command('issue').description('Create, list, show, cancel and watch issues');
+  const issue = program
+    .command('issue')
+    .description('Create, list, show, cancel and watch issues')
+    .addHelpText('after', examples('sluice issue create -p sample --file add_phone.sql --group hr --watch', 'sluice issue list -p sample --status open', 'sluice issue watch -p sample 1'));
   issue
     .command('create')
     .description('Create an issue: its pipeline is planned and starts at once')
@@ -174,7 +177,10 @@ ${examples('sluice issue watch -p sample 1', 'sluice issue watch -p sample 1 --p
     .addHelpText('after', examples('sluice reject -p sample 2 --stage prod --reason "not during the sale"'))
     .action(run(async (c, n: number, o: { project: string; stage: string; reason: string }) => reject(c, { project: o.project, issue: n, stage: o.stage }, o)));
 
-  const taskCmd = program.command('task').description('Retry or skip a failed task (the pipeline waits at it)');
+  const taskCmd = program
+    .command('task')
+    .description('Retry or skip a failed task (the pipeline waits at it)')
+    .addHelpText('after', examples('sluice task run -p sample 4 --stage test --task 1', 'sluice task skip -p sample 4 --stage prod --task 2 --reason "tenant retired"'));
   for (const action of ['run', 'skip'] as const) {
     issueArg(taskCmd.command(action).description(action === 'run' ? 'Run a failed task again (a new task run)' : 'Skip a failed task; the pipeline goes on'))
       .addOption(projectOption())

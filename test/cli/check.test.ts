@@ -115,7 +115,7 @@ async function inProcess(args: string[]): Promise<{ code: number; out: string; e
 }
 
 describe('help and completion', () => {
-  const commands = [['login'], ['whoami'], ['check'], ['issue', 'create'], ['issue', 'list'], ['issue', 'get'], ['issue', 'cancel'], ['issue', 'watch'], ['approve'], ['reject'], ['task', 'run'], ['task', 'skip'], ['migrate'], ['completion']];
+  const commands = [['issue'], ['task'], ['login'], ['whoami'], ['check'], ['issue', 'create'], ['issue', 'list'], ['issue', 'get'], ['issue', 'cancel'], ['issue', 'watch'], ['approve'], ['reject'], ['task', 'run'], ['task', 'skip'], ['migrate'], ['completion']];
 
   it('every command has --help with examples, and shows the global options', async () => {
     for (const path of commands) {

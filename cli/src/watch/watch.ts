@@ -7,7 +7,7 @@ import pc from 'picocolors';
 import type { Api } from '../api.js';
 import { ApiError, UnreachableError, type ExitCode } from '../errors.js';
 import { idOf, type Issue, type Task } from '../types.js';
-import { changeLines, duration, outcomeOf, renderFrame, stageCounts, type Colors } from './view.js';
+import { changeLines, duration, failedTasks, outcomeOf, renderFrame, stageCounts, type Colors } from './view.js';
 
 export interface WatchOptions {
   /** Redraw in place (a terminal) rather than one line per change. */
@@ -59,14 +59,13 @@ function elapsed(issue: Issue): number {
 }
 
 /** What to do next, said once the watch ends. */
-export function endLines(issue: Issue, project: string): string[] {
+export function endLines(issue: Issue, project: string, extraFailed: Task[] = []): string[] {
   const outcome = outcomeOf(issue);
   const n = idOf(issue.name);
   if (outcome.state === 'DONE') return [`${issue.name} DONE in ${duration(elapsed(issue))}`];
   if (outcome.state === 'CANCELED') return [`${issue.name} CANCELED`];
   if (outcome.state === 'FAILED') {
-    const failed = issue.pipeline?.stages.find((s) => idOf(s.environment) === outcome.stage)?.tasks?.find((t) => t.status === 'FAILED');
-    const task = failed ? idOf(failed.name) : 'T';
+    const task = failedTasks(issue, extraFailed).find((f) => f.stage === outcome.stage)?.task ?? 'T';
     return [
       `${issue.name} waits at a failed task in stage ${outcome.stage}.`,
       `  retry it: sluice task run -p ${project} ${n} --stage ${outcome.stage} --task ${task}`,
@@ -124,7 +123,7 @@ export async function watchIssue(api: Api, project: string, n: number, o: WatchO
           frame(issue, extra);
           draw.done();
         }
-        if (!o.json) for (const line of endLines(issue, project)) write(line);
+        if (!o.json) for (const line of endLines(issue, project, extra)) write(line);
         return outcome.exitCode;
       }
       // The elapsed time ticks between polls on a terminal.
