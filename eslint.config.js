@@ -24,6 +24,11 @@ export default tseslint.config(
     },
   },
   {
+    // The CLI is a client of the HTTP API like any other (DESIGN.md, "Surfaces are clients").
+    files: ['cli/**/*.ts', 'cli/**/*.js'],
+    rules: { 'no-restricted-imports': ['error', { patterns: ['**/domain/*', '**/domain/**', '**/functions/**', '**/infra/**'] }] },
+  },
+  {
     files: ['functions/http/**/*.ts', 'functions/workflow/**/*.ts'],
     rules: { 'no-restricted-imports': ['error', { patterns: ['@aws-sdk/*'] }] },
   },

@@ -134,7 +134,7 @@ export async function createIssue(deps: IssueDeps, access: Access, project: stri
       statement,
       checksum: sha256(statement),
       ...(runTime ? { runTime } : {}),
-      ...(options.migrationVersion !== undefined ? { migrationVersion: options.migrationVersion } : {}),
+      ...((options.migrationVersion ?? input.migrationVersion) !== undefined ? { migrationVersion: options.migrationVersion ?? input.migrationVersion } : {}),
       createTime: now,
       updateTime: now,
     },

@@ -6,6 +6,8 @@ import type { OperationSchemas } from '../common/operations.js';
 import { type Activity, type ChangeHistory, ISSUE_STATUSES, ISSUE_TYPES, type Issue, type IssueAggregate, MAX_INLINE_TASKS, MAX_TARGETS, MAX_TASK_STATEMENT_BYTES, type Stage, TASK_STATUSES, type Task, type TaskRun, type TaskStatus, issueName, stageName, taskName } from './model.js';
 
 export const RunTime = z.string().check(z.iso.datetime({ offset: true }));
+/** A canonical migration version (gitops/vcs.ts parseMigrationPath): `V001_2__x.sql` is `1.2`. */
+const MIGRATION_VERSION = /^(0|[1-9][0-9]{0,17})(\.(0|[1-9][0-9]{0,17})){0,9}$/;
 
 export const IssueCreate = z.strictObject({
   title: Title,
@@ -18,6 +20,8 @@ export const IssueCreate = z.strictObject({
   instance: z.optional(z.string()),
   databaseName: z.optional(z.string()),
   runTime: z.optional(RunTime),
+  /** The migration version it applies (`sluice migrate`, as GitOps does): never applied twice to a database, drift if changed. */
+  migrationVersion: z.optional(z.string().check(z.regex(MIGRATION_VERSION, 'must be a version like 1, 2.1 or 20261125 (numbers joined by dots, no leading zeros)'))),
 });
 export type IssueCreateInput = z.infer<typeof IssueCreate>;
 
@@ -89,6 +93,8 @@ export const IssueResource = /* @__PURE__ */ z.object({
   creator: Str,
   statement: Str,
   runTime: /* @__PURE__ */ z.optional(Timestamp),
+  /** The migration version the issue applies (GitOps, `sluice migrate`), if any. */
+  migrationVersion: OptStr,
   createTime: Timestamp,
   updateTime: Timestamp,
   etag: Str,
@@ -158,6 +164,7 @@ export function toIssueResource(issue: Issue, pipeline?: Omit<IssueAggregate, 'i
     creator: userName(issue.creator),
     statement: issue.statement,
     ...(issue.runTime ? { runTime: issue.runTime } : {}),
+    ...(issue.migrationVersion !== undefined ? { migrationVersion: issue.migrationVersion } : {}),
     createTime: issue.createTime,
     updateTime: issue.updateTime,
     etag: etagOf(name, issue.version),

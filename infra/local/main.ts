@@ -82,6 +82,10 @@ async function main(): Promise<void> {
     say(`export TOKEN=${token}`);
     say('');
     say(`Try:  curl -s ${server.url}/v1/environments -H "Authorization: Bearer $TOKEN"`);
+    say(`Or sign the sluice command line in (docs/cli.md):`);
+    say('');
+    say(`npx sluice login --url ${server.url} --token ${token}`);
+    say('');
     say('Another user\'s token: npm run --silent token -- <email>.  Stop with Ctrl-C.');
   } catch (e) {
     say(`sluice: could not start: ${(e as Error).message}`);

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../infra/local/dynamo-local.js';
+import { sluice } from '../cli/run.js';
 
 // As package.json runs it: one node process (`--import tsx`), so a signal reaches the runtime itself.
 const TSX = ['--import', 'tsx'];
@@ -19,6 +20,8 @@ interface Started {
   child: ChildProcess;
   url: string;
   token: string;
+  /** The banner's line for the command line: `npx sluice login --url … --token …`. */
+  login: string;
   exit: Promise<number | null>;
 }
 
@@ -31,15 +34,16 @@ async function start(port: number, env: NodeJS.ProcessEnv = process.env): Promis
   children.push(child);
   const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   let err = '';
-  const token = await new Promise<string>((resolve, reject) => {
+  const [token, login] = await new Promise<[string, string]>((resolve, reject) => {
     child.stderr!.on('data', (d: Buffer) => {
       err += d.toString();
       const m = /export TOKEN=(\S+)/.exec(err);
-      if (m) resolve(m[1]!);
+      const l = /^npx sluice login .*$/m.exec(err);
+      if (m && l) resolve([m[1]!, l[0]]);
     });
     void exit.then((code) => reject(new Error(`exited ${code}: ${err}`)));
   });
-  return { child, url: `http://127.0.0.1:${port}`, token, exit };
+  return { child, url: `http://127.0.0.1:${port}`, token, login, exit };
 }
 
 /** DynamoDB Local processes serving this test's data folder. */
@@ -72,6 +76,10 @@ describe('npm start', () => {
     expect(created.status).toBe(201);
     expect(javaFor(dataDir).length).toBe(1);
     expect(existsSync(join(dataDir, 'samples'))).toBe(false); // SLUICE_SAMPLES=0
+    // The banner's line signs the command line in, pasted as it is.
+    expect(first.login).toBe(`npx sluice login --url ${first.url} --token ${first.token}`);
+    const signedIn = await sluice(first.login.split(' ').slice(2), { env: { HOME: dataDir, XDG_CONFIG_HOME: join(dataDir, 'xdg') } });
+    expect(signedIn.stdout).toContain(`Signed in to ${first.url} as admin@example.com`);
 
     first.child.kill('SIGTERM');
     expect(await first.exit).toBe(0);
