@@ -67,7 +67,8 @@ export interface ColumnDef {
   generatedValue: boolean;
   /** GENERATED ALWAYS AS (expr): computed, never written. */
   computed: boolean;
-  references?: ObjectName;
+  /** REFERENCES on the column itself. */
+  foreignKey?: ConstraintDef;
   /** UTF-16 offset of the definition in the script. */
   at?: number;
 }

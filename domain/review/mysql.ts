@@ -191,10 +191,12 @@ function columnDef(d: Json, base: number): ColumnDef {
     computed: obj(d.generated) !== undefined,
   };
   if (obj(d.default_val)) col.default = defaultOf(d.default_val);
-  const ref = obj(d.reference_definition);
-  if (ref) col.references = tableName(at(ref, 'table', 0));
   const off = offsetOf(d.column, base);
   if (off !== undefined) col.at = off;
+  if (obj(d.reference_definition)) {
+    const fk = constraintDef({ ...d, definition: [d.column], constraint_type: 'foreign key', resource: 'constraint', constraint: undefined }, base);
+    if (!isIndex(fk)) col.foreignKey = fk;
+  }
   return col;
 }
 
@@ -263,8 +265,11 @@ function factsOf(n: Json, base: number): Facts {
         const indexes: IndexDef[] = [];
         for (const d of arr(n.create_definitions)) {
           const def = obj(d) ?? {};
-          if (def.resource === 'column') columns.push(columnDef(def, base));
-          else {
+          if (def.resource === 'column') {
+            const col = columnDef(def, base);
+            columns.push(col);
+            if (col.foreignKey) constraints.push(col.foreignKey);
+          } else {
             const c = constraintDef(def, base);
             if (isIndex(c)) indexes.push(c);
             else constraints.push(c);

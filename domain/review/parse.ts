@@ -2,6 +2,12 @@
 // that never calls these pays for the code's bytes but never loads or instantiates a grammar.
 import type { ParsedStatement, ParseResult, ReviewEngine, StatementType } from './model.js';
 
+/**
+ * The PostgreSQL parser's WebAssembly file, as a module path (resolve it from the repository
+ * root): a bundle that reviews PostgreSQL needs it copied beside its `index.mjs`.
+ */
+export const POSTGRES_PARSER_WASM = 'libpg-query/wasm/libpg-query.wasm';
+
 /** Parses a script: its statements with their positions, types, facts and trees, or its syntax errors. */
 export async function parse(engine: ReviewEngine, sql: string): Promise<ParseResult> {
   if (engine === 'POSTGRES') {

@@ -6,16 +6,13 @@
 // Loading: the package is imported on first use only, and its 1.7 MB WebAssembly module is read
 // from disk then. Bundled by esbuild into an ES module (infra/bundling.ts), the package's
 // Emscripten loader still looks for CommonJS `__dirname` to find `libpg-query.wasm`: it is given
-// the bundle's own folder, where the build must copy the file (POSTGRES_PARSER_WASM).
+// the bundle's own folder, where the build must copy the file (POSTGRES_PARSER_WASM in parse.ts).
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { classOf, type AlterAction, type ColumnDef, type ConstraintDef, type Facts, type Findings, type ObjectName, type ParsedStatement, type ParseResult, type StatementType } from './model.js';
 import { SourceMap } from './positions.js';
 import { skipTrivia, trimEnd } from './lexer.js';
 import { arr, at, num, obj, pgNode, str, walk, type Json } from './tree.js';
-
-/** The parser's WebAssembly file, as a module path: a bundle needs it copied beside `index.mjs`. */
-export const POSTGRES_PARSER_WASM = 'libpg-query/wasm/libpg-query.wasm';
 
 interface PgParser {
   parseSync(sql: string): { stmts?: { stmt: unknown; stmt_location?: number; stmt_len?: number }[] };
@@ -213,7 +210,7 @@ function columnDef(def: Json, map: SourceMap): ColumnDef {
       case 'CONSTR_GENERATED': col.computed = true; break;
       case 'CONSTR_PRIMARY': col.primaryKey = true; col.notNull = true; break;
       case 'CONSTR_UNIQUE': col.unique = true; break;
-      case 'CONSTR_FOREIGN': col.references = rangeVar(con.pktable); break;
+      case 'CONSTR_FOREIGN': col.foreignKey = { ...constraintDef(con, map), columns: [col.name] }; break;
     }
   }
   return col;
@@ -276,7 +273,11 @@ function factsOf(kind: string, n: Json, map: SourceMap): Facts {
       let copied = false;
       for (const e of arr(n.tableElts)) {
         const [k, body] = pgNode(e) ?? ['', {}];
-        if (k === 'ColumnDef') columns.push(columnDef(body, map));
+        if (k === 'ColumnDef') {
+          const col = columnDef(body, map);
+          columns.push(col);
+          if (col.foreignKey) constraints.push(col.foreignKey);
+        }
         else if (k === 'Constraint') constraints.push(constraintDef(body, map));
         else if (k === 'TableLikeClause') copied = true;
       }
