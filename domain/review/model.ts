@@ -101,7 +101,7 @@ export type AlterAction =
   /** PostgreSQL ALTER COLUMN … TYPE. */
   | { kind: 'ALTER_COLUMN_TYPE'; column: string; type: string; baseType: string; typeArgs: number[]; at?: number }
   /** MySQL MODIFY (from = to) and CHANGE: the whole definition is restated. */
-  | { kind: 'REDEFINE_COLUMN'; from: string; column: ColumnDef }
+  | { kind: 'REDEFINE_COLUMN'; from: string; column: ColumnDef; at?: number }
   | { kind: 'SET_NOT_NULL'; column: string; at?: number }
   | { kind: 'DROP_NOT_NULL'; column: string; at?: number }
   | { kind: 'SET_DEFAULT'; column: string; at?: number }

@@ -236,8 +236,11 @@ function alterAction(e: Json, base: number): AlterAction {
     if (action === 'add') return { kind: 'ADD_COLUMN', column: columnDef(e, base), ifNotExists: e.if_not_exists !== undefined && e.if_not_exists !== null };
     if (action === 'drop') return { kind: 'DROP_COLUMN', column: columnName(e.column), ...where };
     if (action === 'rename') return { kind: 'RENAME_COLUMN', from: columnName(e.old_column), to: columnName(e.column), ...where };
-    if (action === 'modify') return { kind: 'REDEFINE_COLUMN', from: columnName(e.column), column: columnDef(e, base) };
-    if (action === 'change') return { kind: 'REDEFINE_COLUMN', from: columnName(e.old_column), column: columnDef(e, base) };
+    if (action === 'modify') return { kind: 'REDEFINE_COLUMN', from: columnName(e.column), column: columnDef(e, base), ...where };
+    if (action === 'change') {
+      const old = offsetOf(e.old_column, base);
+      return { kind: 'REDEFINE_COLUMN', from: columnName(e.old_column), column: columnDef(e, base), ...(old !== undefined ? { at: old } : {}) };
+    }
   }
   if ((resource === 'constraint' || resource === 'index') && action === 'add') {
     const def = constraintDef(obj(e.create_definitions) ?? e, base);

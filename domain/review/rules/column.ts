@@ -22,7 +22,7 @@ export const required = rule({
       const from = a.kind === 'DROP_COLUMN' ? a.column : a.from;
       const to = a.kind === 'DROP_COLUMN' ? undefined : a.kind === 'RENAME_COLUMN' ? a.to : a.column.name;
       if (has(wanted, from) && (to === undefined || to.toLowerCase() !== from.toLowerCase())) {
-        ctx.report(s, `Required column ${from} of ${display(table)} is ${to === undefined ? 'dropped' : `renamed to ${to}`}.`, a.kind === 'REDEFINE_COLUMN' ? a.column.at : a.at);
+        ctx.report(s, `Required column ${from} of ${display(table)} is ${to === undefined ? 'dropped' : `renamed to ${to}`}.`, a.at);
       }
     }
   },
@@ -71,7 +71,7 @@ export function* typeChanges(ctx: RuleContext<unknown>) {
     const type = a.kind === 'ALTER_COLUMN_TYPE' ? a.type : a.column.type;
     const old = ctx.existsBefore(table, s.index) ? ctx.catalog?.columnsOf(table)?.find((c) => c.name.toLowerCase() === column.toLowerCase())?.type : undefined;
     if (old !== undefined && normalizeType(old) === normalizeType(type)) continue;
-    yield { s, table, column, type, old, at: a.kind === 'ALTER_COLUMN_TYPE' ? a.at : a.column.at };
+    yield { s, table, column, type, old, at: a.at };
   }
 }
 

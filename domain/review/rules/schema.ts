@@ -57,7 +57,7 @@ export const backwardCompatibility = rule({
       for (const p of f.pairs) if (ctx.existsBefore(p.from, s.index)) ctx.report(s, `Renaming table ${display(p.from)} to ${display(p.to)} breaks code that uses the old name.`);
     }
     for (const [s, table, a] of actions(ctx.statements, 'REDEFINE_COLUMN')) {
-      if (a.from.toLowerCase() !== a.column.name.toLowerCase() && ctx.existsBefore(table, s.index)) ctx.report(s, `Renaming column ${a.from} of ${display(table)} to ${a.column.name} breaks code that uses the old name.`, a.column.at);
+      if (a.from.toLowerCase() !== a.column.name.toLowerCase() && ctx.existsBefore(table, s.index)) ctx.report(s, `Renaming column ${a.from} of ${display(table)} to ${a.column.name} breaks code that uses the old name.`, a.at);
     }
     for (const c of typeChanges(ctx)) {
       if (!ctx.existsBefore(c.table, c.s.index)) continue;
