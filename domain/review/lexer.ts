@@ -151,7 +151,8 @@ export function splitMysql(text: string): Piece[] {
       routine ??= ROUTINE.test(text.slice(start, start + 400));
       if (routine) {
         const word = text.slice(i, i + n).toUpperCase();
-        const next = text.slice(skipTrivia(text, i + n, 'MYSQL'));
+        const k = skipTrivia(text, i + n, 'MYSQL');
+        const next = text.slice(k, k + 20);
         if (word === 'END') {
           depth = Math.max(0, depth - 1);
         } else if (OPENERS.has(word) && prevWord !== 'END' && !isNotOpener(word, next)) {

@@ -1,9 +1,10 @@
-// MySQL and MariaDB through node-sql-parser's MySQL grammar (a PEG grammar of MySQL 8), with its
-// MariaDB grammar as a second reader for what only MariaDB says (ADD COLUMN IF NOT EXISTS,
-// RETURNING). Neither is the server's own, so a statement that neither reads is not an error:
-// it is reported as unparsed (a WARNING `syntax.unparsed` in the review) and rules that need a
-// tree skip it. The script is cut into statements first (lexer.ts), so one statement the grammar
-// cannot read costs only itself. Both grammars are imported on first use only.
+// MySQL and MariaDB through node-sql-parser's MySQL grammar (a PEG grammar of MySQL 8). It is not
+// the server's own, so a statement it cannot read is not an error: it is reported as unparsed (a
+// WARNING `syntax.unparsed` in the review) and rules that need a tree skip it. The script is cut
+// into statements first (lexer.ts), so one statement the grammar cannot read costs only itself.
+// The grammar is imported on first use only. node-sql-parser's MariaDB grammar as a second
+// reader would read three more of the 67 statements docs/review.md compares them on (ADD COLUMN
+// IF NOT EXISTS, RETURNING) for another 260 KiB in every bundle: not worth it.
 import { classOf, type AlterAction, type ColumnDef, type ConstraintDef, type Facts, type Findings, type IndexDef, type ObjectName, type ParsedStatement, type ParseResult, type StatementType } from './model.js';
 import { SourceMap } from './positions.js';
 import { splitMysql } from './lexer.js';
@@ -12,29 +13,19 @@ import { arr, at, num, obj, str, walk, type Json } from './tree.js';
 interface Grammar {
   astify(sql: string, opts: { database: string; parseOptions: { includeLocations: boolean } }): unknown;
 }
-interface MysqlParsers {
-  mysql: Grammar;
-  /** Loaded on the first statement the MySQL grammar cannot read. */
-  mariadb: () => Promise<Grammar>;
-}
+let loading: Promise<Grammar> | undefined;
 
-let loading: Promise<MysqlParsers> | undefined;
-let mariadb: Promise<Grammar> | undefined;
-
-export function loadMysqlParser(): Promise<MysqlParsers> {
-  loading ??= import('node-sql-parser/build/mysql.js').then((m) => ({
-    mysql: new (m.default ?? m).Parser() as Grammar,
-    mariadb: () => (mariadb ??= import('node-sql-parser/build/mariadb.js').then((x) => new (x.default ?? x).Parser() as Grammar)),
-  }));
+export function loadMysqlParser(): Promise<Grammar> {
+  loading ??= import('node-sql-parser/build/mysql.js').then((m) => new (m.default ?? m).Parser() as Grammar);
   loading.catch(() => {
     loading = undefined;
   });
   return loading;
 }
 
-function tryAstify(grammar: Grammar, database: string, text: string): unknown {
+function tryAstify(grammar: Grammar, text: string): unknown {
   try {
-    const ast = grammar.astify(text, { database, parseOptions: { includeLocations: true } });
+    const ast = grammar.astify(text, { database: 'MySQL', parseOptions: { includeLocations: true } });
     // One statement in, one tree out (a trailing `;` inside would give a list).
     return Array.isArray(ast) ? (ast.length === 1 ? ast[0] : undefined) : ast;
   } catch {
@@ -42,13 +33,12 @@ function tryAstify(grammar: Grammar, database: string, text: string): unknown {
   }
 }
 
-export async function parseMysqlWith(parsers: MysqlParsers, sql: string): Promise<ParseResult> {
+export function parseMysqlWith(grammar: Grammar, sql: string): ParseResult {
   const map = new SourceMap(sql);
   const statements: ParsedStatement[] = [];
   for (const [index, piece] of splitMysql(sql).entries()) {
     const text = sql.slice(piece.start, piece.end);
-    let tree = tryAstify(parsers.mysql, 'MySQL', text);
-    if (tree === undefined) tree = tryAstify(await parsers.mariadb(), 'MariaDB', text);
+    const tree = tryAstify(grammar, text);
     const base = { index, text, start: piece.start, ...map.position(piece.start) };
     if (tree === undefined) {
       const types = [typeFromWords(text)];
