@@ -34,8 +34,8 @@ export function reviewParsed(parsed: ParseResult, input: Omit<ReviewInput, 'engi
     if (s.unparsed) add('WARNING', 'syntax.unparsed', SYNTAX_RULES['syntax.unparsed'].title, `The MySQL grammar could not read "${s.unparsed}"; rules that need its parse tree skipped it.`, s.start);
   }
 
-  const created = createdBefore(parsed.statements);
-  const existsBefore = (table: ObjectName, index: number) => !created(table, index) && (input.catalog ? input.catalog.tableExists(table) : true);
+  const madeHere = madeByScript(parsed.statements);
+  const existsBefore = (table: ObjectName, index: number) => madeHere(table, index) ?? (input.catalog ? input.catalog.tableExists(table) : true);
 
   for (const config of input.rules) {
     const rule = ruleOf(config.type);
@@ -60,14 +60,23 @@ export function reviewParsed(parsed: ParseResult, input: Omit<ReviewInput, 'engi
   return found.sort((a, b) => a.offset - b.offset || a.order - b.order).map(({ status, rule, title, content, line, column }) => ({ status, rule, title, content, line, column }));
 }
 
-/** Whether a table is created by a statement before `index` in the script. */
-function createdBefore(statements: ParsedStatement[]): (table: ObjectName, index: number) => boolean {
-  const firstCreate = new Map<string, number>();
+/**
+ * What the script itself says of a table before statement `index`: false when a statement before
+ * it created the table (it has no rows and no users yet), true when one renamed an existing table
+ * to that name, undefined when the script has not touched that name (ask the catalog).
+ */
+function madeByScript(statements: ParsedStatement[]): (table: ObjectName, index: number) => boolean | undefined {
+  const events = new Map<string, { index: number; exists: boolean }[]>();
+  const state = (key: string, index: number) => events.get(key)?.filter((e) => e.index < index).at(-1)?.exists;
+  const note = (n: ObjectName, index: number, exists: boolean) => {
+    const key = tableKey(n);
+    events.set(key, [...(events.get(key) ?? []), { index, exists }]);
+  };
   for (const s of statements) {
     const f = s.facts;
-    const names = f?.kind === 'CREATE_TABLE' ? [f.table] : f?.kind === 'RENAME_TABLE' ? f.pairs.map((p) => p.to) : [];
-    if (f?.kind === 'ALTER_TABLE') for (const a of f.actions) if (a.kind === 'RENAME_TABLE') names.push(a.to);
-    for (const n of names) if (!firstCreate.has(tableKey(n))) firstCreate.set(tableKey(n), s.index);
+    if (f?.kind === 'CREATE_TABLE') note(f.table, s.index, false);
+    const renames = f?.kind === 'RENAME_TABLE' ? f.pairs : f?.kind === 'ALTER_TABLE' ? f.actions.flatMap((a) => (a.kind === 'RENAME_TABLE' ? [{ from: f.table, to: a.to }] : [])) : [];
+    for (const r of renames) note(r.to, s.index, state(tableKey(r.from), s.index) ?? true);
   }
-  return (table, index) => (firstCreate.get(tableKey(table)) ?? Infinity) < index;
+  return (table, index) => state(tableKey(table), index);
 }

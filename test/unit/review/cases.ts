@@ -112,7 +112,10 @@ export const CASES: Record<string, Case[]> = {
     c(PG, 'CREATE TABLE t (id int PRIMARY KEY);\nALTER TABLE t ADD COLUMN a int NOT NULL', [], { why: 'the table is new: it has no rows' }),
     c(PG, 'ALTER TABLE t ADD COLUMN id bigint GENERATED ALWAYS AS IDENTITY NOT NULL', []),
     c(PG, 'ALTER TABLE ghost ADD COLUMN a int NOT NULL', [], { schema: { employees: ['id integer not null'] }, why: 'the synced schema has no such table' }),
+    c(PG, 'ALTER TABLE staff RENAME TO employees;\nALTER TABLE employees ADD COLUMN badge text NOT NULL', ['2:34'], { schema: { staff: ['id integer not null'] }, why: 'renamed from a table that has rows' }),
+    c(PG, 'CREATE TABLE t (id int PRIMARY KEY);\nALTER TABLE t RENAME TO u;\nALTER TABLE u ADD COLUMN a int NOT NULL', [], { why: 'renamed from a table made in the script' }),
     c(MY, 'ALTER TABLE employees ADD COLUMN badge varchar(20) NOT NULL', ['1:34']),
+    c(MY, 'RENAME TABLE staff TO employees;\nALTER TABLE employees ADD COLUMN badge varchar(20) NOT NULL', ['2:34'], { schema: { staff: ['id int not null'] } }),
     c(MY, 'ALTER TABLE employees ADD COLUMN n int NOT NULL AUTO_INCREMENT', []),
   ],
   'statement.disallow-add-column-with-volatile-default': [
