@@ -42,6 +42,7 @@ export const setDefaultForNotNull = rule({
     for (const [s, table, c] of definedColumns(ctx.statements)) {
       if (!c.notNull || c.default || c.primaryKey || c.generatedValue || c.computed) continue;
       if (s.facts?.kind === 'CREATE_TABLE' && inTablePk(s.facts.constraints, c)) continue;
+      if (ctx.catalog?.primaryKeyOf(table)?.columns.some((n) => n.toLowerCase() === c.name.toLowerCase())) continue;
       ctx.report(s, `Column ${c.name} of ${display(table)} is NOT NULL without a DEFAULT.`, c.at);
     }
   },

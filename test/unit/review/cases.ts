@@ -198,6 +198,7 @@ export const CASES: Record<string, Case[]> = {
     c(PG, 'ALTER TABLE t ADD COLUMN n int NOT NULL', ['1:26']),
     c(MY, 'CREATE TABLE t (id int NOT NULL, name varchar(20) NOT NULL, PRIMARY KEY (id))', ['1:34']),
     c(MY, 'ALTER TABLE t MODIFY COLUMN name varchar(20) NOT NULL', ['1:29']),
+    c(MY, 'ALTER TABLE t MODIFY COLUMN id bigint NOT NULL', [], { schema: { t: ['id int not null'] }, why: 'id is the primary key' }),
     c(MY, "CREATE TABLE t (id int NOT NULL AUTO_INCREMENT PRIMARY KEY, name varchar(20) NOT NULL DEFAULT '')", []),
   ],
   'column.disallow-change-type': [
