@@ -34,11 +34,12 @@ export const esbuildOptions = (): BuildOptions => ({
   legalComments: BUNDLING.legalComments,
 });
 
-export async function buildBundle(root: string, name: string, entry: string, outDir: string): Promise<Bundle> {
+export async function buildBundle(root: string, name: string, entry: string, outDir: string, external: string[] = []): Promise<Bundle> {
   mkdirSync(outDir, { recursive: true });
   const file = join(outDir, 'index.mjs');
   const result = await build({
     ...esbuildOptions(),
+    ...(external.length ? { external: [...BUNDLING.external, ...external] } : {}),
     absWorkingDir: root,
     entryPoints: [entry],
     outfile: file,
