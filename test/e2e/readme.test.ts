@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../infra/local/dynamo-local.js';
-import { mysqlServer } from '../support/mysql.js';
+import { mysqlQuery, mysqlServer } from '../support/mysql.js';
 import { npmStart, stopNpmStart, type NpmStart } from '../support/npm-start.js';
 
 interface Block {
@@ -79,7 +79,10 @@ describe.skipIf(!maria)('README.md, top to bottom in one shell', () => {
   const scratch = mkdtempSync(join(tmpdir(), 'sluice-readme-tmp-'));
   let server: NpmStart | undefined;
   let shellPid: number | undefined;
+  /** The README uses MariaDB's stock `test` database; made (and dropped after) where a server lacks it. */
+  let madeTestDatabase = false;
   afterAll(async () => {
+    if (madeTestDatabase) await mysqlQuery(maria!, 'DROP DATABASE IF EXISTS test');
     // fake-github and anything else a failed run left in the background: bash's process group.
     if (shellPid) {
       try {
@@ -105,6 +108,10 @@ describe.skipIf(!maria)('README.md, top to bottom in one shell', () => {
     const swapped = (code: string) => swaps.reduce((c, [from, to]) => c.split(from).join(to), code);
     const script = ['set -euo pipefail', ...toRun.flatMap((b) => [`printf '\\n@@readme-block ${b.line}@@\\n'`, swapped(b.code)])].join('\n');
 
+    if ((await mysqlQuery(maria!, "SHOW DATABASES LIKE 'test'")).length === 0) {
+      await mysqlQuery(maria!, 'CREATE DATABASE test');
+      madeTestDatabase = true;
+    }
     server = await npmStart({ port, dataDir });
     const shell = spawn('bash', ['-c', script], {
       env: { ...process.env, SLUICE_DATA_DIR: dataDir, TMPDIR: scratch },
