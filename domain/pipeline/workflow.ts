@@ -30,7 +30,12 @@ export async function advance(deps: WorkflowDeps, input: { issue: string }): Pro
     if (issue.status !== 'OPEN') return { done: true };
     for (const stage of agg.stages) {
       const tasks = agg.tasks.filter((t) => t.stage === stage.id && !isFinished(t) && t.status !== 'CANCELED');
-      if (tasks.length === 0) continue;
+      if (tasks.length === 0) {
+        // Its last failed task was :skip-ped (which leaves it RUNNING, and no StageResult follows an empty skip): DONE now.
+        const settled = (stage.status === 'RUNNING' || stage.status === 'FAILED') && agg.tasks.every((t) => t.stage !== stage.id || isFinished(t));
+        if (settled) await deps.issues.updateStage(stage, { status: 'DONE' }, [], { status: ['RUNNING', 'FAILED'] });
+        continue;
+      }
       const toRun = tasks.filter((t) => t.status === 'NOT_STARTED' || t.status === 'PENDING' || t.status === 'RUNNING');
       const requireApproval = stage.requireApproval && stage.approval.status !== 'APPROVED';
       if (!requireApproval && stage.status === 'NOT_STARTED') await deps.issues.updateStage(stage, { status: 'RUNNING' }, [], { status: ['NOT_STARTED'] });

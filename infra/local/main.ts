@@ -50,8 +50,16 @@ async function main(): Promise<void> {
     await Promise.all([dynamo?.stop(), samples?.stop()]);
     process.exit(code);
   };
-  process.on('SIGINT', () => void stop(0));
-  process.on('SIGTERM', () => void stop(0));
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => void stop(0));
+  // npm forwards only SIGINT and SIGTERM (package.json execs node, so no shell sits in between and
+  // swallows them). Killed by anything else (SIGHUP, SIGKILL), npm leaves this process to init:
+  // a new parent means whoever started us is gone, so stop as on SIGTERM.
+  const parent = process.ppid;
+  setInterval(() => {
+    if (process.ppid === parent || stopping) return;
+    say(`sluice: the process that started it (pid ${parent}) is gone; stopping`);
+    void stop(0);
+  }, 500).unref();
 
   try {
     dynamo = await startDynamoLocal({ dataDir: join(config.dataDir, 'dynamodb') });

@@ -227,7 +227,7 @@ describe('issues', () => {
     const issue = await issueOf(n);
     expect(stageOf(issue, 'test').tasks[0]).toMatchObject({ status: 'DONE', latestTaskRun: { attempt: 2, status: 'DONE' } });
     expect(stageOf(issue, 'prod').tasks[0]).toMatchObject({ status: 'SKIPPED', skipReason: 'no audit in prod' });
-  });
+  }, 120000);
 });
 
 describe('login --email: Cognito USER_PASSWORD_AUTH (a fake identity provider on loopback)', () => {

@@ -142,7 +142,22 @@ describe('pipelines on PostgreSQL', () => {
     await waitFor('the :skip to be accepted', async () => (await api.call('POST', `/v1/${second.name}:skip`, { as: DBA, body: { reason: 'not needed there' } })).status, (s) => s === 200);
     const done = await waitIssue(created.name, 'the issue to be DONE', (i) => i.status === 'DONE');
     expect(tasksOf(done).find((t: Body) => t.name === second.name).status).toBe('SKIPPED');
+    // A stage whose tasks are all DONE or SKIPPED is DONE, like its issue.
+    expect(stage(done, 'test').status).toBe('DONE');
     expect((await api.pipeline.waitForExecution(execution(created.name))).status).toBe('SUCCEEDED');
+  });
+
+  it('a stage whose only failed task is skipped is DONE, and the next stage waits for approval', async () => {
+    const created = await createIssue({ type: 'DATABASE_DATA_UPDATE', statement: 'INSERT INTO missing_table (what) VALUES (1)', targets: [target('pg-test', DB.test), target('pg-prod', DB.prod)] });
+    const failed = await waitIssue(created.name, 'the test stage to fail', (i) => stage(i, 'test').status === 'FAILED');
+    const task = stage(failed, 'test').tasks[0];
+    await waitFor('the :skip to be accepted', async () => (await api.call('POST', `/v1/${task.name}:skip`, { as: DBA, body: { reason: 'not on test' } })).status, (s) => s === 200);
+
+    const next = await waitIssue(created.name, 'prod to wait for approval', (i) => stage(i, 'prod').status === 'PENDING_APPROVAL');
+    expect(next.status).toBe('OPEN');
+    expect(stage(next, 'test').tasks[0].status).toBe('SKIPPED');
+    expect(stage(next, 'test').status).toBe('DONE');
+    ok(await api.call('POST', `/v1/${created.name}:cancel`, { body: {} }));
   });
 
   it('a scheduled issue starts no task before its runTime', async () => {

@@ -37,7 +37,7 @@ describe('cdk-nag AwsSolutions', () => {
     const assembly = app.synth();
     const report = JSON.parse(readFileSync(path.join(assembly.directory, 'validation-report.json'), 'utf8')) as { pluginReports: unknown[] };
     expect(report.pluginReports).toEqual([]);
-  });
+  }, 120000);
 
   it('no CDK error or warning annotations either', () => {
     const { stack } = createApp({ ...NO_BUNDLING, ...CONTEXTS.default });
