@@ -144,8 +144,9 @@ describe('creating an issue', () => {
     expect(issue).toMatchObject({ title: 'Add email', type: 'DATABASE_SCHEMA_UPDATE', status: 'OPEN', creator: expect.stringMatching(/^users\/\d+$/) });
     const stages = issue.pipeline.stages;
     expect(stages.map((s: Body) => [s.environment, s.status, s.approval])).toEqual([
-      ['environments/test', 'NOT_STARTED', { required: false, status: 'NOT_REQUIRED' }],
-      ['environments/prod', 'NOT_STARTED', { required: true, status: 'PENDING' }],
+      // Each stage's approval is decided when the stage is reached (rules see the plan check).
+      ['environments/test', 'NOT_STARTED', { status: 'NOT_DECIDED', steps: [] }],
+      ['environments/prod', 'NOT_STARTED', { status: 'NOT_DECIDED', steps: [] }],
     ]);
     expect(stages[0].tasks.map((x: Body) => [x.name.split('/').slice(-3).join('/'), x.database, x.status])).toEqual([
       ['test/tasks/1', 'instances/pg-test/databases/shop', 'NOT_STARTED'],
@@ -350,7 +351,8 @@ describe('approvals', () => {
     expect(developer.status).toBe(403);
     expect(allowed.status).toBe(200);
     const prod = allowed.body.pipeline.stages[1];
-    expect(prod).toMatchObject({ status: 'RUNNING', approval: { required: true, status: 'APPROVED', approver: expect.stringMatching(/^users\//) } });
+    expect(prod).toMatchObject({ status: 'RUNNING', approval: { status: 'APPROVED', steps: [{ roles: ['projectOwner', 'projectReleaser', 'workspaceDBA', 'workspaceAdmin'], status: 'APPROVED', approver: expect.stringMatching(/^users\//), comment: 'mine, fine' }] } });
+    expect(prod.approval.rule).toBeUndefined();
     expect(fake.successes).toEqual([{ token: 'tok-self', output: {} }]);
   });
 
@@ -387,21 +389,84 @@ describe('approvals', () => {
     expect(fake.successes).toEqual([]);
   });
 
-  it('rejects: fails the gate with Sluice.Rejected and cancels the issue', async () => {
+  it('rejects with a reason: the stage is REJECTED, the issue stays OPEN and the gate keeps its token until approval is requested again', async () => {
     // Prepare
     const issue = await create('alice');
     await toProdApproval(issue, 'tok-reject');
 
     // Act
-    const res = await api('POST', `/v1/${issue.name}/stages/prod:reject`, { as: email('bob'), body: { comment: 'not tonight' } });
+    const noReason = await api('POST', `/v1/${issue.name}/stages/prod:reject`, { as: email('bob'), body: { comment: 'not tonight' } });
+    const res = await api('POST', `/v1/${issue.name}/stages/prod:reject`, { as: email('bob'), body: { reason: 'not tonight' } });
+    const approveRejected = await api('POST', `/v1/${issue.name}/stages/prod:approve`, { as: email('bob'), body: {} });
+    const byViewer = await api('POST', `/v1/${issue.name}/stages/prod:requestApproval`, { as: email('vera'), body: {} });
+    const again = await api('POST', `/v1/${issue.name}/stages/prod:requestApproval`, { as: email('alice'), body: { comment: 'fixed the timing' } });
+    const twice = await api('POST', `/v1/${issue.name}/stages/prod:requestApproval`, { as: email('alice'), body: {} });
+    const approved = await api('POST', `/v1/${issue.name}/stages/prod:approve`, { as: email('bob'), body: {} });
 
     // Assess
+    expect([noReason.status, noReason.body.error.details[0]]).toEqual([400, { field: 'reason', description: 'required' }]);
     expect(res.status).toBe(200);
-    expect(res.body.status).toBe('CANCELED');
-    expect(res.body.pipeline.stages[1]).toMatchObject({ status: 'CANCELED', approval: { status: 'REJECTED' } });
-    expect(fake.failures).toEqual([{ token: 'tok-reject', error: 'Sluice.Rejected', cause: 'not tonight' }]);
-    const acts = (await api('GET', `/v1/${issue.name}/activities`)).body.activities.map((a: Body) => a.type);
-    expect(acts).toEqual(['ISSUE_CREATED', 'STAGE_REJECTED', 'ISSUE_CANCELED']);
+    expect(res.body.status).toBe('OPEN');
+    expect(res.body.pipeline.stages[1]).toMatchObject({ status: 'REJECTED', approval: { status: 'REJECTED', steps: [{ status: 'REJECTED', approver: expect.stringMatching(/^users\//), comment: 'not tonight' }] } });
+    expect(res.body.pipeline.stages[1].tasks[0].status).toBe('PENDING');
+    expect([approveRejected.status, approveRejected.body.error.message]).toEqual([400, `${issue.name}/stages/prod was rejected; the creator may change the statement, request approval again (:requestApproval) or cancel`]);
+    expect(byViewer.status).toBe(403);
+    expect(again.status).toBe(200);
+    expect(again.body.pipeline.stages[1]).toMatchObject({ status: 'PENDING_APPROVAL', approval: { status: 'PENDING', steps: [{ status: 'PENDING' }], waitingFor: ['projectOwner', 'projectReleaser', 'workspaceDBA', 'workspaceAdmin'] } });
+    expect(again.body.pipeline.stages[1].approval.steps[0].approver).toBeUndefined();
+    expect(twice.status).toBe(400);
+    expect(approved.status).toBe(200);
+    expect(approved.body.pipeline.stages[1]).toMatchObject({ status: 'RUNNING', approval: { status: 'APPROVED' } });
+    expect(fake.failures).toEqual([]);
+    expect(fake.stops).toEqual([]);
+    expect(fake.successes).toEqual([{ token: 'tok-reject', output: {} }]);
+    const acts = (await api('GET', `/v1/${issue.name}/activities`)).body.activities.map((a: Body) => [a.type, a.comment]);
+    expect(acts).toEqual([
+      ['ISSUE_CREATED', undefined],
+      ['STAGE_REJECTED', 'step 1 of 1 (projectOwner or projectReleaser or workspaceDBA or workspaceAdmin): not tonight'],
+      ['APPROVAL_REREQUESTED', 'fixed the timing'],
+      ['STAGE_APPROVED', 'step 1 of 1 (projectOwner or projectReleaser or workspaceDBA or workspaceAdmin)'],
+    ]);
+  });
+
+  it('a rule of two steps: the first approval writes the step only, the second sends the gate its token once', async () => {
+    // Prepare
+    const rules = await api('GET', '/v1/approvalRules');
+    const put = await api('PUT', '/v1/approvalRules', {
+      body: { etag: rules.body.etag, rules: [{ title: 'prod: owner then releaser', condition: 'environment == "prod"', steps: [{ role: 'projectOwner' }, { role: 'projectReleaser' }] }] },
+    });
+    expect(put.status, JSON.stringify(put.body)).toBe(200);
+    const issue = await create('dave');
+    try {
+      await toProdApproval(issue, 'tok-steps');
+
+      // Act
+      const releaserFirst = await api('POST', `/v1/${issue.name}/stages/prod:approve`, { as: email('bob'), body: {} });
+      const owner = await api('POST', `/v1/${issue.name}/stages/prod:approve`, { as: email('alice'), body: { comment: 'schema looks right' } });
+      const sentAfterOne = [...fake.successes];
+      const ownerAgain = await api('POST', `/v1/${issue.name}/stages/prod:approve`, { as: email('alice'), body: {} });
+      const releaser = await api('POST', `/v1/${issue.name}/stages/prod:approve`, { as: email('bob'), body: {} });
+
+      // Assess
+      expect(releaserFirst.status).toBe(403);
+      expect(releaserFirst.body.error.message).toMatch(/waits for step 1 of 2 \(projectOwner\)/);
+      expect(owner.status).toBe(200);
+      expect(owner.body.pipeline.stages[1]).toMatchObject({ status: 'PENDING_APPROVAL', approval: { status: 'PENDING', rule: 'prod: owner then releaser', waitingFor: ['projectReleaser'] } });
+      expect(sentAfterOne).toEqual([]);
+      // alice holds projectOwner only: the releaser step is not hers to approve.
+      expect(ownerAgain.status).toBe(403);
+      expect(releaser.status).toBe(200);
+      expect(releaser.body.pipeline.stages[1].approval.steps.map((x: Body) => [x.role, x.status])).toEqual([['projectOwner', 'APPROVED'], ['projectReleaser', 'APPROVED']]);
+      expect(fake.successes).toEqual([{ token: 'tok-steps', output: {} }]);
+      const acts = (await api('GET', `/v1/${issue.name}/activities`)).body.activities.map((a: Body) => [a.type, a.comment]);
+      expect(acts).toEqual([
+        ['ISSUE_CREATED', undefined],
+        ['STEP_APPROVED', 'step 1 of 2 (projectOwner): schema looks right'],
+        ['STAGE_APPROVED', 'step 2 of 2 (projectReleaser)'],
+      ]);
+    } finally {
+      await api('PUT', '/v1/approvalRules', { body: { rules: [] } });
+    }
   });
 });
 
