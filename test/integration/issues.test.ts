@@ -5,6 +5,9 @@ import { beforeAll, afterAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Database } from '../../domain/inventory/databases.js';
 import type { Json, Orchestrator, PipelineInput } from '../../domain/pipeline/orchestrator.js';
 import { TaskTokenGoneError } from '../../domain/pipeline/orchestrator.js';
+import type { Task } from '../../domain/pipeline/model.js';
+import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { keys } from '../../functions/adapters/dynamo/keys.js';
 import { apiClient, scanTable, type Api, type Body, type Handlers } from '../support/api.js';
 import { freshTable, type TestTable } from '../support/table.js';
 
@@ -114,6 +117,7 @@ beforeEach(() => {
   fake.failures = [];
 });
 
+const FALLBACK = ['projectOwner', 'projectReleaser', 'workspaceDBA', 'workspaceAdmin'];
 const TARGETS = ['instances/pg-prod/databases/shop', 'instances/pg-test/databases/shop', 'instances/pg-test2/databases/shop'];
 const change = (over: Record<string, unknown> = {}) => ({ title: 'Add email', type: 'DATABASE_SCHEMA_UPDATE', statement: 'ALTER TABLE users ADD COLUMN email text', targets: TARGETS, ...over });
 const create = async (as = 'alice', over: Record<string, unknown> = {}): Promise<Body> => {
@@ -429,6 +433,57 @@ describe('approvals', () => {
     ]);
   });
 
+  it('a rejected stage stays REJECTED when a restarted runtime enters its gate again, and is approved on the new token', async () => {
+    // Prepare: rejected, then the local runtime restarts (resumeOpenIssues clears the tokens).
+    const issue = await create('alice');
+    await toProdApproval(issue, 'tok-before-restart');
+    expect((await api('POST', `/v1/${issue.name}/stages/prod:reject`, { as: email('bob'), body: { reason: 'wait' } })).status).toBe(200);
+    const rejected = (await repo.get('shop', number(issue)))!.stages[1]!;
+    await repo.updateStage(rejected, { status: rejected.status }, ['approvalToken', 'failureToken'], {});
+
+    // Act
+    const plan = await workflow.advance({ issue: issue.name });
+    await workflow.approvalGate({ issue: issue.name, stage: 'prod', token: 'tok-after-restart' });
+    const parked = (await get(issue)).pipeline.stages[1];
+    const again = await api('POST', `/v1/${issue.name}/stages/prod:requestApproval`, { as: email('alice'), body: {} });
+    const approved = await api('POST', `/v1/${issue.name}/stages/prod:approve`, { as: email('bob'), body: {} });
+
+    // Assess
+    expect(plan).toMatchObject({ stage: { id: 'prod', requireApproval: true } });
+    expect(parked).toMatchObject({ status: 'REJECTED', approval: { status: 'REJECTED' } });
+    expect(again.body.pipeline.stages[1].status).toBe('PENDING_APPROVAL');
+    expect(approved.status).toBe(200);
+    expect(fake.successes).toEqual([{ token: 'tok-after-restart', output: {} }]);
+  });
+
+  it('a stage stored with the single approval of before reads as one step, and its waiting execution is approved as before', async () => {
+    // Prepare: the item as the code before multi-step approval wrote it, waiting at its gate.
+    const issue = await create('alice');
+    await toProdApproval(issue, 'tok-old');
+    const stored = (await repo.get('shop', number(issue)))!.stages[1]!;
+    await t.store.doc.send(
+      new UpdateCommand({
+        TableName: t.tableName,
+        Key: keys.stage('shop', number(issue), stored.order, 'prod'),
+        UpdateExpression: 'SET approval = :old',
+        ExpressionAttributeValues: { ':old': { status: 'PENDING' } },
+      }),
+    );
+
+    // Act
+    const read = await get(issue);
+    const approved = await api('POST', `/v1/${issue.name}/stages/prod:approve`, { as: email('bob'), body: {} });
+    const item = await t.store.doc.send(new GetCommand({ TableName: t.tableName, Key: keys.stage('shop', number(issue), stored.order, 'prod') }));
+
+    // Assess
+    expect(read.pipeline.stages[1].approval).toEqual({ status: 'PENDING', steps: [{ roles: FALLBACK, status: 'PENDING' }], waitingFor: FALLBACK });
+    expect(approved.status).toBe(200);
+    expect(approved.body.pipeline.stages[1]).toMatchObject({ status: 'RUNNING', approval: { status: 'APPROVED', steps: [{ status: 'APPROVED', approver: expect.stringMatching(/^users\//) }] } });
+    expect(fake.successes).toEqual([{ token: 'tok-old', output: {} }]);
+    // Written back in the new shape.
+    expect(item.Item!.approval).toMatchObject({ status: 'APPROVED', steps: [{ roles: FALLBACK, status: 'APPROVED' }] });
+  });
+
   it('a rule of two steps: the first approval writes the step only, the second sends the gate its token once', async () => {
     // Prepare
     const rules = await api('GET', '/v1/approvalRules');
@@ -467,6 +522,61 @@ describe('approvals', () => {
     } finally {
       await api('PUT', '/v1/approvalRules', { body: { rules: [] } });
     }
+  });
+});
+
+describe('approval rules over the plan check', () => {
+  it("read the plan check from the tasks: statement.affected_rows sums the stage's estimates, plan_check.status is the worst", async () => {
+    // Prepare: what the plan-check phase records on each task before the first stage starts.
+    await api('PUT', '/v1/approvalRules', {
+      body: {
+        rules: [
+          { title: 'big', condition: 'statement.affected_rows > 10000', steps: [{ role: 'workspaceAdmin' }] },
+          { title: 'warned', condition: 'plan_check.status == "WARNING"', steps: [{ role: 'projectReleaser' }] },
+        ],
+      },
+    });
+    try {
+      const issue = await create('alice', { type: 'DATABASE_DATA_UPDATE', statement: 'UPDATE users SET name = lower(name)' });
+      const agg = (await repo.get('shop', number(issue)))!;
+      const checked = (estimate: number, status: string) => ({ planCheck: { status, affectedRowsEstimate: estimate, advices: [] } }) as Partial<Task>;
+      for (const task of agg.tasks) await repo.updateTask(task, task.stage === 'test' ? checked(6_000, 'SUCCESS') : checked(9_000, task.id === 3 ? 'WARNING' : 'SUCCESS'));
+
+      // Act: the test stage (6,000 + 6,000 rows), then, once it is done, prod (9,000 rows, a WARNING)
+      const test = await workflow.advance({ issue: issue.name });
+      const testApproval = (await get(issue)).pipeline.stages[0].approval;
+      await workflow.approvalGate({ issue: issue.name, stage: 'test', token: 'tok-big' });
+      const approved = await api('POST', `/v1/${issue.name}/stages/test:approve`, { body: {} });
+      for (const task of (await repo.get('shop', number(issue)))!.tasks.filter((x) => x.stage === 'test')) await repo.updateTask(task, { status: 'DONE' });
+      await workflow.stageResult({ issue: issue.name, stage: 'test' });
+      const prod = await workflow.advance({ issue: issue.name });
+      const prodApproval = (await get(issue)).pipeline.stages[1].approval;
+
+      // Assess
+      expect(test).toMatchObject({ stage: { id: 'test', requireApproval: true } });
+      expect(testApproval).toMatchObject({ status: 'PENDING', rule: 'big', waitingFor: ['workspaceAdmin'] });
+      expect(approved.status).toBe(200);
+      expect(prod).toMatchObject({ stage: { id: 'prod', requireApproval: true } });
+      expect(prodApproval).toMatchObject({ status: 'PENDING', rule: 'warned', waitingFor: ['projectReleaser'] });
+    } finally {
+      await api('PUT', '/v1/approvalRules', { body: { rules: [] } });
+    }
+  });
+
+  it('decide a stage once: a second Advance keeps the steps decided, even after the rules change', async () => {
+    // Prepare
+    await api('PUT', '/v1/approvalRules', { body: { rules: [{ title: 'all', condition: 'true', steps: [{ role: 'workspaceDBA' }] }] } });
+    const issue = await create('alice', { targets: ['instances/pg-test/databases/shop'] });
+    const first = await workflow.advance({ issue: issue.name });
+    await api('PUT', '/v1/approvalRules', { body: { rules: [] } });
+
+    // Act
+    const second = await workflow.advance({ issue: issue.name });
+
+    // Assess
+    expect(first).toMatchObject({ stage: { requireApproval: true } });
+    expect(second).toEqual(first);
+    expect((await get(issue)).pipeline.stages[0].approval).toMatchObject({ status: 'PENDING', rule: 'all' });
   });
 });
 
