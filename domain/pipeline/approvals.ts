@@ -38,7 +38,7 @@ const PLAN_CHECK_SEVERITY = ['SUCCESS', 'RUNNING', 'WARNING', 'ERROR'];
  * check's estimate summed over the stage's tasks (0 where none), `plan_check.status` the worst
  * of its tasks' (else the issue's; NOT_RUN before any plan check).
  */
-export async function stageFacts(deps: DecideDeps, agg: IssueAggregate, stage: Stage): Promise<ApprovalFacts[]> {
+export async function stageFacts(deps: DecideDeps, agg: IssueAggregate, stage: Stage, options: { parse: boolean } = { parse: true }): Promise<ApprovalFacts[]> {
   const tasks = agg.tasks.filter((t) => t.stage === stage.id) as (Task & PlanChecked)[];
   const engines = new Set<ReviewEngine>();
   for (const id of new Set(tasks.map((t) => t.target.instance))) {
@@ -57,17 +57,23 @@ export async function stageFacts(deps: DecideDeps, agg: IssueAggregate, stage: S
       project: agg.issue.project,
       engine,
       issue_type: agg.issue.type,
-      statement: { types: await statementTypes(engine, agg.issue.statement), affected_rows: affected },
+      statement: { types: options.parse ? await statementTypes(engine, agg.issue.statement) : [], affected_rows: affected },
       plan_check: { status: planCheck },
     });
   }
   return facts;
 }
 
-/** The stage's steps: the first matching approval rule's, else its environment's requireApproval. */
+/**
+ * The stage's steps: the first matching approval rule's, else its environment's requireApproval.
+ * The statement is parsed only when a rule's condition names `statement` (parsing a 1 MiB script
+ * takes seconds, and most workspaces have no rules).
+ */
 export async function decideApproval(deps: DecideDeps, agg: IssueAggregate, stage: Stage): Promise<StageApproval> {
   const { rules } = await deps.approvalRules.get();
-  return decideFlow(rules.map(compileRule), await stageFacts(deps, agg, stage), stage.requireApproval);
+  if (rules.length === 0) return decideFlow([], [], stage.requireApproval);
+  const parse = rules.some((r) => /\bstatement\b/.test(r.condition));
+  return decideFlow(rules.map(compileRule), await stageFacts(deps, agg, stage, { parse }), stage.requireApproval);
 }
 
 // ---------------------------------------------------------------------------------------------
