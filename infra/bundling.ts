@@ -1,5 +1,6 @@
 // How every Lambda handler is bundled: CDK's NodejsFunction and bench/cold-start both read this,
 // so the benchmark measures exactly what is deployed.
+import { POSTGRES_PARSER_WASM } from '../domain/review/parse.js';
 
 export const NODE_TARGET = 'node22';
 
@@ -49,3 +50,17 @@ export const HANDLER_ENTRIES = {
 /** The pipeline's functions, in HANDLER_ENTRIES: each module exports `handler(input)`. */
 export const WORKFLOW_FUNCTIONS = ['advance', 'approvalGate', 'runTask', 'stageResult', 'failureGate'] as const;
 export type WorkflowFunction = (typeof WORKFLOW_FUNCTIONS)[number];
+
+/**
+ * Files a bundle needs beside its `index.mjs`, as module paths under node_modules: the PostgreSQL
+ * parser's WebAssembly for the functions that read statement types (an approval rule's
+ * `statement.types`, decided when a stage is reached).
+ */
+export const BUNDLED_FILES: Readonly<Partial<Record<keyof typeof HANDLER_ENTRIES, readonly string[]>>> = {
+  advance: [POSTGRES_PARSER_WASM],
+  approvalGate: [POSTGRES_PARSER_WASM],
+};
+
+/** The shell commands that copy `files` (module paths) from the project's node_modules beside a bundle. */
+export const copyFilesCommands = (projectRoot: string, outputDir: string, files: readonly string[]): string[] =>
+  files.map((f) => `cp "${projectRoot}/node_modules/${f}" "${outputDir}/"`);

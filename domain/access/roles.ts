@@ -62,10 +62,13 @@ export const PERMISSIONS = [
   'databaseGroups.delete',
   'vcsConnectors.get',
   'vcsConnectors.update',
+  'approvalRules.get',
+  'approvalRules.update',
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 
-const READ: Permission[] = ['workspace.get', 'users.list', 'users.get', 'environments.list', 'environments.get'];
+/** Every signed-in user reads the workspace's settings, its approval rules included. */
+const READ: Permission[] = ['workspace.get', 'users.list', 'users.get', 'environments.list', 'environments.get', 'approvalRules.get'];
 const MANAGE_USERS: Permission[] = ['users.create', 'users.update', 'users.delete', 'users.undelete'];
 const PROJECT_READ: Permission[] = ['projects.get', 'projects.getIamPolicy', 'databases.list', 'databases.get'];
 const PROJECT_MANAGE: Permission[] = ['projects.update', 'projects.delete', 'projects.undelete', 'projects.setIamPolicy', 'databases.update'];
@@ -86,7 +89,8 @@ const VCS_WRITE: Permission[] = ['vcsConnectors.update'];
 
 export const ROLE_PERMISSIONS: Readonly<Record<WorkspaceRole, ReadonlySet<Permission>>> = {
   workspaceAdmin: new Set(PERMISSIONS),
-  workspaceDBA: new Set(PERMISSIONS.filter((p) => !MANAGE_USERS.includes(p) && p !== 'workspace.update' && !VCS_WRITE.includes(p))),
+  // Approval rules decide who must sign off on a DBA's own changes: only an admin writes them.
+  workspaceDBA: new Set(PERMISSIONS.filter((p) => !MANAGE_USERS.includes(p) && p !== 'workspace.update' && p !== 'approvalRules.update' && !VCS_WRITE.includes(p))),
   workspaceMember: new Set([...READ, ...PROJECT_ENTRY]),
 };
 

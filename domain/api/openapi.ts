@@ -6,6 +6,7 @@ import { INSTANCE_OPERATION_SCHEMAS } from '../inventory/instances.js';
 import { ISSUE_OPERATION_SCHEMAS } from '../pipeline/resources.js';
 import { GROUP_OPERATION_SCHEMAS } from '../inventory/groups.js';
 import { VCS_OPERATION_SCHEMAS } from '../gitops/vcs.js';
+import { APPROVAL_OPERATION_SCHEMAS } from '../approval/rules.js';
 import { SHEET_OPERATION_SCHEMAS } from '../sheets/sheets.js';
 import { PROJECT_OPERATION_SCHEMAS } from '../inventory/projects.js';
 import type { OperationSchemas } from '../common/operations.js';
@@ -41,6 +42,7 @@ export const OPERATION_SCHEMAS: Record<string, OperationSchemas> = {
   ...SHEET_OPERATION_SCHEMAS,
   ...GROUP_OPERATION_SCHEMAS,
   ...VCS_OPERATION_SCHEMAS,
+  ...APPROVAL_OPERATION_SCHEMAS,
 };
 
 const jsonSchema = (s: z.ZodMiniType, io: 'input' | 'output') => {
@@ -79,8 +81,8 @@ function parameters(r: RouteDef): unknown[] {
     q('pageToken', { type: 'string' }, 'nextPageToken of the previous page; tamper-evident, bound to the other list parameters.');
     q('showDeleted', { type: 'boolean' }, 'Include soft-deleted resources.');
   }
-  if (r.method === 'PATCH') {
-    q('updateMask', { type: 'string' }, 'Comma-separated fields to update; without it, every mutable field present in the body.');
+  if (r.method === 'PATCH') q('updateMask', { type: 'string' }, 'Comma-separated fields to update; without it, every mutable field present in the body.');
+  if (r.method === 'PATCH' || r.operation === 'updateApprovalRules') {
     params.push({ name: 'If-Match', in: 'header', required: false, schema: { type: 'string' }, description: 'The etag last read; a stale one is a 409 ABORTED.' });
   }
   if (r.rawBody) {
@@ -165,6 +167,8 @@ export function buildOpenApi(version = '1.0.0'): Record<string, unknown> {
       'Issues: `statement` (or the sheet) may be up to 1 MiB; a change history keeps the first 64 KiB of a longer statement, with its size and sha256.',
       'Issues: GET .../activities is paged (pageSize, pageToken) like every list.',
       'Errors: a path of this document asked with a method it does not take (DELETE /v1/environments) is a 405 with an `Allow` header naming the methods it takes, in the error shape with status UNIMPLEMENTED (what grpc-gateway answers to a 405). A path outside the document stays a 404 NOT_FOUND.',
+      'Approval: a stage\'s `approval` is `{status, rule?, steps, waitingFor?}`. `status` adds NOT_DECIDED: the flow is decided when the pipeline reaches the stage (so rules see the plan check), not when the issue is made. Each step carries `roles`, the roles any one of which approves it (a rule\'s step has one, also given as `role`; the environment\'s own step has the four of before and no `role`), and `comment` (the approver\'s, or a rejection\'s reason). `waitingFor` names the roles of the waiting step. `plan_check.status` is NOT_RUN for an issue no plan check ran on.',
+      'Approval: a stage has the status REJECTED after `:reject` (which requires `reason`). Who may not act on the waiting step (lacks its role, created the issue, approved another step of the stage) gets 403 naming issues.approve, whatever their other permissions; a stage not waiting is 400; a lost race is 409. Activities: STEP_APPROVED (a step before the last), STAGE_APPROVED (the last), STAGE_REJECTED, APPROVAL_REREQUESTED. PUT /v1/approvalRules without an etag replaces the rules unconditionally.',
       ...GITOPS_DEPARTURES,
     ],
     servers: [{ url: '/' }],

@@ -29,6 +29,8 @@ export const ROUTES = [
 
   { method: 'GET', path: '/v1/workspace', family: 'workspace', operation: 'getWorkspace', permission: 'workspace.get', summary: 'Get the workspace' },
   { method: 'PATCH', path: '/v1/workspace', family: 'workspace', operation: 'updateWorkspace', permission: 'workspace.update', summary: 'Update the workspace', body: true },
+  { method: 'GET', path: '/v1/approvalRules', family: 'workspace', operation: 'getApprovalRules', permission: 'approvalRules.get', summary: "The workspace's approval rules, in order (the first matching rule decides a stage's steps)" },
+  { method: 'PUT', path: '/v1/approvalRules', family: 'workspace', operation: 'updateApprovalRules', permission: 'approvalRules.update', summary: 'Replace the approval rules (etag, when given, must match); a condition that does not type-check is a 400 with its position', body: true },
 
   { method: 'GET', path: '/v1/users', family: 'users', operation: 'listUsers', permission: 'users.list', summary: 'List users' },
   { method: 'POST', path: '/v1/users', family: 'users', operation: 'createUser', permission: 'users.create', summary: 'Create a user', body: true, create: true },
@@ -76,8 +78,9 @@ export const ROUTES = [
   { method: 'GET', path: '/v1/projects/{project}/issues/{issue}', family: 'issues', operation: 'getIssue', permission: 'issues.get', summary: 'Get an issue with its whole pipeline' },
   { method: 'PATCH', path: '/v1/projects/{project}/issues/{issue}', family: 'issues', operation: 'updateIssue', permission: 'issues.update', summary: "Update an issue's title or description", body: true },
   { method: 'POST', path: '/v1/projects/{project}/issues/{issue}:cancel', family: 'issues', operation: 'cancelIssue', permission: 'issues.cancel', summary: 'Cancel an issue: stops its execution, cancels unfinished tasks' },
-  { method: 'POST', path: '/v1/projects/{project}/issues/{issue}/stages/{stage}:approve', family: 'issues', operation: 'approveStage', permission: 'issues.approve', summary: 'Approve a stage waiting for approval', body: true },
-  { method: 'POST', path: '/v1/projects/{project}/issues/{issue}/stages/{stage}:reject', family: 'issues', operation: 'rejectStage', permission: 'issues.approve', summary: 'Reject a stage waiting for approval: cancels the issue', body: true },
+  { method: 'POST', path: '/v1/projects/{project}/issues/{issue}/stages/{stage}:approve', family: 'issues', operation: 'approveStage', permission: 'issues.approve', summary: "Approve the waiting step of a stage's approval (the caller must hold the step's role); the last step resumes the pipeline", body: true },
+  { method: 'POST', path: '/v1/projects/{project}/issues/{issue}/stages/{stage}:reject', family: 'issues', operation: 'rejectStage', permission: 'issues.approve', summary: 'Reject the waiting step {reason}: the stage becomes REJECTED, the issue stays OPEN', body: true },
+  { method: 'POST', path: '/v1/projects/{project}/issues/{issue}/stages/{stage}:requestApproval', family: 'issues', operation: 'requestApproval', permission: 'issues.update', summary: "Ask for a rejected stage's approval again: every step waits anew (the creator, or issues.update)", body: true },
   { method: 'POST', path: '/v1/projects/{project}/issues/{issue}/stages/{stage}/tasks/{task}:run', family: 'issues', operation: 'runTask', permission: 'issues.runTask', summary: 'Retry a failed task (a new task run)', body: true },
   { method: 'POST', path: '/v1/projects/{project}/issues/{issue}/stages/{stage}/tasks/{task}:skip', family: 'issues', operation: 'skipTask', permission: 'issues.runTask', summary: 'Skip a failed task', body: true },
   { method: 'GET', path: '/v1/projects/{project}/issues/{issue}/stages/{stage}/tasks', family: 'issues', operation: 'listTasks', permission: 'issues.get', summary: 'A stage\'s tasks, in id order, paged (?filter=status == "FAILED"): for pipelines too large to list in the issue' },

@@ -112,14 +112,14 @@ function expressionError(field: string, expr: string, err: CelError): InvalidArg
 }
 
 /**
- * Parses and type-checks `expr` for `kind`; a bad one is a 400 naming the position. The result
- * is a predicate: true only when the expression evaluates to true (an evaluation error, such as
- * a missing label key, is no match).
+ * Parses and type-checks `expr` in a CEL environment; a bad one is a 400 naming the position
+ * (`field: line L, column C (offset O): ...`). The result is a predicate over the environment's
+ * variables: true only when the expression evaluates to true (an evaluation error, such as a
+ * missing map key, is no match). Approval rules (domain/approval) compile their conditions here too.
  */
-export function compileExpression<K extends keyof typeof environments>(kind: K, expr: string, field: string): (resource: K extends 'database' ? DatabaseAttributes : TableAttributes) => boolean {
+export function compileCel(env: Environment, expr: string, field: string): (variables: Record<string, unknown>) => boolean {
   if (expr.trim() === '') throw fieldError(field, 'required: a CEL expression');
   if (expr.length > MAX_EXPR) throw fieldError(field, `must be at most ${MAX_EXPR} characters`);
-  const env = environments[kind];
   let checked: ReturnType<Environment['check']>;
   try {
     checked = env.check(expr);
@@ -133,13 +133,19 @@ export function compileExpression<K extends keyof typeof environments>(kind: K, 
     ]);
   }
   const run = env.parse(expr);
-  return (resource) => {
+  return (variables) => {
     try {
-      return run({ resource }) === true;
+      return run(variables) === true;
     } catch {
       return false;
     }
   };
+}
+
+/** compileCel for a database group's or a table group's expression, over `resource`. */
+export function compileExpression<K extends keyof typeof environments>(kind: K, expr: string, field: string): (resource: K extends 'database' ? DatabaseAttributes : TableAttributes) => boolean {
+  const test = compileCel(environments[kind], expr, field);
+  return (resource) => test({ resource });
 }
 
 // ---------------------------------------------------------------------------------------------

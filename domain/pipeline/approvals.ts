@@ -1,70 +1,202 @@
-// Stage approval and rejection: the approval gate's token is taken conditionally, so one wins.
+// Stage approval (API.md "Approval flows"): deciding a stage's steps when it is reached, and
+// `:approve`, `:reject`, `:requestApproval` on them. The rules of the flow are pure
+// (domain/approval/flow.ts); here they meet the store and the execution. Each step is written
+// with a condition on the stage's version, so of concurrent approvals of one step exactly one
+// wins (the rest 409); the gate's token is sent once, with the last step.
 import type { Access } from '../access/access.js';
+import { WORKSPACE_ROLES, type WorkspaceRole } from '../access/roles.js';
 import { parse } from '../common/values.js';
-import { FailedPreconditionError, PermissionDeniedError, SluiceError } from '../common/errors.js';
-import { PIPELINE_ERRORS } from './orchestrator.js';
-import { type IssueAggregate, type Stage, issueName, stageName } from './model.js';
-import { ApproveRequest } from './resources.js';
-import { type IssueDeps, loadIssue, markCanceled, requireOpen, stageOf } from './issues.js';
+import { FailedPreconditionError, NotFoundError, SluiceError } from '../common/errors.js';
+import type { PolicyHolder } from '../access/access.js';
+import type { InstanceRepo } from '../inventory/ports.js';
+// The parser module itself, not review/index.js: the workflow bundles carry no review rules.
+import { statementTypes } from '../review/parse.js';
+import { REVIEW_ENGINES, type ReviewEngine } from '../review/model.js';
+import { NOT_DECIDED, approveStep, decideFlow, describeStep, rejectStep, restartSteps, type ActContext, type Approver, type StageApproval } from '../approval/flow.js';
+import { compileRule, type ApprovalFacts, type ApprovalRole, type ApprovalRuleRepo } from '../approval/rules.js';
+import { type IssueAggregate, type Stage, type Task, issueName, stageName } from './model.js';
+import { ApproveRequest, RejectRequest } from './resources.js';
+import { type IssueDeps, requireOpen, stageOf } from './issues.js';
 
-function waitingForApproval(agg: IssueAggregate, s: Stage): string {
-  const name = stageName(agg.issue.project, agg.issue.number, s.id);
-  if (s.approval.status === 'APPROVED') throw new FailedPreconditionError(`${name} is approved already`);
-  if (s.status !== 'PENDING_APPROVAL' || !s.approvalToken) throw new FailedPreconditionError(`${name} is not waiting for approval (status ${s.status})`);
-  return s.approvalToken;
+// ---------------------------------------------------------------------------------------------
+// Deciding the flow (Advance, and the approval gate should it find none)
+
+export interface DecideDeps {
+  approvalRules: ApprovalRuleRepo;
+  instances: Pick<InstanceRepo, 'get'>;
+}
+
+/** Plan-check results as the plan-check phase records them on tasks and the issue; absent until it has run. */
+interface PlanChecked {
+  planCheck?: { status?: string; affectedRowsEstimate?: number };
+}
+const PLAN_CHECK_SEVERITY = ['SUCCESS', 'RUNNING', 'WARNING', 'ERROR'];
+
+/**
+ * What the rules see of a stage: one ApprovalFacts per engine of its targets, each with the
+ * statement's types parsed by that engine's grammar; `statement.affected_rows` is the plan
+ * check's estimate summed over the stage's tasks (0 where none), `plan_check.status` the worst
+ * of its tasks' (else the issue's; NOT_RUN before any plan check).
+ */
+export async function stageFacts(deps: DecideDeps, agg: IssueAggregate, stage: Stage, options: { parse: boolean } = { parse: true }): Promise<ApprovalFacts[]> {
+  const tasks = agg.tasks.filter((t) => t.stage === stage.id) as (Task & PlanChecked)[];
+  const engines = new Set<ReviewEngine>();
+  for (const id of new Set(tasks.map((t) => t.target.instance))) {
+    const instance = await deps.instances.get(id);
+    if (!instance) throw new Error(`${stageName(stage.project, stage.issue, stage.id)}: instance ${id} not found`);
+    if ((REVIEW_ENGINES as readonly string[]).includes(instance.engine)) engines.add(instance.engine as ReviewEngine);
+  }
+  const affected = tasks.reduce((sum, t) => sum + (t.planCheck?.affectedRowsEstimate ?? 0), 0);
+  const statuses = tasks.map((t) => t.planCheck?.status).filter((s): s is string => s !== undefined);
+  const worst = statuses.sort((a, b) => PLAN_CHECK_SEVERITY.indexOf(b) - PLAN_CHECK_SEVERITY.indexOf(a))[0];
+  const planCheck = worst ?? (agg.issue as PlanChecked).planCheck?.status ?? 'NOT_RUN';
+  const facts: ApprovalFacts[] = [];
+  for (const engine of engines) {
+    facts.push({
+      environment: stage.id,
+      project: agg.issue.project,
+      engine,
+      issue_type: agg.issue.type,
+      statement: { types: options.parse ? await statementTypes(engine, agg.issue.statement) : [], affected_rows: affected },
+      plan_check: { status: planCheck },
+    });
+  }
+  return facts;
 }
 
 /**
- * Approves a stage waiting in PENDING_APPROVAL. The approval token is taken with a conditional
- * update, so of many concurrent approvals exactly one resumes the execution; the others get 409.
+ * The stage's steps: the first matching approval rule's, else its environment's requireApproval.
+ * The statement is parsed only when a rule's condition names `statement` (parsing a 1 MiB script
+ * takes seconds, and most workspaces have no rules).
+ */
+export async function decideApproval(deps: DecideDeps, agg: IssueAggregate, stage: Stage): Promise<StageApproval> {
+  const { rules } = await deps.approvalRules.get();
+  if (rules.length === 0) return decideFlow([], [], stage.requireApproval);
+  const parse = rules.some((r) => /\bstatement\b/.test(r.condition));
+  return decideFlow(rules.map(compileRule), await stageFacts(deps, agg, stage, { parse }), stage.requireApproval);
+}
+
+// ---------------------------------------------------------------------------------------------
+// :approve, :reject, :requestApproval
+
+/** The issue, if the caller may see its project (404 otherwise); approval rights come from the waiting step's role. */
+async function loadVisible(deps: IssueDeps, access: Access, project: string, n: number): Promise<{ policy: PolicyHolder; agg: IssueAggregate }> {
+  const name = issueName(project, n);
+  const policy = await deps.projects.get(project);
+  if (!policy || !access.canSee(policy)) throw new NotFoundError(name);
+  const agg = await deps.issues.get(project, n);
+  if (!agg) throw new NotFoundError(name);
+  return { policy, agg };
+}
+
+/** The caller as an approver: a workspace role is its own, a project role one bound to it in this project. */
+export function approverOf(access: Access, project: PolicyHolder): Approver {
+  const projectRoles = new Set<ApprovalRole>(access.rolesIn(project));
+  return {
+    id: access.user.id,
+    holds: (role) => ((WORKSPACE_ROLES as readonly string[]).includes(role) ? access.user.role === (role as WorkspaceRole) : projectRoles.has(role)),
+  };
+}
+
+async function actContext(deps: IssueDeps, agg: IssueAggregate, s: Stage): Promise<ActContext> {
+  const workspace = await deps.workspace.get();
+  return { stage: stageName(s.project, s.issue, s.id), creator: agg.issue.creator, allowSelfApproval: workspace?.allowSelfApproval ?? false, now: deps.now().toISOString() };
+}
+
+/** The approval token of a stage the execution waits on; a 400 when it does not wait (yet). */
+function waitingToken(s: Stage): string {
+  if (s.status !== 'PENDING_APPROVAL' || !s.approvalToken) {
+    throw new FailedPreconditionError(`${stageName(s.project, s.issue, s.id)} is not waiting for approval (status ${s.status})`);
+  }
+  return s.approvalToken;
+}
+
+const stepComment = (approval: StageApproval, step: number, text?: string): string => `${describeStep(approval, step)}${text ? `: ${text}` : ''}`;
+
+/**
+ * Approves the waiting step of a stage in PENDING_APPROVAL (flow.ts approveStep says who may).
+ * A step that is not the last is one conditional write; the last one also takes the gate's token
+ * (same write) and resumes the execution. Of concurrent approvals of one step, one write wins;
+ * the others fail their condition: 409, nothing written.
  */
 export async function approveStage(deps: IssueDeps, access: Access, project: string, n: number, stage: string, body: unknown): Promise<IssueAggregate> {
-  const agg = await loadIssue(deps, access, project, n, 'issues.approve');
+  const { policy, agg } = await loadVisible(deps, access, project, n);
   const { comment } = parse(ApproveRequest, body ?? {});
   const s = stageOf(agg, stage);
   requireOpen(agg);
-  if (agg.issue.creator === access.user.id) {
-    const workspace = await deps.workspace.get();
-    if (!workspace?.allowSelfApproval) {
-      throw new PermissionDeniedError(`${access.member} created ${issueName(project, n)} and may not approve it (the workspace does not allow self-approval)`, 'issues.approve');
-    }
-  }
-  const token = waitingForApproval(agg, s);
-  const now = deps.now().toISOString();
-  const taken = await deps.issues.updateStage(s, { approval: { status: 'APPROVED', approver: access.user.id, approveTime: now }, status: 'RUNNING' }, ['approvalToken'], {
+  const ctx = await actContext(deps, agg, s);
+  const { approval, step, last } = approveStep(s.approval, approverOf(access, policy), ctx, comment);
+  const token = waitingToken(s);
+  const written = await deps.issues.updateStage(s, last ? { approval, status: 'RUNNING' } : { approval }, last ? ['approvalToken'] : [], {
     status: ['PENDING_APPROVAL'],
     approvalToken: token,
+    version: s.version,
   });
-  if (!taken) throw new LostGateError(stageName(project, n, stage));
-  await deps.orchestrator.sendTaskSuccess(token, {});
-  await deps.issues.appendActivity({ project, issue: n, type: 'STAGE_APPROVED', actor: access.user.id, time: now, target: stageName(project, n, stage), ...(comment ? { comment } : {}) });
+  if (!written) throw new LostGateError(ctx.stage);
+  if (last) await deps.orchestrator.sendTaskSuccess(token, {});
+  await deps.issues.appendActivity({ project, issue: n, type: last ? 'STAGE_APPROVED' : 'STEP_APPROVED', actor: access.user.id, time: ctx.now, target: ctx.stage, comment: stepComment(approval, step, comment) });
   return (await deps.issues.get(project, n))!;
 }
 
-/** Rejects a stage waiting for approval: the execution ends Canceled and so does the issue. */
+/**
+ * Rejects the waiting step: the stage becomes REJECTED and the issue stays OPEN. The execution
+ * stays parked at the approval gate with its token, until `:requestApproval` (steps again), a
+ * changed statement (resetApproval) or `:cancel`.
+ */
 export async function rejectStage(deps: IssueDeps, access: Access, project: string, n: number, stage: string, body: unknown): Promise<IssueAggregate> {
-  const agg = await loadIssue(deps, access, project, n, 'issues.approve');
-  const { comment } = parse(ApproveRequest, body ?? {});
+  const { policy, agg } = await loadVisible(deps, access, project, n);
+  const { reason } = parse(RejectRequest, body ?? {});
   const s = stageOf(agg, stage);
   requireOpen(agg);
-  const token = waitingForApproval(agg, s);
-  const now = deps.now().toISOString();
-  const taken = await deps.issues.updateStage(s, { approval: { status: 'REJECTED', approver: access.user.id, approveTime: now }, status: 'CANCELED' }, ['approvalToken'], {
-    status: ['PENDING_APPROVAL'],
-    approvalToken: token,
-  });
-  if (!taken) throw new LostGateError(stageName(project, n, stage));
-  await deps.orchestrator.sendTaskFailure(token, PIPELINE_ERRORS.rejected, comment ?? `rejected by ${access.member}`);
-  await deps.issues.appendActivity({ project, issue: n, type: 'STAGE_REJECTED', actor: access.user.id, time: now, target: stageName(project, n, stage), ...(comment ? { comment } : {}) });
-  const fresh = (await deps.issues.get(project, n))!;
-  await markCanceled(deps, fresh, access.user.id, `stage ${stage} rejected`);
+  const ctx = await actContext(deps, agg, s);
+  const { approval, step } = rejectStep(s.approval, approverOf(access, policy), ctx, reason);
+  waitingToken(s);
+  const written = await deps.issues.updateStage(s, { approval, status: 'REJECTED' }, [], { status: ['PENDING_APPROVAL'], version: s.version });
+  if (!written) throw new LostGateError(ctx.stage);
+  await deps.issues.appendActivity({ project, issue: n, type: 'STAGE_REJECTED', actor: access.user.id, time: ctx.now, target: ctx.stage, comment: stepComment(approval, step, reason) });
   return (await deps.issues.get(project, n))!;
 }
 
-/** Someone else resolved the gate between our read and our write. */
+/**
+ * `POST .../stages/{s}:requestApproval`: after a rejection, the same steps wait again (every one
+ * PENDING, the stage PENDING_APPROVAL, the gate's token kept). By the issue's creator, or anyone
+ * with issues.update in the project.
+ */
+export async function requestApproval(deps: IssueDeps, access: Access, project: string, n: number, stage: string, body: unknown): Promise<IssueAggregate> {
+  const { policy, agg } = await loadVisible(deps, access, project, n);
+  if (agg.issue.creator !== access.user.id) access.require('issues.update', policy, issueName(project, n));
+  const { comment } = parse(ApproveRequest, body ?? {});
+  const s = stageOf(agg, stage);
+  requireOpen(agg);
+  if (s.approval.status !== 'REJECTED') {
+    throw new FailedPreconditionError(`${stageName(project, n, stage)} was not rejected (approval ${s.approval.status}); only a rejected stage's approval is requested again`);
+  }
+  await resetApproval(deps, s);
+  await deps.issues.appendActivity({ project, issue: n, type: 'APPROVAL_REREQUESTED', actor: access.user.id, time: deps.now().toISOString(), target: stageName(project, n, stage), ...(comment ? { comment } : {}) });
+  return (await deps.issues.get(project, n))!;
+}
+
+/**
+ * Starts a stage's approval again; conditional on the stage's version (409 on a lost race).
+ * - default (`:requestApproval`): the same steps, every one PENDING without approvers; a stage
+ *   whose gate holds a token waits again (PENDING_APPROVAL), the token kept.
+ * - `redecide` (the statement changed: the plan-check phase runs again, then Advance decides the
+ *   steps anew from the new statement and checks): NOT_DECIDED, the stage NOT_STARTED, its
+ *   approval token removed (the caller resolves the gate it held, e.g. with Sluice.Recheck).
+ */
+export async function resetApproval(deps: Pick<IssueDeps, 'issues'>, stage: Stage, options: { redecide?: boolean } = {}): Promise<Stage> {
+  const name = stageName(stage.project, stage.issue, stage.id);
+  const written = options.redecide
+    ? await deps.issues.updateStage(stage, { approval: NOT_DECIDED, status: 'NOT_STARTED' }, ['approvalToken'], { version: stage.version })
+    : await deps.issues.updateStage(stage, { approval: restartSteps(stage.approval), status: stage.approvalToken ? 'PENDING_APPROVAL' : 'NOT_STARTED' }, [], { version: stage.version });
+  if (!written) throw new LostGateError(name);
+  return written;
+}
+
+/** Someone else resolved the gate, or acted on the stage, between our read and our write. */
 export class LostGateError extends SluiceError {
   override readonly name: string = 'LostGateError';
   constructor(stage: string) {
-    super(409, 'ABORTED', `${stage} was resolved concurrently by someone else; read the issue again`);
+    super(409, 'ABORTED', `${stage} was changed concurrently by someone else; read the issue again`);
   }
 }

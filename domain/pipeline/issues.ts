@@ -12,7 +12,7 @@ import { projectWith } from '../inventory/projects.js';
 import { createDatabaseStatement } from '../inventory/instances.js';
 import { sha256 } from '../common/hash.js';
 import { sheetSnapshot, type SheetRepo } from '../sheets/sheets.js';
-import { DATABASE_TARGET, INSTANCE_REF, type Issue, type IssueAggregate, type IssueRepo, MAX_STATEMENT_BYTES, MAX_TARGETS, NEW_DATABASE_NAME, type Stage, type Task, type TaskStatus, issueName, stageName } from './model.js';
+import { DATABASE_TARGET, INSTANCE_REF, type Issue, type IssueAggregate, type IssueRepo, MAX_STATEMENT_BYTES, MAX_TARGETS, NEW_DATABASE_NAME, type Stage, UNFINISHED_STAGE_STATUSES, type Task, type TaskStatus, issueName, stageName } from './model.js';
 import { IssueCreate, type IssueCreateInput, IssuePatch, MUTABLE } from './resources.js';
 import { type PlanTarget, parseIssueFilter, planPipeline, utc } from './planning.js';
 
@@ -189,7 +189,7 @@ export async function markCanceled(deps: IssueDeps, agg: IssueAggregate, actor: 
     ...agg.tasks.filter((t) => t.status === 'RUNNING').map((t) => deps.issues.updateTask(t, { status: 'CANCELED' }, { status: ['RUNNING'] })),
     ...agg.stages
       .filter((s) => s.status !== 'DONE' && s.status !== 'CANCELED')
-      .map((s) => deps.issues.updateStage(s, { status: 'CANCELED' }, ['approvalToken', 'failureToken'], { status: ['NOT_STARTED', 'PENDING_APPROVAL', 'RUNNING', 'FAILED'] })),
+      .map((s) => deps.issues.updateStage(s, { status: 'CANCELED' }, ['approvalToken', 'failureToken'], { status: [...UNFINISHED_STAGE_STATUSES] })),
   ]);
   await deps.issues.appendActivity({ project: issue.project, issue: issue.number, type: 'ISSUE_CANCELED', actor, time: now, ...(comment ? { comment } : {}) });
 }

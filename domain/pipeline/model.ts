@@ -2,12 +2,15 @@
 // item collection per issue (issue, stages, tasks, task runs, activities), so GET issue is one Query.
 import type { ListOptions, Page } from '../common/values.js';
 import { fieldError } from '../common/errors.js';
+import type { ApprovalStatus, StageApproval } from '../approval/flow.js';
+
+export type { ApprovalStatus, StageApproval };
 
 export type IssueType = 'DATABASE_CREATE' | 'DATABASE_SCHEMA_UPDATE' | 'DATABASE_DATA_UPDATE';
 export type IssueStatus = 'OPEN' | 'DONE' | 'CANCELED';
-export type StageStatus = 'NOT_STARTED' | 'PENDING_APPROVAL' | 'RUNNING' | 'DONE' | 'FAILED' | 'CANCELED';
+/** REJECTED: a step of its approval was rejected; the execution stays parked at the approval gate. */
+export type StageStatus = 'NOT_STARTED' | 'PENDING_APPROVAL' | 'RUNNING' | 'DONE' | 'FAILED' | 'CANCELED' | 'REJECTED';
 export type TaskStatus = 'NOT_STARTED' | 'PENDING' | 'RUNNING' | 'DONE' | 'FAILED' | 'SKIPPED' | 'CANCELED';
-export type ApprovalStatus = 'NOT_REQUIRED' | 'PENDING' | 'APPROVED' | 'REJECTED';
 export type TaskRunStatus = 'RUNNING' | 'DONE' | 'FAILED' | 'CANCELED';
 
 export interface Issue {
@@ -41,8 +44,10 @@ export interface Stage {
   /** The environment id; stages are ordered by `order`. */
   id: string;
   order: number;
+  /** The environment's rollout policy when the issue was made: the approval flow when no rule matches. */
   requireApproval: boolean;
-  approval: { status: ApprovalStatus; approver?: number; approveTime?: string };
+  /** Decided when the stage is reached (NOT_DECIDED until then): domain/approval/flow.ts. */
+  approval: StageApproval;
   status: StageStatus;
   /** Task tokens of the gate the execution waits on, if any; taken by a conditional write. */
   approvalToken?: string;
@@ -91,8 +96,12 @@ export interface TaskRun {
 export type ActivityType =
   | 'ISSUE_CREATED'
   | 'ISSUE_UPDATED'
+  /** One step of a multi-step approval, not the last (the last is STAGE_APPROVED). */
+  | 'STEP_APPROVED'
   | 'STAGE_APPROVED'
   | 'STAGE_REJECTED'
+  /** `:requestApproval` after a rejection: every step waits again. */
+  | 'APPROVAL_REREQUESTED'
   | 'TASK_RUN_STARTED'
   | 'TASK_RUN_DONE'
   | 'TASK_RUN_FAILED'
@@ -174,6 +183,8 @@ export interface IssueRepo {
 
 export interface StageCondition {
   status?: StageStatus[];
+  /** The stage item's version: a write based on what was read (an approval step) loses to any write since. */
+  version?: number;
   /** The token must be present (`true`), absent (`false`), or equal to a value. */
   approvalToken?: boolean | string;
   failureToken?: boolean | string;
@@ -192,6 +203,8 @@ export interface IssueDraft {
 
 export const ISSUE_TYPES = ['DATABASE_CREATE', 'DATABASE_SCHEMA_UPDATE', 'DATABASE_DATA_UPDATE'] as const satisfies readonly IssueType[];
 export const ISSUE_STATUSES = ['OPEN', 'DONE', 'CANCELED'] as const satisfies readonly IssueStatus[];
+/** Stage statuses with work still ahead: cancel ends them, the gates and StageResult write over them. */
+export const UNFINISHED_STAGE_STATUSES = ['NOT_STARTED', 'PENDING_APPROVAL', 'RUNNING', 'FAILED', 'REJECTED'] as const satisfies readonly StageStatus[];
 export const TASK_STATUSES = ['NOT_STARTED', 'PENDING', 'RUNNING', 'DONE', 'FAILED', 'SKIPPED', 'CANCELED'] as const satisfies readonly TaskStatus[];
 /** As large as a sheet (1 MiB); the store keeps a large statement in chunks beside the issue item. */
 export const MAX_STATEMENT_BYTES = 1024 * 1024;

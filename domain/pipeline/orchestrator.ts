@@ -54,7 +54,10 @@ export class TaskTokenGoneError extends AbortedError {
 
 /** Error names the state machine's Catch clauses match. */
 export const PIPELINE_ERRORS = {
-  /** sendTaskFailure on the approval gate's token: the stage was rejected, the pipeline ends Canceled. */
+  /**
+   * sendTaskFailure on the approval gate's token ends the pipeline Canceled. Nothing sends it since
+   * multi-step approval: `:reject` leaves the execution parked at the gate (domain/pipeline/approvals.ts).
+   */
   rejected: 'Sluice.Rejected',
 } as const;
 

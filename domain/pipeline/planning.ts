@@ -28,8 +28,9 @@ export interface PlanTarget {
 
 /**
  * Plans a pipeline: one stage per environment that has a target, in environment pipeline order,
- * one task per target (in the order given within a stage), task ids from 1 in stage order. A
- * stage needs approval when its environment's rollout policy says so.
+ * one task per target (in the order given within a stage), task ids from 1 in stage order. Each
+ * stage keeps its environment's rollout policy (`requireApproval`): its approval flow when no
+ * approval rule matches it, decided when the stage is reached.
  */
 export function planPipeline(input: { project: string; type: IssueType; runTime?: string; targets: PlanTarget[]; environments: Environment[] }): {
   stages: Omit<Stage, 'issue' | 'version'>[];
@@ -49,7 +50,8 @@ export function planPipeline(input: { project: string; type: IssueType; runTime?
       id: env.id,
       order: rank,
       requireApproval: env.requireApproval,
-      approval: { status: env.requireApproval ? 'PENDING' : 'NOT_REQUIRED' },
+      // Decided when the stage is reached (Advance), from the approval rules and the plan check.
+      approval: { status: 'NOT_DECIDED', steps: [] },
       status: 'NOT_STARTED',
     });
     for (const t of here) {

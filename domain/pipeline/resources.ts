@@ -3,6 +3,7 @@ import * as z from 'zod/mini';
 import { ECHOED, Timestamp, Title, etagOf } from '../common/values.js';
 import { databaseName, environmentName, instanceName, userName } from '../common/names.js';
 import type { OperationSchemas } from '../common/operations.js';
+import { APPROVAL_STATUSES, STEP_STATUSES, waitingRoles, type StageApproval } from '../approval/flow.js';
 import { type Activity, type ChangeHistory, ISSUE_STATUSES, ISSUE_TYPES, type Issue, type IssueAggregate, MAX_INLINE_TASKS, MAX_TARGETS, MAX_TASK_STATEMENT_BYTES, type Stage, TASK_STATUSES, type Task, type TaskRun, type TaskStatus, issueName, stageName, taskName } from './model.js';
 
 export const RunTime = z.string().check(z.iso.datetime({ offset: true }));
@@ -40,6 +41,7 @@ export const MUTABLE = ['title', 'description'] as const;
 
 const Comment = z.string().check(z.maxLength(4096));
 export const ApproveRequest = z.strictObject({ comment: z.optional(Comment) });
+export const RejectRequest = z.strictObject({ reason: z.string().check(z.minLength(1), z.maxLength(4096)) });
 export const RunTaskRequest = z.strictObject({ comment: z.optional(Comment) });
 export const SkipTaskRequest = z.strictObject({ reason: z.string().check(z.minLength(1), z.maxLength(4096)) });
 
@@ -71,12 +73,25 @@ export const TaskResource = /* @__PURE__ */ z.object({
 export const StageResource = /* @__PURE__ */ z.object({
   name: Str,
   environment: Str,
-  status: /* @__PURE__ */ z.enum(['NOT_STARTED', 'PENDING_APPROVAL', 'RUNNING', 'DONE', 'FAILED', 'CANCELED']),
+  status: /* @__PURE__ */ z.enum(['NOT_STARTED', 'PENDING_APPROVAL', 'RUNNING', 'DONE', 'FAILED', 'CANCELED', 'REJECTED']),
   approval: /* @__PURE__ */ z.object({
-    required: /* @__PURE__ */ z.boolean(),
-    status: /* @__PURE__ */ z.enum(['NOT_REQUIRED', 'PENDING', 'APPROVED', 'REJECTED']),
-    approver: OptStr,
-    approveTime: /* @__PURE__ */ z.optional(Timestamp),
+    status: /* @__PURE__ */ z.enum(APPROVAL_STATUSES),
+    /** The title of the approval rule that decided the steps; absent for the environment's own step. */
+    rule: OptStr,
+    steps: /* @__PURE__ */ z.array(
+      /* @__PURE__ */ z.object({
+        /** A rule's step: its one role. The environment's step has none (any of `roles`). */
+        role: OptStr,
+        /** The roles any one of which may approve this step. */
+        roles: /* @__PURE__ */ z.array(Str),
+        status: /* @__PURE__ */ z.enum(STEP_STATUSES),
+        approver: OptStr,
+        approveTime: /* @__PURE__ */ z.optional(Timestamp),
+        comment: OptStr,
+      }),
+    ),
+    /** While PENDING: the roles of the step it waits for (who is asked next). */
+    waitingFor: /* @__PURE__ */ z.optional(/* @__PURE__ */ z.array(Str)),
   }),
   /** How many tasks the stage has, and how many are in each status. */
   taskCount: /* @__PURE__ */ z.number(),
@@ -128,7 +143,8 @@ export const ISSUE_OPERATION_SCHEMAS: Record<string, OperationSchemas> = {
   updateIssue: { request: IssuePatch, response: IssueResource },
   cancelIssue: { response: IssueResource },
   approveStage: { request: ApproveRequest, response: IssueResource },
-  rejectStage: { request: ApproveRequest, response: IssueResource },
+  rejectStage: { request: RejectRequest, response: IssueResource },
+  requestApproval: { request: ApproveRequest, response: IssueResource },
   runTask: { request: RunTaskRequest, response: IssueResource },
   skipTask: { request: SkipTaskRequest, response: IssueResource },
   listTasks: { list: { field: 'tasks', item: TaskResource } },
@@ -184,15 +200,27 @@ function toStageResource(issue: Issue, s: Stage, p: Omit<IssueAggregate, 'issue'
     name: stageName(s.project, s.issue, s.id),
     environment: environmentName(s.id),
     status: s.status,
-    approval: {
-      required: s.requireApproval,
-      status: s.approval.status,
-      ...(s.approval.approver !== undefined ? { approver: userName(s.approval.approver) } : {}),
-      ...(s.approval.approveTime ? { approveTime: s.approval.approveTime } : {}),
-    },
+    approval: toApprovalResource(s.approval),
     taskCount: tasks.length,
     taskStatusCounts: counts,
     ...(runs ? { tasks: tasks.map((t) => toTaskResource(issue, t, s, runs.get(t.id))) } : {}),
+  };
+}
+
+export function toApprovalResource(a: StageApproval): z.infer<typeof StageResource>['approval'] {
+  const waiting = waitingRoles(a);
+  return {
+    status: a.status,
+    ...(a.rule !== undefined ? { rule: a.rule } : {}),
+    steps: a.steps.map((step) => ({
+      ...(step.roles.length === 1 ? { role: step.roles[0]! } : {}),
+      roles: [...step.roles],
+      status: step.status,
+      ...(step.approver !== undefined ? { approver: userName(step.approver) } : {}),
+      ...(step.approveTime ? { approveTime: step.approveTime } : {}),
+      ...(step.comment ? { comment: step.comment } : {}),
+    })),
+    ...(waiting.length > 0 ? { waitingFor: waiting } : {}),
   };
 }
 
@@ -217,7 +245,7 @@ export function toTaskResource(issue: Issue, t: Task, s: Stage, run: TaskRun | u
  */
 export function shownStatus(issue: Pick<Issue, 'status'>, t: Task, s: Stage): TaskStatus {
   if (issue.status === 'CANCELED' && (t.status === 'NOT_STARTED' || t.status === 'PENDING')) return 'CANCELED';
-  return t.status === 'NOT_STARTED' && (s.status === 'RUNNING' || s.status === 'PENDING_APPROVAL') ? 'PENDING' : t.status;
+  return t.status === 'NOT_STARTED' && (s.status === 'RUNNING' || s.status === 'PENDING_APPROVAL' || s.status === 'REJECTED') ? 'PENDING' : t.status;
 }
 
 export const toActivityResource = (a: Activity): z.infer<typeof ActivityResource> => ({

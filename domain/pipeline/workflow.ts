@@ -2,10 +2,12 @@
 import { SluiceError } from '../common/errors.js';
 import { batchTaskIds, type AdvanceOutput, type GateInput, type StageResultInput, type StageResultOutput } from './orchestrator.js';
 import { maxParallelTasksOf } from '../inventory/projects.js';
-import { type IssueAggregate, type StageStatus, issueName, parseIssueName, stageName } from './model.js';
+import { type IssueAggregate, type Stage, UNFINISHED_STAGE_STATUSES, issueName, parseIssueName, stageName } from './model.js';
 import { type IssueDeps, isFinished } from './issues.js';
+import { needsApproval } from '../approval/flow.js';
+import { decideApproval, type DecideDeps } from './approvals.js';
 
-export type WorkflowDeps = Pick<IssueDeps, 'issues' | 'now' | 'projects'>;
+export type WorkflowDeps = Pick<IssueDeps, 'issues' | 'now' | 'projects'> & DecideDeps;
 
 async function aggregateOf(deps: WorkflowDeps, issue: unknown): Promise<IssueAggregate> {
   const { project, number } = parseIssueName(issue);
@@ -17,14 +19,16 @@ async function aggregateOf(deps: WorkflowDeps, issue: unknown): Promise<IssueAgg
 /**
  * The first stage with unfinished tasks, and those of its tasks that still have to run, in
  * batches for the project's maxParallelTasks (FAILED ones are left to :run/:skip, so a stage with
- * only failed tasks sends an empty Map straight to its failure gate). Marks the stage RUNNING
- * (unless it still waits for approval: the gate sets PENDING_APPROVAL with its token); its
- * NOT_STARTED tasks then read as PENDING (toIssueResource), with no write per task, so a stage of
- * 10,000 tasks costs one write here. No work left: the issue becomes DONE (with an ISSUE_DONE
- * activity) and the answer is done.
+ * only failed tasks sends an empty Map straight to its failure gate). A stage reached for the
+ * first time gets its approval flow decided here (approval rules, else the environment's
+ * requireApproval), so the rules see the plan check's results; `requireApproval` in the answer
+ * follows that flow. Marks the stage RUNNING (unless it waits for approval: the gate sets
+ * PENDING_APPROVAL with its token); its NOT_STARTED tasks then read as PENDING (toIssueResource),
+ * with no write per task, so a stage of 10,000 tasks costs one write here. No work left: the
+ * issue becomes DONE (with an ISSUE_DONE activity) and the answer is done.
  */
 export async function advance(deps: WorkflowDeps, input: { issue: string }): Promise<AdvanceOutput> {
-  for (let attempt = 0; ; attempt++) {
+  plan: for (let attempt = 0; ; attempt++) {
     const agg = await aggregateOf(deps, input.issue);
     const { issue } = agg;
     if (issue.status !== 'OPEN') return { done: true };
@@ -37,8 +41,20 @@ export async function advance(deps: WorkflowDeps, input: { issue: string }): Pro
         continue;
       }
       const toRun = tasks.filter((t) => t.status === 'NOT_STARTED' || t.status === 'PENDING' || t.status === 'RUNNING');
-      const requireApproval = stage.requireApproval && stage.approval.status !== 'APPROVED';
-      if (!requireApproval && stage.status === 'NOT_STARTED') await deps.issues.updateStage(stage, { status: 'RUNNING' }, [], { status: ['NOT_STARTED'] });
+      let approval = stage.approval;
+      const starts = (wait: boolean): Partial<Stage> => (!wait && stage.status === 'NOT_STARTED' ? { status: 'RUNNING' } : {});
+      if (approval.status === 'NOT_DECIDED') {
+        approval = await decideApproval(deps, agg, stage);
+        // Conditional on the version read: a duplicate Advance that decided first wins, and this one reads again.
+        const written = await deps.issues.updateStage(stage, { approval, ...starts(needsApproval(approval)) }, [], { version: stage.version });
+        if (!written) {
+          if (attempt < 5) continue plan;
+          throw new Error(`${stageName(stage.project, stage.issue, stage.id)} kept changing while its approval was decided`);
+        }
+      } else if (!needsApproval(approval) && stage.status === 'NOT_STARTED') {
+        await deps.issues.updateStage(stage, { status: 'RUNNING' }, [], { status: ['NOT_STARTED'] });
+      }
+      const requireApproval = needsApproval(approval);
       const runTime = issue.runTime && issue.runTime > deps.now().toISOString() ? issue.runTime : undefined;
       const parallel = maxParallelTasksOf(await deps.projects.get(issue.project));
       return {
@@ -61,13 +77,17 @@ export async function advance(deps: WorkflowDeps, input: { issue: string }): Pro
 
 const SYSTEM_BOT_ID = 1;
 
-async function storeToken(deps: WorkflowDeps, input: GateInput, field: 'approvalToken' | 'failureToken', status: StageStatus): Promise<void> {
+/**
+ * Stores a gate's token on the stage, conditionally (no token of that kind yet), with the fields
+ * `fieldsOf` gives for the stage as read (its status while it waits).
+ */
+async function storeToken(deps: WorkflowDeps, input: GateInput, field: 'approvalToken' | 'failureToken', fieldsOf: (stage: Stage, agg: IssueAggregate) => Promise<Partial<Stage>>): Promise<void> {
   const agg = await aggregateOf(deps, input.issue);
   const stage = agg.stages.find((s) => s.id === input.stage);
   if (!stage) throw new Error(`${issueName(agg.issue.project, agg.issue.number)} has no stage ${JSON.stringify(input.stage)}`);
   if (typeof input.token !== 'string' || input.token === '') throw new Error('gate input without a token');
   if (stage[field] === input.token) return; // a duplicate delivery of the same gate
-  const stored = await deps.issues.updateStage(stage, { [field]: input.token, status }, [], { [field]: false, status: ['NOT_STARTED', 'RUNNING', 'PENDING_APPROVAL', 'FAILED'] });
+  const stored = await deps.issues.updateStage(stage, { [field]: input.token, ...(await fieldsOf(stage, agg)) }, [], { [field]: false, status: [...UNFINISHED_STAGE_STATUSES] });
   if (!stored) {
     const again = (await aggregateOf(deps, input.issue)).stages.find((s) => s.id === input.stage);
     if (again?.[field] === input.token) return;
@@ -75,11 +95,19 @@ async function storeToken(deps: WorkflowDeps, input: GateInput, field: 'approval
   }
 }
 
-/** Stores the approval token on the stage (conditionally) and shows the stage as PENDING_APPROVAL. */
-export const approvalGate = (deps: WorkflowDeps, input: GateInput): Promise<void> => storeToken(deps, input, 'approvalToken', 'PENDING_APPROVAL');
+/**
+ * Stores the approval token on the stage (conditionally) and shows the stage as PENDING_APPROVAL,
+ * or keeps it REJECTED when the gate is entered again after a rejection (a restarted local
+ * runtime). Advance has decided the flow; a stage reaching the gate undecided is decided here.
+ */
+export const approvalGate = (deps: WorkflowDeps, input: GateInput): Promise<void> =>
+  storeToken(deps, input, 'approvalToken', async (stage, agg) => {
+    const approval = stage.approval.status === 'NOT_DECIDED' ? await decideApproval(deps, agg, stage) : stage.approval;
+    return { status: approval.status === 'REJECTED' ? 'REJECTED' : 'PENDING_APPROVAL', ...(approval !== stage.approval ? { approval } : {}) };
+  });
 
 /** Stores the failure token on the stage (conditionally); the stage shows FAILED until :run or :skip. */
-export const failureGate = (deps: WorkflowDeps, input: GateInput): Promise<void> => storeToken(deps, input, 'failureToken', 'FAILED');
+export const failureGate = (deps: WorkflowDeps, input: GateInput): Promise<void> => storeToken(deps, input, 'failureToken', async () => ({ status: 'FAILED' }));
 
 /** DONE when every task of the stage is DONE or SKIPPED, else FAILED; records it on the stage. */
 export async function stageResult(deps: WorkflowDeps, input: StageResultInput): Promise<StageResultOutput> {
@@ -89,7 +117,7 @@ export async function stageResult(deps: WorkflowDeps, input: StageResultInput): 
   const tasks = agg.tasks.filter((t) => t.stage === stage.id);
   const status = tasks.every(isFinished) ? 'DONE' : 'FAILED';
   if (stage.status !== status && stage.status !== 'CANCELED') {
-    await deps.issues.updateStage(stage, { status }, [], { status: ['NOT_STARTED', 'RUNNING', 'PENDING_APPROVAL', 'FAILED'] });
+    await deps.issues.updateStage(stage, { status }, [], { status: [...UNFINISHED_STAGE_STATUSES] });
   }
   return { status };
 }

@@ -1,6 +1,6 @@
 import type { Access } from '../../domain/access/access.js';
 import { UnauthenticatedError } from '../../domain/common/errors.js';
-import { approveStage, rejectStage } from '../../domain/pipeline/approvals.js';
+import { approveStage, rejectStage, requestApproval } from '../../domain/pipeline/approvals.js';
 import { cancelIssue, createIssue, getIssue, listIssues, updateIssue } from '../../domain/pipeline/issues.js';
 import { getTaskRun, listActivities, listStageTasks, listTaskRuns, runTask, skipTask } from '../../domain/pipeline/tasks.js';
 import { parseIssueNumber, parseTaskId, type IssueAggregate } from '../../domain/pipeline/model.js';
@@ -34,6 +34,7 @@ export const handler = httpHandler('issues', { deps, idempotency }, {
   cancelIssue: async (req) => full(await cancelIssue(issueDeps(), caller(req), project(req), issue(req))),
   approveStage: async (req) => full(await approveStage(issueDeps(), caller(req), project(req), issue(req), stage(req), req.body)),
   rejectStage: async (req) => full(await rejectStage(issueDeps(), caller(req), project(req), issue(req), stage(req), req.body)),
+  requestApproval: async (req) => full(await requestApproval(issueDeps(), caller(req), project(req), issue(req), stage(req), req.body)),
   runTask: async (req) => full(await runTask(issueDeps(), caller(req), project(req), issue(req), stage(req), task(req), req.body)),
   skipTask: async (req) => full(await skipTask(issueDeps(), caller(req), project(req), issue(req), stage(req), task(req), req.body)),
   listTaskRuns: async (req) => {

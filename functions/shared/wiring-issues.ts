@@ -6,10 +6,11 @@ import { DynamoGroupRepo } from '../adapters/dynamo/groups.js';
 import { DynamoIssueRepo } from '../adapters/dynamo/issues.js';
 import { DynamoSheetRepo } from '../adapters/dynamo/sheets.js';
 import { orchestrator } from './orchestrator.js';
+import { approvalRuleRepo } from './wiring-repos.js';
 import { deps, store } from './wiring.js';
 
 export const issueRepo = new DynamoIssueRepo(store);
 const groupRepo = new DynamoGroupRepo(store);
 const sheetRepo = new DynamoSheetRepo(store);
 export const issueDeps = (): IssueDeps => ({ ...deps, issues: issueRepo, orchestrator: orchestrator(), groups: groupRepo, sheets: sheetRepo });
-export const workflowDeps: WorkflowDeps = { issues: issueRepo, projects: deps.projects, now: () => new Date() };
+export const workflowDeps: WorkflowDeps = { issues: issueRepo, projects: deps.projects, instances: deps.instances, approvalRules: approvalRuleRepo, now: () => new Date() };

@@ -1,5 +1,6 @@
 // Repositories that only some handlers need, on the shared DynamoDB client. Each is marked pure,
 // so a bundle that imports one of them carries none of the others.
+import { DynamoApprovalRuleRepo } from '../adapters/dynamo/approval-rules.js';
 import { DynamoGroupRepo } from '../adapters/dynamo/groups.js';
 import { DynamoIssueRepo } from '../adapters/dynamo/issues.js';
 import { DynamoSheetRepo } from '../adapters/dynamo/sheets.js';
@@ -9,3 +10,5 @@ export const sheetRepo = /* @__PURE__ */ new DynamoSheetRepo(store);
 export const groupRepo = /* @__PURE__ */ new DynamoGroupRepo(store);
 /** The issue collection's store without the orchestrator (change histories, reads). */
 export const issueRepo = /* @__PURE__ */ new DynamoIssueRepo(store);
+/** The workspace's approval rules (read by Advance, written by PUT /v1/approvalRules). */
+export const approvalRuleRepo = /* @__PURE__ */ new DynamoApprovalRuleRepo(store);

@@ -6,7 +6,7 @@ import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import * as path from 'node:path';
-import { BUNDLING } from '../bundling.js';
+import { BUNDLING, copyFilesCommands } from '../bundling.js';
 import { DEFAULTS, PROJECT_ROOT } from './defaults.js';
 
 export interface SluiceFunctionProps {
@@ -18,6 +18,8 @@ export interface SluiceFunctionProps {
   readonly environment?: Readonly<Record<string, string>>;
   readonly logRetention: RetentionDays;
   readonly timeout?: Duration;
+  /** Module paths under node_modules copied beside the bundle's index.mjs (BUNDLED_FILES). */
+  readonly files?: readonly string[];
 }
 
 export class SluiceFunction extends Construct {
@@ -59,6 +61,15 @@ export class SluiceFunction extends Construct {
         esbuildArgs: { '--legal-comments': BUNDLING.legalComments },
         // The npm esbuild on this machine, never a Docker image: synth works offline.
         forceDockerBundling: false,
+        ...(props.files?.length
+          ? {
+              commandHooks: {
+                beforeBundling: () => [],
+                beforeInstall: () => [],
+                afterBundling: (inputDir: string, outputDir: string) => copyFilesCommands(inputDir, outputDir, props.files!),
+              },
+            }
+          : {}),
       },
     });
   }

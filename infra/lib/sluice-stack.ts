@@ -8,7 +8,7 @@ import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { Construct } from 'constructs';
-import { HANDLER_ENTRIES, WORKFLOW_FUNCTIONS, type WorkflowFunction } from '../bundling.js';
+import { BUNDLED_FILES, HANDLER_ENTRIES, WORKFLOW_FUNCTIONS, type WorkflowFunction } from '../bundling.js';
 import { FAMILIES, type Family } from '../../domain/api/routes.js';
 import { SluiceApi } from './api.js';
 import { SluiceAuth, type ExternalJwt } from './auth.js';
@@ -119,7 +119,9 @@ export class SluiceStack extends Stack {
         environment: tableEnv,
         logRetention,
         // A statement may run long (ALTER TABLE on a big table): Lambda's maximum, as the state machine's TimeoutSeconds.
-        timeout: name === 'runTask' ? Duration.minutes(15) : Duration.seconds(30),
+        // Deciding a stage's approval may parse its statement for the rules (seconds for a large MySQL script).
+        timeout: name === 'runTask' ? Duration.minutes(15) : BUNDLED_FILES[name] ? Duration.minutes(2) : Duration.seconds(30),
+        ...(BUNDLED_FILES[name] ? { files: BUNDLED_FILES[name] } : {}),
       });
       this.table.grantData(workflow[name].fn);
     }

@@ -116,8 +116,11 @@ interface Ctx {
   environment(state?: 'DELETED'): Promise<string>;
   instance(state?: 'DELETED'): Promise<string>;
   shared: { project: string; user: string; closedInstance: string; liveInstance: string; database: string; issue: string; changeHistory: string };
-  /** A fresh issue on the shared database; `gate`: its stage then waits on that gate (with a FAILED task for `failure`). */
-  issue(gate?: 'approval' | 'failure'): Promise<Params>;
+  /**
+   * A fresh issue on the shared database; `gate`: its stage then waits on that gate (with a FAILED
+   * task for `failure`; `rejected`: waiting at the approval gate, its step rejected by the admin).
+   */
+  issue(gate?: 'approval' | 'rejected' | 'failure'): Promise<Params>;
 }
 
 /** Nothing listens on port 1: connecting fails at once. */
@@ -178,6 +181,9 @@ const quietOrchestrator: Orchestrator = {
 const FIXTURES: Record<Operation, Fixture> = {
   getWorkspace: {},
   updateWorkspace: { query: 'updateMask=title', body: () => ({ title: 'Matrix workspace' }) },
+  getApprovalRules: {},
+  // No rules: the matrix's stages keep the environment's one step (the roles holding issues.approve).
+  updateApprovalRules: { body: () => ({ rules: [] }) },
 
   listUsers: {},
   createUser: { body: (c) => ({ email: `${c.unique('new')}@matrix.test`, role: 'workspaceMember' }) },
@@ -258,7 +264,8 @@ const FIXTURES: Record<Operation, Fixture> = {
   updateIssue: { params: sharedIssue, query: 'updateMask=title', body: () => ({ title: 'Renamed' }) },
   cancelIssue: { params: (c) => c.issue() },
   approveStage: { params: (c) => c.issue('approval'), body: () => ({ comment: 'ok' }) },
-  rejectStage: { params: (c) => c.issue('approval'), body: () => ({ comment: 'no' }) },
+  rejectStage: { params: (c) => c.issue('approval'), body: () => ({ reason: 'no' }) },
+  requestApproval: { params: (c) => c.issue('rejected'), body: () => ({}) },
   runTask: { params: (c) => c.issue('failure'), body: () => ({}) },
   skipTask: { params: (c) => c.issue('failure'), body: () => ({ reason: 'not needed' }) },
   listTasks: { params: sharedIssue },
@@ -377,13 +384,16 @@ beforeAll(async () => {
   // issue with one task run and one change-history entry written as the task runner would.
   setOrchestrator(quietOrchestrator);
   await admin('PATCH', '/v1/workspace?updateMask=allowSelfApproval', { allowSelfApproval: true });
+  // Stages of the test environment wait for its one approval step (no approval rules are set).
+  await admin('PATCH', '/v1/environments/test?updateMask=rolloutPolicy.requireApproval', { rolloutPolicy: { requireApproval: true } });
   const { approvalGate, failureGate } = await import('../../domain/pipeline/workflow.js');
   const { workflowDeps, issueRepo } = await import('../../functions/shared/wiring-issues.js');
-  const makeIssue = async (gate?: 'approval' | 'failure'): Promise<Params> => {
+  const makeIssue = async (gate?: 'approval' | 'rejected' | 'failure'): Promise<Params> => {
     const made = await admin('POST', `/v1/projects/${project}/issues`, { title: 'Matrix change', type: 'DATABASE_SCHEMA_UPDATE', statement: 'SELECT 1', targets: [`instances/${liveInstance}/databases/${database}`] });
     const name: string = made.name;
     const params = { project, issue: id(name), stage: 'test', task: '1' };
-    if (gate === 'approval') await approvalGate(workflowDeps, { issue: name, stage: 'test', token: `approve-${name}` });
+    if (gate === 'approval' || gate === 'rejected') await approvalGate(workflowDeps, { issue: name, stage: 'test', token: `approve-${name}` });
+    if (gate === 'rejected') await admin('POST', `/v1/${name}/stages/test:reject`, { reason: 'matrix' });
     if (gate === 'failure') {
       const agg = (await issueRepo.get(project, Number(params.issue)))!;
       await issueRepo.updateTask(agg.tasks[0]!, { status: 'FAILED' });

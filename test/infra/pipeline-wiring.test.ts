@@ -3,7 +3,7 @@
 // alarm publishing to a topic, and the task runner optionally in private subnets.
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { HANDLER_ENTRIES, WORKFLOW_FUNCTIONS } from '../../infra/bundling.js';
+import { BUNDLED_FILES, HANDLER_ENTRIES, WORKFLOW_FUNCTIONS } from '../../infra/bundling.js';
 import { PROJECT_ROOT } from '../../infra/lib/defaults.js';
 import { PIPELINE_STATES as S } from '../../infra/lib/pipeline.js';
 import { aslFromTemplate, localFunctionArn } from '../../infra/local/stepfunctions.js';
@@ -37,10 +37,14 @@ describe('pipeline wiring in SluiceStack', () => {
   });
 
   it('bundles each workflow function from its functions/workflow module, with the table and a timeout fit for its job', () => {
+    // The PostgreSQL parser's WebAssembly beside the bundles that may read statement types.
+    expect(BUNDLED_FILES).toEqual({ advance: ['libpg-query/wasm/libpg-query.wasm'], approvalGate: ['libpg-query/wasm/libpg-query.wasm'] });
     for (const name of WORKFLOW_FUNCTIONS) {
       expect(HANDLER_ENTRIES[name]).toMatch(/^functions\/workflow\/[a-z-]+\.ts$/);
       const fn = s.resources[fnId(name)]!;
-      expect(fn.Properties).toMatchObject({ Handler: 'index.handler', MemorySize: 512, Timeout: name === 'runTask' ? 900 : 30 });
+      // advance and approvalGate may parse a statement for the approval rules.
+      const timeout = { runTask: 900, advance: 120, approvalGate: 120, stageResult: 30, failureGate: 30 }[name];
+      expect(fn.Properties).toMatchObject({ Handler: 'index.handler', MemorySize: 512, Timeout: timeout });
       expect(fn.Properties.Environment.Variables.TABLE_NAME).toEqual({ Ref: s.id(s.stack.table.table) });
       expect(fn.Properties.Environment.Variables.STATE_MACHINE_ARN).toBeUndefined();
       expect(fn.Properties.VpcConfig).toBeUndefined();

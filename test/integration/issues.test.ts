@@ -5,6 +5,9 @@ import { beforeAll, afterAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Database } from '../../domain/inventory/databases.js';
 import type { Json, Orchestrator, PipelineInput } from '../../domain/pipeline/orchestrator.js';
 import { TaskTokenGoneError } from '../../domain/pipeline/orchestrator.js';
+import type { Task } from '../../domain/pipeline/model.js';
+import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { keys } from '../../functions/adapters/dynamo/keys.js';
 import { apiClient, scanTable, type Api, type Body, type Handlers } from '../support/api.js';
 import { freshTable, type TestTable } from '../support/table.js';
 
@@ -114,6 +117,7 @@ beforeEach(() => {
   fake.failures = [];
 });
 
+const FALLBACK = ['projectOwner', 'projectReleaser', 'workspaceDBA', 'workspaceAdmin'];
 const TARGETS = ['instances/pg-prod/databases/shop', 'instances/pg-test/databases/shop', 'instances/pg-test2/databases/shop'];
 const change = (over: Record<string, unknown> = {}) => ({ title: 'Add email', type: 'DATABASE_SCHEMA_UPDATE', statement: 'ALTER TABLE users ADD COLUMN email text', targets: TARGETS, ...over });
 const create = async (as = 'alice', over: Record<string, unknown> = {}): Promise<Body> => {
@@ -144,8 +148,9 @@ describe('creating an issue', () => {
     expect(issue).toMatchObject({ title: 'Add email', type: 'DATABASE_SCHEMA_UPDATE', status: 'OPEN', creator: expect.stringMatching(/^users\/\d+$/) });
     const stages = issue.pipeline.stages;
     expect(stages.map((s: Body) => [s.environment, s.status, s.approval])).toEqual([
-      ['environments/test', 'NOT_STARTED', { required: false, status: 'NOT_REQUIRED' }],
-      ['environments/prod', 'NOT_STARTED', { required: true, status: 'PENDING' }],
+      // Each stage's approval is decided when the stage is reached (rules see the plan check).
+      ['environments/test', 'NOT_STARTED', { status: 'NOT_DECIDED', steps: [] }],
+      ['environments/prod', 'NOT_STARTED', { status: 'NOT_DECIDED', steps: [] }],
     ]);
     expect(stages[0].tasks.map((x: Body) => [x.name.split('/').slice(-3).join('/'), x.database, x.status])).toEqual([
       ['test/tasks/1', 'instances/pg-test/databases/shop', 'NOT_STARTED'],
@@ -350,7 +355,8 @@ describe('approvals', () => {
     expect(developer.status).toBe(403);
     expect(allowed.status).toBe(200);
     const prod = allowed.body.pipeline.stages[1];
-    expect(prod).toMatchObject({ status: 'RUNNING', approval: { required: true, status: 'APPROVED', approver: expect.stringMatching(/^users\//) } });
+    expect(prod).toMatchObject({ status: 'RUNNING', approval: { status: 'APPROVED', steps: [{ roles: ['projectOwner', 'projectReleaser', 'workspaceDBA', 'workspaceAdmin'], status: 'APPROVED', approver: expect.stringMatching(/^users\//), comment: 'mine, fine' }] } });
+    expect(prod.approval.rule).toBeUndefined();
     expect(fake.successes).toEqual([{ token: 'tok-self', output: {} }]);
   });
 
@@ -387,21 +393,190 @@ describe('approvals', () => {
     expect(fake.successes).toEqual([]);
   });
 
-  it('rejects: fails the gate with Sluice.Rejected and cancels the issue', async () => {
+  it('rejects with a reason: the stage is REJECTED, the issue stays OPEN and the gate keeps its token until approval is requested again', async () => {
     // Prepare
     const issue = await create('alice');
     await toProdApproval(issue, 'tok-reject');
 
     // Act
-    const res = await api('POST', `/v1/${issue.name}/stages/prod:reject`, { as: email('bob'), body: { comment: 'not tonight' } });
+    const noReason = await api('POST', `/v1/${issue.name}/stages/prod:reject`, { as: email('bob'), body: { comment: 'not tonight' } });
+    const res = await api('POST', `/v1/${issue.name}/stages/prod:reject`, { as: email('bob'), body: { reason: 'not tonight' } });
+    const approveRejected = await api('POST', `/v1/${issue.name}/stages/prod:approve`, { as: email('bob'), body: {} });
+    const byViewer = await api('POST', `/v1/${issue.name}/stages/prod:requestApproval`, { as: email('vera'), body: {} });
+    const again = await api('POST', `/v1/${issue.name}/stages/prod:requestApproval`, { as: email('alice'), body: { comment: 'fixed the timing' } });
+    const twice = await api('POST', `/v1/${issue.name}/stages/prod:requestApproval`, { as: email('alice'), body: {} });
+    const approved = await api('POST', `/v1/${issue.name}/stages/prod:approve`, { as: email('bob'), body: {} });
 
     // Assess
+    expect([noReason.status, noReason.body.error.details[0]]).toEqual([400, { field: 'reason', description: 'required' }]);
     expect(res.status).toBe(200);
-    expect(res.body.status).toBe('CANCELED');
-    expect(res.body.pipeline.stages[1]).toMatchObject({ status: 'CANCELED', approval: { status: 'REJECTED' } });
-    expect(fake.failures).toEqual([{ token: 'tok-reject', error: 'Sluice.Rejected', cause: 'not tonight' }]);
-    const acts = (await api('GET', `/v1/${issue.name}/activities`)).body.activities.map((a: Body) => a.type);
-    expect(acts).toEqual(['ISSUE_CREATED', 'STAGE_REJECTED', 'ISSUE_CANCELED']);
+    expect(res.body.status).toBe('OPEN');
+    expect(res.body.pipeline.stages[1]).toMatchObject({ status: 'REJECTED', approval: { status: 'REJECTED', steps: [{ status: 'REJECTED', approver: expect.stringMatching(/^users\//), comment: 'not tonight' }] } });
+    expect(res.body.pipeline.stages[1].tasks[0].status).toBe('PENDING');
+    expect([approveRejected.status, approveRejected.body.error.message]).toEqual([400, `${issue.name}/stages/prod was rejected; the creator may change the statement, request approval again (:requestApproval) or cancel`]);
+    expect(byViewer.status).toBe(403);
+    expect(again.status).toBe(200);
+    expect(again.body.pipeline.stages[1]).toMatchObject({ status: 'PENDING_APPROVAL', approval: { status: 'PENDING', steps: [{ status: 'PENDING' }], waitingFor: ['projectOwner', 'projectReleaser', 'workspaceDBA', 'workspaceAdmin'] } });
+    expect(again.body.pipeline.stages[1].approval.steps[0].approver).toBeUndefined();
+    expect(twice.status).toBe(400);
+    expect(approved.status).toBe(200);
+    expect(approved.body.pipeline.stages[1]).toMatchObject({ status: 'RUNNING', approval: { status: 'APPROVED' } });
+    expect(fake.failures).toEqual([]);
+    expect(fake.stops).toEqual([]);
+    expect(fake.successes).toEqual([{ token: 'tok-reject', output: {} }]);
+    const acts = (await api('GET', `/v1/${issue.name}/activities`)).body.activities.map((a: Body) => [a.type, a.comment]);
+    expect(acts).toEqual([
+      ['ISSUE_CREATED', undefined],
+      ['STAGE_REJECTED', 'step 1 of 1 (projectOwner or projectReleaser or workspaceDBA or workspaceAdmin): not tonight'],
+      ['APPROVAL_REREQUESTED', 'fixed the timing'],
+      ['STAGE_APPROVED', 'step 1 of 1 (projectOwner or projectReleaser or workspaceDBA or workspaceAdmin)'],
+    ]);
+  });
+
+  it('a rejected stage stays REJECTED when a restarted runtime enters its gate again, and is approved on the new token', async () => {
+    // Prepare: rejected, then the local runtime restarts (resumeOpenIssues clears the tokens).
+    const issue = await create('alice');
+    await toProdApproval(issue, 'tok-before-restart');
+    expect((await api('POST', `/v1/${issue.name}/stages/prod:reject`, { as: email('bob'), body: { reason: 'wait' } })).status).toBe(200);
+    const rejected = (await repo.get('shop', number(issue)))!.stages[1]!;
+    await repo.updateStage(rejected, { status: rejected.status }, ['approvalToken', 'failureToken'], {});
+
+    // Act
+    const plan = await workflow.advance({ issue: issue.name });
+    await workflow.approvalGate({ issue: issue.name, stage: 'prod', token: 'tok-after-restart' });
+    const parked = (await get(issue)).pipeline.stages[1];
+    const again = await api('POST', `/v1/${issue.name}/stages/prod:requestApproval`, { as: email('alice'), body: {} });
+    const approved = await api('POST', `/v1/${issue.name}/stages/prod:approve`, { as: email('bob'), body: {} });
+
+    // Assess
+    expect(plan).toMatchObject({ stage: { id: 'prod', requireApproval: true } });
+    expect(parked).toMatchObject({ status: 'REJECTED', approval: { status: 'REJECTED' } });
+    expect(again.body.pipeline.stages[1].status).toBe('PENDING_APPROVAL');
+    expect(approved.status).toBe(200);
+    expect(fake.successes).toEqual([{ token: 'tok-after-restart', output: {} }]);
+  });
+
+  it('a stage stored with the single approval of before reads as one step, and its waiting execution is approved as before', async () => {
+    // Prepare: the item as the code before multi-step approval wrote it, waiting at its gate.
+    const issue = await create('alice');
+    await toProdApproval(issue, 'tok-old');
+    const stored = (await repo.get('shop', number(issue)))!.stages[1]!;
+    await t.store.doc.send(
+      new UpdateCommand({
+        TableName: t.tableName,
+        Key: keys.stage('shop', number(issue), stored.order, 'prod'),
+        UpdateExpression: 'SET approval = :old',
+        ExpressionAttributeValues: { ':old': { status: 'PENDING' } },
+      }),
+    );
+
+    // Act
+    const read = await get(issue);
+    const approved = await api('POST', `/v1/${issue.name}/stages/prod:approve`, { as: email('bob'), body: {} });
+    const item = await t.store.doc.send(new GetCommand({ TableName: t.tableName, Key: keys.stage('shop', number(issue), stored.order, 'prod') }));
+
+    // Assess
+    expect(read.pipeline.stages[1].approval).toEqual({ status: 'PENDING', steps: [{ roles: FALLBACK, status: 'PENDING' }], waitingFor: FALLBACK });
+    expect(approved.status).toBe(200);
+    expect(approved.body.pipeline.stages[1]).toMatchObject({ status: 'RUNNING', approval: { status: 'APPROVED', steps: [{ status: 'APPROVED', approver: expect.stringMatching(/^users\//) }] } });
+    expect(fake.successes).toEqual([{ token: 'tok-old', output: {} }]);
+    // Written back in the new shape.
+    expect(item.Item!.approval).toMatchObject({ status: 'APPROVED', steps: [{ roles: FALLBACK, status: 'APPROVED' }] });
+  });
+
+  it('a rule of two steps: the first approval writes the step only, the second sends the gate its token once', async () => {
+    // Prepare
+    const rules = await api('GET', '/v1/approvalRules');
+    const put = await api('PUT', '/v1/approvalRules', {
+      body: { etag: rules.body.etag, rules: [{ title: 'prod: owner then releaser', condition: 'environment == "prod"', steps: [{ role: 'projectOwner' }, { role: 'projectReleaser' }] }] },
+    });
+    expect(put.status, JSON.stringify(put.body)).toBe(200);
+    const issue = await create('dave');
+    try {
+      await toProdApproval(issue, 'tok-steps');
+
+      // Act
+      const releaserFirst = await api('POST', `/v1/${issue.name}/stages/prod:approve`, { as: email('bob'), body: {} });
+      const owner = await api('POST', `/v1/${issue.name}/stages/prod:approve`, { as: email('alice'), body: { comment: 'schema looks right' } });
+      const sentAfterOne = [...fake.successes];
+      const ownerAgain = await api('POST', `/v1/${issue.name}/stages/prod:approve`, { as: email('alice'), body: {} });
+      const releaser = await api('POST', `/v1/${issue.name}/stages/prod:approve`, { as: email('bob'), body: {} });
+
+      // Assess
+      expect(releaserFirst.status).toBe(403);
+      expect(releaserFirst.body.error.message).toMatch(/waits for step 1 of 2 \(projectOwner\)/);
+      expect(owner.status).toBe(200);
+      expect(owner.body.pipeline.stages[1]).toMatchObject({ status: 'PENDING_APPROVAL', approval: { status: 'PENDING', rule: 'prod: owner then releaser', waitingFor: ['projectReleaser'] } });
+      expect(sentAfterOne).toEqual([]);
+      // alice holds projectOwner only: the releaser step is not hers to approve.
+      expect(ownerAgain.status).toBe(403);
+      expect(releaser.status).toBe(200);
+      expect(releaser.body.pipeline.stages[1].approval.steps.map((x: Body) => [x.role, x.status])).toEqual([['projectOwner', 'APPROVED'], ['projectReleaser', 'APPROVED']]);
+      expect(fake.successes).toEqual([{ token: 'tok-steps', output: {} }]);
+      const acts = (await api('GET', `/v1/${issue.name}/activities`)).body.activities.map((a: Body) => [a.type, a.comment]);
+      expect(acts).toEqual([
+        ['ISSUE_CREATED', undefined],
+        ['STEP_APPROVED', 'step 1 of 2 (projectOwner): schema looks right'],
+        ['STAGE_APPROVED', 'step 2 of 2 (projectReleaser)'],
+      ]);
+    } finally {
+      await api('PUT', '/v1/approvalRules', { body: { rules: [] } });
+    }
+  });
+});
+
+describe('approval rules over the plan check', () => {
+  it("read the plan check from the tasks: statement.affected_rows sums the stage's estimates, plan_check.status is the worst", async () => {
+    // Prepare: what the plan-check phase records on each task before the first stage starts.
+    await api('PUT', '/v1/approvalRules', {
+      body: {
+        rules: [
+          { title: 'big', condition: 'statement.affected_rows > 10000', steps: [{ role: 'workspaceAdmin' }] },
+          { title: 'warned', condition: 'plan_check.status == "WARNING"', steps: [{ role: 'projectReleaser' }] },
+        ],
+      },
+    });
+    try {
+      const issue = await create('alice', { type: 'DATABASE_DATA_UPDATE', statement: 'UPDATE users SET name = lower(name)' });
+      const agg = (await repo.get('shop', number(issue)))!;
+      const checked = (estimate: number, status: string) => ({ planCheck: { status, affectedRowsEstimate: estimate, advices: [] } }) as Partial<Task>;
+      for (const task of agg.tasks) await repo.updateTask(task, task.stage === 'test' ? checked(6_000, 'SUCCESS') : checked(9_000, task.id === 3 ? 'WARNING' : 'SUCCESS'));
+
+      // Act: the test stage (6,000 + 6,000 rows), then, once it is done, prod (9,000 rows, a WARNING)
+      const test = await workflow.advance({ issue: issue.name });
+      const testApproval = (await get(issue)).pipeline.stages[0].approval;
+      await workflow.approvalGate({ issue: issue.name, stage: 'test', token: 'tok-big' });
+      const approved = await api('POST', `/v1/${issue.name}/stages/test:approve`, { body: {} });
+      for (const task of (await repo.get('shop', number(issue)))!.tasks.filter((x) => x.stage === 'test')) await repo.updateTask(task, { status: 'DONE' });
+      await workflow.stageResult({ issue: issue.name, stage: 'test' });
+      const prod = await workflow.advance({ issue: issue.name });
+      const prodApproval = (await get(issue)).pipeline.stages[1].approval;
+
+      // Assess
+      expect(test).toMatchObject({ stage: { id: 'test', requireApproval: true } });
+      expect(testApproval).toMatchObject({ status: 'PENDING', rule: 'big', waitingFor: ['workspaceAdmin'] });
+      expect(approved.status).toBe(200);
+      expect(prod).toMatchObject({ stage: { id: 'prod', requireApproval: true } });
+      expect(prodApproval).toMatchObject({ status: 'PENDING', rule: 'warned', waitingFor: ['projectReleaser'] });
+    } finally {
+      await api('PUT', '/v1/approvalRules', { body: { rules: [] } });
+    }
+  });
+
+  it('decide a stage once: a second Advance keeps the steps decided, even after the rules change', async () => {
+    // Prepare
+    await api('PUT', '/v1/approvalRules', { body: { rules: [{ title: 'all', condition: 'true', steps: [{ role: 'workspaceDBA' }] }] } });
+    const issue = await create('alice', { targets: ['instances/pg-test/databases/shop'] });
+    const first = await workflow.advance({ issue: issue.name });
+    await api('PUT', '/v1/approvalRules', { body: { rules: [] } });
+
+    // Act
+    const second = await workflow.advance({ issue: issue.name });
+
+    // Assess
+    expect(first).toMatchObject({ stage: { requireApproval: true } });
+    expect(second).toEqual(first);
+    expect((await get(issue)).pipeline.stages[0].approval).toMatchObject({ status: 'PENDING', rule: 'all' });
   });
 });
 

@@ -63,7 +63,7 @@ async function makeIssue(type: IssueType, statement: string, target: TaskTarget)
     project: PROJECT, number: n, title: `issue ${n}`, description: '', type, status: 'OPEN', creator: 2, statement, checksum: sha256(statement),
     createTime: time, updateTime: time, version: 1,
   };
-  const stage: Stage = { project: PROJECT, issue: n, id: 'test', order: 1, requireApproval: false, approval: { status: 'NOT_REQUIRED' }, status: 'RUNNING', version: 1 };
+  const stage: Stage = { project: PROJECT, issue: n, id: 'test', order: 1, requireApproval: false, approval: { status: 'NOT_REQUIRED', steps: [] }, status: 'RUNNING', version: 1 };
   const task: StoredTask = { project: PROJECT, issue: n, id: 1, stage: 'test', type, target, status: 'PENDING', attempts: 0, version: 1 };
   const put = (Item: Record<string, unknown>) => t.store.doc.send(new PutCommand({ TableName: t.store.tableName, Item, ConditionExpression: 'attribute_not_exists(pk)' }));
   await put({ ...entityItem('Issue', keys.issue(PROJECT, n), issue), ...keys.issueInProject(PROJECT, n) });

@@ -31,14 +31,14 @@ describe('planning a pipeline', () => {
     expect(stages.map((s) => [s.id, s.order])).toEqual([['test', 0], ['prod', 2]]);
   });
 
-  it('requires approval exactly where the environment says so', () => {
+  it("keeps each environment's requireApproval and leaves the flow to be decided when the stage is reached", () => {
     // Act
     const { stages } = planPipeline({ project: 'shop', type: 'DATABASE_DATA_UPDATE', environments: ENVS, targets: [target('pg-test', 'test'), target('pg-prod', 'prod')] });
 
     // Assess
     expect(stages.map((s) => [s.id, s.requireApproval, s.approval.status, s.status])).toEqual([
-      ['test', false, 'NOT_REQUIRED', 'NOT_STARTED'],
-      ['prod', true, 'PENDING', 'NOT_STARTED'],
+      ['test', false, 'NOT_DECIDED', 'NOT_STARTED'],
+      ['prod', true, 'NOT_DECIDED', 'NOT_STARTED'],
     ]);
   });
 

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { PERMISSIONS, PROJECT_ROLES, PROJECT_ROLE_PERMISSIONS, PROJECT_SCOPED, WORKSPACE_ROLES, projectRolesHave, roleHas, type Permission } from '../../domain/access/roles.js';
 
-const READ: Permission[] = ['workspace.get', 'users.list', 'users.get', 'environments.list', 'environments.get'];
+const READ: Permission[] = ['workspace.get', 'users.list', 'users.get', 'environments.list', 'environments.get', 'approvalRules.get'];
 const MANAGE_USERS: Permission[] = ['users.create', 'users.update', 'users.delete', 'users.undelete'];
 const PROJECT_READ: Permission[] = ['projects.get', 'databases.list', 'databases.get'];
 const PROJECT_MANAGE: Permission[] = ['projects.update', 'projects.delete', 'projects.undelete', 'projects.setIamPolicy', 'databases.update'];
@@ -35,12 +35,13 @@ describe('workspace roles', () => {
     expect(extra).toEqual(['projects.list', 'projects.create']);
   });
 
-  it('lets a workspaceDBA do everything but manage users, update the workspace and change a GitOps connector', () => {
+  it('lets a workspaceDBA do everything but manage users, update the workspace or its approval rules and change a GitOps connector', () => {
     // Act
     const withheld = PERMISSIONS.filter((p) => !roleHas('workspaceDBA', p));
 
-    // Assess (issue 7: only a projectOwner or a workspaceAdmin may change the connector)
-    expect(withheld.sort()).toEqual([...MANAGE_USERS, 'workspace.update', ...VCS_WRITE].sort());
+    // Assess (issue 7: only a projectOwner or a workspaceAdmin may change the connector; issue 15:
+    // approval rules decide who signs off on a DBA's own changes, so only an admin writes them)
+    expect(withheld.sort()).toEqual([...MANAGE_USERS, 'workspace.update', 'approvalRules.update', ...VCS_WRITE].sort());
   });
 
   it('gives a workspaceAdmin every permission', () => {

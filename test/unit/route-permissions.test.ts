@@ -18,6 +18,9 @@ const PINNED: readonly (readonly [string, string, string | null])[] = [
   // Workspace and users
   ['getWorkspace', 'GET /v1/workspace', 'workspace.get'],
   ['updateWorkspace', 'PATCH /v1/workspace', 'workspace.update'],
+  // Approval rules: every signed-in user reads them, only a workspaceAdmin writes them (issue 15).
+  ['getApprovalRules', 'GET /v1/approvalRules', 'approvalRules.get'],
+  ['updateApprovalRules', 'PUT /v1/approvalRules', 'approvalRules.update'],
   ['listUsers', 'GET /v1/users', 'users.list'],
   ['createUser', 'POST /v1/users', 'users.create'],
   ['getUser', 'GET /v1/users/{id}', 'users.get'],
@@ -68,6 +71,8 @@ const PINNED: readonly (readonly [string, string, string | null])[] = [
   ['cancelIssue', 'POST /v1/projects/{project}/issues/{issue}:cancel', 'issues.cancel'],
   ['approveStage', 'POST /v1/projects/{project}/issues/{issue}/stages/{stage}:approve', 'issues.approve'],
   ['rejectStage', 'POST /v1/projects/{project}/issues/{issue}/stages/{stage}:reject', 'issues.approve'],
+  // The issue's creator may too, whatever their role (domain/pipeline/approvals.ts).
+  ['requestApproval', 'POST /v1/projects/{project}/issues/{issue}/stages/{stage}:requestApproval', 'issues.update'],
   ['runTask', 'POST /v1/projects/{project}/issues/{issue}/stages/{stage}/tasks/{task}:run', 'issues.runTask'],
   ['skipTask', 'POST /v1/projects/{project}/issues/{issue}/stages/{stage}/tasks/{task}:skip', 'issues.runTask'],
   ['listTasks', 'GET /v1/projects/{project}/issues/{issue}/stages/{stage}/tasks', 'issues.get'],

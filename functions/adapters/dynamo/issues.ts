@@ -6,6 +6,7 @@ import { DeleteCommand, GetCommand, PutCommand, QueryCommand, TransactWriteComma
 import type { ListOptions, Page } from '../../../domain/common/values.js';
 import { ConcurrentModificationError, NotFoundError } from '../../../domain/common/errors.js';
 import type { Activity, ActivityInput, ChangeHistory, Issue, IssueAggregate, IssueDraft, IssueRepo, IssueStatus, Stage, StageCondition, Task, TaskRun, TaskStatus } from '../../../domain/pipeline/model.js';
+import { upgradeApproval } from '../../../domain/approval/flow.js';
 import { keys, type EntityType, type Key } from './keys.js';
 import { chunkContent, joinChunks } from './sheets.js';
 import { fromItem, toItem } from './item.js';
@@ -32,6 +33,16 @@ export function readEntity<T>(item: Item): T {
   const own = item.issueType ?? item.activityType ?? item.changeType ?? (ENTITY_TYPES.has(String(item.type)) ? undefined : item.type);
   const { issueType: _i, activityType: _a, changeType: _c, activitySeq: _s, ...rest } = fromItem<Item>(item)!;
   return (own === undefined ? rest : { ...rest, type: own }) as T;
+}
+
+/**
+ * A stage item as the domain sees it. Stages stored before multi-step approval kept one
+ * `{status, approver?, approveTime?}`: it reads as one step (upgradeApproval), and is written
+ * back in the new shape by the next write of the stage's approval.
+ */
+export function readStage(item: Item): Stage {
+  const stage = readEntity<Stage>(item);
+  return { ...stage, approval: upgradeApproval(stage.approval) };
 }
 
 const issueLabel = (project: string, n: number): string => `projects/${project}/issues/${n}`;
@@ -229,7 +240,7 @@ export class DynamoIssueRepo implements IssueRepo {
     if (!issueItem) return undefined;
     const of = <T>(type: string): T[] => items.filter((i) => i.type === type).map((i) => readEntity<T>(i));
     const issue = await readIssue(this.store, issueItem, items.filter((i) => i.type === 'StatementChunk'));
-    const stages = of<Stage>('Stage').sort((a, b) => a.order - b.order);
+    const stages = items.filter((i) => i.type === 'Stage').map(readStage).sort((a, b) => a.order - b.order);
     const tasks = of<Task>('Task').sort((a, b) => a.id - b.id);
     const latest = new Map<number, TaskRun>();
     for (const run of of<TaskRun>('TaskRun')) {
@@ -292,7 +303,7 @@ export class DynamoIssueRepo implements IssueRepo {
           ReturnValues: 'ALL_NEW',
         }),
       );
-      return out.Attributes ? readEntity<Stage>(out.Attributes) : undefined;
+      return out.Attributes ? readStage(out.Attributes) : undefined;
     } catch (e) {
       if (e instanceof ConditionalCheckFailedException) return undefined;
       throw e;
@@ -413,6 +424,12 @@ function stageConditions(expected: StageCondition, names: Record<string, string>
   if (expected.status) {
     names['#status'] = 'status';
     conds.push(`#status IN (${expected.status.map((s, i) => ((values[`:st${i}`] = s), `:st${i}`)).join(', ')})`);
+  }
+  if (expected.version !== undefined) {
+    // `#version` is already named by setExpression (every update bumps it).
+    names['#version'] = 'version';
+    values[':expectedVersion'] = expected.version;
+    conds.push('#version = :expectedVersion');
   }
   for (const field of ['approvalToken', 'failureToken'] as const) {
     const want = expected[field];

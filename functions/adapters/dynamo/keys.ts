@@ -6,7 +6,7 @@ export const pad = (n: number, width = 10): string => String(n).padStart(width, 
 
 export type EntityType = 'Workspace' | 'Counter' | 'User' | 'UserEmail' | 'Environment' | 'Project' | 'Idempotency' | 'Config' | 'Instance' | 'Database' | 'Table'
   | 'Issue' | 'Stage' | 'Task' | 'TaskRun' | 'Activity' | 'ChangeHistory' | 'Sheet' | 'SheetChunk' | 'StatementChunk' | 'DatabaseGroup' | 'TableGroup'
-  | 'VcsConnector' | 'VcsDelivery' | 'VcsDeliveryId' | 'VcsFile' | 'AppliedVersion';
+  | 'VcsConnector' | 'VcsDelivery' | 'VcsDeliveryId' | 'VcsFile' | 'AppliedVersion' | 'ApprovalRules';
 
 /** Server-given names go into sort keys escaped, so that `#` and `.` stay separators. */
 const part = (s: string): string => s.replace(/[%#.]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
@@ -18,6 +18,8 @@ export interface Key {
 
 export const keys = {
   workspace: (): Key => ({ pk: 'WORKSPACE', sk: 'WORKSPACE' }),
+  /** The workspace's approval rules: one item, the whole ordered list, replaced with its version. */
+  approvalRules: (): Key => ({ pk: 'WORKSPACE', sk: 'APPROVAL_RULES' }),
   counter: (name: 'users'): Key => ({ pk: 'COUNTER', sk: name.toUpperCase() }),
   config: (name: 'pageTokenKey'): Key => ({ pk: 'CONFIG', sk: name }),
   user: (id: number): Key => ({ pk: 'USERS', sk: `USER#${pad(id)}` }),

@@ -75,7 +75,18 @@ const TEMPLATES: Record<string, fc.Arbitrary<Record<string, unknown>>> = {
   }),
   updateIssue: fc.record({ title: fc.string({ maxLength: 20 }), description: fc.string({ maxLength: 20 }) }),
   approveStage: fc.constant({}),
-  rejectStage: fc.record({ comment: fc.string({ maxLength: 20 }) }),
+  rejectStage: fc.record({ reason: fc.string({ maxLength: 20 }) }),
+  requestApproval: fc.record({ comment: fc.string({ maxLength: 20 }) }),
+  updateApprovalRules: fc.record({
+    rules: fc.array(
+      fc.record({
+        title: fc.constantFrom('R1', 'R2'),
+        condition: fc.constantFrom('environment == "prod"', '"DROP_TABLE" in statement.types', 'statement.affected_rows > 10', 'environment ==', 'statement.nope', 'true'),
+        steps: fc.array(fc.record({ role: fc.constantFrom('projectOwner', 'workspaceDBA', 'projectReleaser', 'nobody') }), { maxLength: 3 }),
+      }),
+      { maxLength: 3 },
+    ),
+  }),
   runTask: fc.constant({}),
   skipTask: fc.record({ reason: fc.string({ maxLength: 20 }) }),
   createSheet: fc.record({ title: fc.constant('S'), content: fc.constantFrom('SELECT 1', ''), visibility: fc.constantFrom('PRIVATE', 'PROJECT', 'PUBLIC', 'SECRET') }),

@@ -1,0 +1,46 @@
+// The statement parser inside a deployed bundle: esbuild with the deployed options (infra/bundling.ts),
+// the files BUNDLED_FILES names copied beside index.mjs by the same commands the CDK hook runs, then
+// the bundle run by a plain `node` in its own folder, as Lambda runs it. Without the copied
+// WebAssembly the PostgreSQL parser cannot load, and Advance could not read an approval rule's
+// `statement.types`.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { BUNDLED_FILES, copyFilesCommands } from '../../infra/bundling.js';
+import { PROJECT_ROOT } from '../../infra/lib/defaults.js';
+import { buildBundle } from '../../bench/cold-start/bundle.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'sluice-bundled-parser-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** Bundles an entry that prints the statement types of two scripts, one per engine. */
+async function bundle(outDir: string): Promise<string> {
+  const entry = join(dir, 'entry.ts');
+  writeFileSync(
+    entry,
+    `import { statementTypes } from ${JSON.stringify(join(PROJECT_ROOT, 'domain/review/parse.ts'))};\n` +
+      `console.log(JSON.stringify([await statementTypes('POSTGRES', 'DROP TABLE a; UPDATE b SET c = 1'), await statementTypes('MYSQL', 'RENAME TABLE a TO b')]));\n`,
+  );
+  return (await buildBundle(PROJECT_ROOT, 'parser', entry, outDir)).file;
+}
+
+describe('a bundle that reads statement types', () => {
+  it('parses PostgreSQL once the files BUNDLED_FILES names are copied beside it, and fails without them', async () => {
+    // Prepare
+    const bare = await bundle(join(dir, 'bare'));
+    const withFiles = await bundle(join(dir, 'with-files'));
+    for (const command of copyFilesCommands(PROJECT_ROOT, join(dir, 'with-files'), BUNDLED_FILES.advance!)) execFileSync('sh', ['-c', command]);
+
+    // Act
+    const ok = spawnSync(process.execPath, [withFiles], { cwd: join(dir, 'with-files'), encoding: 'utf8' });
+    const broken = spawnSync(process.execPath, [bare], { cwd: join(dir, 'bare'), encoding: 'utf8' });
+
+    // Assess
+    expect(ok.stderr).toBe('');
+    expect(JSON.parse(ok.stdout)).toEqual([['DROP_TABLE', 'UPDATE'], ['RENAME_TABLE']]);
+    expect(broken.status).not.toBe(0);
+    expect(broken.stderr).toMatch(/libpg-query\.wasm/);
+  }, 120_000);
+});
