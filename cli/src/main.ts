@@ -145,7 +145,7 @@ ${examples(
     .addOption(projectOption())
     .addHelpText('after', examples('sluice issue cancel -p sample 3'))
     .action(run(async (c, n: number, o: { project: string }) => cancelIssue(c, o.project, n)));
-  issueArg(issue.command('watch').description('Follow an issue until it ends: exit 0 when DONE, 1 when CANCELED or waiting at a failed task'))
+  issueArg(issue.command('watch').description('Follow an issue until it ends: exit 0 when DONE, 1 when CANCELED, rejected, or waiting at a failed task'))
     .addOption(projectOption())
     .option('--live', 'redraw in place even when stdout is not a terminal (also SLUICE_FORCE_TTY=1)')
     .option('--plain', 'one line per change even on a terminal')
@@ -170,7 +170,7 @@ ${examples('sluice issue watch -p sample 1', 'sluice issue watch -p sample 1 --p
     .option('--timeout <seconds>', 'with --wait: give up after this long', positiveInt('--timeout'), 600)
     .addHelpText('after', examples('sluice approve -p sample 1 --stage prod', 'SLUICE_TOKEN=$REL sluice approve -p sample "$N" --stage prod --wait'))
     .action(run(async (c, n: number, o: { project: string; stage: string; comment?: string; wait?: boolean; timeout?: number }) => approve(c, { project: o.project, issue: n, stage: o.stage }, o)));
-  issueArg(program.command('reject').description('Reject a stage waiting for approval: the issue is canceled'))
+  issueArg(program.command('reject').description('Reject a stage waiting for approval: the stage is REJECTED, the issue stays OPEN'))
     .addOption(projectOption())
     .addOption(stageOption())
     .requiredOption('--reason <text>', 'why (kept in the issue\'s activities)')

@@ -25,7 +25,9 @@ export interface Task {
 }
 
 export interface ApprovalStep {
-  role: string;
+  /** A rule's step: its one role; the environment's own step has none (any of `roles`). */
+  role?: string;
+  roles?: string[];
   status: string;
   approver?: string;
 }
@@ -34,7 +36,7 @@ export interface Stage {
   name: string;
   environment: string;
   status: string;
-  approval: { required?: boolean; status: string; approver?: string; approveTime?: string; steps?: ApprovalStep[] };
+  approval: { required?: boolean; status: string; approver?: string; approveTime?: string; steps?: ApprovalStep[]; waitingFor?: string[] };
   taskCount?: number;
   taskStatusCounts?: Record<string, number>;
   /** Absent for pipelines of more than 1,000 tasks: listed per stage instead. */

@@ -174,7 +174,7 @@ describe('issues', () => {
 
     const r = expectRun(await watching.done, 0);
     const lines = r.stdout.trim().split('\n');
-    expect(lines.slice(0, 3)).toEqual([`Created projects/${PROJECT}/issues/${n} "add phone" (DATABASE_SCHEMA_UPDATE)`, '  test: 1 task', '  prod: 1 task, needs approval by projectOwner, projectReleaser, workspaceDBA or workspaceAdmin']);
+    expect(lines.slice(0, 3)).toEqual([`Created projects/${PROJECT}/issues/${n} "add phone" (DATABASE_SCHEMA_UPDATE)`, '  test: 1 task', '  prod: 1 task']); // approvals are decided when the pipeline reaches a stage
     expect(lines).toContainEqual(expect.stringMatching(/^\[\d+:\d\d\] stage test DONE: 1\/1 done$/));
     expect(lines).toContainEqual(expect.stringMatching(/^\[\d+:\d\d\] stage prod PENDING_APPROVAL: 0\/1 done, 1 pending; waiting for approval by projectOwner, projectReleaser, workspaceDBA or workspaceAdmin$/));
     expect(lines).toContainEqual(expect.stringMatching(/^\[\d+:\d\d\] stage prod DONE: 1\/1 done; approved by users\/3$/));
@@ -186,11 +186,11 @@ describe('issues', () => {
     expect((await issueOf(n)).status).toBe('DONE');
   });
 
-  it('watch --live redraws in place (forced, no terminal needed), fits COLUMNS, no colour under NO_COLOR; reject cancels: exit 1', async () => {
+  it('watch --live redraws in place (forced, no terminal needed), fits COLUMNS, no colour under NO_COLOR; a reject ends the watch: exit 1', async () => {
     const n = await create('--file', file('add_c2.sql', 'ALTER TABLE employees ADD COLUMN c2 text;'), '--group', 'hr');
     const watching = start(['issue', 'watch', '-p', PROJECT, n, '--live'], { env: { ...env, COLUMNS: '60' } });
     await waitFor('the live view to show the approval wait', async () => watching.out.stdout, (s) => s.includes('PENDING_APPROVAL') && s.includes('waiting for'));
-    expect(expectRun(await sluice(['reject', '-p', PROJECT, n, '--stage', 'prod', '--reason', 'not today'], { env: relEnv }), 0).stdout).toBe(`Rejected stage prod of projects/${PROJECT}/issues/${n}: the issue is CANCELED.\n`);
+    expect(expectRun(await sluice(['reject', '-p', PROJECT, n, '--stage', 'prod', '--reason', 'not today'], { env: relEnv }), 0).stdout).toBe(`Rejected stage prod of projects/${PROJECT}/issues/${n}: the stage is REJECTED and the issue OPEN; its creator may change the statement, request approval again, or cancel it.\n`);
     const r = expectRun(await watching.done, 1);
     expect(r.stdout).toContain('\u001b[2K\u001b[1A'); // erased and drawn again
     // eslint-disable-next-line no-control-regex
@@ -198,9 +198,9 @@ describe('issues', () => {
     const text = stripAnsi(r.stdout);
     for (const line of text.split('\n')) expect([...line.replace(/\r$/, '')].length, line).toBeLessThanOrEqual(60);
     expect(text).toContain(`#${n} add c2`);
-    expect(text).toMatch(/prod +CANCELED/);
-    expect(text.trim().split('\n').pop()).toBe(`projects/${PROJECT}/issues/${n} CANCELED`);
-    expect((await issueOf(n)).status).toBe('CANCELED');
+    expect(text).toMatch(/prod +REJECTED/);
+    expect(text.trim().split('\n').slice(-3)[0]).toBe(`projects/${PROJECT}/issues/${n} REJECTED at stage prod.`);
+    expect((await issueOf(n)).status).toBe('OPEN');
 
     // SLUICE_FORCE_TTY=1 does the same as --live.
     const forced = expectRun(await sluice(['issue', 'watch', '-p', PROJECT, n], { env: { ...env, SLUICE_FORCE_TTY: '1' } }), 1);

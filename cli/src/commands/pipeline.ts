@@ -37,10 +37,9 @@ export async function approve(ctx: Ctx, r: StageRef, o: { comment?: string; wait
 }
 
 export async function reject(ctx: Ctx, r: StageRef, o: { reason: string }): Promise<void> {
-  // The API's reject takes the reason as its `comment` (ApproveRequest in the OpenAPI document).
-  const issue = await ctx.api().post<Issue>(`${stagePath(r)}:reject`, { comment: o.reason });
+  const issue = await ctx.api().post<Issue>(`${stagePath(r)}:reject`, { reason: o.reason });
   if (ctx.json) return ctx.printJson(issue);
-  ctx.say(`Rejected stage ${r.stage} of ${issue.name}: the issue is ${issue.status}.`);
+  ctx.say(`Rejected stage ${r.stage} of ${issue.name}: the stage is REJECTED and the issue ${issue.status}; its creator may change the statement, request approval again, or cancel it.`);
 }
 
 export async function task(ctx: Ctx, action: 'run' | 'skip', r: StageRef & { task: string }, o: { reason?: string }): Promise<void> {

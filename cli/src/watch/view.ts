@@ -36,8 +36,10 @@ const orList = (items: string[]): string => (items.length <= 1 ? (items[0] ?? ''
 /** Whom the stage waits for: the pending steps of its approval flow, else the default approvers. */
 export function approvalNote(stage: Stage): string | undefined {
   const a = stage.approval;
-  if (!a || a.status === 'APPROVED' || a.status === 'NOT_REQUIRED' || a.status === 'REJECTED') return undefined;
-  const roles = a.steps && a.steps.length > 0 ? [...new Set(a.steps.filter((s) => s.status !== 'APPROVED').map((s) => s.role))] : DEFAULT_APPROVERS;
+  // NOT_DECIDED: the approval rules are evaluated when the pipeline reaches the stage; nobody is asked yet.
+  if (!a || a.status === 'APPROVED' || a.status === 'NOT_REQUIRED' || a.status === 'REJECTED' || a.status === 'NOT_DECIDED') return undefined;
+  const pending = a.steps?.find((s) => s.status !== 'APPROVED');
+  const roles = a.waitingFor ?? (pending ? (pending.roles ?? (pending.role ? [pending.role] : DEFAULT_APPROVERS)) : DEFAULT_APPROVERS);
   if (stage.status === 'PENDING_APPROVAL') return `waiting for approval by ${orList(roles)}`;
   return stage.status === 'NOT_STARTED' ? `needs approval by ${orList(roles)}` : undefined;
 }
@@ -45,7 +47,10 @@ export function approvalNote(stage: Stage): string | undefined {
 /** Who decided a stage's approval: `approved by users/3`. */
 export function decisionNote(stage: Stage): string | undefined {
   const a = stage.approval;
-  return a?.approver && (a.status === 'APPROVED' || a.status === 'REJECTED') ? `${a.status.toLowerCase()} by ${a.approver}` : undefined;
+  if (!a || (a.status !== 'APPROVED' && a.status !== 'REJECTED')) return undefined;
+  // Multi-step flows name an approver per step; the older shape has one on the approval itself.
+  const who = a.steps?.length ? [...new Set(a.steps.map((s) => s.approver).filter((x): x is string => !!x))] : a.approver ? [a.approver] : [];
+  return who.length > 0 ? `${a.status.toLowerCase()} by ${who.join(', ')}` : undefined;
 }
 
 export interface FailedTask {
@@ -70,14 +75,21 @@ export function failedTasks(issue: Issue, extra: Task[] = []): FailedTask[] {
   return out;
 }
 
-export type Outcome = { state: 'DONE'; exitCode: 0 } | { state: 'CANCELED'; exitCode: 1 } | { state: 'FAILED'; exitCode: 1; stage: string } | { state: 'OPEN' };
+export type Outcome =
+  | { state: 'DONE'; exitCode: 0 }
+  | { state: 'CANCELED'; exitCode: 1 }
+  | { state: 'FAILED' | 'REJECTED'; exitCode: 1; stage: string }
+  | { state: 'OPEN' };
 
 /** Where the issue stands for a watcher: finished, or waiting at a failed task (its stage FAILED), or still going. */
 export function outcomeOf(issue: Issue): Outcome {
   if (issue.status === 'DONE') return { state: 'DONE', exitCode: 0 };
   if (issue.status === 'CANCELED') return { state: 'CANCELED', exitCode: 1 };
   const failed = issue.pipeline?.stages.find((s) => s.status === 'FAILED');
-  return failed ? { state: 'FAILED', exitCode: 1, stage: idOf(failed.environment) } : { state: 'OPEN' };
+  if (failed) return { state: 'FAILED', exitCode: 1, stage: idOf(failed.environment) };
+  // A rejected stage waits for a person (a new statement, approval requested again, or a cancel): the watch has its answer.
+  const rejected = issue.pipeline?.stages.find((s) => s.status === 'REJECTED');
+  return rejected ? { state: 'REJECTED', exitCode: 1, stage: idOf(rejected.environment) } : { state: 'OPEN' };
 }
 
 /** `0:07`, `12:30`, `1:02:03`. */
@@ -155,6 +167,8 @@ function paintStatus(status: string, colors: Colors): (s: string) => string {
       return colors.yellow;
     case 'CANCELED':
       return colors.gray;
+    case 'REJECTED':
+      return colors.red;
     default:
       return colors.dim;
   }

@@ -64,6 +64,13 @@ export function endLines(issue: Issue, project: string, extraFailed: Task[] = []
   const n = idOf(issue.name);
   if (outcome.state === 'DONE') return [`${issue.name} DONE in ${duration(elapsed(issue))}`];
   if (outcome.state === 'CANCELED') return [`${issue.name} CANCELED`];
+  if (outcome.state === 'REJECTED') {
+    return [
+      `${issue.name} REJECTED at stage ${outcome.stage}.`,
+      '  request approval again (:requestApproval),',
+      `  or: sluice issue cancel -p ${project} ${n}`,
+    ];
+  }
   if (outcome.state === 'FAILED') {
     const task = failedTasks(issue, extraFailed).find((f) => f.stage === outcome.stage)?.task ?? 'T';
     return [
