@@ -62,6 +62,7 @@ export const PERMISSIONS = [
   'databaseGroups.delete',
   'vcsConnectors.get',
   'vcsConnectors.update',
+  'auditLogs.list',
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 

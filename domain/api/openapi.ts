@@ -8,6 +8,7 @@ import { GROUP_OPERATION_SCHEMAS } from '../inventory/groups.js';
 import { VCS_OPERATION_SCHEMAS } from '../gitops/vcs.js';
 import { SHEET_OPERATION_SCHEMAS } from '../sheets/sheets.js';
 import { PROJECT_OPERATION_SCHEMAS } from '../inventory/projects.js';
+import { AUDIT_DEPARTURES, AUDIT_OPERATION_SCHEMAS } from '../audit/audit.js';
 import type { OperationSchemas } from '../common/operations.js';
 import { ROUTES, type RouteDef } from './routes.js';
 import { UserCreate, UserPatch, UserResource } from '../access/users.js';
@@ -41,6 +42,7 @@ export const OPERATION_SCHEMAS: Record<string, OperationSchemas> = {
   ...SHEET_OPERATION_SCHEMAS,
   ...GROUP_OPERATION_SCHEMAS,
   ...VCS_OPERATION_SCHEMAS,
+  ...AUDIT_OPERATION_SCHEMAS,
 };
 
 const jsonSchema = (s: z.ZodMiniType, io: 'input' | 'output') => {
@@ -79,6 +81,7 @@ function parameters(r: RouteDef): unknown[] {
     q('pageToken', { type: 'string' }, 'nextPageToken of the previous page; tamper-evident, bound to the other list parameters.');
     q('showDeleted', { type: 'boolean' }, 'Include soft-deleted resources.');
   }
+  if (schemas?.filter) q('filter', { type: 'string' }, schemas.filter);
   if (r.method === 'PATCH') {
     q('updateMask', { type: 'string' }, 'Comma-separated fields to update; without it, every mutable field present in the body.');
     params.push({ name: 'If-Match', in: 'header', required: false, schema: { type: 'string' }, description: 'The etag last read; a stale one is a 409 ABORTED.' });
@@ -166,6 +169,7 @@ export function buildOpenApi(version = '1.0.0'): Record<string, unknown> {
       'Issues: GET .../activities is paged (pageSize, pageToken) like every list.',
       'Errors: a path of this document asked with a method it does not take (DELETE /v1/environments) is a 405 with an `Allow` header naming the methods it takes, in the error shape with status UNIMPLEMENTED (what grpc-gateway answers to a 405). A path outside the document stays a 404 NOT_FOUND.',
       ...GITOPS_DEPARTURES,
+      ...AUDIT_DEPARTURES,
     ],
     servers: [{ url: '/' }],
     security: [{ bearer: [] }],
