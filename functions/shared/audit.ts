@@ -117,7 +117,7 @@ export class AuditTrail {
     const actor = await this.actor(call);
     const draft = draftEntry({ ...call, time: new Date(call.started), actor });
     // Someone signed in whom Sluice does not know (or no longer): the email the token claimed.
-    if (actor === 'anonymous' && call.email) draft.detail = safeDetail({ ...draft.detail, email: call.email });
+    if (actor === 'anonymous' && call.email) draft.detail = safeDetail({ ...draft.detail, signedInAs: call.email });
     return draft;
   }
 

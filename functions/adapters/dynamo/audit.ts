@@ -43,11 +43,23 @@ interface Pending {
 
 const scope = new AsyncLocalStorage<Pending>();
 
-/** How many Query calls one page may take before it answers with what it has and a token to go on. */
-const QUERIES_PER_PAGE = 8;
+export interface AuditListLimits {
+  /** How many Query calls one page may take before it answers with what it has and a token to go on. */
+  queriesPerPage: number;
+  /** Items each Query reads when a filter may drop some (DynamoDB filters after reading). */
+  readsPerQuery: number;
+}
+
+const LIMITS: AuditListLimits = { queriesPerPage: 8, readsPerQuery: 100 };
 
 export class DynamoAuditRepo implements AuditRepo {
-  constructor(private readonly store: DynamoStore) {}
+  private readonly limits: AuditListLimits;
+  constructor(
+    private readonly store: DynamoStore,
+    limits: Partial<AuditListLimits> = {},
+  ) {
+    this.limits = { ...LIMITS, ...limits };
+  }
 
   async record(entry: AuditEntry, expireAt: Date): Promise<void> {
     await this.store.doc.send(new PutCommand({ TableName: this.store.tableName, Item: auditItem(entry, expireAt) }));
@@ -100,7 +112,7 @@ export class DynamoAuditRepo implements AuditRepo {
       ExpressionAttributeValues: values,
       ScanIndexForward: false,
       // A filter is applied after the read: read more than a page's worth per call.
-      Limit: filters.length ? Math.max(100, options.limit + 1) : options.limit + 1,
+      Limit: filters.length ? Math.max(this.limits.readsPerQuery, options.limit + 1) : options.limit + 1,
     };
     const kept: Item[] = [];
     let start = options.cursor as Item | undefined;
@@ -114,7 +126,7 @@ export class DynamoAuditRepo implements AuditRepo {
       }
       start = out.LastEvaluatedKey;
       // A rare match in a long log: answer with what was found and a token to read on from here.
-      if (!start || calls + 1 >= QUERIES_PER_PAGE) return { items: kept.map((i) => fromItem<AuditEntry>(i)!), ...(start ? { next: start } : {}) };
+      if (!start || calls + 1 >= this.limits.queriesPerPage) return { items: kept.map((i) => fromItem<AuditEntry>(i)!), ...(start ? { next: start } : {}) };
     }
   }
 }
