@@ -124,7 +124,8 @@ export class AuditTrail {
   /** users/N; the webhook's `vcs:<project>`; the token's user when the request failed before sign-in; else anonymous. */
   private async actor(call: AuditedCall): Promise<string> {
     if (call.principal) return `users/${call.principal.id}`;
-    if (call.route.family === 'hooks') return `vcs:${call.params.project ?? ''}`;
+    // The webhook's principal is the project its path names (a path naming no valid project: anonymous).
+    if (call.route.family === 'hooks') return /^[a-z][a-z0-9-]{1,62}$/.test(call.params.project ?? '') ? `vcs:${call.params.project}` : 'anonymous';
     if (call.email) {
       const user = await this.wiring.users.getByEmail(normalizeEmail(call.email)).catch(() => undefined);
       if (user && user.state === 'ACTIVE' && user.userType === 'USER') return `users/${user.id}`;

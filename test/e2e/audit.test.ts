@@ -143,6 +143,7 @@ describe('the VCS webhook', () => {
     // Act
     const good = await api.call('POST', `/v1/hooks/vcs/${PROJECT}`, { as: null, raw: ping, headers: githubHeaders(WEBHOOK_SECRET, ping, 'ping') });
     const forged = await api.call('POST', `/v1/hooks/vcs/${PROJECT}`, { as: null, raw: ping, headers: githubHeaders('not-the-secret-at-all', ping, 'ping') });
+    const nowhere = await api.call('POST', '/v1/hooks/vcs/No_Such_Project', { as: null, raw: ping, headers: githubHeaders(WEBHOOK_SECRET, ping, 'ping') });
 
     // Assess
     ok(good);
@@ -150,6 +151,8 @@ describe('the VCS webhook', () => {
     const base = { actor: `vcs:${PROJECT}`, method: 'receiveVcsWebhook', httpMethod: 'POST', resource: `projects/${PROJECT}/vcsConnector` };
     expect(await entryOf(good, `actor == "vcs:${PROJECT}"`)).toMatchObject({ ...base, status: { code: 200, status: 'OK' }, detail: { outcome: 'pong: the signature verifies' } });
     expect(await entryOf(forged, `actor == "vcs:${PROJECT}"`)).toMatchObject({ ...base, status: { code: 401, status: 'UNAUTHENTICATED' }, detail: {} });
+    // A path that names no project has no principal to speak of.
+    expect(await entryOf(nowhere, 'actor == "anonymous"')).toMatchObject({ actor: 'anonymous', resource: 'projects/No_Such_Project/vcsConnector', status: { code: 401, status: 'UNAUTHENTICATED' } });
     const put = (ok(await list(`method == "putVcsConnector"`)).auditLogs as Body[])[0];
     expect(put).toMatchObject({ resource: `projects/${PROJECT}/vcsConnector`, detail: { provider: 'GITHUB', repository: 'acme/audited' } });
   });
