@@ -36,6 +36,7 @@ export const HANDLER_ENTRIES = {
   groups: 'functions/http/groups.ts',
   vcs: 'functions/http/vcs.ts',
   hooks: 'functions/http/hooks.ts',
+  audit: 'functions/http/audit.ts',
   // The GitOps worker the webhook invokes asynchronously (not a pipeline function).
   vcsWorker: 'functions/workflow/vcs-worker.ts',
   seed: 'functions/seed/handler.ts',

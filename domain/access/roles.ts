@@ -64,6 +64,7 @@ export const PERMISSIONS = [
   'vcsConnectors.update',
   'approvalRules.get',
   'approvalRules.update',
+  'auditLogs.list',
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 

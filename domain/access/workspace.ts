@@ -5,9 +5,28 @@ import type { AccessDeps } from './ports.js';
 
 export const WORKSPACE_NAME = 'workspace';
 
+/** How long audit entries are kept (a protobuf Duration in JSON: whole seconds, `"7776000s"`). */
+export const DEFAULT_AUDIT_RETENTION = '7776000s';
+const DAY_SECONDS = 86_400;
+const MIN_RETENTION_DAYS = 1;
+const MAX_RETENTION_DAYS = 3650;
+const AuditRetention = z.string().check(
+  z.regex(/^\d{1,10}s$/, 'must be a duration in whole seconds, like "7776000s" (90 days)'),
+  z.refine((v) => {
+    const s = Number(v.slice(0, -1));
+    return s >= MIN_RETENTION_DAYS * DAY_SECONDS && s <= MAX_RETENTION_DAYS * DAY_SECONDS;
+  }, `must be between ${MIN_RETENTION_DAYS * DAY_SECONDS}s (1 day) and ${MAX_RETENTION_DAYS * DAY_SECONDS}s (${MAX_RETENTION_DAYS} days)`),
+);
+
+/** The workspace's audit retention in seconds (the default for a workspace stored before the setting existed). */
+export const auditRetentionSeconds = (w: Pick<Workspace, 'auditRetention'> | undefined): number =>
+  Number((w?.auditRetention ?? DEFAULT_AUDIT_RETENTION).slice(0, -1));
+
 export interface Workspace {
   title: string;
   allowSelfApproval: boolean;
+  /** Absent on a workspace stored before the setting existed: DEFAULT_AUDIT_RETENTION. */
+  auditRetention?: string;
   createTime: string;
   updateTime: string;
   version: number;
@@ -17,6 +36,7 @@ export const WorkspaceResource = /* @__PURE__ */ z.object({
   name: /* @__PURE__ */ z.literal(WORKSPACE_NAME),
   title: /* @__PURE__ */ z.string(),
   allowSelfApproval: /* @__PURE__ */ z.boolean(),
+  auditRetention: /* @__PURE__ */ z.string(),
   createTime: Timestamp,
   updateTime: Timestamp,
   etag: /* @__PURE__ */ z.string(),
@@ -25,14 +45,16 @@ export const WorkspaceResource = /* @__PURE__ */ z.object({
 export const WorkspacePatch = z.strictObject({
   title: z.optional(Title),
   allowSelfApproval: z.optional(z.boolean()),
+  auditRetention: z.optional(AuditRetention),
   ...ECHOED,
 });
-const MUTABLE = ['title', 'allowSelfApproval'] as const;
+const MUTABLE = ['title', 'allowSelfApproval', 'auditRetention'] as const;
 
 export const toWorkspaceResource = (w: Workspace): z.infer<typeof WorkspaceResource> => ({
   name: WORKSPACE_NAME,
   title: w.title,
   allowSelfApproval: w.allowSelfApproval,
+  auditRetention: w.auditRetention ?? DEFAULT_AUDIT_RETENTION,
   createTime: w.createTime,
   updateTime: w.updateTime,
   etag: etagOf(WORKSPACE_NAME, w.version),
@@ -62,6 +84,7 @@ export async function updateWorkspace(
   const next: Workspace = { ...current, updateTime: deps.now().toISOString() };
   if (fields.includes('title')) next.title = patch.title!;
   if (fields.includes('allowSelfApproval')) next.allowSelfApproval = patch.allowSelfApproval!;
+  if (fields.includes('auditRetention')) next.auditRetention = patch.auditRetention!;
   if (fields.length === 0) return current;
   return deps.workspace.update(next, current.version);
 }

@@ -9,6 +9,7 @@ import { VCS_OPERATION_SCHEMAS } from '../gitops/vcs.js';
 import { APPROVAL_OPERATION_SCHEMAS } from '../approval/rules.js';
 import { SHEET_OPERATION_SCHEMAS } from '../sheets/sheets.js';
 import { PROJECT_OPERATION_SCHEMAS } from '../inventory/projects.js';
+import { AUDIT_DEPARTURES, AUDIT_OPERATION_SCHEMAS } from '../audit/audit.js';
 import type { OperationSchemas } from '../common/operations.js';
 import { ROUTES, type RouteDef } from './routes.js';
 import { UserCreate, UserPatch, UserResource } from '../access/users.js';
@@ -43,6 +44,7 @@ export const OPERATION_SCHEMAS: Record<string, OperationSchemas> = {
   ...GROUP_OPERATION_SCHEMAS,
   ...VCS_OPERATION_SCHEMAS,
   ...APPROVAL_OPERATION_SCHEMAS,
+  ...AUDIT_OPERATION_SCHEMAS,
 };
 
 const jsonSchema = (s: z.ZodMiniType, io: 'input' | 'output') => {
@@ -81,6 +83,7 @@ function parameters(r: RouteDef): unknown[] {
     q('pageToken', { type: 'string' }, 'nextPageToken of the previous page; tamper-evident, bound to the other list parameters.');
     q('showDeleted', { type: 'boolean' }, 'Include soft-deleted resources.');
   }
+  if (schemas?.filter) q('filter', { type: 'string' }, schemas.filter);
   if (r.method === 'PATCH') q('updateMask', { type: 'string' }, 'Comma-separated fields to update; without it, every mutable field present in the body.');
   if (r.method === 'PATCH' || r.operation === 'updateApprovalRules') {
     params.push({ name: 'If-Match', in: 'header', required: false, schema: { type: 'string' }, description: 'The etag last read; a stale one is a 409 ABORTED.' });
@@ -170,6 +173,7 @@ export function buildOpenApi(version = '1.0.0'): Record<string, unknown> {
       'Approval: a stage\'s `approval` is `{status, rule?, steps, waitingFor?}`. `status` adds NOT_DECIDED: the flow is decided when the pipeline reaches the stage (so rules see the plan check), not when the issue is made. Each step carries `roles`, the roles any one of which approves it (a rule\'s step has one, also given as `role`; the environment\'s own step has the four of before and no `role`), and `comment` (the approver\'s, or a rejection\'s reason). `waitingFor` names the roles of the waiting step. `plan_check.status` is NOT_RUN for an issue no plan check ran on.',
       'Approval: a stage has the status REJECTED after `:reject` (which requires `reason`). Who may not act on the waiting step (lacks its role, created the issue, approved another step of the stage) gets 403 naming issues.approve, whatever their other permissions; a stage not waiting is 400; a lost race is 409. Activities: STEP_APPROVED (a step before the last), STAGE_APPROVED (the last), STAGE_REJECTED, APPROVAL_REREQUESTED. PUT /v1/approvalRules without an etag replaces the rules unconditionally.',
       ...GITOPS_DEPARTURES,
+      ...AUDIT_DEPARTURES,
     ],
     servers: [{ url: '/' }],
     security: [{ bearer: [] }],

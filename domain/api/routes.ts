@@ -4,7 +4,7 @@ import type { Permission } from '../access/roles.js';
 
 export type HttpMethod = 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
 /** A handler family is one Lambda function: functions/http/<family>.ts. */
-export type Family = 'meta' | 'workspace' | 'users' | 'environments' | 'instances' | 'databases' | 'projects' | 'issues' | 'sheets' | 'sql' | 'groups' | 'vcs' | 'hooks';
+export type Family = 'meta' | 'workspace' | 'users' | 'environments' | 'instances' | 'databases' | 'projects' | 'issues' | 'sheets' | 'sql' | 'groups' | 'vcs' | 'hooks' | 'audit';
 
 export interface RouteDef {
   readonly method: HttpMethod;
@@ -111,6 +111,8 @@ export const ROUTES = [
   { method: 'PUT', path: '/v1/projects/{project}/vcsConnector', family: 'vcs', operation: 'putVcsConnector', permission: 'vcsConnectors.update', summary: 'Create or replace the VCS connector; the answer carries the webhookUrl to give the provider', body: true },
   { method: 'DELETE', path: '/v1/projects/{project}/vcsConnector', family: 'vcs', operation: 'deleteVcsConnector', permission: 'vcsConnectors.update', summary: 'Remove the VCS connector and its secrets' },
   { method: 'POST', path: '/v1/hooks/vcs/{project}', family: 'hooks', operation: 'receiveVcsWebhook', permission: null, summary: "The provider's push webhook: authenticated by its signature, not a JWT", rawBody: true },
+
+  { method: 'GET', path: '/v1/auditLogs', family: 'audit', operation: 'listAuditLogs', permission: 'auditLogs.list', summary: 'The audit log, newest first: one entry per mutating request and SQL-editor query (?filter=actor == "users/3" && time >= "2026-12-01T00:00:00Z")' },
 ] as const satisfies readonly RouteDef[];
 
 export type Route = (typeof ROUTES)[number];

@@ -7,4 +7,6 @@ export interface OperationSchemas {
   response?: z.ZodMiniType;
   /** A list: the response is `{ <field>: item[], nextPageToken? }`. */
   list?: { field: string; item: z.ZodMiniType };
+  /** The list takes `?filter=`: what it accepts. */
+  filter?: string;
 }

@@ -98,8 +98,11 @@ export async function queryDatabase(deps: QueryDeps, access: Access, instanceId:
   return run(deps, access, instanceId, db, input.statement, input.limit);
 }
 
-/** Runs the sheet's content on its database, or on `database` from the body. */
-export async function runSheet(deps: QueryDeps, access: Access, project: string, id: number, body: unknown): Promise<QueryResult> {
+/**
+ * Runs the sheet's content on its database, or on `database` from the body. `onStatement` hears
+ * the statement about to run (the audit log records it), once the caller may see the sheet.
+ */
+export async function runSheet(deps: QueryDeps, access: Access, project: string, id: number, body: unknown, onStatement?: (statement: string) => void): Promise<QueryResult> {
   const { sheet } = await visibleSheet(deps, access, project, id);
   const input = parse(RunSheetRequest, body ?? {});
   let target = sheet.database;
@@ -110,6 +113,7 @@ export async function runSheet(deps: QueryDeps, access: Access, project: string,
   }
   if (!target) throw fieldError('database', 'required: the sheet names no database');
   if (sheet.content.trim() === '') throw new FailedPreconditionError('the sheet is empty');
+  onStatement?.(sheet.content);
   return run(deps, access, target.instance, target.database, sheet.content, input.limit);
 }
 

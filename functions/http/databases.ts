@@ -4,7 +4,7 @@ import { toChangeHistoryResource } from '../../domain/pipeline/resources.js';
 import { parseUserChosenId } from '../../domain/common/names.js';
 import { httpHandler, type Request } from '../shared/http.js';
 import { listPage } from '../shared/paging.js';
-import { deps, idempotency } from '../shared/wiring.js';
+import { deps, idempotency, audit } from '../shared/wiring.js';
 import { issueRepo } from '../shared/wiring-repos.js';
 
 /** Change histories live with the issues' store; this family reads them without the orchestrator. */
@@ -12,7 +12,7 @@ const historyDeps = { ...deps, issues: issueRepo };
 const toResource = ({ database, instance }: Located) => toDatabaseResource(database, instance);
 const instanceId = (req: Request): string => parseUserChosenId(req.params.instance!, 'instance');
 
-export const handler = httpHandler('databases', { deps, idempotency }, {
+export const handler = httpHandler('databases', { deps, idempotency, audit }, {
   listInstanceDatabases: async (req) => {
     const instance = instanceId(req);
     const { items, nextPageToken } = await listPage(req, `instances/${instance}/databases`, (o) => listInstanceDatabases(deps, req.access!, instance, o), toResource);

@@ -3,7 +3,7 @@ import { NotFoundError } from '../../domain/common/errors.js';
 import { environmentName, parseUserChosenId } from '../../domain/common/names.js';
 import { httpHandler } from '../shared/http.js';
 import { listPage } from '../shared/paging.js';
-import { deps, idempotency } from '../shared/wiring.js';
+import { deps, idempotency, audit } from '../shared/wiring.js';
 
 /** The API shows an environment's rank in the pipeline, which needs its siblings. */
 async function withRank(id: string) {
@@ -13,7 +13,7 @@ async function withRank(id: string) {
   return toEnvironmentResource(env, rankOf(all, id));
 }
 
-export const handler = httpHandler('environments', { deps, idempotency }, {
+export const handler = httpHandler('environments', { deps, idempotency, audit }, {
   listEnvironments: async (req) => {
     const { items, nextPageToken } = await listPage(
       req,

@@ -5,7 +5,7 @@ import { parseUserChosenId } from '../../domain/common/names.js';
 import { groupRepo } from '../shared/wiring-repos.js';
 import { httpHandler, type Request } from '../shared/http.js';
 import { listPage } from '../shared/paging.js';
-import { deps, idempotency } from '../shared/wiring.js';
+import { deps, idempotency, audit } from '../shared/wiring.js';
 
 const groupDeps: GroupDeps = { ...deps, groups: groupRepo };
 
@@ -17,7 +17,7 @@ const project = (req: Request): string => parseUserChosenId(req.params.project!,
 const group = (req: Request): string => parseUserChosenId(req.params.databaseGroup!, 'databaseGroup');
 const tableGroup = (req: Request): string => parseUserChosenId(req.params.tableGroup!, 'tableGroup');
 
-export const handler = httpHandler('groups', { deps, idempotency }, {
+export const handler = httpHandler('groups', { deps, idempotency, audit }, {
   listDatabaseGroups: async (req) => {
     const p = project(req);
     const { items, nextPageToken } = await listPage(req, `projects/${p}/databaseGroups`, (o) => listDatabaseGroups(groupDeps, caller(req), p, o), (g) => toDatabaseGroupResource(g));

@@ -5,8 +5,9 @@ import { receiveWebhook } from '../../domain/gitops/vcs.js';
 import { httpHandler } from '../shared/http.js';
 import { vcsDispatcher } from '../shared/vcs-dispatch.js';
 import { vcsRepo, vcsSecrets } from '../shared/wiring-vcs.js';
+import { audit } from '../shared/wiring.js';
 
-export const handler = httpHandler('hooks', null, {
+export const handler = httpHandler('hooks', { audit }, {
   receiveVcsWebhook: async (req) => {
     const reply = await receiveWebhook({ vcs: vcsRepo, secrets: vcsSecrets, dispatcher: vcsDispatcher, now: () => new Date(), log: req.log }, req.params.project!, req.rawBody, req.headers);
     return { status: reply.status, body: reply.body };

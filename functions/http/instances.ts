@@ -4,12 +4,12 @@ import { parseBool } from '../../domain/common/values.js';
 import { parseUserChosenId } from '../../domain/common/names.js';
 import { httpHandler } from '../shared/http.js';
 import { listPage } from '../shared/paging.js';
-import { deps, idempotency } from '../shared/wiring.js';
+import { deps, idempotency, audit } from '../shared/wiring.js';
 import { sqlDeps } from '../shared/wiring-sql.js';
 
 const id = (params: Record<string, string>): string => parseUserChosenId(params.instance!, 'instance');
 
-export const handler = httpHandler('instances', { deps, idempotency }, {
+export const handler = httpHandler('instances', { deps, idempotency, audit }, {
   listInstances: async (req) => {
     const { items, nextPageToken } = await listPage(req, 'instances', (o) => listInstances(deps, o), toInstanceResource);
     return { body: { instances: items, ...(nextPageToken ? { nextPageToken } : {}) } };

@@ -8,7 +8,7 @@ import { toActivityResource, toIssueResource, toTaskRunResource } from '../../do
 import { parseUserChosenId } from '../../domain/common/names.js';
 import { httpHandler, type Request } from '../shared/http.js';
 import { listPage } from '../shared/paging.js';
-import { deps, idempotency } from '../shared/wiring.js';
+import { deps, idempotency, audit } from '../shared/wiring.js';
 import { issueDeps } from '../shared/wiring-issues.js';
 
 const caller = (req: Request): Access => {
@@ -21,7 +21,7 @@ const stage = (req: Request): string => parseUserChosenId(req.params.stage!, 'st
 const task = (req: Request): number => parseTaskId(req.params.task!);
 const full = (a: IssueAggregate) => ({ body: toIssueResource(a.issue, a) });
 
-export const handler = httpHandler('issues', { deps, idempotency }, {
+export const handler = httpHandler('issues', { deps, idempotency, audit }, {
   listIssues: async (req) => {
     const p = project(req);
     const filter = req.query.filter;

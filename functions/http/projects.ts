@@ -4,7 +4,7 @@ import { parseUserChosenId } from '../../domain/common/names.js';
 import { createProject, deleteProject, getIamPolicy, getProject, listProjects, setIamPolicy, toIamPolicy, toProjectResource, undeleteProject, updateProject } from '../../domain/inventory/projects.js';
 import { httpHandler, type Request } from '../shared/http.js';
 import { listPage } from '../shared/paging.js';
-import { deps, idempotency } from '../shared/wiring.js';
+import { deps, idempotency, audit } from '../shared/wiring.js';
 
 /** Every project route needs a signed-in caller; the stack has authenticated it. */
 const caller = (req: Request): Access => {
@@ -13,7 +13,7 @@ const caller = (req: Request): Access => {
 };
 const id = (req: Request): string => parseUserChosenId(req.params.project!, 'project');
 
-export const handler = httpHandler('projects', { deps, idempotency }, {
+export const handler = httpHandler('projects', { deps, idempotency, audit }, {
   listProjects: async (req) => {
     const { items, nextPageToken } = await listPage(req, 'projects', (o) => listProjects(deps, caller(req), o), toProjectResource);
     return { body: { projects: items, ...(nextPageToken ? { nextPageToken } : {}) } };

@@ -6,7 +6,7 @@ import { updateSheet } from '../../domain/sheets/sheets.js';
 import { sheetRepo } from '../shared/wiring-repos.js';
 import { httpHandler, type Request } from '../shared/http.js';
 import { listPage } from '../shared/paging.js';
-import { deps, idempotency } from '../shared/wiring.js';
+import { deps, idempotency, audit } from '../shared/wiring.js';
 
 const sheetDeps: SheetDeps = { ...deps, sheets: sheetRepo };
 const caller = (req: Request): Access => {
@@ -16,7 +16,7 @@ const caller = (req: Request): Access => {
 const project = (req: Request): string => parseUserChosenId(req.params.project!, 'project');
 const sheet = (req: Request): number => parseSheetId(req.params.sheet!);
 
-export const handler = httpHandler('sheets', { deps, idempotency }, {
+export const handler = httpHandler('sheets', { deps, idempotency, audit }, {
   listSheets: async (req) => {
     const p = project(req);
     const { items, nextPageToken } = await listPage(req, `projects/${p}/sheets`, (o) => listSheets(sheetDeps, caller(req), p, o), toSheetResource);

@@ -5,8 +5,9 @@ import { UnauthenticatedError } from '../../domain/common/errors.js';
 import { parseUserChosenId } from '../../domain/common/names.js';
 import { parseSheetId } from '../../domain/sheets/sheets.js';
 import { queryDatabase, queryTimeoutFrom, runSheet, type QueryDeps } from '../../domain/sheets/sql-editor.js';
+import { statementDetail } from '../../domain/audit/detail.js';
 import { httpHandler, type Request } from '../shared/http.js';
-import { deps, idempotency } from '../shared/wiring.js';
+import { deps, idempotency, audit } from '../shared/wiring.js';
 import { queryRunner, secrets, sql } from '../shared/wiring-sql.js';
 import { sheetRepo } from '../shared/wiring-repos.js';
 
@@ -20,10 +21,12 @@ const caller = (req: Request): Access => {
   return req.access;
 };
 
-export const handler = httpHandler('sql', { deps, idempotency }, {
+export const handler = httpHandler('sql', { deps, idempotency, audit }, {
   runSheet: async (req) => ({
     status: 200,
-    body: await runSheet(queryDeps(req), caller(req), parseUserChosenId(req.params.project!, 'project'), parseSheetId(req.params.sheet!), req.body),
+    body: await runSheet(queryDeps(req), caller(req), parseUserChosenId(req.params.project!, 'project'), parseSheetId(req.params.sheet!), req.body, (statement) =>
+      req.auditNote(statementDetail(statement)),
+    ),
   }),
   queryDatabase: async (req) => ({
     status: 200,

@@ -2,9 +2,9 @@ import { parseUserId } from '../../domain/common/names.js';
 import { createUser, getUser, listUsers, setUserState, toUserResource, updateUser } from '../../domain/access/users.js';
 import { httpHandler } from '../shared/http.js';
 import { listPage } from '../shared/paging.js';
-import { deps, idempotency } from '../shared/wiring.js';
+import { deps, idempotency, audit } from '../shared/wiring.js';
 
-export const handler = httpHandler('users', { deps, idempotency }, {
+export const handler = httpHandler('users', { deps, idempotency, audit }, {
   listUsers: async (req) => {
     const { items, nextPageToken } = await listPage(req, 'users', (o) => listUsers(deps, o), toUserResource);
     return { body: { users: items, ...(nextPageToken ? { nextPageToken } : {}) } };

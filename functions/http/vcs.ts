@@ -4,7 +4,7 @@ import { UnauthenticatedError } from '../../domain/common/errors.js';
 import { parseUserChosenId } from '../../domain/common/names.js';
 import { deleteVcsConnector, getVcsConnector, putVcsConnector, toConnectorResource } from '../../domain/gitops/vcs.js';
 import { httpHandler, type Request } from '../shared/http.js';
-import { deps, idempotency } from '../shared/wiring.js';
+import { deps, idempotency, audit } from '../shared/wiring.js';
 import { vcsDeps } from '../shared/wiring-vcs.js';
 
 const caller = (req: Request): Access => {
@@ -16,7 +16,7 @@ const project = (req: Request): string => parseUserChosenId(req.params.project!,
 /** Where the API is reached: SLUICE_API_URL (the stack's API endpoint, or the local server), else the request's host. */
 const apiBase = (req: Request): string => process.env.SLUICE_API_URL || `http://${req.headers.host ?? 'localhost'}`;
 
-export const handler = httpHandler('vcs', { deps, idempotency }, {
+export const handler = httpHandler('vcs', { deps, idempotency, audit }, {
   getVcsConnector: async (req) => {
     const { connector, deliveries } = await getVcsConnector(vcsDeps, caller(req), project(req));
     return { body: toConnectorResource(connector, apiBase(req), deliveries) };

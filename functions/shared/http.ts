@@ -1,6 +1,7 @@
 // The one middy stack every HTTP handler family uses (API.md conventions):
-// observe (request id, access log) → errors (AIP-193 shape) → route → JSON body → authenticate
-// → idempotency → the operation. Each middleware is a factory of before/after/onError.
+// observe (request id, access log) → audit (records the outcome: functions/shared/audit.ts) →
+// errors (AIP-193 shape) → route → JSON body → authenticate → idempotency → the operation, run so
+// that its first write carries its audit entry. Each middleware is a factory of before/after/onError.
 import { createHash } from 'node:crypto';
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2WithJWTAuthorizer, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
@@ -13,6 +14,7 @@ import type { User } from '../../domain/access/users.js';
 import type { Deps } from '../../domain/inventory/ports.js';
 import type { IdempotencyRepo, StoredResponse } from '../../domain/common/ports.js';
 import { logger as rootLogger, type Logger } from './logger.js';
+import { AuditTrail, noteOn, type AuditedCall, type AuditSession } from './audit.js';
 
 export type HttpEvent = APIGatewayProxyEventV2WithJWTAuthorizer;
 export type HttpResult = APIGatewayProxyStructuredResultV2 & { statusCode: number; headers: Record<string, string> };
@@ -37,6 +39,8 @@ export interface Request {
   readonly principal: User | undefined;
   /** The caller's rights; project-scoped checks happen in the domain with `access.require`. */
   readonly access: Access | undefined;
+  /** Adds to the request's audit entry what only the operation learns (a sheet's statement); scrubbed. */
+  readonly auditNote: (detail: Record<string, unknown>) => void;
 }
 
 export interface Reply {
@@ -63,6 +67,8 @@ interface State {
   deadlinePassed?: boolean;
   /** Keeps the Idempotency-Key's claim alive while the operation runs. */
   heartbeat?: ReturnType<typeof setInterval>;
+  /** The audit entry while the operation runs (a route that is not a GET). */
+  audit?: AuditSession;
 }
 type Ctx = Context & { sluice: State };
 type MiddyRequest = middy.Request<HttpEvent, HttpResult, Error, Ctx>;
@@ -108,6 +114,52 @@ export const observe = (): middy.MiddlewareObj<HttpEvent, HttpResult, Error, Ctx
     after: finish,
     onError: finish,
   };
+};
+
+/** What the audit trail knows of the request; undefined before it was routed. */
+function auditedCall(event: HttpEvent, state: State | undefined): AuditedCall | undefined {
+  if (!state?.route) return undefined;
+  const email = event.requestContext.authorizer?.jwt?.claims?.email;
+  return {
+    route: state.route,
+    params: state.params,
+    query: event.queryStringParameters ?? {},
+    body: state.body,
+    requestId: state.requestId,
+    started: state.started,
+    principal: state.principal,
+    email: typeof email === 'string' && email !== '' ? email : undefined,
+    sourceIp: event.requestContext.http?.sourceIp,
+    log: state.log,
+  };
+}
+
+/**
+ * Records every request to a route that is not a GET, success or failure, once the answer (and,
+ * for a failure, its error shape) is known. Never changes the answer.
+ */
+export const audit = (trail: AuditTrail | undefined): middy.MiddlewareObj<HttpEvent, HttpResult, Error, Ctx> => {
+  const finish = async (request: MiddyRequest) => {
+    const call = auditedCall(request.event, request.context.sluice);
+    const response = request.response;
+    if (!trail || !call || !response) return;
+    const e = request.error;
+    let body: unknown;
+    if (response.statusCode < 300 && AuditTrail.wantsResponse(call.route) && typeof response.body === 'string') {
+      try {
+        body = JSON.parse(response.body);
+      } catch {
+        body = undefined;
+      }
+    }
+    await trail.finish(call, request.context.sluice.audit, {
+      code: response.statusCode,
+      ...(e instanceof SluiceError ? { errorStatus: e.status, errorDetails: e.details } : {}),
+      ...(body === undefined ? {} : { response: body }),
+      ...(request.context.sluice.replay ? { replayed: true } : {}),
+    });
+  };
+  return { after: finish, onError: finish };
 };
 
 /** Maps every failure to the API.md error shape; anything unexpected is a bare 500. */
@@ -262,14 +314,23 @@ export interface HandlerDeps {
   idempotency: IdempotencyRepo;
   /** The Idempotency-Key claim's lease (renewed while the operation runs); tests shorten it. */
   idempotencyLeaseMs?: number;
+  /** Records every request to a route that is not a GET (functions/shared/audit.ts). */
+  audit?: AuditTrail;
 }
 
-/** Builds the Lambda handler of one family from its operations. */
-/** Builds the Lambda handler of one family; `wiring` null for a family of public routes only. */
-export function httpHandler<F extends Family>(family: F, wiring: HandlerDeps | null, operations: Record<OperationOf<F>, Operation>) {
+/** A family of public routes only (no token, no Idempotency-Key): at most an audit trail. */
+export interface PublicDeps {
+  audit?: AuditTrail;
+}
+
+/**
+ * Builds the Lambda handler of one family from its operations; `wiring` is PublicDeps (or null)
+ * for a family of public routes only.
+ */
+export function httpHandler<F extends Family>(family: F, wiring: HandlerDeps | PublicDeps | null, operations: Record<OperationOf<F>, Operation>) {
   const ops = operations as Record<string, Operation>;
-  const stack = middy<HttpEvent, HttpResult, Error, Ctx>().use(observe()).use(errors()).use(route(family)).use(jsonBody());
-  if (wiring) stack.use(authenticate(wiring.deps)).use(idempotent(wiring.idempotency, wiring.idempotencyLeaseMs));
+  const stack = middy<HttpEvent, HttpResult, Error, Ctx>().use(observe()).use(audit(wiring?.audit)).use(errors()).use(route(family)).use(jsonBody());
+  if (wiring && 'deps' in wiring) stack.use(authenticate(wiring.deps)).use(idempotent(wiring.idempotency, wiring.idempotencyLeaseMs));
   return stack.handler(async (event, context) => {
       const state = context.sluice;
       if (state.replay) return { statusCode: state.replay.statusCode, headers: { ...JSON_HEADERS, 'idempotent-replayed': 'true' }, body: state.replay.body };
@@ -278,10 +339,15 @@ export function httpHandler<F extends Family>(family: F, wiring: HandlerDeps | n
       const headers: Record<string, string | undefined> = Object.fromEntries(Object.entries(event.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
       let reply: Reply;
       try {
-        reply = await ops[r.operation]!({
+        const call = auditedCall(event, state);
+        state.audit = wiring?.audit && call ? await wiring.audit.open(call) : undefined;
+        const req: Request = {
           requestId: state.requestId, log: state.log, route: r, params: state.params, query, headers, body: state.body, rawBody: state.rawBody, principal: state.principal,
           access: state.principal ? new Access(state.principal) : undefined,
-        });
+          auditNote: noteOn(state.audit),
+        };
+        const operation = ops[r.operation]!;
+        reply = state.audit ? await state.audit.join.run(() => operation(req)) : await operation(req);
       } catch (e) {
         if (state.deadlinePassed) await settleLate(wiring, state, undefined);
         throw e;
@@ -298,10 +364,10 @@ export function httpHandler<F extends Family>(family: F, wiring: HandlerDeps | n
  * claimed, now records the real outcome (a retry with the key replays it), or is released when
  * the operation failed.
  */
-async function settleLate(wiring: HandlerDeps | null, state: State, result: HttpResult | undefined): Promise<void> {
+async function settleLate(wiring: HandlerDeps | PublicDeps | null, state: State, result: HttpResult | undefined): Promise<void> {
   clearInterval(state.heartbeat);
   const { idempotencyScope: scope, requestHash } = state;
-  if (!wiring || !scope || !requestHash) return;
+  if (!wiring || !('deps' in wiring) || !scope || !requestHash) return;
   if (result && result.statusCode < 300) {
     await wiring.idempotency.complete(scope, requestHash, { statusCode: result.statusCode, body: String(result.body ?? '') }, new Date(Date.now() + IDEMPOTENCY_TTL_MS)).catch(() => undefined);
   } else await wiring.idempotency.release(scope).catch(() => undefined);

@@ -98,7 +98,9 @@ export class SluiceStack extends Stack {
         // lists the tables of every database on the server (one connection each).
         ...(family === 'sql' || family === 'issues' || family === 'instances' ? { timeout: Duration.seconds(29) } : {}),
       });
-      if (usesTable) this.table.grantData(functions[family].fn);
+      // The audit log's reader only reads; every other family writes (its own audit entries included).
+      if (family === 'audit') this.table.grantRead(functions[family].fn);
+      else if (usesTable) this.table.grantData(functions[family].fn);
       handlers[family] = functions[family].fn;
     }
     // Only the function that connects to database servers holds their passwords; sync batches tables.

@@ -20,6 +20,9 @@ export const DATA_ACTIONS = [
   'dynamodb:ConditionCheckItem',
 ] as const;
 
+/** What a function that only reads the table may do. */
+export const READ_ACTIONS = ['dynamodb:GetItem', 'dynamodb:Query'] as const;
+
 export class SluiceTable extends Construct {
   readonly table: Table;
 
@@ -50,6 +53,13 @@ export class SluiceTable extends Construct {
   /** BatchWriteItem on the table, for the functions that write many items at once (sync's tables). */
   grantBatchWrite(grantee: IGrantable): void {
     grantee.grantPrincipal.addToPrincipalPolicy(new PolicyStatement({ actions: ['dynamodb:BatchWriteItem'], resources: [this.table.tableArn] }));
+  }
+
+  /** Reads only: the audit log's reader (its one route is a GET, which is not itself audited). */
+  grantRead(grantee: IGrantable): void {
+    grantee.grantPrincipal.addToPrincipalPolicy(
+      new PolicyStatement({ actions: [...READ_ACTIONS], resources: [this.table.tableArn, `${this.table.tableArn}/index/${GSI1}`] }),
+    );
   }
 
   /** Item reads and writes on the table and its one index: named ARNs, no `index/*`. */

@@ -25,6 +25,7 @@ const FAMILY_MODULES: Record<Family, () => Promise<{ handler: unknown }>> = {
   groups: () => import('../../functions/http/groups.js'),
   vcs: () => import('../../functions/http/vcs.js'),
   hooks: () => import('../../functions/http/hooks.js'),
+  audit: () => import('../../functions/http/audit.js'),
 };
 
 /** API Gateway's own payload limit; the handlers enforce the API's 1 MiB. */

@@ -4,10 +4,14 @@
 //   workspace permission the role lacks      → 403 naming the route's permission
 //   project permission, caller not a member  → 404 (it may not even see the project)
 //   project permission, member lacking it    → 403 naming the route's permission
-// and a denied call writes nothing. A list that spans projects (GET /v1/projects, an instance's
+// and a denied call writes nothing (but its audit entry). A list that spans projects (GET /v1/projects, an instance's
 // databases) answers everyone who passes the workspace check, and must hold the fixture's item
 // exactly when the table lets the caller see it there. A route without a fixture fails here, so
 // none slips through.
+// Every call to a route that is not a GET, allowed or refused, must leave exactly its audit entry
+// (GET /v1/auditLogs, found by the response's x-request-id): actor, method, resource, status and
+// the detail the fixture implies. The file ends with a line saying which routes' entries were
+// committed in the change's own transaction and which were written right after.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { tmpdir } from 'node:os';
@@ -307,7 +311,36 @@ const FIXTURES: Record<Operation, Fixture> = {
   getVcsConnector: { params: connectedProject },
   putVcsConnector: { params: async (c) => ({ project: await c.boundProject() }), body: vcsBody },
   deleteVcsConnector: { params: connectedProject },
+
+  listAuditLogs: { query: 'pageSize=10' },
 };
+
+// ---------------------------------------------------------------------------------------------
+// The audit entry each call must leave (routes that are not a GET)
+// ---------------------------------------------------------------------------------------------
+
+/** The resource a call acts on, as API.md names resources: a create's new one once it exists. */
+function auditedResource(route: Guarded, params: Params, res: CallResult): string {
+  if ('create' in route && route.create && res.status < 300 && typeof res.json?.name === 'string') return res.json.name;
+  return route.path.replace(/^\/v1\//, '').replace(/:[A-Za-z]+$/, '').replace(/\{(\w+)\}/g, (_m, name: string) => params[name]!);
+}
+
+/** What the fixture's request says that the entry must repeat (a subset of its detail). */
+function auditedDetail(route: Guarded, fixture: Fixture, body: unknown, res: CallResult): Record<string, unknown> {
+  const sent = (body ?? {}) as Record<string, unknown>;
+  const allowed = res.status < 300;
+  const detail: Record<string, unknown> = {};
+  const mask = /(?:^|&)updateMask=([^&]*)/.exec(fixture.query ?? '')?.[1];
+  if (route.method === 'PATCH') Object.assign(detail, mask !== undefined ? { updateMask: decodeURIComponent(mask) } : { fields: Object.keys(sent) });
+  if (route.operation === 'queryDatabase') detail.statement = sent.statement;
+  if (route.operation === 'runSheet' && allowed) detail.statement = 'SELECT 1 AS one';
+  if (route.operation === 'skipTask') detail.reason = sent.reason;
+  if (res.status === 403) detail.error = { permission: route.permission };
+  return detail;
+}
+
+/** The admin's calls, by how their entry got to the table. */
+const recorded = { withChange: new Set<string>(), withChangeThenCompleted: new Set<string>(), after: new Set<string>() };
 
 /** Databases other test files make and drop while this one runs; never a fixture here. */
 const TRANSIENT = /^sluice_t_/;
@@ -337,8 +370,11 @@ function pathOf(route: Guarded, params: Params, query: string | undefined): stri
 const GUARDED = ROUTES.filter((r): r is Guarded => r.permission !== null);
 let api: Api;
 let ctx: Ctx;
+let userOf: (email: string) => string;
+/** Per request id: whether its entry was committed with the change, and whether it was written (again) after. */
+const audits = new Map<string, { joined: () => boolean; written: boolean }>();
 let secretsDir: string | undefined;
-const tally = { checks: 0, allowed: 0, '403': 0, '404': 0 };
+const tally = { checks: 0, allowed: 0, '403': 0, '404': 0, audited: 0 };
 
 beforeAll(async () => {
   // Instance passwords go to the local encrypted store, as with `npm start`.
@@ -353,8 +389,24 @@ beforeAll(async () => {
     if (r.status >= 300) throw new Error(`setup ${method} ${path}: ${r.status} ${r.text}`);
     return r.json;
   };
-  const userIds = new Map<string, string>();
+  const userIds = new Map<string, string>([[ADMIN, 'users/2']]);
   for (const c of CALLERS.slice(1)) userIds.set(c.email, (await admin('POST', '/v1/users', { email: c.email, role: c.role })).name);
+  userOf = (email) => userIds.get(email)!;
+  // Watch the handlers' audit store: which entries rode with the change, which were written after.
+  const { auditRepo } = await import('../../functions/shared/wiring.js');
+  const joinEntry = auditRepo.join.bind(auditRepo);
+  const recordEntry = auditRepo.record.bind(auditRepo);
+  auditRepo.join = (entry, expireAt) => {
+    const handle = joinEntry(entry, expireAt);
+    audits.set(entry.requestId, { joined: () => handle.joined !== undefined, written: false });
+    return handle;
+  };
+  auditRepo.record = async (entry, expireAt) => {
+    await recordEntry(entry, expireAt);
+    const seen = audits.get(entry.requestId);
+    if (seen) seen.written = true;
+    else audits.set(entry.requestId, { joined: () => false, written: true });
+  };
   const members = PROJECT_ROLES.map((role) => ({ role, members: [userIds.get(CALLERS.find((c) => c.projectRole === role)!.email)!] }));
 
   const boundProject = async () => {
@@ -442,7 +494,13 @@ afterAll(async () => {
   if (secretsDir) rmSync(secretsDir, { recursive: true, force: true });
   console.log(
     `access matrix: ${GUARDED.length} routes × ${CALLERS.length} callers = ${tally.checks} checks ` +
-      `(${tally.allowed} allowed, ${tally['403']} denied 403, ${tally['404']} denied 404)`,
+      `(${tally.allowed} allowed, ${tally['403']} denied 403, ${tally['404']} denied 404), ${tally.audited} audit entries checked`,
+  );
+  const show = (set: Set<string>) => [...set].sort().join(', ') || '(none)';
+  console.log(
+    `audit entries of the admin's calls: in the change's transaction: ${show(recorded.withChange)}; ` +
+      `in the change's transaction, then completed (a create's new name): ${show(recorded.withChangeThenCompleted)}; ` +
+      `right after the change: ${show(recorded.after)}`,
   );
 });
 
@@ -459,6 +517,8 @@ describe('access matrix', () => {
       if (!fixture) throw new Error(`no fixture for ${route.operation}: add one to FIXTURES`);
       const want: Record<string, Outcome> = {};
       const got: Record<string, string> = {};
+      const wantAudit: Record<string, unknown> = {};
+      const gotAudit: Record<string, unknown> = {};
       for (const caller of CALLERS) {
         // Prepare
         const params = (await fixture.params?.(ctx, caller)) ?? {};
@@ -477,8 +537,26 @@ describe('access matrix', () => {
         got[caller.kind] = `${observed(res, fixture, listed)}${wrote ? ' (but wrote to the table)' : ''}`;
         tally.checks++;
         tally[outcome.startsWith('allowed') ? 'allowed' : outcome === '404' ? '404' : '403']++;
+        if (route.method !== 'GET') {
+          const requestId = res.headers.get('x-request-id')!;
+          const filter = encodeURIComponent(`actor == "${userOf(caller.email)}" && method == "${route.operation}"`);
+          const entries: Body[] = (await ctx.admin('GET', `/v1/auditLogs?pageSize=50&filter=${filter}`)).auditLogs;
+          const entry = entries.find((e) => e.requestId === requestId);
+          wantAudit[caller.kind] = {
+            name: `auditLogs/${requestId}`, actor: userOf(caller.email), method: route.operation, httpMethod: route.method, resource: auditedResource(route, params, res),
+            status: { code: res.status, status: res.status < 300 ? 'OK' : res.json?.error?.status }, requestId, detail: expect.objectContaining(auditedDetail(route, fixture, body, res)),
+          };
+          gotAudit[caller.kind] = entry ? { ...entry, time: undefined, sourceIp: undefined } : '(no entry)';
+          wantAudit[caller.kind] = { ...(wantAudit[caller.kind] as object), time: undefined, sourceIp: undefined };
+          tally.audited++;
+          const how = audits.get(requestId);
+          if (caller.email === ADMIN && how) {
+            (how.joined() ? (how.written ? recorded.withChangeThenCompleted : recorded.withChange) : recorded.after).add(route.operation);
+          }
+        }
       }
       expect(got).toEqual(want);
+      expect(gotAudit).toEqual(wantAudit);
     });
   });
 });

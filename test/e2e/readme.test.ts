@@ -71,6 +71,8 @@ const ERRORS_SHOWN: [string, number[]][] = [
   ['"id":"Staging"', [400]],
   ['DELETE FROM salaries', [400]],
   ['updateMask=labels', [403, 404]],
+  // The DBA tries step 2 of "prod needs projectReleaser then workspaceDBA" before the releaser approved step 1.
+  ['prod needs projectReleaser then workspaceDBA', [403]],
 ];
 
 describe.skipIf(!maria)('README.md, top to bottom in one shell', () => {

@@ -4,7 +4,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { setLogSink } from '../../functions/shared/logger.js';
 import { apiClient, importHandlers, type Api } from '../support/api.js';
-import { USERS, givenUsers } from '../support/mock-store.js';
+import { USERS, auditPuts, givenUsers } from '../support/mock-store.js';
 
 const ddb = mockClient(DynamoDBDocumentClient);
 let api: Api;
@@ -19,7 +19,8 @@ beforeEach(() => {
   givenUsers(ddb);
 });
 
-const writes = () => ddb.commandCalls(PutCommand).length + ddb.commandCalls(UpdateCommand).length + ddb.commandCalls(TransactWriteCommand).length;
+/** Writes of anything but an audit entry (a refused request still leaves its entry). */
+const writes = () => ddb.commandCalls(PutCommand).length - auditPuts(ddb).length + ddb.commandCalls(UpdateCommand).length + ddb.commandCalls(TransactWriteCommand).length;
 const WORKSPACE_ITEM = {
   pk: 'WORKSPACE', sk: 'WORKSPACE', type: 'Workspace', title: 'Acme', allowSelfApproval: false,
   createTime: '2026-01-01T00:00:00Z', updateTime: '2026-01-01T00:00:00Z', version: 4,
@@ -61,7 +62,7 @@ describe('authentication', () => {
     // Assess
     expect(res.status).toBe(200);
     expect(res.body).toEqual({
-      name: 'workspace', title: 'Acme', allowSelfApproval: false, createTime: '2026-01-01T00:00:00Z', updateTime: '2026-01-01T00:00:00Z', etag: expect.any(String),
+      name: 'workspace', title: 'Acme', allowSelfApproval: false, auditRetention: '7776000s', createTime: '2026-01-01T00:00:00Z', updateTime: '2026-01-01T00:00:00Z', etag: expect.any(String),
     });
   });
 
@@ -100,6 +101,11 @@ describe('permissions', () => {
     expect(res.body.error).toMatchObject({ code: 403, status: 'PERMISSION_DENIED', details: [{ permission, description: `requires ${permission}` }] });
     expect(res.body.error.message).toContain(`(${role}) lacks ${permission}`);
     expect(writes()).toBe(0);
+    // ...but the attempt is on record, as auditors want it.
+    const user = Object.values(USERS).find((u) => u.email === email)!;
+    expect(auditPuts(ddb)).toEqual([
+      expect.objectContaining({ actor: `users/${user.id}`, httpMethod: method, status: { code: 403, status: 'PERMISSION_DENIED' }, detail: expect.objectContaining({ error: { permission } }) }),
+    ]);
   });
 });
 

@@ -94,6 +94,8 @@ const EXPECTED: Record<string, { id: string; actions: string[] }> = {
   vcs: { id: s.id(s.stack.functions.vcs.fn), actions: [...LOGS, ...TABLE_ITEMS, 'secretsmanager:CreateSecret', 'secretsmanager:PutSecretValue', 'secretsmanager:DeleteSecret'].sort() },
   hooks: { id: s.id(s.stack.functions.hooks.fn), actions: [...LOGS, ...TABLE_ITEMS, 'secretsmanager:GetSecretValue', 'lambda:InvokeFunction'].sort() },
   vcsWorker: { id: s.id(s.stack.vcsWorker.fn), actions: [...LOGS, ...TABLE_ITEMS, 'secretsmanager:GetSecretValue', 'states:StartExecution'].sort() },
+  // The audit log's reader: GET /v1/auditLogs only, so reads only (every other family writes its own entries).
+  audit: { id: s.id(s.stack.functions.audit.fn), actions: [...LOGS, 'dynamodb:GetItem', 'dynamodb:Query'].sort() },
 };
 const SECRET_RESOURCE: Record<string, unknown> = { vcs: vcsSecrets('*'), hooks: vcsSecrets('*/webhookSecret-??????'), vcsWorker: vcsSecrets('*/accessToken-??????') };
 

@@ -2,21 +2,22 @@
 // finds a password wherever one leaks. The scan of the whole suite runs after every test file.
 import { describe, expect, it } from 'vitest';
 import { logger } from '../../functions/shared/logger.js';
-import { captured, findPasswords, leakForms, recordRequest } from '../support/capture.js';
+import { captured, findPasswords, leakForms, readAuditEntries, recordRequest } from '../support/capture.js';
 import { startApi } from '../support/http.js';
 
 describe('the secrets scan', () => {
-  it('finds a password in a response, a log line or a Step Functions payload', () => {
+  it('finds a password in a response, a log line, a Step Functions payload or an audit entry', () => {
     const pw = 'Canary-Scan-9f2e!';
     const texts = {
       responses: ['{"ok":true}', `{"error":{"message":"password ${pw} rejected"}}`],
       logs: [`{"msg":"connect","url":"postgres://u:${pw}@h/db"}`],
       payloads: ['{"issue":"projects/p/issues/1"}', `{"Payload":{"secret":"${pw}"}}`],
+      audit: [`{"method":"queryDatabase","detail":{"statement":"SELECT '${pw}'"}}`],
     };
 
     const hits = findPasswords([pw], texts);
 
-    expect(hits.map((h) => h.split(':')[0])).toEqual(['Can… in responses', 'Can… in logs', 'Can… in payloads']);
+    expect(hits.map((h) => h.split(':')[0])).toEqual(['Can… in responses', 'Can… in logs', 'Can… in payloads', 'Can… in audit']);
     for (const h of hits) expect(h).not.toContain(pw);
   });
 
@@ -58,7 +59,7 @@ describe('the secrets scan', () => {
     expect(none).toEqual([]);
   });
 
-  it('records the passwords sent, every response, every log line and the pipeline payloads of the file', async () => {
+  it('records the passwords sent, every response, every log line, the pipeline payloads and the audit entries of the file', async () => {
     const before = captured();
     const api = await startApi();
     const res = await api.call('POST', '/v1/instances?validateOnly=true', {
@@ -77,5 +78,7 @@ describe('the secrets scan', () => {
     expect(after.passwords).not.toContain('secret');
     expect(after.responses).toBeGreaterThan(before.responses);
     expect(after.logs).toBeGreaterThan(before.logs + 1);
+    // The instance create left its audit entry, which the scan reads from the table.
+    expect(await readAuditEntries()).toBeGreaterThanOrEqual(1);
   }, 60_000);
 });

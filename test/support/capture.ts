@@ -6,7 +6,9 @@
 //   - every log line written, at debug level (functions/shared/logger.ts tapLogs), whatever sink
 //     a test installs;
 //   - every Step Functions payload of the local pipeline (its event log: execution input, each
-//     state's input and output), recorded when test/support/http.ts closes it.
+//     state's input and output), recorded when test/support/http.ts closes it;
+//   - every audit entry stored in each table the file made (test/support/table.ts registers it),
+//     read after the file, so whatever a test sent is looked for in what the audit log keeps.
 // After the file, no password may appear in any of them, as itself or URL-encoded, JSON-escaped or
 // base64-encoded (leakForms). Each file adds its counts to a run folder, and the global teardown
 // prints the totals (the figure RELIABILITY.md quotes).
@@ -15,7 +17,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, inject } from 'vitest';
 import { tapLogs } from '../../functions/shared/logger.js';
 
-const seen = { responses: [] as string[], logs: [] as string[], payloads: [] as string[] };
+const seen = { responses: [] as string[], logs: [] as string[], payloads: [] as string[], audit: [] as string[] };
+/** Readers of the audit entries of each table this file made, run after the file. */
+const auditSources: (() => Promise<unknown[]>)[] = [];
 const passwords = new Set<string>();
 const SECRET_KEY = /password|secret$|accesstoken/i;
 const MIN_LENGTH = 8;
@@ -44,9 +48,22 @@ export const recordPayloads = (events: readonly unknown[]): void => {
   for (const e of events) seen.payloads.push(JSON.stringify(e));
 };
 
+/** A table's audit entries, to be read and scanned after the file. */
+export const recordAuditSource = (read: () => Promise<unknown[]>): void => void auditSources.push(read);
+
+/** Reads the registered tables' audit entries now (the scan does it after the file; tests may ask sooner). */
+export async function readAuditEntries(): Promise<number> {
+  seen.audit = [];
+  for (const read of auditSources) {
+    // A table of DynamoDB Local that is gone has nothing left to leak.
+    for (const entry of await read().catch(() => [])) seen.audit.push(JSON.stringify(entry));
+  }
+  return seen.audit.length;
+}
+
 /** What this file recorded so far (the secrets scan's own test reads it). */
-export const captured = (): { passwords: string[]; responses: number; logs: number; payloads: number } => ({
-  passwords: [...passwords], responses: seen.responses.length, logs: seen.logs.length, payloads: seen.payloads.length,
+export const captured = (): { passwords: string[]; responses: number; logs: number; payloads: number; audit: number } => ({
+  passwords: [...passwords], responses: seen.responses.length, logs: seen.logs.length, payloads: seen.payloads.length, audit: seen.audit.length,
 });
 
 /**
@@ -121,12 +138,13 @@ export function installCapture(): void {
     recordPassword(inject('postgresPasswords')?.password);
     recordPassword(inject('postgres')?.password);
   });
-  afterAll(() => {
+  afterAll(async () => {
     globalThis.fetch = original;
+    await readAuditEntries();
     const found = findPasswords(passwords, seen);
     const dir = inject('secretsScanDir');
     if (dir) {
-      const counts = { file, responses: seen.responses.length, logs: seen.logs.length, payloads: seen.payloads.length, passwords: passwords.size, hits: found.length };
+      const counts = { file, responses: seen.responses.length, logs: seen.logs.length, payloads: seen.payloads.length, audit: seen.audit.length, passwords: passwords.size, hits: found.length };
       appendFileSync(join(dir, `${process.pid}.jsonl`), JSON.stringify(counts) + '\n');
     }
     if (found.length > 0) throw new Error(`secrets scan: ${found.length} password(s) in what the suite produced:\n${found.slice(0, 10).join('\n')}`);

@@ -29,7 +29,7 @@ export async function teardown(): Promise<void> {
     const files = readdirSync(scanDir).flatMap((f) => readFileSync(join(scanDir!, f), 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, number>));
     const sum = (k: string) => files.reduce((n, f) => n + (f[k] ?? 0), 0);
     process.stderr.write(
-      `secrets scan: ${files.length} test files, ${sum('passwords')} passwords looked for in ${sum('responses')} responses, ${sum('logs')} log lines, ${sum('payloads')} Step Functions payloads: ${sum('hits')} hits\n`,
+      `secrets scan: ${files.length} test files, ${sum('passwords')} passwords looked for in ${sum('responses')} responses, ${sum('logs')} log lines, ${sum('payloads')} Step Functions payloads, ${sum('audit')} audit entries: ${sum('hits')} hits\n`,
     );
     rmSync(scanDir, { recursive: true, force: true });
   }

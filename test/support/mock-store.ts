@@ -1,5 +1,5 @@
 // Answers for a mocked DynamoDBDocumentClient, shaped exactly as the store writes its items.
-import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { AwsStub } from 'aws-sdk-client-mock';
 import type { Environment } from '../../domain/inventory/environments.js';
 import { SYSTEM_BOT_EMAIL, type User } from '../../domain/access/users.js';
@@ -42,3 +42,7 @@ export function givenEnvironments(ddb: Stub, envs: Environment[]): void {
 export const environment = (id: string, order: number, extra: Partial<Environment> = {}): Environment => ({
   id, title: id, order, requireApproval: false, state: 'ACTIVE', createTime: T, updateTime: T, version: 1, ...extra,
 });
+
+/** The audit entries the handlers put (functions/shared/audit.ts): every request to a route that is not a GET leaves one. */
+export const auditPuts = (ddb: Stub): Record<string, unknown>[] =>
+  ddb.commandCalls(PutCommand).map((c) => c.args[0].input.Item as Record<string, unknown>).filter((i) => i?.type === 'AuditLog');

@@ -106,6 +106,9 @@ const PINNED: readonly (readonly [string, string, string | null])[] = [
   ['putVcsConnector', 'PUT /v1/projects/{project}/vcsConnector', 'vcsConnectors.update'],
   ['deleteVcsConnector', 'DELETE /v1/projects/{project}/vcsConnector', 'vcsConnectors.update'],
   ['receiveVcsWebhook', 'POST /v1/hooks/vcs/{project}', PUBLIC],
+
+  // The audit log: workspaceAdmin and workspaceDBA only (API.md, Approval flows, notifications, audit)
+  ['listAuditLogs', 'GET /v1/auditLogs', 'auditLogs.list'],
 ];
 
 const key = (operation: string, route: string): string => `${operation} ${route}`;

@@ -1,5 +1,6 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { withAuditJoin } from './audit.js';
 import { DynamoStore } from './store.js';
 
 /** A store on TABLE_NAME; DYNAMODB_ENDPOINT points it at DynamoDB Local. */
@@ -11,5 +12,7 @@ export function createStore(env: NodeJS.ProcessEnv = process.env): DynamoStore {
       : {},
   );
   const doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
-  return new DynamoStore(doc, env.TABLE_NAME ?? 'sluice');
+  const tableName = env.TABLE_NAME ?? 'sluice';
+  // A write made while an audited request runs carries its audit entry (adapters/dynamo/audit.ts).
+  return new DynamoStore(withAuditJoin(doc, tableName), tableName);
 }

@@ -6,7 +6,7 @@ export const pad = (n: number, width = 10): string => String(n).padStart(width, 
 
 export type EntityType = 'Workspace' | 'Counter' | 'User' | 'UserEmail' | 'Environment' | 'Project' | 'Idempotency' | 'Config' | 'Instance' | 'Database' | 'Table'
   | 'Issue' | 'Stage' | 'Task' | 'TaskRun' | 'Activity' | 'ChangeHistory' | 'Sheet' | 'SheetChunk' | 'StatementChunk' | 'DatabaseGroup' | 'TableGroup'
-  | 'VcsConnector' | 'VcsDelivery' | 'VcsDeliveryId' | 'VcsFile' | 'AppliedVersion' | 'ApprovalRules';
+  | 'VcsConnector' | 'VcsDelivery' | 'VcsDeliveryId' | 'VcsFile' | 'AppliedVersion' | 'ApprovalRules' | 'AuditLog';
 
 /** Server-given names go into sort keys escaped, so that `#` and `.` stay separators. */
 const part = (s: string): string => s.replace(/[%#.]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
@@ -109,4 +109,27 @@ export const keys = {
   vcsFile: (project: string, path: string): Key => ({ pk: `VCS#${project}`, sk: `FILE#${path}` }),
   /** The migration versions applied to a database (GitOps), with their checksum: the runner's skip and drift check. */
   appliedVersion: (instance: string, database: string, version: string): Key => ({ pk: `INSTANCE#${instance}`, sk: `APPLIED#${part(database)}#${version}` }),
+
+  // The audit log: access patterns "newest first, optionally filtered by resource prefix, method
+  // and time range" (one partition, sort keys in time order, Query backwards with a key range and
+  // a filter) and "the same for one actor" (gsi1, a partition per actor). One partition for the
+  // workspace: its writes are the API's mutating requests, under API Gateway's 100 requests/s
+  // stage throttle, far from a partition's 1,000 writes/s. Items expire by TTL (`ttl`).
+  auditPartition: 'AUDIT',
+  auditLog: (time: string, requestId: string): Key => ({ pk: 'AUDIT', sk: `LOG#${time}#${part(requestId)}` }),
+  auditByActor: (actor: string, time: string, requestId: string): { gsi1pk: string; gsi1sk: string } => ({
+    gsi1pk: `AUDITBY#${actor}`,
+    gsi1sk: `LOG#${time}#${part(requestId)}`,
+  }),
+  auditActorPartition: (actor: string): string => `AUDITBY#${actor}`,
+  /**
+   * Sort-key bounds for a time range: `LOG#<t>` sorts before every entry at t (`LOG#<t>#<id>`) and
+   * after every earlier one; `LOG#<t>#\uffff` after every entry at t.
+   */
+  auditTimeBound: (time: string | undefined, side: 'from' | 'to', inclusive: boolean): string => {
+    if (time === undefined) return side === 'from' ? 'LOG#' : 'LOG#\uffff';
+    const beforeAll = `LOG#${time}`;
+    const afterAll = `LOG#${time}#\uffff`;
+    return side === 'from' ? (inclusive ? beforeAll : afterAll) : inclusive ? afterAll : beforeAll;
+  },
 };

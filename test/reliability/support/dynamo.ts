@@ -2,7 +2,8 @@
 // per process as in a Lambda container): nothing in the code under test is edited.
 //   - a write journal: before any write reaches the table, the items it will touch are read
 //     (consistently, through another client) and kept, so a test can prove that a request
-//     left every item it touched as it was;
+//     left every item it touched as it was. Audit entries are not journaled: every request to
+//     a route that is not a GET leaves one, a rejected one too (functions/shared/audit.ts);
 //   - fault injection: a command fails with a throttling or a server error before it is sent,
 //     inside the SDK's retry loop (as a real 400 ProvisionedThroughputExceeded or 500 would).
 import { DynamoDBClient, GetItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
@@ -13,8 +14,10 @@ type Input = Record<string, unknown>;
 
 const WRITES = new Set(['PutItemCommand', 'UpdateItemCommand', 'DeleteItemCommand', 'TransactWriteItemsCommand', 'BatchWriteItemCommand']);
 
-/** The (table, key) pairs a write command will touch. */
-function keysOf(command: string, input: Input): { table: string; key: Key }[] {
+/** The (table, key) pairs a write command will touch, audit entries left out. */
+const keysOf = (command: string, input: Input): { table: string; key: Key }[] => allKeysOf(command, input).filter(({ key }) => key.pk?.S !== 'AUDIT');
+
+function allKeysOf(command: string, input: Input): { table: string; key: Key }[] {
   const k = (item: Key): Key => ({ pk: item.pk!, sk: item.sk! });
   switch (command) {
     case 'PutItemCommand':
@@ -52,9 +55,10 @@ export function journalWrites(store: DynamoStore): WriteJournal {
   let count = 0;
   store.doc.middlewareStack.add(
     (next, context) => async (args) => {
-      if (WRITES.has(context.commandName ?? '')) {
+      const touched = WRITES.has(context.commandName ?? '') ? keysOf(context.commandName!, args.input as Input) : [];
+      if (touched.length > 0) {
         count += 1;
-        for (const { table, key } of keysOf(context.commandName!, args.input as Input)) {
+        for (const { table, key } of touched) {
           const id = JSON.stringify([table, key]);
           if (!before.has(id)) before.set(id, { table, key, item: await read(table, key) });
         }
