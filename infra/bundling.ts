@@ -44,7 +44,18 @@ export const HANDLER_ENTRIES = {
   runTask: 'functions/workflow/run-task.ts',
   stageResult: 'functions/workflow/stage-result.ts',
   failureGate: 'functions/workflow/failure-gate.ts',
+  // Prior backup retention: an EventBridge schedule invokes it (infra/lib/sluice-stack.ts).
+  backupCleanup: 'functions/workflow/backup-cleanup.ts',
 } as const;
+
+/**
+ * Files a bundle needs beside its `index.mjs`, by function: the task runner parses PostgreSQL
+ * scripts (prior backup plans each statement from its parse tree), and libpg-query loads its
+ * WebAssembly from the bundle's folder (docs/review.md).
+ */
+export const BUNDLE_FILES: Partial<Record<keyof typeof HANDLER_ENTRIES, readonly string[]>> = {
+  runTask: ['node_modules/libpg-query/wasm/libpg-query.wasm'],
+};
 
 /** The pipeline's functions, in HANDLER_ENTRIES: each module exports `handler(input)`. */
 export const WORKFLOW_FUNCTIONS = ['advance', 'approvalGate', 'runTask', 'stageResult', 'failureGate'] as const;

@@ -7,6 +7,9 @@ import type { Instance } from '../inventory/instances.js';
 import type { InstanceRepo } from '../inventory/ports.js';
 import { retentionSeconds, type ProjectRepo } from '../inventory/projects.js';
 
+/** How often the cleanup runs: the deployed schedule and the `npm start` timer. */
+export const CLEANUP_INTERVAL_MINUTES = 60;
+
 /** One task run's backup, as the index holds it. */
 export interface BackupIndexEntry {
   instance: string;

@@ -6,9 +6,6 @@
 import { cleanupBackups, type CleanupSummary } from '../../domain/backup/cleanup.js';
 import { logger } from '../shared/logger.js';
 
-/** The deployed schedule and the local timer: every hour. */
-export const CLEANUP_INTERVAL_MINUTES = 60;
-
 /** One cleanup as of `now` (the handler: the clock; tests: a time past a retention). */
 export async function runBackupCleanup(now: Date): Promise<CleanupSummary> {
   const [{ deps }, { backupIndex, backupDropper }] = await Promise.all([import('../shared/wiring.js'), import('../shared/wiring-backup.js')]);

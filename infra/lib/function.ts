@@ -18,6 +18,8 @@ export interface SluiceFunctionProps {
   readonly environment?: Readonly<Record<string, string>>;
   readonly logRetention: RetentionDays;
   readonly timeout?: Duration;
+  /** Files (relative to the repository root) copied beside the bundle's index.mjs. */
+  readonly files?: readonly string[];
 }
 
 export class SluiceFunction extends Construct {
@@ -59,6 +61,15 @@ export class SluiceFunction extends Construct {
         esbuildArgs: { '--legal-comments': BUNDLING.legalComments },
         // The npm esbuild on this machine, never a Docker image: synth works offline.
         forceDockerBundling: false,
+        ...(props.files && props.files.length > 0
+          ? {
+              commandHooks: {
+                beforeBundling: () => [],
+                beforeInstall: () => [],
+                afterBundling: (inputDir: string, outputDir: string) => props.files!.map((f) => `cp "${path.join(inputDir, f)}" "${outputDir}/"`),
+              },
+            }
+          : {}),
       },
     });
   }
