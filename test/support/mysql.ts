@@ -17,6 +17,7 @@ export const MYSQL_SUITES = [
   'test/integration/run-task.test.ts',
   'test/integration/sql-drivers.test.ts',
   'test/integration/sql-editor.test.ts',
+  'test/reliability/prior-backup-crash.test.ts',
 ];
 
 const DEFAULT = 'root@127.0.0.1:3306';

@@ -75,7 +75,8 @@ async function beforeCommit(exec: SqlChangeExecutor): Promise<void> {
   try {
     await exec.hooks.beforeCommit?.();
   } catch (e) {
-    throw new RunnerCrash((e as Error).message, { cause: e });
+    // It keeps the name it died with (Lambda.Unknown, as a dead Lambda reports), so the pipeline sees what it would.
+    throw Object.assign(new RunnerCrash((e as Error).message, { cause: e }), { name: (e as Error).name });
   }
 }
 
