@@ -265,6 +265,17 @@ describe('approvals and retention', () => {
     const named = await api.call('POST', `/v1/${refused.name}:rollback`, { body: { tasks: ['projects/x/issues/1/stages/test/tasks/9'] } });
     expect(named.status).toBe(400);
     expect(named.json.error.details).toEqual([{ field: 'tasks[0]', description: expect.stringContaining('is not a task of') }]);
+    // enablePriorBackup is a data update's; its default is the project's priorBackup.
+    const schema = await api.call('POST', `/v1/projects/${PROJECT}/issues`, { body: { title: 'x', type: 'DATABASE_SCHEMA_UPDATE', statement: 'SELECT 1', targets: [target('POSTGRES')], enablePriorBackup: true } });
+    expect([schema.status, schema.json.error.details]).toEqual([400, [{ field: 'enablePriorBackup', description: 'only for DATABASE_DATA_UPDATE issues' }]]);
+    ok(await api.call('PATCH', `/v1/projects/${PROJECT}?updateMask=priorBackup`, { body: { priorBackup: false } }));
+    try {
+      const off = ok(await api.call('POST', `/v1/projects/${PROJECT}/issues`, { body: { title: 'x', type: 'DATABASE_DATA_UPDATE', statement: 'SELECT 1', targets: [target('POSTGRES')] } }), 201);
+      expect(off.enablePriorBackup).toBe(false);
+      await waitIssue(off.name, 'it to finish', settled);
+    } finally {
+      ok(await api.call('PATCH', `/v1/projects/${PROJECT}?updateMask=priorBackup`, { body: { priorBackup: true } }));
+    }
   }, 180_000);
 
   it('the scheduled cleanup drops backups past the project\'s retention; a rollback after it is a 400 that says the backup expired', async () => {
