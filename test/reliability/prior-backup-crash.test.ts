@@ -7,19 +7,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { pipelineExecutionName, type RunTaskInput } from '../../domain/pipeline/orchestrator.js';
-import { DynamoTaskRunStore } from '../../functions/adapters/dynamo/task-runs.js';
+import { pipelineExecutionName } from '../../domain/pipeline/orchestrator.js';
 import { SqlChangeExecutor } from '../../functions/adapters/sql/execute.js';
-import { setOrchestrator } from '../../functions/shared/orchestrator.js';
-import { taskRunner } from '../../functions/workflow/run-task.js';
-import { synthesizePipeline, workflowHandlers } from '../../infra/local/pipeline.js';
-import { LocalStepFunctions } from '../../infra/local/stepfunctions.js';
+import type { LocalStepFunctions } from '../../infra/local/stepfunctions.js';
 import { recordPayloads } from '../support/capture.js';
 import { HR_MYSQL_TABLES, hrMysqlRows } from '../support/hr-mysql.js';
 import { startApi, type Api } from '../support/http.js';
 import { mysqlQuery, mysqlServer } from '../support/mysql.js';
 import { adminQuery, dropDatabases, postgresServer } from '../support/postgres.js';
 import { okCall, registerDatabase, waitFor, type Body } from './support/fixtures.js';
+import { pipelineWithRunner } from './support/runner-pipeline.js';
 
 const RUN = randomBytes(3).toString('hex');
 const P = `bk-crash-${RUN}`;
@@ -36,8 +33,6 @@ beforeAll(async () => {
   await adminQuery(pg, `CREATE DATABASE "${DB}"`);
   await adminQuery(pg, readFileSync('infra/local/samples/hr.sql', 'utf8'), DB);
   api = await startApi();
-  const synthesized = synthesizePipeline();
-  const [{ store, deps }, { secrets }] = await Promise.all([import('../../functions/shared/wiring.js'), import('../../functions/shared/wiring-sql.js')]);
   const executor = new SqlChangeExecutor({
     statementTimeoutMs: STATEMENT_TIMEOUT_MS,
     hooks: {
@@ -48,15 +43,7 @@ beforeAll(async () => {
       },
     },
   });
-  const run = taskRunner({ store: new DynamoTaskRunStore(store), instances: deps.instances, databases: deps.databases, secrets, executor, now: () => new Date(), statementTimeoutMs: STATEMENT_TIMEOUT_MS });
-  const runTaskId = Object.entries(synthesized.functions).find(([, name]) => name === 'runTask')![0];
-  pipeline = new LocalStepFunctions({
-    definition: synthesized.definition,
-    handlers: { ...workflowHandlers(synthesized.functions), [runTaskId]: (event) => run(event as unknown as RunTaskInput) as never },
-    stateMachineName: 'SluicePipeline',
-    retryIntervals: { Advance: 0, RunTask: 0, StageResult: 0, ApprovalGate: 0, FailureGate: 0 },
-  });
-  setOrchestrator(pipeline);
+  pipeline = await pipelineWithRunner({ executor, statementTimeoutMs: STATEMENT_TIMEOUT_MS });
   await okCall(api, 'POST', '/v1/users', { email: DBA, title: 'DBA', role: 'workspaceDBA' });
   await okCall(api, 'POST', '/v1/projects', { id: P, title: 'Crash' });
   await registerDatabase(api, { project: P, instance: 'pg', environment: 'test', server: pg, database: DB });
