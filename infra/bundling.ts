@@ -46,6 +46,8 @@ export const HANDLER_ENTRIES = {
   runTask: 'functions/workflow/run-task.ts',
   stageResult: 'functions/workflow/stage-result.ts',
   failureGate: 'functions/workflow/failure-gate.ts',
+  // Prior backup retention: an EventBridge schedule invokes it (infra/lib/sluice-stack.ts).
+  backupCleanup: 'functions/workflow/backup-cleanup.ts',
 } as const;
 
 /** The pipeline's functions, in HANDLER_ENTRIES: each module exports `handler(input)`. */
@@ -60,6 +62,8 @@ export type WorkflowFunction = (typeof WORKFLOW_FUNCTIONS)[number];
 export const BUNDLED_FILES: Readonly<Partial<Record<keyof typeof HANDLER_ENTRIES, readonly string[]>>> = {
   advance: [POSTGRES_PARSER_WASM],
   approvalGate: [POSTGRES_PARSER_WASM],
+  // The task runner plans each prior backup from the statement's parse tree.
+  runTask: [POSTGRES_PARSER_WASM],
 };
 
 /** The shell commands that copy `files` (module paths) from the project's node_modules beside a bundle. */

@@ -86,6 +86,8 @@ export const ROUTES = [
   { method: 'GET', path: '/v1/projects/{project}/issues/{issue}/stages/{stage}/tasks', family: 'issues', operation: 'listTasks', permission: 'issues.get', summary: 'A stage\'s tasks, in id order, paged (?filter=status == "FAILED"): for pipelines too large to list in the issue' },
   { method: 'GET', path: '/v1/projects/{project}/issues/{issue}/stages/{stage}/tasks/{task}/taskRuns', family: 'issues', operation: 'listTaskRuns', permission: 'issues.get', summary: "A task's runs" },
   { method: 'GET', path: '/v1/projects/{project}/issues/{issue}/stages/{stage}/tasks/{task}/taskRuns/{taskRun}', family: 'issues', operation: 'getTaskRun', permission: 'issues.get', summary: 'One task run' },
+  { method: 'POST', path: '/v1/projects/{project}/issues/{issue}/stages/{stage}/tasks/{task}/taskRuns/{taskRun}:previewRollback', family: 'issues', operation: 'previewRollback', permission: 'issues.get', summary: "The statement that restores the rows a task run changed, from its prior backup" },
+  { method: 'POST', path: '/v1/projects/{project}/issues/{issue}:rollback', family: 'issues', operation: 'rollbackIssue', permission: 'issues.create', summary: 'Create "Rollback of #n": an issue whose tasks restore what the chosen tasks changed, from their prior backups', body: true, create: true },
   { method: 'GET', path: '/v1/projects/{project}/issues/{issue}/activities', family: 'issues', operation: 'listActivities', permission: 'issues.get', summary: 'What happened to the issue, in order, paged' },
 
   { method: 'GET', path: '/v1/projects/{project}/sheets', family: 'sheets', operation: 'listSheets', permission: 'sheets.list', summary: 'List the sheets the caller may see' },

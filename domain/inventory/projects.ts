@@ -16,6 +16,18 @@ export const DEFAULT_PROJECT = 'default';
 export const MAX_PARALLEL_TASKS = { default: 10, min: 1, max: 100 } as const;
 const MaxParallelTasks = z.int().check(z.minimum(MAX_PARALLEL_TASKS.min), z.maximum(MAX_PARALLEL_TASKS.max));
 
+/**
+ * Prior backup of data changes (issue 14): on by default, at most this many rows a statement,
+ * backups kept this long. The values live here because a project holds them; domain/backup uses them.
+ */
+export const PRIOR_BACKUP = { enabled: true, maxRows: 1_000_000, maxRowsLimit: 100_000_000, retention: '2592000s', retentionMin: 60, retentionMax: 10 * 366 * 86_400 } as const;
+const PriorBackupMaxRows = z.int().check(z.minimum(1), z.maximum(PRIOR_BACKUP.maxRowsLimit));
+/** A protobuf Duration in JSON ("2592000s"): whole seconds, from a minute to ten years. */
+const Retention = z.string().check(
+  z.regex(/^[1-9][0-9]{0,9}s$/, 'must be a duration in seconds like "2592000s"'),
+  z.refine((v) => Number(v.slice(0, -1)) >= PRIOR_BACKUP.retentionMin && Number(v.slice(0, -1)) <= PRIOR_BACKUP.retentionMax, `must be between ${PRIOR_BACKUP.retentionMin}s and ${PRIOR_BACKUP.retentionMax}s`),
+);
+
 export interface Project extends PolicyHolder {
   id: string;
   title: string;
@@ -23,6 +35,12 @@ export interface Project extends PolicyHolder {
   bindings: Binding[];
   /** Absent on projects made before it existed: MAX_PARALLEL_TASKS.default. */
   maxParallelTasks?: number;
+  /** Prior backup of data changes, the default of each new DATABASE_DATA_UPDATE issue (absent: on). */
+  priorBackup?: boolean;
+  /** A statement whose backup would exceed this many rows is refused (absent: 1,000,000). */
+  priorBackupMaxRows?: number;
+  /** Backups older than this are dropped by the scheduled cleanup (absent: "2592000s", 30 days). */
+  priorBackupRetention?: string;
   createTime: string;
   updateTime: string;
   version: number;
@@ -38,18 +56,35 @@ export interface ProjectRepo {
   update(next: Project, expectedVersion: number): Promise<Project>;
 }
 
+const PRIOR_BACKUP_FIELDS = {
+  priorBackup: z.optional(z.boolean()),
+  priorBackupMaxRows: z.optional(PriorBackupMaxRows),
+  priorBackupRetention: z.optional(Retention),
+};
+
 export const ProjectCreate = z.strictObject({
   id: z.string().check(z.regex(USER_CHOSEN_ID)),
   title: Title,
   maxParallelTasks: z.optional(MaxParallelTasks),
+  ...PRIOR_BACKUP_FIELDS,
 });
 
 export const ProjectPatch = z.strictObject({
   title: z.optional(Title),
   maxParallelTasks: z.optional(MaxParallelTasks),
+  ...PRIOR_BACKUP_FIELDS,
   ...ECHOED,
 });
-const MUTABLE = ['title', 'maxParallelTasks'] as const;
+const MUTABLE = ['title', 'maxParallelTasks', 'priorBackup', 'priorBackupMaxRows', 'priorBackupRetention'] as const;
+
+/** The project's prior backup settings, defaults filled in. */
+export const priorBackupOf = (p: Pick<Project, 'priorBackup' | 'priorBackupMaxRows' | 'priorBackupRetention'> | undefined) => ({
+  priorBackup: p?.priorBackup ?? PRIOR_BACKUP.enabled,
+  priorBackupMaxRows: p?.priorBackupMaxRows ?? PRIOR_BACKUP.maxRows,
+  priorBackupRetention: p?.priorBackupRetention ?? PRIOR_BACKUP.retention,
+});
+/** The retention in seconds. */
+export const retentionSeconds = (p: Pick<Project, 'priorBackupRetention'> | undefined): number => Number(priorBackupOf(p).priorBackupRetention.slice(0, -1));
 
 export const maxParallelTasksOf = (p: Pick<Project, 'maxParallelTasks'> | undefined): number => p?.maxParallelTasks ?? MAX_PARALLEL_TASKS.default;
 
@@ -59,6 +94,12 @@ export const ProjectResource = /* @__PURE__ */ z.object({
   state: StateSchema,
   /** How many tasks of one issue's stage run at once (1–100, default 10). */
   maxParallelTasks: /* @__PURE__ */ z.number(),
+  /** Prior backup of data changes: the default of each new DATABASE_DATA_UPDATE issue's enablePriorBackup (default true). */
+  priorBackup: /* @__PURE__ */ z.boolean(),
+  /** A statement whose backup would hold more rows than this is refused (default 1,000,000). */
+  priorBackupMaxRows: /* @__PURE__ */ z.number(),
+  /** How long backups are kept, as a duration in seconds (default "2592000s", 30 days). */
+  priorBackupRetention: /* @__PURE__ */ z.string(),
   createTime: Timestamp,
   updateTime: Timestamp,
   etag: /* @__PURE__ */ z.string(),
@@ -99,6 +140,7 @@ export const toProjectResource = (p: Project): z.infer<typeof ProjectResource> =
   title: p.title,
   state: p.state,
   maxParallelTasks: maxParallelTasksOf(p),
+  ...priorBackupOf(p),
   createTime: p.createTime,
   updateTime: p.updateTime,
   etag: etagOf(projectName(p.id), p.version),
@@ -148,6 +190,9 @@ export async function createProject(deps: Deps, access: Access, body: unknown): 
     state: 'ACTIVE',
     bindings: [{ role: 'projectOwner', members: [access.member] }],
     maxParallelTasks: input.maxParallelTasks ?? MAX_PARALLEL_TASKS.default,
+    ...(input.priorBackup !== undefined ? { priorBackup: input.priorBackup } : {}),
+    ...(input.priorBackupMaxRows !== undefined ? { priorBackupMaxRows: input.priorBackupMaxRows } : {}),
+    ...(input.priorBackupRetention !== undefined ? { priorBackupRetention: input.priorBackupRetention } : {}),
     createTime: t,
     updateTime: t,
   });
@@ -166,6 +211,9 @@ export async function updateProject(deps: Deps, access: Access, id: string, body
   const next: Project = { ...current, updateTime: deps.now().toISOString() };
   if (fields.includes('title')) next.title = patch.title!;
   if (fields.includes('maxParallelTasks')) next.maxParallelTasks = patch.maxParallelTasks!;
+  if (fields.includes('priorBackup')) next.priorBackup = patch.priorBackup!;
+  if (fields.includes('priorBackupMaxRows')) next.priorBackupMaxRows = patch.priorBackupMaxRows!;
+  if (fields.includes('priorBackupRetention')) next.priorBackupRetention = patch.priorBackupRetention!;
   return deps.projects.update(next, current.version);
 }
 

@@ -8,11 +8,11 @@ import { USER_CHOSEN_ID, databaseName, instanceName } from '../common/names.js';
 import { pipelineExecutionName, type Orchestrator } from './orchestrator.js';
 import type { Deps } from '../inventory/ports.js';
 import { groupTargets, type GroupRepo } from '../inventory/groups.js';
-import { projectWith } from '../inventory/projects.js';
+import { priorBackupOf, projectWith, type Project } from '../inventory/projects.js';
 import { createDatabaseStatement } from '../inventory/instances.js';
 import { sha256 } from '../common/hash.js';
 import { sheetSnapshot, type SheetRepo } from '../sheets/sheets.js';
-import { DATABASE_TARGET, INSTANCE_REF, type Issue, type IssueAggregate, type IssueRepo, MAX_STATEMENT_BYTES, MAX_TARGETS, NEW_DATABASE_NAME, type Stage, UNFINISHED_STAGE_STATUSES, type Task, type TaskStatus, issueName, stageName } from './model.js';
+import { DATABASE_TARGET, INSTANCE_REF, type Issue, type IssueAggregate, type IssueRepo, MAX_STATEMENT_BYTES, MAX_TARGETS, NEW_DATABASE_NAME, type Stage, UNFINISHED_STAGE_STATUSES, type Task, type TaskStatus, issueName, stageName, type IssueDraft } from './model.js';
 import { IssueCreate, type IssueCreateInput, IssuePatch, MUTABLE } from './resources.js';
 import { type PlanTarget, parseIssueFilter, planPipeline, utc } from './planning.js';
 
@@ -121,9 +121,10 @@ export async function createIssue(deps: IssueDeps, access: Access, project: stri
   if (statement === undefined) throw fieldError('statement', 'required');
   if (Buffer.byteLength(statement, 'utf8') > MAX_STATEMENT_BYTES) throw fieldError('statement', `must be at most ${MAX_STATEMENT_BYTES} bytes (1 MiB)`);
   const runTime = input.runTime === undefined ? undefined : utc(input.runTime);
+  if (input.enablePriorBackup !== undefined && input.type !== 'DATABASE_DATA_UPDATE') throw fieldError('enablePriorBackup', 'only for DATABASE_DATA_UPDATE issues');
   const { stages, tasks } = planPipeline({ project, type: input.type, ...(runTime ? { runTime } : {}), targets, environments: await deps.environments.listAll() });
   const now = deps.now().toISOString();
-  const created = await deps.issues.create({
+  return startIssue(deps, {
     issue: {
       project,
       title: input.title,
@@ -135,6 +136,7 @@ export async function createIssue(deps: IssueDeps, access: Access, project: stri
       checksum: sha256(statement),
       ...(runTime ? { runTime } : {}),
       ...((options.migrationVersion ?? input.migrationVersion) !== undefined ? { migrationVersion: options.migrationVersion ?? input.migrationVersion } : {}),
+      ...(input.type === 'DATABASE_DATA_UPDATE' ? priorBackupFields(p, input.enablePriorBackup) : {}),
       createTime: now,
       updateTime: now,
     },
@@ -142,6 +144,18 @@ export async function createIssue(deps: IssueDeps, access: Access, project: stri
     tasks,
     activity: { project, type: 'ISSUE_CREATED', actor: access.user.id, time: now },
   });
+}
+
+/** A data update's prior backup: the issue's choice, else the project's; and the project's row limit. */
+export const priorBackupFields = (p: Project, enable: boolean | undefined): Pick<Issue, 'enablePriorBackup' | 'priorBackupMaxRows'> => {
+  const settings = priorBackupOf(p);
+  return { enablePriorBackup: enable ?? settings.priorBackup, priorBackupMaxRows: settings.priorBackupMaxRows };
+};
+
+/** Writes a planned issue (numbers count up with no gaps), then starts its execution; if the start fails, what was written is removed again. */
+export async function startIssue(deps: IssueDeps, draft: IssueDraft): Promise<IssueAggregate> {
+  const project = draft.issue.project;
+  const created = await deps.issues.create(draft);
   const name = issueName(project, created.issue.number);
   try {
     await deps.orchestrator.startExecution(pipelineExecutionName(name), { issue: name });

@@ -3,6 +3,7 @@
 import type { ListOptions, Page } from '../common/values.js';
 import { fieldError } from '../common/errors.js';
 import type { ApprovalStatus, StageApproval } from '../approval/flow.js';
+import type { PriorBackupRecord } from '../backup/model.js';
 
 export type { ApprovalStatus, StageApproval };
 
@@ -33,6 +34,12 @@ export interface Issue {
    * a time-based version).
    */
   migrationVersion?: string;
+  /** DATABASE_DATA_UPDATE: copy the rows each statement changes before it runs (the project's `priorBackup` when not given). */
+  enablePriorBackup?: boolean;
+  /** The project's priorBackupMaxRows when the issue was made. */
+  priorBackupMaxRows?: number;
+  /** A rollback issue: the issue whose changes it undoes. */
+  rollbackOf?: string;
   createTime: string;
   updateTime: string;
   version: number;
@@ -75,6 +82,13 @@ export interface Task {
   skipReason?: string;
   /** User id of whoever pressed `:run` last: the creator of the task's next run (else the bot). */
   runRequestedBy?: number;
+  /**
+   * The task's own statement, where it differs from the issue's (a rollback issue's restore
+   * statements): stored on the task item, in the issue's partition, so GET issue stays one Query.
+   */
+  statement?: string;
+  /** sha256 of `statement`, hex. */
+  checksum?: string;
   version: number;
 }
 
@@ -90,7 +104,7 @@ export interface TaskRun {
   startTime: string;
   endTime?: string;
   detail: string;
-  result: { affectedRows?: number; changeHistory?: string };
+  result: { affectedRows?: number; changeHistory?: string; priorBackup?: PriorBackupRecord };
 }
 
 export type ActivityType =
@@ -218,6 +232,8 @@ export const MAX_TARGETS = 10_000;
 export const MAX_INLINE_TASKS = 1_000;
 /** Each task repeats the issue's statement only when it is this short, so a response stays small. */
 export const MAX_TASK_STATEMENT_BYTES = 4 * 1024;
+/** A task's own statement (kept on its item, beside the issue's): at most this many UTF-8 bytes. */
+export const MAX_OWN_TASK_STATEMENT_BYTES = 64 * 1024;
 
 export const issueName = (project: string, n: number): string => `projects/${project}/issues/${n}`;
 export const stageName = (project: string, n: number, stage: string): string => `${issueName(project, n)}/stages/${stage}`;

@@ -23,6 +23,8 @@ export const IssueCreate = z.strictObject({
   runTime: z.optional(RunTime),
   /** The migration version it applies (`sluice migrate`, as GitOps does): never applied twice to a database, drift if changed. */
   migrationVersion: z.optional(z.string().check(z.regex(MIGRATION_VERSION, 'must be a version like 1, 2.1 or 20261125 (numbers joined by dots, no leading zeros)'))),
+  /** DATABASE_DATA_UPDATE: copy the rows each statement changes before it runs (default: the project's priorBackup). */
+  enablePriorBackup: z.optional(z.boolean()),
 });
 export type IssueCreateInput = z.infer<typeof IssueCreate>;
 
@@ -36,8 +38,15 @@ export const IssuePatch = z.strictObject({
   pipeline: z.optional(z.unknown()),
   statement: z.optional(z.unknown()),
   runTime: z.optional(z.unknown()),
+  enablePriorBackup: z.optional(z.unknown()),
+  rollbackOf: z.optional(z.unknown()),
 });
 export const MUTABLE = ['title', 'description'] as const;
+
+export const RollbackRequest = z.strictObject({
+  /** Task names of the issue to undo (default: every task whose latest run is DONE with a prior backup). */
+  tasks: z.optional(z.array(z.string()).check(z.minLength(1), z.maxLength(MAX_TARGETS))),
+});
 
 const Comment = z.string().check(z.maxLength(4096));
 export const ApproveRequest = z.strictObject({ comment: z.optional(Comment) });
@@ -47,6 +56,21 @@ export const SkipTaskRequest = z.strictObject({ reason: z.string().check(z.minLe
 
 const Str = /* @__PURE__ */ z.string();
 const OptStr = /* @__PURE__ */ z.optional(Str);
+/** The backup a data update's run took before it changed anything: one table per source table and statement. */
+export const PriorBackupResource = /* @__PURE__ */ z.object({
+  tables: /* @__PURE__ */ z.array(/* @__PURE__ */ z.object({
+    /** `schema.table` (PostgreSQL) or `database.table` (MySQL) the rows came from. */
+    source: Str,
+    /** `sluice_backup.<name>`: the name tells the project, issue, task and source table. */
+    backup: Str,
+    rows: /* @__PURE__ */ z.number(),
+    /** What the statement did to these rows (a rollback undoes it): UPDATE, DELETE, or INSERT. */
+    action: /* @__PURE__ */ z.enum(['UPDATE', 'DELETE', 'INSERT']),
+  })),
+  createTime: Timestamp,
+  /** When the scheduled cleanup dropped the backup tables (priorBackupRetention): no rollback after it. */
+  dropTime: /* @__PURE__ */ z.optional(Timestamp),
+});
 export const TaskRunResource = /* @__PURE__ */ z.object({
   name: Str,
   status: /* @__PURE__ */ z.enum(['RUNNING', 'DONE', 'FAILED', 'CANCELED']),
@@ -55,7 +79,7 @@ export const TaskRunResource = /* @__PURE__ */ z.object({
   startTime: Timestamp,
   endTime: /* @__PURE__ */ z.optional(Timestamp),
   detail: Str,
-  result: /* @__PURE__ */ z.object({ affectedRows: /* @__PURE__ */ z.optional(/* @__PURE__ */ z.number()), changeHistory: OptStr }),
+  result: /* @__PURE__ */ z.object({ affectedRows: /* @__PURE__ */ z.optional(/* @__PURE__ */ z.number()), changeHistory: OptStr, priorBackup: /* @__PURE__ */ z.optional(PriorBackupResource) }),
 });
 export const TaskResource = /* @__PURE__ */ z.object({
   name: Str,
@@ -65,7 +89,7 @@ export const TaskResource = /* @__PURE__ */ z.object({
   databaseName: OptStr,
   status: /* @__PURE__ */ z.enum(TASK_STATUSES),
   runTime: /* @__PURE__ */ z.optional(Timestamp),
-  /** The issue's statement; absent when it is longer than MAX_TASK_STATEMENT_BYTES (read the issue's). */
+  /** The statement the task runs (its own, or the issue's); absent when it is longer than MAX_TASK_STATEMENT_BYTES (read the issue's). */
   statement: OptStr,
   skipReason: OptStr,
   latestTaskRun: /* @__PURE__ */ z.optional(TaskRunResource),
@@ -110,6 +134,10 @@ export const IssueResource = /* @__PURE__ */ z.object({
   runTime: /* @__PURE__ */ z.optional(Timestamp),
   /** The migration version the issue applies (GitOps, `sluice migrate`), if any. */
   migrationVersion: OptStr,
+  /** DATABASE_DATA_UPDATE: whether each run backs up the rows it changes first. */
+  enablePriorBackup: /* @__PURE__ */ z.optional(/* @__PURE__ */ z.boolean()),
+  /** A rollback issue: the issue it undoes. Its tasks each run their own restore statement. */
+  rollbackOf: OptStr,
   createTime: Timestamp,
   updateTime: Timestamp,
   etag: Str,
@@ -150,6 +178,8 @@ export const ISSUE_OPERATION_SCHEMAS: Record<string, OperationSchemas> = {
   listTasks: { list: { field: 'tasks', item: TaskResource } },
   listTaskRuns: { list: { field: 'taskRuns', item: TaskRunResource } },
   getTaskRun: { response: TaskRunResource },
+  previewRollback: { response: /* @__PURE__ */ z.object({ statement: Str }) },
+  rollbackIssue: { request: RollbackRequest, response: IssueResource },
   listActivities: { list: { field: 'activities', item: ActivityResource } },
   listChangeHistories: { list: { field: 'changeHistories', item: ChangeHistoryResource } },
   getChangeHistory: { response: ChangeHistoryResource },
@@ -166,7 +196,19 @@ export const toTaskRunResource = (t: Pick<Task, 'project' | 'issue' | 'stage' | 
   startTime: r.startTime,
   ...(r.endTime ? { endTime: r.endTime } : {}),
   detail: r.detail,
-  result: { ...r.result },
+  result: {
+    ...(r.result.affectedRows !== undefined ? { affectedRows: r.result.affectedRows } : {}),
+    ...(r.result.changeHistory !== undefined ? { changeHistory: r.result.changeHistory } : {}),
+    ...(r.result.priorBackup
+      ? {
+          priorBackup: {
+            tables: r.result.priorBackup.tables.map((b) => ({ source: b.source, backup: b.backup, rows: b.rows, action: b.action })),
+            createTime: r.result.priorBackup.createTime,
+            ...(r.result.priorBackup.dropTime ? { dropTime: r.result.priorBackup.dropTime } : {}),
+          },
+        }
+      : {}),
+  },
 });
 
 export function toIssueResource(issue: Issue, pipeline?: Omit<IssueAggregate, 'issue'>): z.infer<typeof IssueResource> {
@@ -181,6 +223,8 @@ export function toIssueResource(issue: Issue, pipeline?: Omit<IssueAggregate, 'i
     statement: issue.statement,
     ...(issue.runTime ? { runTime: issue.runTime } : {}),
     ...(issue.migrationVersion !== undefined ? { migrationVersion: issue.migrationVersion } : {}),
+    ...(issue.enablePriorBackup !== undefined ? { enablePriorBackup: issue.enablePriorBackup } : {}),
+    ...(issue.rollbackOf !== undefined ? { rollbackOf: issue.rollbackOf } : {}),
     createTime: issue.createTime,
     updateTime: issue.updateTime,
     etag: etagOf(name, issue.version),
@@ -231,7 +275,7 @@ export function toTaskResource(issue: Issue, t: Task, s: Stage, run: TaskRun | u
     ...('database' in t.target ? { database: databaseName(t.target.instance, t.target.database) } : { instance: instanceName(t.target.instance), databaseName: t.target.databaseName }),
     status: shownStatus(issue, t, s),
     ...(t.runTime ? { runTime: t.runTime } : {}),
-    ...(Buffer.byteLength(issue.statement, 'utf8') <= MAX_TASK_STATEMENT_BYTES ? { statement: issue.statement } : {}),
+    ...(Buffer.byteLength(t.statement ?? issue.statement, 'utf8') <= MAX_TASK_STATEMENT_BYTES ? { statement: t.statement ?? issue.statement } : {}),
     ...(t.skipReason ? { skipReason: t.skipReason } : {}),
     ...(run ? { latestTaskRun: toTaskRunResource(t, run) } : {}),
   };

@@ -1,6 +1,7 @@
 // The task runner's pure rules: names, the claim, what a change-history entry says, and the port
 // through which a statement reaches a database exactly once (functions/adapters/sql/execute.ts).
 import type { ConnectionTarget } from '../inventory/ports.js';
+import type { PriorBackupRecord } from '../backup/model.js';
 import type { Activity, ChangeHistory, Issue, IssueType, Task, TaskRun, TaskStatus } from './model.js';
 
 /** The user automatic runs are made by. */
@@ -88,11 +89,22 @@ export interface ChangeRequest {
   database: string;
   /** DDL (schema update) or DML (data update): MySQL commits DDL implicitly. */
   kind: 'DDL' | 'DML';
+  /** Data updates with prior backup on: the rows each statement changes are copied first (functions/adapters/sql/backup-execute.ts). */
+  priorBackup?: PriorBackupRequest;
+}
+
+/** What the executor needs to name and bound a task's backup tables. */
+export interface PriorBackupRequest {
+  project: string;
+  issue: number;
+  task: number;
+  /** The project's priorBackupMaxRows. */
+  maxRows: number;
 }
 
 export type ChangeOutcome =
   /** `alreadyApplied`: a marker showed an earlier attempt committed it; nothing ran now. */
-  | { status: 'DONE'; affectedRows?: number; alreadyApplied: boolean; detail: string }
+  | { status: 'DONE'; affectedRows?: number; alreadyApplied: boolean; detail: string; priorBackup?: PriorBackupRecord }
   /** A message a DBA can act on: the database's own words, the password scrubbed. */
   | { status: 'FAILED'; error: string };
 

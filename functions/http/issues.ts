@@ -2,6 +2,7 @@ import type { Access } from '../../domain/access/access.js';
 import { UnauthenticatedError } from '../../domain/common/errors.js';
 import { approveStage, rejectStage, requestApproval } from '../../domain/pipeline/approvals.js';
 import { cancelIssue, createIssue, getIssue, listIssues, updateIssue } from '../../domain/pipeline/issues.js';
+import { previewRollback, rollbackIssue } from '../../domain/pipeline/rollback.js';
 import { getTaskRun, listActivities, listStageTasks, listTaskRuns, runTask, skipTask } from '../../domain/pipeline/tasks.js';
 import { parseIssueNumber, parseTaskId, type IssueAggregate } from '../../domain/pipeline/model.js';
 import { toActivityResource, toIssueResource, toTaskRunResource } from '../../domain/pipeline/resources.js';
@@ -45,6 +46,8 @@ export const handler = httpHandler('issues', { deps, idempotency, audit }, {
     const { task: t, run } = await getTaskRun(issueDeps(), caller(req), project(req), issue(req), stage(req), task(req), req.params.taskRun!);
     return { body: toTaskRunResource(t, run) };
   },
+  previewRollback: async (req) => ({ body: await previewRollback(issueDeps(), caller(req), project(req), issue(req), stage(req), task(req), req.params.taskRun!) }),
+  rollbackIssue: async (req) => full(await rollbackIssue(issueDeps(), caller(req), project(req), issue(req), req.body)),
   listActivities: async (req) => {
     const [p, n] = [project(req), issue(req)];
     const { items, nextPageToken } = await listPage(req, `projects/${p}/issues/${n}/activities`, (o) => listActivities(issueDeps(), caller(req), p, n, o), toActivityResource);

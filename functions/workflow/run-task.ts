@@ -13,7 +13,7 @@ import type { Activity, ActivityType, ChangeHistory, Issue, TaskRun, TaskStatus 
 import type { RunTaskInput, RunTaskOutput } from '../../domain/pipeline/orchestrator.js';
 import type { DatabaseRepo, InstanceRepo, SqlDriver } from '../../domain/inventory/ports.js';
 import type { SecretStore } from '../../domain/common/ports.js';
-import { DEFAULT_PROJECT } from '../../domain/inventory/projects.js';
+import { DEFAULT_PROJECT, PRIOR_BACKUP } from '../../domain/inventory/projects.js';
 import { SETTLED, SYSTEM_BOT, changeHistoryId, historyStatement, changeType, changeVersion, issueNameOf, leaseMs, parseRunTaskInput, targetDatabase, taskKey, taskRunName, type AppliedVersion, type ChangeExecutor, type ChangeOutcome, type ChangeRequest, type StoredTask, type TaskRunStore } from '../../domain/pipeline/task-run.js';
 import { createDatabaseStatement } from '../../domain/inventory/instances.js';
 import { sha256 } from '../../domain/common/hash.js';
@@ -140,6 +140,7 @@ export function taskRunner(deps: RunTaskDeps): (input: RunTaskInput) => Promise<
       result: {
         changeHistory: earlier && !drift ? earlier.changeHistory : historyName,
         ...(outcome.status === 'DONE' && outcome.affectedRows !== undefined ? { affectedRows: outcome.affectedRows } : {}),
+        ...(outcome.status === 'DONE' && outcome.priorBackup ? { priorBackup: outcome.priorBackup } : {}),
       },
     };
     let final: Status = status;
@@ -172,16 +173,19 @@ export function taskRunner(deps: RunTaskDeps): (input: RunTaskInput) => Promise<
     }
     await deps.hooks?.afterClaim?.(run);
 
-    const engineStatement = task.type === 'DATABASE_CREATE' ? undefined : issue.statement;
+    // A task of its own (a rollback issue's) runs its own statement; the others run the issue's.
+    const engineStatement = task.type === 'DATABASE_CREATE' ? undefined : (task.statement ?? issue.statement);
     const instance = task.type === 'DATABASE_CREATE' ? await deps.instances.get(task.target.instance) : undefined;
     const statement = engineStatement ?? createDatabaseStatement(instance?.engine ?? 'POSTGRES', targetDatabase(task));
+    const ownChecksum = task.statement !== undefined ? task.checksum : issue.checksum;
     const change: ChangeRequest = {
       taskKey: taskKey(task.project, task.issue, task.id, issue.createTime),
       attempt: run.attempt,
-      checksum: engineStatement !== undefined && issue.checksum ? issue.checksum : sha256(statement),
+      checksum: engineStatement !== undefined && ownChecksum ? ownChecksum : sha256(statement),
       statement,
       database: targetDatabase(task),
       kind: task.type === 'DATABASE_DATA_UPDATE' ? 'DML' : 'DDL',
+      ...priorBackupOf(issue, task),
     };
     // GitOps: a version applied to this database before is never run again (drift when its content differs).
     const earlier = issue.migrationVersion !== undefined && task.type !== 'DATABASE_CREATE'
@@ -200,6 +204,16 @@ export function taskRunner(deps: RunTaskDeps): (input: RunTaskInput) => Promise<
     }
     return { status: await record(run, change, outcome) };
   };
+}
+
+/**
+ * Prior backup (issue 14): a data update whose issue has it on copies the rows each statement
+ * changes first, or refuses to run (functions/adapters/sql/backup-execute.ts). Issues made before
+ * the setting existed have none.
+ */
+function priorBackupOf(issue: Issue, task: StoredTask): Pick<ChangeRequest, 'priorBackup'> {
+  if (task.type !== 'DATABASE_DATA_UPDATE' || issue.enablePriorBackup !== true) return {};
+  return { priorBackup: { project: task.project, issue: task.issue, task: task.id, maxRows: issue.priorBackupMaxRows ?? PRIOR_BACKUP.maxRows } };
 }
 
 /** The outcome of a GitOps task whose version the database has already: nothing ran. */

@@ -39,7 +39,7 @@ export function grantDataSourceSecretRead(fn: SluiceFunction, prefix: string): v
   Validations.of(fn.role).acknowledge({
     id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:${prefix}/*]`,
     reason:
-      'The task runner reads the ADMIN password of whichever data source a task targets; the secrets are created at run time by the instances function with a random ARN suffix, so the wildcard is confined to this stack\'s prefix, and the only action is GetSecretValue.',
+      'The function reads the password of whichever data source it connects to (a task\'s target, a query\'s database, a database whose expired backups it drops); the secrets are created at run time by the instances function with a random ARN suffix, so the wildcard is confined to this stack\'s prefix, and the only action is GetSecretValue.',
   });
 }
 

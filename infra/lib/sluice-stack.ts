@@ -8,8 +8,11 @@ import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { Construct } from 'constructs';
+import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
+import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { BUNDLED_FILES, HANDLER_ENTRIES, WORKFLOW_FUNCTIONS, type WorkflowFunction } from '../bundling.js';
 import { FAMILIES, type Family } from '../../domain/api/routes.js';
+import { CLEANUP_INTERVAL_MINUTES } from '../../domain/backup/cleanup.js';
 import { SluiceApi } from './api.js';
 import { SluiceAuth, type ExternalJwt } from './auth.js';
 import { DEFAULTS } from './defaults.js';
@@ -76,6 +79,9 @@ export class SluiceStack extends Stack {
   readonly vcsWorker: SluiceFunction;
   /** Where the ExecutionsFailed alarm goes (an email subscription for adminEmail, when given). */
   readonly alarmTopic: Topic;
+  /** Prior backup retention: drops backup tables past their project's priorBackupRetention, on a schedule. */
+  readonly backupCleanup: SluiceFunction;
+  readonly backupCleanupSchedule: Rule;
 
   constructor(scope: Construct, id: string, props: SluiceStackProps = {}) {
     super(scope, id, props);
@@ -129,8 +135,23 @@ export class SluiceStack extends Stack {
     }
     // The runner connects to the targets with their ADMIN data source: it reads passwords, never writes them.
     grantDataSourceSecretRead(workflow.runTask, this.stackName);
+    // Prior backup retention: the cleanup connects to targets to drop expired backup tables.
+    this.backupCleanup = new SluiceFunction(this, 'BackupCleanup', {
+      entry: HANDLER_ENTRIES.backupCleanup,
+      description: 'Sluice prior backup: drop backup tables past their retention',
+      environment: tableEnv,
+      logRetention,
+      timeout: Duration.minutes(15),
+    });
+    this.table.grantData(this.backupCleanup.fn);
+    grantDataSourceSecretRead(this.backupCleanup, this.stackName);
+    this.backupCleanupSchedule = new Rule(this, 'BackupCleanupSchedule', {
+      description: 'Sluice: drop prior backups past their retention, every hour',
+      schedule: Schedule.rate(Duration.minutes(CLEANUP_INTERVAL_MINUTES)),
+      targets: [new LambdaFunction(this.backupCleanup.fn, { retryAttempts: 2 })],
+    });
     // Everything that opens a connection to a target database goes where the databases are.
-    if (props.runnerVpc) for (const fn of [functions.instances, functions.sql, workflow.runTask]) placeInVpc(fn, props.runnerVpc);
+    if (props.runnerVpc) for (const fn of [functions.instances, functions.sql, workflow.runTask, this.backupCleanup]) placeInVpc(fn, props.runnerVpc);
     this.workflow = workflow;
     this.pipeline = new PipelineStateMachine(this, 'Pipeline', {
       advance: workflow.advance.fn,

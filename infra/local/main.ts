@@ -16,6 +16,7 @@ import { startServer, type LocalServer } from './server.js';
 import type { LocalStepFunctions } from './stepfunctions.js';
 import { startSamples, type Samples } from './samples.js';
 import { localVcsDispatcher } from './vcs-worker.js';
+import { startBackupCleanupTimer } from './backup-cleanup.js';
 
 const say = (line: string) => process.stderr.write(line + '\n');
 
@@ -36,12 +37,14 @@ async function main(): Promise<void> {
   let server: LocalServer | undefined;
   let samples: Samples | undefined;
   let pipeline: LocalStepFunctions | undefined;
+  let cleanup: { stop(): Promise<void> } | undefined;
   const vcsWorker = localVcsDispatcher();
   let stopping = false;
   const stop = async (code: number) => {
     if (stopping) return;
     stopping = true;
     await server?.close();
+    await cleanup?.stop();
     // A push being turned into issues finishes first (the next start would not pick it up).
     await vcsWorker.idle();
     // Stops the executions (the next start resumes them) and releases their gates' timers.
@@ -81,6 +84,8 @@ async function main(): Promise<void> {
     server = await startServer({ port: config.port, keys });
     // The connector's webhookUrl: where this server is reached.
     process.env.SLUICE_API_URL ??= server.url;
+    // Prior backup retention: the handler the deployed schedule invokes, on a timer.
+    cleanup = startBackupCleanupTimer((line) => say(line));
     const token = await keys.sign(admin!.email);
     samples = await startSamples({ dataDir: config.dataDir, apiUrl: server.url, token });
     say(`Sluice is running at ${server.url}  (data: ${config.dataDir}, DynamoDB Local: ${dynamo.endpoint})`);

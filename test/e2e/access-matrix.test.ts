@@ -125,6 +125,8 @@ interface Ctx {
    * task for `failure`; `rejected`: waiting at the approval gate, its step rejected by the admin).
    */
   issue(gate?: 'approval' | 'rejected' | 'failure'): Promise<Params>;
+  /** A fresh data update whose task has a DONE run with a prior backup (written as the task runner would). */
+  backedUp(): Promise<Params>;
 }
 
 /** Nothing listens on port 1: connecting fails at once. */
@@ -276,6 +278,8 @@ const FIXTURES: Record<Operation, Fixture> = {
   listTaskRuns: { params: sharedIssue },
   getTaskRun: { params: sharedIssue },
   listActivities: { params: sharedIssue },
+  previewRollback: { params: (c) => c.backedUp() },
+  rollbackIssue: { params: (c) => c.backedUp(), body: () => ({}) },
 
   listDatabaseGroups: {
     params: async (c) => ({ project: c.shared.project, databaseGroup: await databaseGroup(c) }),
@@ -456,6 +460,15 @@ beforeAll(async () => {
   const issue = (await makeIssue()).issue!;
   const { doc, tableName } = api.table.store;
   const t = new Date().toISOString();
+  const backedUp = async (): Promise<Params> => {
+    const made = await admin('POST', `/v1/projects/${project}/issues`, { title: 'Matrix data change', type: 'DATABASE_DATA_UPDATE', statement: 'UPDATE t SET a = 1', targets: [`instances/${liveInstance}/databases/${database}`] });
+    const n = Number(id(made.name));
+    const priorBackup = { createTime: t, tables: [{ source: 'public.t', backup: 'sluice_backup.matrix', rows: 1, action: 'UPDATE', statement: 0, key: ['id'], restore: ['a'] }] };
+    await doc.send(new PutCommand({ TableName: tableName, Item: toItem('TaskRun', keys.taskRun(project, n, 1, 1), {
+      project, issue: n, task: 1, id: 1, attempt: 1, status: 'DONE', creator: 1, startTime: t, endTime: t, detail: 'matrix', result: { affectedRows: 1, priorBackup },
+    }) }));
+    return { project, issue: String(n), stage: 'test', task: '1', taskRun: '1' };
+  };
   await doc.send(new PutCommand({ TableName: tableName, Item: toItem('TaskRun', keys.taskRun(project, Number(issue), 1, 1), {
     project, issue: Number(issue), task: 1, id: 1, attempt: 1, status: 'DONE', creator: 1, startTime: t, endTime: t, detail: 'matrix', result: {},
   }) }));
@@ -485,6 +498,7 @@ beforeAll(async () => {
     },
     shared: { project, user: id(userIds.get('outsider@matrix.test')!), closedInstance, liveInstance, database, issue, changeHistory },
     issue: makeIssue,
+    backedUp,
   };
 }, 180_000);
 

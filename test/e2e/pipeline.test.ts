@@ -129,7 +129,7 @@ describe('pipelines on PostgreSQL', () => {
     expect(tasksOf(failed)[0].latestTaskRun).toMatchObject({ status: 'FAILED', detail: expect.stringMatching(/audit/) });
     const [first, second] = tasksOf(failed).sort((a: Body, b: Body) => (a.database < b.database ? -1 : 1)) as Body[];
     const retryDb = first.database.endsWith(DB.test) ? DB.test : DB.test2;
-    await adminQuery(pg, 'CREATE TABLE audit (what int)', retryDb);
+    await adminQuery(pg, 'CREATE TABLE audit (what int PRIMARY KEY)', retryDb);
 
     // :run is refused until the failure gate holds its token, so try until it takes.
     await waitFor('the :run to be accepted', async () => (await api.call('POST', `/v1/${first.name}:run`, { as: DBA, body: {} })).status, (s) => s === 200);

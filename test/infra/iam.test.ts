@@ -96,6 +96,8 @@ const EXPECTED: Record<string, { id: string; actions: string[] }> = {
   vcsWorker: { id: s.id(s.stack.vcsWorker.fn), actions: [...LOGS, ...TABLE_ITEMS, 'secretsmanager:GetSecretValue', 'states:StartExecution'].sort() },
   // The audit log's reader: GET /v1/auditLogs only, so reads only (every other family writes its own entries).
   audit: { id: s.id(s.stack.functions.audit.fn), actions: [...LOGS, 'dynamodb:GetItem', 'dynamodb:Query'].sort() },
+  // Prior backup retention: reads the backup index and marks task runs, reads (never writes) the data sources' passwords to drop backup tables.
+  backupCleanup: { id: s.id(s.stack.backupCleanup.fn), actions: [...LOGS, ...TABLE_ITEMS, 'secretsmanager:GetSecretValue'].sort() },
 };
 const SECRET_RESOURCE: Record<string, unknown> = { vcs: vcsSecrets('*'), hooks: vcsSecrets('*/webhookSecret-??????'), vcsWorker: vcsSecrets('*/accessToken-??????') };
 
@@ -184,6 +186,7 @@ describe('IAM', () => {
       [
         [EXPECTED.instances!.id, s.stack.stackName],
         [EXPECTED.runTask!.id, s.stack.stackName],
+        [EXPECTED.backupCleanup!.id, s.stack.stackName],
         [EXPECTED.sql!.id, s.stack.stackName],
         [EXPECTED.vcs!.id, s.stack.stackName],
         [EXPECTED.hooks!.id, s.stack.stackName],
@@ -192,9 +195,16 @@ describe('IAM', () => {
     );
   });
 
-  it('only this API may invoke the HTTP functions', () => {
+  it('only this API may invoke the HTTP functions, and only the cleanup schedule the cleanup', () => {
     const api = s.id(s.stack.api.api);
-    for (const [id, perm] of ofType(s, 'AWS::Lambda::Permission')) {
+    const cleanup = s.id(s.stack.backupCleanup.fn);
+    const [scheduled, ...others] = ofType(s, 'AWS::Lambda::Permission').filter(([, p]) => p.Properties.Principal === 'events.amazonaws.com');
+    expect(others).toEqual([]);
+    expect(scheduled![1].Properties).toEqual({
+      Action: 'lambda:InvokeFunction', FunctionName: { 'Fn::GetAtt': [cleanup, 'Arn'] }, Principal: 'events.amazonaws.com',
+      SourceArn: { 'Fn::GetAtt': [s.id(s.stack.backupCleanupSchedule), 'Arn'] },
+    });
+    for (const [id, perm] of ofType(s, 'AWS::Lambda::Permission').filter(([, p]) => p.Properties.Principal !== 'events.amazonaws.com')) {
       expect(perm.Properties.Principal, id).toBe('apigateway.amazonaws.com');
       expect(JSON.stringify(perm.Properties.SourceArn), id).toContain(`{"Ref":"${api}"}`);
     }

@@ -70,6 +70,8 @@ describe('cdk-nag AwsSolutions', () => {
     }
     expect(acks.sort()).toEqual([
       'Sluice/Auth/UserPool AwsSolutions-COG2',
+      // Prior backup retention: connects to the targets with their ADMIN data source to drop expired backup tables.
+      'Sluice/BackupCleanup/Role AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:Sluice/*]',
       // GitOps connector secrets: written by the connector API, one kind read by each of webhook and worker.
       'Sluice/Hooks/Role AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:Sluice/vcs/*/webhookSecret-??????]',
       'Sluice/Http/Api/DefaultRoute AwsSolutions-APIG4',

@@ -42,7 +42,9 @@ describe('projects', () => {
     // Assess
     expect(created.status).toBe(201);
     expect(created.body).toEqual({
-      name: 'projects/shop', title: 'Shop', state: 'ACTIVE', maxParallelTasks: 10, createTime: expect.any(String), updateTime: expect.any(String), etag: expect.any(String),
+      name: 'projects/shop', title: 'Shop', state: 'ACTIVE', maxParallelTasks: 10,
+      priorBackup: true, priorBackupMaxRows: 1_000_000, priorBackupRetention: '2592000s',
+      createTime: expect.any(String), updateTime: expect.any(String), etag: expect.any(String),
     });
     expect(policy.status).toBe(200);
     expect(policy.body).toEqual({ bindings: [{ role: 'projectOwner', members: [user.alice] }], etag: expect.any(String) });
@@ -175,6 +177,33 @@ describe('maxParallelTasks', () => {
     expect(patched.status).toBe(200);
     expect(patched.body.maxParallelTasks).toBe(1);
     expect((await api('GET', '/v1/projects/wide', { as: email('alice') })).body.maxParallelTasks).toBe(1);
+  });
+});
+
+describe('prior backup settings', () => {
+  it('default on, 1,000,000 rows, 30 days; set at create or by PATCH; out of range is a 400 that writes nothing', async () => {
+    // Act
+    const given = await api('POST', '/v1/projects', { as: email('alice'), body: { id: 'careful', title: 'Careful', priorBackup: false, priorBackupMaxRows: 5000, priorBackupRetention: '86400s' } });
+    const before = await scanTable(t.store);
+    const bad = await Promise.all([
+      api('POST', '/v1/projects', { as: email('alice'), body: { id: 'bad-a', title: 'Bad', priorBackup: 'yes' } }),
+      api('POST', '/v1/projects', { as: email('alice'), body: { id: 'bad-b', title: 'Bad', priorBackupMaxRows: 0 } }),
+      api('POST', '/v1/projects', { as: email('alice'), body: { id: 'bad-c', title: 'Bad', priorBackupRetention: '30d' } }),
+      api('POST', '/v1/projects', { as: email('alice'), body: { id: 'bad-d', title: 'Bad', priorBackupRetention: '59s' } }),
+      api('PATCH', '/v1/projects/careful?updateMask=priorBackupMaxRows', { as: email('alice'), body: { priorBackupMaxRows: 2.5 } }),
+    ]);
+    const after = await scanTable(t.store);
+    const patched = await api('PATCH', '/v1/projects/careful?updateMask=priorBackup,priorBackupRetention', { as: email('alice'), body: { priorBackup: true, priorBackupRetention: '604800s' } });
+
+    // Assess
+    expect(given.status).toBe(201);
+    expect(given.body).toMatchObject({ priorBackup: false, priorBackupMaxRows: 5000, priorBackupRetention: '86400s' });
+    expect(bad.map((r) => [r.status, r.body.error.details[0].field])).toEqual([
+      [400, 'priorBackup'], [400, 'priorBackupMaxRows'], [400, 'priorBackupRetention'], [400, 'priorBackupRetention'], [400, 'priorBackupMaxRows'],
+    ]);
+    expect(after).toEqual(before);
+    expect(patched.status).toBe(200);
+    expect(patched.body).toMatchObject({ priorBackup: true, priorBackupMaxRows: 5000, priorBackupRetention: '604800s' });
   });
 });
 

@@ -4,17 +4,15 @@
 // committed and before Sluice recorded the outcome. Nothing in the code under test is edited.
 // The runner's own layers (claim, marker, lease) are proven in test/integration/run-task.test.ts.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pipelineExecutionName, type RunTaskInput } from '../../domain/pipeline/orchestrator.js';
-import { DynamoTaskRunStore } from '../../functions/adapters/dynamo/task-runs.js';
+import { pipelineExecutionName } from '../../domain/pipeline/orchestrator.js';
 import { SqlChangeExecutor } from '../../functions/adapters/sql/execute.js';
-import { setOrchestrator } from '../../functions/shared/orchestrator.js';
-import { taskRunner, type RunTaskHooks } from '../../functions/workflow/run-task.js';
-import { synthesizePipeline, workflowHandlers } from '../../infra/local/pipeline.js';
-import { LocalStepFunctions } from '../../infra/local/stepfunctions.js';
+import type { RunTaskHooks } from '../../functions/workflow/run-task.js';
+import type { LocalStepFunctions } from '../../infra/local/stepfunctions.js';
 import { recordPayloads } from '../support/capture.js';
 import { startApi, type Api } from '../support/http.js';
 import { adminQuery, dropDatabases, postgresServer, testDatabaseName } from '../support/postgres.js';
 import { okCall, registerDatabase, waitFor, type Body } from './support/fixtures.js';
+import { pipelineWithRunner } from './support/runner-pipeline.js';
 
 const pg = postgresServer();
 const DB = testDatabaseName();
@@ -39,21 +37,10 @@ beforeAll(async () => {
   await adminQuery(pg, `CREATE DATABASE "${DB}"`);
   await adminQuery(pg, 'CREATE TABLE t (id int PRIMARY KEY)', DB);
   api = await startApi();
-  const synthesized = synthesizePipeline();
-  const [{ store, deps }, { secrets }] = await Promise.all([import('../../functions/shared/wiring.js'), import('../../functions/shared/wiring-sql.js')]);
-  const run = taskRunner({
-    store: new DynamoTaskRunStore(store), instances: deps.instances, databases: deps.databases, secrets,
-    executor: new SqlChangeExecutor({ statementTimeoutMs: STATEMENT_TIMEOUT_MS }), now: () => new Date(), statementTimeoutMs: STATEMENT_TIMEOUT_MS,
+  pipeline = await pipelineWithRunner({
+    executor: new SqlChangeExecutor({ statementTimeoutMs: STATEMENT_TIMEOUT_MS }), statementTimeoutMs: STATEMENT_TIMEOUT_MS,
     hooks: { afterClaim: dying('afterClaim'), afterCommit: dying('afterCommit') },
   });
-  const runTaskId = Object.entries(synthesized.functions).find(([, name]) => name === 'runTask')![0];
-  pipeline = new LocalStepFunctions({
-    definition: synthesized.definition,
-    handlers: { ...workflowHandlers(synthesized.functions), [runTaskId]: (event) => run(event as unknown as RunTaskInput) as never },
-    stateMachineName: 'SluicePipeline',
-    retryIntervals: { Advance: 0, RunTask: 0, StageResult: 0, ApprovalGate: 0, FailureGate: 0 },
-  });
-  setOrchestrator(pipeline);
   await okCall(api, 'POST', '/v1/users', { email: DBA, title: 'DBA', role: 'workspaceDBA' });
   await okCall(api, 'POST', '/v1/projects', { id: P, title: 'Crash' });
   await registerDatabase(api, { project: P, instance: 'pg', environment: 'test', server: pg, database: DB });

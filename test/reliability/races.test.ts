@@ -75,7 +75,7 @@ describe('races, each outcome counted', () => {
     const execution = pipelineExecutionName(issue.name);
     await waitFor('the failure gate', async () => api.pipeline.pendingTokens().filter((t) => t.execution === execution && t.state === 'FailureGate').length, (n) => n === 1);
     const task = issue.pipeline.stages[0].tasks[0].name;
-    await adminQuery(pg, 'CREATE TABLE audit (what int)', DB);
+    await adminQuery(pg, 'CREATE TABLE audit (what int PRIMARY KEY)', DB);
 
     const rs = await times(10, () => api.call('POST', `/v1/${task}:run`, { as: DBA, body: {} }));
 

@@ -11,12 +11,14 @@ import { parseServer, type SqlServer } from './postgres.js';
 /** The test files with MariaDB cases (a test checks this list against the files). */
 export const MYSQL_SUITES = [
   'test/e2e/pipeline.test.ts',
+  'test/e2e/prior-backup.test.ts',
   'test/e2e/readme.test.ts',
   'test/integration/instances-mysql.test.ts',
   'test/integration/password-leak.test.ts',
   'test/integration/run-task.test.ts',
   'test/integration/sql-drivers.test.ts',
   'test/integration/sql-editor.test.ts',
+  'test/reliability/prior-backup-crash.test.ts',
 ];
 
 const DEFAULT = 'root@127.0.0.1:3306';

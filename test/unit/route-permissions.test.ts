@@ -79,6 +79,9 @@ const PINNED: readonly (readonly [string, string, string | null])[] = [
   ['listTaskRuns', 'GET /v1/projects/{project}/issues/{issue}/stages/{stage}/tasks/{task}/taskRuns', 'issues.get'],
   ['getTaskRun', 'GET /v1/projects/{project}/issues/{issue}/stages/{stage}/tasks/{task}/taskRuns/{taskRun}', 'issues.get'],
   ['listActivities', 'GET /v1/projects/{project}/issues/{issue}/activities', 'issues.get'],
+  // Prior backup: seeing the restore statement is reading the issue; a rollback creates an issue.
+  ['previewRollback', 'POST /v1/projects/{project}/issues/{issue}/stages/{stage}/tasks/{task}/taskRuns/{taskRun}:previewRollback', 'issues.get'],
+  ['rollbackIssue', 'POST /v1/projects/{project}/issues/{issue}:rollback', 'issues.create'],
 
   // Sheets and the SQL editor
   ['listSheets', 'GET /v1/projects/{project}/sheets', 'sheets.list'],

@@ -6,7 +6,7 @@ export const pad = (n: number, width = 10): string => String(n).padStart(width, 
 
 export type EntityType = 'Workspace' | 'Counter' | 'User' | 'UserEmail' | 'Environment' | 'Project' | 'Idempotency' | 'Config' | 'Instance' | 'Database' | 'Table'
   | 'Issue' | 'Stage' | 'Task' | 'TaskRun' | 'Activity' | 'ChangeHistory' | 'Sheet' | 'SheetChunk' | 'StatementChunk' | 'DatabaseGroup' | 'TableGroup'
-  | 'VcsConnector' | 'VcsDelivery' | 'VcsDeliveryId' | 'VcsFile' | 'AppliedVersion' | 'ApprovalRules' | 'AuditLog';
+  | 'VcsConnector' | 'VcsDelivery' | 'VcsDeliveryId' | 'VcsFile' | 'AppliedVersion' | 'ApprovalRules' | 'AuditLog' | 'BackupIndex';
 
 /** Server-given names go into sort keys escaped, so that `#` and `.` stay separators. */
 const part = (s: string): string => s.replace(/[%#.]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
@@ -107,6 +107,16 @@ export const keys = {
   vcsDeliveryPrefix: 'DELIVERY#',
   vcsDeliveryId: (project: string, id: string): Key => ({ pk: `VCSDELIVERY#${project}#${id}`, sk: 'VCSDELIVERY' }),
   vcsFile: (project: string, path: string): Key => ({ pk: `VCS#${project}`, sk: `FILE#${path}` }),
+  /**
+   * Prior backups per instance, oldest first (written with the task run that took them): the
+   * scheduled cleanup reads each instance's partition up to the oldest age it may drop.
+   */
+  backupIndex: (instance: string, createTime: string, project: string, issue: number, task: number, attempt: number): Key => ({
+    pk: `BACKUPS#${instance}`,
+    sk: `BACKUP#${createTime}#${project}#${pad(issue)}#${pad(task, 6)}#${pad(attempt, 4)}`,
+  }),
+  backupIndexPartition: (instance: string): string => `BACKUPS#${instance}`,
+  backupIndexBefore: (createTime: string): string => `BACKUP#${createTime}`,
   /** The migration versions applied to a database (GitOps), with their checksum: the runner's skip and drift check. */
   appliedVersion: (instance: string, database: string, version: string): Key => ({ pk: `INSTANCE#${instance}`, sk: `APPLIED#${part(database)}#${version}` }),
 

@@ -11,6 +11,17 @@ import { keys, type Key } from './keys.js';
 import { toItem } from './item.js';
 import type { DynamoStore } from './store.js';
 
+/** A run that took a prior backup is indexed under its instance, for the scheduled cleanup (backups.ts). */
+function backupIndexPut(table: string, run: TaskRun, history: ChangeHistory | undefined) {
+  const backup = run.result.priorBackup;
+  if (!backup || backup.tables.length === 0 || !history) return undefined;
+  const entry = {
+    instance: history.instance, database: history.database, project: run.project, issue: run.issue, task: run.task, attempt: run.attempt,
+    createTime: backup.createTime, tables: backup.tables.map((t) => t.backup),
+  };
+  return { Put: { TableName: table, Item: toItem('BackupIndex', keys.backupIndex(entry.instance, entry.createTime, run.project, run.issue, run.task, run.attempt), entry) } };
+}
+
 export class DynamoTaskRunStore implements TaskRunStore {
   constructor(private readonly store: DynamoStore) {}
 
@@ -158,7 +169,8 @@ export class DynamoTaskRunStore implements TaskRunStore {
     };
     // GitOps: the version now applied to the database (the runner's skip and drift check reads it).
     const appliedPut = applied && { Put: { TableName: table, Item: toItem('AppliedVersion', keys.appliedVersion(applied.instance, applied.database, applied.version), applied) } };
-    const rest = [historyPut, appliedPut].filter((x) => x !== undefined);
+    const backupPut = backupIndexPut(table, run, history);
+    const rest = [historyPut, appliedPut, backupPut].filter((x) => x !== undefined);
     const taskUpdate = {
       Update: {
         TableName: table,

@@ -14,52 +14,56 @@ import { createDatabaseStatement, quoteIdent } from '../../../domain/inventory/i
 import type { ConnectionTarget } from '../../../domain/inventory/ports.js';
 import { DEFAULT_CONNECT_TIMEOUT_MS, describeFailure, scrub, settleWithin, withDeadline } from './common.js';
 import { DEFAULT_DATABASE } from './postgres.js';
+import { mysqlApplyWithBackup, pgApplyWithBackup } from './backup-execute.js';
+import { CATALOG_RACE, Failed, HISTORY, RunnerCrash, alreadyApplied, codeOf, type Coded } from './marker.js';
 
 export interface ExecuteOptions {
   connectTimeoutMs?: number;
   /** Each statement's timeout, server side where the engine has one and client side. Default 5 min. */
   statementTimeoutMs?: number;
+  /** Where a test makes the runner die inside a change with prior backup (backup-execute.ts). */
+  hooks?: ExecutorHooks;
 }
+
+export interface ExecutorHooks {
+  /** After the backup tables are filled and the statements ran, before COMMIT. A throw is a crash: the connection is cut, nothing is rolled back by hand. */
+  beforeCommit?(): Promise<void> | void;
+}
+
 
 export const DEFAULT_STATEMENT_TIMEOUT_MS = 5 * 60_000;
 
-const HISTORY = 'sluice_history';
-
-type Coded = { code?: unknown; errno?: unknown; message?: unknown };
-const codeOf = (e: unknown): string => String((e as Coded | undefined)?.code ?? '');
-
-/** A failure that already reads well (our words, password scrubbed). */
-class Failed extends Error {}
 
 const PG_HISTORY_DDL = [
   `CREATE SCHEMA IF NOT EXISTS ${HISTORY}`,
   `CREATE TABLE IF NOT EXISTS ${HISTORY}.applied (task_key text PRIMARY KEY, attempt int NOT NULL, checksum text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`,
 ];
 
-/** A concurrent CREATE ... IF NOT EXISTS colliding on the catalog's unique index. */
-const CATALOG_RACE = ['23505', '42P06', '42P07'];
 
 const MYSQL_HISTORY_DDL = [
   `CREATE DATABASE IF NOT EXISTS ${HISTORY}`,
   `CREATE TABLE IF NOT EXISTS ${HISTORY}.applied (task_key varchar(255) PRIMARY KEY, attempt int NOT NULL, checksum char(64) NOT NULL, applied_at timestamp NOT NULL DEFAULT CURRENT_TIMESTAMP) ENGINE=InnoDB`,
 ];
 
-const alreadyApplied = (attempt: unknown, where: string): ChangeOutcome => ({
-  status: 'DONE',
-  alreadyApplied: true,
-  detail: `already applied by attempt ${String(attempt)} (marker in ${where}); not run again`,
-});
 
 export class SqlChangeExecutor implements ChangeExecutor {
   private readonly connectMs: number;
-  private readonly statementMs: number;
+  readonly statementMs: number;
+  readonly hooks: ExecutorHooks;
 
   constructor(options: ExecuteOptions = {}) {
     this.connectMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
     this.statementMs = options.statementTimeoutMs ?? DEFAULT_STATEMENT_TIMEOUT_MS;
+    this.hooks = options.hooks ?? {};
   }
 
   apply(target: ConnectionTarget, change: ChangeRequest): Promise<ChangeOutcome> {
+    // Data updates with prior backup: statement by statement, each after its backup (backup-execute.ts).
+    if (change.priorBackup && change.kind === 'DML') {
+      return target.engine === 'POSTGRES'
+        ? this.pg(target, change.database, (c) => pgApplyWithBackup(this, c, change))
+        : this.mysql(target, (c) => mysqlApplyWithBackup(this, c, change));
+    }
     return target.engine === 'POSTGRES'
       ? this.pg(target, change.database, (c) => this.pgApply(c, change))
       : this.mysql(target, (c) => this.mysqlApply(c, change));
@@ -73,6 +77,7 @@ export class SqlChangeExecutor implements ChangeExecutor {
 
   /** Turns whatever went wrong into a FAILED outcome with a message a DBA can act on. */
   private failure(e: unknown, target: ConnectionTarget): ChangeOutcome {
+    if (e instanceof RunnerCrash) throw e;
     if (e instanceof Failed) return { status: 'FAILED', error: scrub(e.message, target.password) };
     if (codeOf(e) === '25001') {
       const raw = scrub(String((e as Coded).message), target.password);
@@ -125,7 +130,7 @@ export class SqlChangeExecutor implements ChangeExecutor {
    * commit. Two runners making the table at once collide on the catalog: the loser rolls back and
    * sends the message again.
    */
-  private async pgBegin(c: pg.Client, change: ChangeRequest): Promise<pg.QueryResult> {
+  async pgBegin(c: pg.Client, change: ChangeRequest): Promise<pg.QueryResult> {
     if (!Number.isInteger(change.attempt)) throw new Failed(`attempt ${String(change.attempt)} is not an integer`);
     const message = [
       ...PG_HISTORY_DDL,
@@ -218,12 +223,12 @@ export class SqlChangeExecutor implements ChangeExecutor {
     }
   }
 
-  private query(c: Connection, sql: string, values: unknown[] = []) {
+  query(c: Connection, sql: string, values: unknown[] = []) {
     return c.query({ sql, values, timeout: this.statementMs + 5_000 });
   }
 
   /** True when the marker table is usable; an admin without the rights to make it runs without one. */
-  private async mysqlHistory(c: Connection): Promise<boolean> {
+  async mysqlHistory(c: Connection): Promise<boolean> {
     try {
       for (const ddl of MYSQL_HISTORY_DDL) await this.query(c, ddl);
       return true;
@@ -232,13 +237,13 @@ export class SqlChangeExecutor implements ChangeExecutor {
     }
   }
 
-  private async mysqlMarker(c: Connection, key: string): Promise<unknown> {
+  async mysqlMarker(c: Connection, key: string): Promise<unknown> {
     const [rows] = await this.query(c, `SELECT attempt FROM ${HISTORY}.applied WHERE task_key = ?`, [key]);
     return (rows as { attempt: number }[])[0]?.attempt;
   }
 
   /** Server-side statement timeout: MariaDB's max_statement_time, else MySQL's max_execution_time (SELECT only). */
-  private async mysqlTimeout(c: Connection): Promise<void> {
+  async mysqlTimeout(c: Connection): Promise<void> {
     await this.query(c, 'SET SESSION max_statement_time = ?', [this.statementMs / 1000]).catch(() =>
       this.query(c, 'SET SESSION max_execution_time = ?', [this.statementMs]).catch(() => undefined),
     );

@@ -65,7 +65,7 @@ const TEMPLATES: Record<string, fc.Arbitrary<Record<string, unknown>>> = {
   updateInstance: fc.record({ title: fc.string({ maxLength: 20 }) }),
   updateDatabase: fc.record({ labels: fc.dictionary(fc.constantFrom('env', 'tenant', 'x y'), fc.string({ maxLength: 8 })), project: fc.constantFrom('projects/fz-proj', 'projects/default', 'projects/nope') }),
   createProject: fc.record({ id: fc.constantFrom('fz-p2', 'fz-p3', 'default'), title: fc.constant('P') }),
-  updateProject: fc.record({ title: fc.string({ maxLength: 20 }) }),
+  updateProject: fc.record({ title: fc.string({ maxLength: 20 }), priorBackupRetention: fc.constantFrom('86400s', '59s', '30d'), priorBackupMaxRows: fc.integer({ min: -1, max: 2_000_000 }) }),
   setIamPolicy: fc.record({ policy: fc.record({ bindings: fc.constant([{ role: 'projectOwner', members: ['users/2'] }]), etag: fc.string({ maxLength: 10 }) }) }),
   createIssue: fc.record({
     title: fc.constant('Fuzzed'),
@@ -89,6 +89,7 @@ const TEMPLATES: Record<string, fc.Arbitrary<Record<string, unknown>>> = {
   }),
   runTask: fc.constant({}),
   skipTask: fc.record({ reason: fc.string({ maxLength: 20 }) }),
+  rollbackIssue: fc.constantFrom<Record<string, unknown>>({}, { tasks: ['projects/fz-proj/issues/1/stages/test/tasks/1'] }, { tasks: [] }),
   createSheet: fc.record({ title: fc.constant('S'), content: fc.constantFrom('SELECT 1', ''), visibility: fc.constantFrom('PRIVATE', 'PROJECT', 'PUBLIC', 'SECRET') }),
   updateSheet: fc.record({ title: fc.string({ maxLength: 20 }), content: fc.constant('SELECT 2') }),
   runSheet: fc.record({ limit: fc.integer({ min: -5, max: 2000 }) }),
