@@ -69,7 +69,7 @@ if (!maria) process.stderr.write('test/e2e/readme.test.ts skipped: its walk-thro
 /** The blocks that show an error on purpose (found by a command they hold), with the codes they show. */
 const ERRORS_SHOWN: [string, number[]][] = [
   ['"id":"Staging"', [400]],
-  ['DELETE FROM salaries', [400]],
+  ['{"statement":"DELETE FROM salaries"}', [400]],
   ['updateMask=labels', [403, 404]],
   // The DBA tries step 2 of "prod needs projectReleaser then workspaceDBA" before the releaser approved step 1.
   ['prod needs projectReleaser then workspaceDBA', [403]],
@@ -157,16 +157,16 @@ describe.skipIf(!maria)('README.md, top to bottom in one shell', () => {
 
     // The releaser (users/4) approves prod, and the issue ends DONE with the column on hr_prod.
     const approval = out('export REL=');
-    expect(approval).toMatch(/"approval":\{"required":true,"status":"APPROVED","approver":"users\/4"/);
+    expect(approval).toMatch(/"approval":\{"status":"APPROVED","steps":\[\{"roles":\[[^\]]*\],"status":"APPROVED","approver":"users\/4"/);
     expect(approval).toContain('ISSUE_DONE');
     expect(approval).toContain('"statement":"ALTER TABLE employees ADD COLUMN phone text;"');
 
     // The batch change: the failed task is listed, skipped (its stage DONE), the issue canceled.
     const batch = out(':skip');
-    expect(batch).toMatch(/"tasks":\[\{"name":"projects\/sample\/issues\/2\/stages\/test\/tasks\/1",[^\n]*"status":"FAILED"/);
+    expect(batch).toMatch(/"tasks":\[\{"name":"projects\/sample\/issues\/\d+\/stages\/test\/tasks\/1",[^\n]*"status":"FAILED"/);
     expect(batch).toContain('"status":"SKIPPED"');
-    expect(batch).toMatch(/"name":"projects\/sample\/issues\/2","title":"Add phone, again",[^\n]*"status":"CANCELED"/);
-    expect(batch).toMatch(/"name":"projects\/sample\/issues\/2\/stages\/test","environment":"environments\/test","status":"DONE"/);
+    expect(batch).toMatch(/"name":"projects\/sample\/issues\/\d+","title":"Add phone, again",[^\n]*"status":"CANCELED"/);
+    expect(batch).toMatch(/"name":"projects\/sample\/issues\/\d+\/stages\/test","environment":"environments\/test","status":"DONE"/);
 
     // GitOps: the push makes issue 3 as the system bot; approved, it lands on prod. No secret shows.
     const gitops = out('fake-github');
