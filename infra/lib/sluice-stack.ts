@@ -112,6 +112,8 @@ export class SluiceStack extends Stack {
     // Only the function that connects to database servers holds their passwords; sync batches tables.
     grantDataSourceSecrets(functions.instances, this.stackName);
     this.table.grantBatchWrite(functions.instances.fn);
+    // Creating an issue writes its stages and tasks with BatchWriteItem when they pass one transaction (100 items).
+    this.table.grantBatchWrite(functions.issues.fn);
     // The SQL editor connects with the READ_ONLY (or ADMIN) data source: it reads passwords, never writes them.
     grantDataSourceSecretRead(functions.sql, this.stackName);
     // Its statement timeout, within the function's 29 s (connecting takes at most 5 s of it).
@@ -245,6 +247,8 @@ export class SluiceStack extends Stack {
       timeout: Duration.minutes(5),
     });
     this.table.grantData(worker.fn);
+    // GitOps creates issues, which for a database group can hold thousands of tasks (see the issues function).
+    this.table.grantBatchWrite(worker.fn);
     const stateMachine = this.pipeline.stateMachine;
     worker.fn.addEnvironment('STATE_MACHINE_ARN', stateMachine.stateMachineArn);
     stateMachine.grantStartExecution(worker.role);

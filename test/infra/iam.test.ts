@@ -74,7 +74,7 @@ const EXPECTED: Record<string, { id: string; actions: string[] }> = {
   instances: { id: s.id(s.stack.functions.instances.fn), actions: [...LOGS, ...TABLE_ITEMS, 'dynamodb:BatchWriteItem', ...SECRETS].sort() },
   databases: { id: s.id(s.stack.functions.databases.fn), actions: [...LOGS, ...TABLE_ITEMS].sort() },
   projects: { id: s.id(s.stack.functions.projects.fn), actions: [...LOGS, ...TABLE_ITEMS].sort() },
-  issues: { id: s.id(s.stack.functions.issues.fn), actions: [...LOGS, ...TABLE_ITEMS, ...PIPELINE].sort() },
+  issues: { id: s.id(s.stack.functions.issues.fn), actions: [...LOGS, ...TABLE_ITEMS, 'dynamodb:BatchWriteItem', ...PIPELINE].sort() },
   // Database and table groups: table items only (matching reads the databases sync recorded).
   groups: { id: s.id(s.stack.functions.groups.fn), actions: [...LOGS, ...TABLE_ITEMS].sort() },
   // Sheets: table items only (content chunks are written and deleted in transactions).
@@ -93,7 +93,7 @@ const EXPECTED: Record<string, { id: string; actions: string[] }> = {
   // secrets and queues the worker; the worker reads access tokens and starts issue executions.
   vcs: { id: s.id(s.stack.functions.vcs.fn), actions: [...LOGS, ...TABLE_ITEMS, 'secretsmanager:CreateSecret', 'secretsmanager:PutSecretValue', 'secretsmanager:DeleteSecret'].sort() },
   hooks: { id: s.id(s.stack.functions.hooks.fn), actions: [...LOGS, ...TABLE_ITEMS, 'secretsmanager:GetSecretValue', 'lambda:InvokeFunction'].sort() },
-  vcsWorker: { id: s.id(s.stack.vcsWorker.fn), actions: [...LOGS, ...TABLE_ITEMS, 'secretsmanager:GetSecretValue', 'states:StartExecution'].sort() },
+  vcsWorker: { id: s.id(s.stack.vcsWorker.fn), actions: [...LOGS, ...TABLE_ITEMS, 'dynamodb:BatchWriteItem', 'secretsmanager:GetSecretValue', 'states:StartExecution'].sort() },
   // The audit log's reader: GET /v1/auditLogs only, so reads only (every other family writes its own entries).
   audit: { id: s.id(s.stack.functions.audit.fn), actions: [...LOGS, 'dynamodb:GetItem', 'dynamodb:Query'].sort() },
   // Prior backup retention: reads the backup index and marks task runs, reads (never writes) the data sources' passwords to drop backup tables.
