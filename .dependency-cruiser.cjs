@@ -62,6 +62,21 @@ module.exports = {
       to: { path: '^functions/' },
     },
     {
+      name: 'cli-shared-only',
+      comment:
+        'The CLI is a client of the HTTP API, run from a clone: it may share only pure rule modules of domain/ that import nothing (the migration file and version rules, so `sluice migrate` and GitOps cannot disagree), never the server (docs/architecture.md).',
+      severity: 'error',
+      from: { path: '^cli/' },
+      to: { path: ['^(domain|functions|infra|test|bench)/', '^node_modules/(@aws-sdk|@middy|aws-cdk-lib|constructs|pg|mysql2)/'], pathNot: '^domain/common/migrations\\.ts$' },
+    },
+    {
+      name: 'shared-with-cli-imports-nothing',
+      comment: 'A domain module the CLI shares stays pure and self-contained, so the CLI never reaches the server through it.',
+      severity: 'error',
+      from: { path: '^domain/common/migrations\\.ts$' },
+      to: { path: '^(?!node_modules/)' },
+    },
+    {
       name: 'no-unresolvable',
       severity: 'error',
       from: {},

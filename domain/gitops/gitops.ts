@@ -9,7 +9,8 @@ import { issueName } from '../pipeline/model.js';
 import { databaseName } from '../common/names.js';
 import type { SecretStore } from '../common/ports.js';
 import { SYSTEM_BOT } from '../pipeline/task-run.js';
-import { checksumOf, compareVersions, issueTypeOf, parseMigrationPath, secretNames, type MigrationFile, type PushFile, type RejectedFile, type VcsDelivery, type VcsFileReader, type VcsRepo, type VcsWorkerInput } from './vcs.js';
+import { compareVersions, issueTypeOf, parseMigrationPath, type MigrationFile } from '../common/migrations.js';
+import { checksumOf, secretNames, type PushFile, type RejectedFile, type VcsDelivery, type VcsFileReader, type VcsRepo, type VcsWorkerInput } from './vcs.js';
 
 export interface GitOpsDeps extends IssueDeps {
   vcs: VcsRepo;

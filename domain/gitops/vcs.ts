@@ -360,61 +360,7 @@ export function parsePush(payload: unknown, baseDirectory: string): Push {
 export const isDeletedBranch = (push: Push): boolean => /^0+$/.test(push.after);
 
 // ---------------------------------------------------------------------------------------------
-// Migration files
-
-export type MigrationTarget = { kind: 'database'; database: string } | { kind: 'group'; group: string };
-
-export interface MigrationFile {
-  path: string;
-  target: MigrationTarget;
-  /** Canonical: numeric segments joined by dots, leading zeros dropped (`V001_2` → `1.2`). */
-  version: string;
-  description: string;
-}
-
-const FILE_NAME = /^V(\d+(?:[._]\d+)*)__([^/]+)\.sql$/;
-const DATABASE_DIR = /^[^@/][^/]{0,127}$/;
-const GROUP_DIR = /^@([a-z][a-z0-9-]{1,62})$/;
-
-/** `{base}/{database}/V{version}__{description}.sql` or `{base}/@{group}/V…`: the file, or why not. */
-export function parseMigrationPath(path: string, baseDirectory: string): MigrationFile | { rejected: string } {
-  const rest = baseDirectory === '' ? path : path.slice(baseDirectory.length + 1);
-  const parts = rest.split('/');
-  const expect = `expected ${baseDirectory ? `${baseDirectory}/` : ''}{database}/V{version}__{description}.sql or ${baseDirectory ? `${baseDirectory}/` : ''}@{databaseGroup}/V{version}__{description}.sql`;
-  if (parts.length !== 2) return { rejected: `not a migration file: ${expect}` };
-  const [dir, name] = parts as [string, string];
-  const m = FILE_NAME.exec(name);
-  if (!m) return { rejected: `file name does not follow V{version}__{description}.sql (${expect})` };
-  const version = m[1]!.split(/[._]/).map((s) => s.replace(/^0+(?=\d)/, '')).join('.');
-  const description = m[2]!.replace(/_/g, ' ').trim();
-  if (!description) return { rejected: 'the description after V{version}__ is empty' };
-  const g = GROUP_DIR.exec(dir);
-  if (g) return { path, target: { kind: 'group', group: g[1]! }, version, description };
-  if (dir.startsWith('@')) return { rejected: `${dir} is not a database group id (^[a-z][a-z0-9-]{1,62}$ after @)` };
-  if (!DATABASE_DIR.test(dir)) return { rejected: `${dir} is not a database name` };
-  return { path, target: { kind: 'database', database: dir }, version, description };
-}
-
-/** Numeric, segment by segment: 1.10 after 1.9, 2 after 1.9. */
-export function compareVersions(a: string, b: string): number {
-  const x = a.split('.');
-  const y = b.split('.');
-  for (let i = 0; i < Math.max(x.length, y.length); i++) {
-    const p = x[i] ?? '';
-    const q = y[i] ?? '';
-    if (p === q) continue;
-    if (p === '') return -1;
-    if (q === '') return 1;
-    return p.length !== q.length ? p.length - q.length : p < q ? -1 : 1;
-  }
-  return 0;
-}
-
-/** A first line `-- sluice:type=data` makes a data update; anything else is a schema update. */
-export function issueTypeOf(content: string): 'DATABASE_DATA_UPDATE' | 'DATABASE_SCHEMA_UPDATE' {
-  const first = content.replace(/^\uFEFF/, '').split(/\r?\n/, 1)[0] ?? '';
-  return /^--\s*sluice:type\s*=\s*data\s*$/i.test(first) ? 'DATABASE_DATA_UPDATE' : 'DATABASE_SCHEMA_UPDATE';
-}
+// Migration files: their naming and version rules are domain/common/migrations.ts (the CLI shares them)
 
 export const checksumOf = (content: string): string => createHash('sha256').update(content, 'utf8').digest('hex');
 

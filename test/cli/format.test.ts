@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import pc from 'picocolors';
 import { afterAll, describe, expect, it } from 'vitest';
 import { checkScope, formatGithub, formatText, summary } from '../../cli/src/commands/check.js';
-import { compareVersions, issueTypeOf, parseMigrationPath } from '../../cli/src/commands/migrate.js';
+import { compareVersions, issueTypeOf, parseMigrationPath } from '../../domain/common/migrations.js';
 import { configPath, readConfig, resolveConnection, writeConfig } from '../../cli/src/config.js';
 import type { Issue, Stage } from '../../cli/src/types.js';
 import { bar, changeLines, outcomeOf, renderFrame, stageCounts } from '../../cli/src/watch/view.js';

@@ -1,6 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { checkApiUrl, compareVersions, deliveryId, issueTypeOf, parseMigrationPath, parsePush, receiveWebhook, verifySignature, type VcsConnector, type VcsDelivery, type VcsRepo, type VcsWorkerInput } from '../../domain/gitops/vcs.js';
+import { compareVersions, issueTypeOf, parseMigrationPath } from '../../domain/common/migrations.js';
+import { checkApiUrl, deliveryId, parsePush, receiveWebhook, verifySignature, type VcsConnector, type VcsDelivery, type VcsRepo, type VcsWorkerInput } from '../../domain/gitops/vcs.js';
 
 describe('migration file names', () => {
   it('reads a database file, a group file and canonical versions', () => {

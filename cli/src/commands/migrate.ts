@@ -17,57 +17,8 @@ import type { Ctx } from '../context.js';
 import type { ChangeHistory, Database, Issue } from '../types.js';
 import { idOf } from '../types.js';
 import { liveMode, watchIssue } from '../watch/watch.js';
-
-export type MigrationTarget = { kind: 'database'; database: string } | { kind: 'group'; group: string };
-
-export interface MigrationFile {
-  /** Relative to --dir, with `/`. */
-  path: string;
-  target: MigrationTarget;
-  /** Canonical: `V001_2` → `1.2`. */
-  version: string;
-  description: string;
-}
-
-const FILE_NAME = /^V(\d+(?:[._]\d+)*)__([^/]+)\.sql$/;
-const DATABASE_DIR = /^[^@/][^/]{0,127}$/;
-const GROUP_DIR = /^@([a-z][a-z0-9-]{1,62})$/;
-
-/** A path under --dir as a migration file, or why it is not one. */
-export function parseMigrationPath(path: string): MigrationFile | { rejected: string } {
-  const parts = path.split('/');
-  const expect = 'expected {database}/V{version}__{description}.sql or @{databaseGroup}/V{version}__{description}.sql';
-  if (parts.length !== 2) return { rejected: `not a migration file: ${expect}` };
-  const [dir, name] = parts as [string, string];
-  const m = FILE_NAME.exec(name);
-  if (!m) return { rejected: `file name does not follow V{version}__{description}.sql (${expect})` };
-  const version = m[1]!.split(/[._]/).map((s) => s.replace(/^0+(?=\d)/, '')).join('.');
-  const description = m[2]!.replace(/_/g, ' ').trim();
-  if (!description) return { rejected: 'the description after V{version}__ is empty' };
-  const g = GROUP_DIR.exec(dir);
-  if (g) return { path, target: { kind: 'group', group: g[1]! }, version, description };
-  if (dir.startsWith('@')) return { rejected: `${dir} is not a database group id (^[a-z][a-z0-9-]{1,62}$ after @)` };
-  if (!DATABASE_DIR.test(dir)) return { rejected: `${dir} is not a database name` };
-  return { path, target: { kind: 'database', database: dir }, version, description };
-}
-
-/** Numeric, segment by segment: 1.10 after 1.9, 2 after 1.9. */
-export function compareVersions(a: string, b: string): number {
-  const x = a.split('.');
-  const y = b.split('.');
-  for (let i = 0; i < Math.max(x.length, y.length); i++) {
-    const p = x[i] ?? '';
-    const q = y[i] ?? '';
-    if (p === q) continue;
-    if (p === '') return -1;
-    if (q === '') return 1;
-    return p.length !== q.length ? p.length - q.length : p < q ? -1 : 1;
-  }
-  return 0;
-}
-
-export const issueTypeOf = (content: string): string =>
-  /^--\s*sluice:type\s*=\s*data\s*$/i.test(content.replace(/^\uFEFF/, '').split(/\r?\n/, 1)[0] ?? '') ? 'DATABASE_DATA_UPDATE' : 'DATABASE_SCHEMA_UPDATE';
+// The naming and version rules are the server's own (one module: the CLI and GitOps cannot drift apart).
+import { compareVersions, issueTypeOf, parseMigrationPath, type MigrationFile, type MigrationTarget } from '../../../domain/common/migrations.js';
 
 const sha256 = (s: string): string => createHash('sha256').update(s, 'utf8').digest('hex');
 
