@@ -310,7 +310,7 @@ export async function groupTargets(
   deps: Deps & { groups: GroupRepo },
   project: string,
   groupRef: string,
-): Promise<{ targets: { target: { instance: string; database: string }; environment: string }[]; instances: Map<string, Instance> }> {
+): Promise<{ targets: { target: { instance: string; database: string }; environment: string; schemaVersion: string }[]; instances: Map<string, Instance> }> {
   const ref = parseDatabaseGroupName(groupRef);
   if (ref.project !== project) throw fieldError('databaseGroup', `${groupRef} belongs to ${projectName(ref.project)}, not ${projectName(project)}`);
   const group = await deps.groups.getDatabaseGroup(ref.project, ref.id);
@@ -320,7 +320,7 @@ export async function groupTargets(
   const instances = new Map(matched.map((l) => [l.instance.id, l.instance]));
   const targets = matched
     .sort((a, b) => byName(nameOf(a), nameOf(b)))
-    .map((l) => ({ target: { instance: l.database.instance, database: l.database.name }, environment: l.instance.environment }));
+    .map((l) => ({ target: { instance: l.database.instance, database: l.database.name }, environment: l.instance.environment, schemaVersion: l.database.schemaVersion }));
   return { targets, instances };
 }
 

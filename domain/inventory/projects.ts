@@ -41,6 +41,8 @@ export interface Project extends PolicyHolder {
   priorBackupMaxRows?: number;
   /** Backups older than this are dropped by the scheduled cleanup (absent: "2592000s", 30 days). */
   priorBackupRetention?: string;
+  /** Versioned changes may apply a version lower than one a database has already (Flyway's outOfOrder); absent: false. */
+  allowOutOfOrderVersions?: boolean;
   createTime: string;
   updateTime: string;
   version: number;
@@ -67,15 +69,17 @@ export const ProjectCreate = z.strictObject({
   title: Title,
   maxParallelTasks: z.optional(MaxParallelTasks),
   ...PRIOR_BACKUP_FIELDS,
+  allowOutOfOrderVersions: z.optional(z.boolean()),
 });
 
 export const ProjectPatch = z.strictObject({
   title: z.optional(Title),
   maxParallelTasks: z.optional(MaxParallelTasks),
   ...PRIOR_BACKUP_FIELDS,
+  allowOutOfOrderVersions: z.optional(z.boolean()),
   ...ECHOED,
 });
-const MUTABLE = ['title', 'maxParallelTasks', 'priorBackup', 'priorBackupMaxRows', 'priorBackupRetention'] as const;
+const MUTABLE = ['title', 'maxParallelTasks', 'priorBackup', 'priorBackupMaxRows', 'priorBackupRetention', 'allowOutOfOrderVersions'] as const;
 
 /** The project's prior backup settings, defaults filled in. */
 export const priorBackupOf = (p: Pick<Project, 'priorBackup' | 'priorBackupMaxRows' | 'priorBackupRetention'> | undefined) => ({
@@ -100,6 +104,8 @@ export const ProjectResource = /* @__PURE__ */ z.object({
   priorBackupMaxRows: /* @__PURE__ */ z.number(),
   /** How long backups are kept, as a duration in seconds (default "2592000s", 30 days). */
   priorBackupRetention: /* @__PURE__ */ z.string(),
+  /** Versioned changes (GitOps, `sluice migrate`) may apply a version lower than one a database has already (default false). */
+  allowOutOfOrderVersions: /* @__PURE__ */ z.boolean(),
   createTime: Timestamp,
   updateTime: Timestamp,
   etag: /* @__PURE__ */ z.string(),
@@ -141,6 +147,7 @@ export const toProjectResource = (p: Project): z.infer<typeof ProjectResource> =
   state: p.state,
   maxParallelTasks: maxParallelTasksOf(p),
   ...priorBackupOf(p),
+  allowOutOfOrderVersions: p.allowOutOfOrderVersions ?? false,
   createTime: p.createTime,
   updateTime: p.updateTime,
   etag: etagOf(projectName(p.id), p.version),
@@ -193,6 +200,7 @@ export async function createProject(deps: Deps, access: Access, body: unknown): 
     ...(input.priorBackup !== undefined ? { priorBackup: input.priorBackup } : {}),
     ...(input.priorBackupMaxRows !== undefined ? { priorBackupMaxRows: input.priorBackupMaxRows } : {}),
     ...(input.priorBackupRetention !== undefined ? { priorBackupRetention: input.priorBackupRetention } : {}),
+    ...(input.allowOutOfOrderVersions !== undefined ? { allowOutOfOrderVersions: input.allowOutOfOrderVersions } : {}),
     createTime: t,
     updateTime: t,
   });
@@ -214,6 +222,7 @@ export async function updateProject(deps: Deps, access: Access, id: string, body
   if (fields.includes('priorBackup')) next.priorBackup = patch.priorBackup!;
   if (fields.includes('priorBackupMaxRows')) next.priorBackupMaxRows = patch.priorBackupMaxRows!;
   if (fields.includes('priorBackupRetention')) next.priorBackupRetention = patch.priorBackupRetention!;
+  if (fields.includes('allowOutOfOrderVersions')) next.allowOutOfOrderVersions = patch.allowOutOfOrderVersions!;
   return deps.projects.update(next, current.version);
 }
 

@@ -15,6 +15,7 @@ import { sheetSnapshot, type SheetRepo } from '../sheets/sheets.js';
 import { DATABASE_TARGET, INSTANCE_REF, type Issue, type IssueAggregate, type IssueRepo, MAX_STATEMENT_BYTES, MAX_TARGETS, NEW_DATABASE_NAME, type Stage, UNFINISHED_STAGE_STATUSES, type Task, type TaskStatus, issueName, stageName, type IssueDraft } from './model.js';
 import { IssueCreate, type IssueCreateInput, IssuePatch, MUTABLE } from './resources.js';
 import { type PlanTarget, parseIssueFilter, planPipeline, utc } from './planning.js';
+import { checkVersionOrder } from './versions.js';
 
 // ---------------------------------------------------------------------------------------------
 // Services
@@ -85,7 +86,7 @@ async function resolveTargets(deps: Deps, project: string, input: IssueCreateInp
     if (database.syncState !== 'OK') throw fieldError(field, `${raw} was not found on its instance at the last sync (syncState ${database.syncState})`);
     if (database.project !== project) throw fieldError(field, `${raw} belongs to projects/${database.project}, not projects/${project}`);
     const instance = await instanceOf(instanceId, field);
-    targets.push({ target: { instance: instanceId, database: db }, environment: instance.environment });
+    targets.push({ target: { instance: instanceId, database: db }, environment: instance.environment, schemaVersion: database.schemaVersion });
   }
   return { targets, instances };
 }
@@ -122,6 +123,10 @@ export async function createIssue(deps: IssueDeps, access: Access, project: stri
   if (Buffer.byteLength(statement, 'utf8') > MAX_STATEMENT_BYTES) throw fieldError('statement', `must be at most ${MAX_STATEMENT_BYTES} bytes (1 MiB)`);
   const runTime = input.runTime === undefined ? undefined : utc(input.runTime);
   if (input.enablePriorBackup !== undefined && input.type !== 'DATABASE_DATA_UPDATE') throw fieldError('enablePriorBackup', 'only for DATABASE_DATA_UPDATE issues');
+  const migrationVersion = options.migrationVersion ?? input.migrationVersion;
+  if (migrationVersion !== undefined) {
+    checkVersionOrder(migrationVersion, targets.flatMap((t) => ('database' in t.target ? [{ ...t.target, schemaVersion: t.schemaVersion }] : [])), p.allowOutOfOrderVersions === true);
+  }
   const { stages, tasks } = planPipeline({ project, type: input.type, ...(runTime ? { runTime } : {}), targets, environments: await deps.environments.listAll() });
   const now = deps.now().toISOString();
   return startIssue(deps, {
@@ -135,7 +140,7 @@ export async function createIssue(deps: IssueDeps, access: Access, project: stri
       statement,
       checksum: sha256(statement),
       ...(runTime ? { runTime } : {}),
-      ...((options.migrationVersion ?? input.migrationVersion) !== undefined ? { migrationVersion: options.migrationVersion ?? input.migrationVersion } : {}),
+      ...(migrationVersion !== undefined ? { migrationVersion } : {}),
       ...(input.type === 'DATABASE_DATA_UPDATE' ? priorBackupFields(p, input.enablePriorBackup) : {}),
       createTime: now,
       updateTime: now,

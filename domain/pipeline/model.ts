@@ -89,6 +89,8 @@ export interface Task {
   statement?: string;
   /** sha256 of `statement`, hex. */
   checksum?: string;
+  /** While PENDING for a lower version of its database (versions.ts): what it waits for. */
+  waitDetail?: string;
   version: number;
 }
 

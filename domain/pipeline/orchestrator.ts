@@ -125,8 +125,12 @@ export type GateInput = { issue: string; stage: string; token: string };
 /** `runTask` input: one task, by id. */
 export type RunTaskInput = { issue: string; task: string };
 
-/** `runTask` output: kept tiny, since the Map gathers one per task. RUNNING: another copy holds the task. */
-export type RunTaskOutput = { status: 'DONE' | 'FAILED' | 'SKIPPED' | 'CANCELED' | 'RUNNING' };
+/**
+ * `runTask` output: kept tiny, since the Map gathers one per task. RUNNING: another copy holds the
+ * task. WAITING: a lower version of its database comes first (versions.ts); the iteration waits
+ * `waitSeconds` and runs the task again.
+ */
+export type RunTaskOutput = { status: 'DONE' | 'FAILED' | 'SKIPPED' | 'CANCELED' | 'RUNNING' } | { status: 'WAITING'; waitSeconds: number };
 
 /** `stageResult` input: `{issue, stage}`. */
 export type StageResultInput = { issue: string; stage: string };

@@ -24,6 +24,8 @@ export const parseIssueFilter = (raw: string | undefined): { status?: IssueStatu
 export interface PlanTarget {
   target: TaskTarget;
   environment: string;
+  /** The database's highest applied version ('' when none): versioned issues are checked against it. */
+  schemaVersion?: string;
 }
 
 /**

@@ -92,6 +92,8 @@ export const TaskResource = /* @__PURE__ */ z.object({
   /** The statement the task runs (its own, or the issue's); absent when it is longer than MAX_TASK_STATEMENT_BYTES (read the issue's). */
   statement: OptStr,
   skipReason: OptStr,
+  /** While PENDING because a lower version made earlier for its database is neither applied nor skipped: which one. */
+  detail: OptStr,
   latestTaskRun: /* @__PURE__ */ z.optional(TaskRunResource),
 });
 export const StageResource = /* @__PURE__ */ z.object({
@@ -277,6 +279,7 @@ export function toTaskResource(issue: Issue, t: Task, s: Stage, run: TaskRun | u
     ...(t.runTime ? { runTime: t.runTime } : {}),
     ...(Buffer.byteLength(t.statement ?? issue.statement, 'utf8') <= MAX_TASK_STATEMENT_BYTES ? { statement: t.statement ?? issue.statement } : {}),
     ...(t.skipReason ? { skipReason: t.skipReason } : {}),
+    ...(t.waitDetail && t.status === 'PENDING' && issue.status === 'OPEN' ? { detail: t.waitDetail } : {}),
     ...(run ? { latestTaskRun: toTaskRunResource(t, run) } : {}),
   };
 }

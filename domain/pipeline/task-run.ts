@@ -3,6 +3,7 @@
 import type { ConnectionTarget } from '../inventory/ports.js';
 import type { PriorBackupRecord } from '../backup/model.js';
 import type { Activity, ChangeHistory, Issue, IssueType, Task, TaskRun, TaskStatus } from './model.js';
+import type { VersionedTaskState } from './versions.js';
 
 /** The user automatic runs are made by. */
 export const SYSTEM_BOT = 1;
@@ -15,6 +16,8 @@ export type StoredTask = Task & {
   leaseUntil?: string;
   /** While RUNNING: the id of the task run that holds the claim. */
   runId?: number;
+  /** While PENDING for a lower version (versions.ts): since when (the claim removes it, and `waitDetail`). */
+  waitingSince?: string;
 };
 
 /** Statuses a runner may claim from (besides a RUNNING task whose lease has run out). */
@@ -161,4 +164,11 @@ export interface TaskRunStore {
   /** GitOps: the version as applied to the database, if it was (written by `record` with `applied`). */
   getAppliedVersion(instance: string, database: string, version: string): Promise<AppliedVersion | undefined>;
   appendActivity(activity: Omit<Activity, 'seq'>): Promise<void>;
+  /** Versions in order (versions.ts): the database's versioned tasks below `version`, with their issue's and task's status. */
+  lowerVersions(instance: string, database: string, version: string): Promise<VersionedTaskState[]>;
+  /**
+   * The task PENDING with `detail` (what it waits for), if it is still unclaimed at `task.attempts`;
+   * answers since when it waits (kept from its first wait), or undefined when it moved on.
+   */
+  markWaiting(task: StoredTask, detail: string, now: string): Promise<string | undefined>;
 }

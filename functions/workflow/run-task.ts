@@ -16,6 +16,7 @@ import type { SecretStore } from '../../domain/common/ports.js';
 import { DEFAULT_PROJECT, PRIOR_BACKUP } from '../../domain/inventory/projects.js';
 import { SETTLED, SYSTEM_BOT, changeHistoryId, historyStatement, changeType, changeVersion, issueNameOf, leaseMs, parseRunTaskInput, targetDatabase, taskKey, taskRunName, type AppliedVersion, type ChangeExecutor, type ChangeOutcome, type ChangeRequest, type StoredTask, type TaskRunStore } from '../../domain/pipeline/task-run.js';
 import { createDatabaseStatement } from '../../domain/inventory/instances.js';
+import { versionOrder } from '../../domain/pipeline/versions.js';
 import { sha256 } from '../../domain/common/hash.js';
 import { DEFAULT_STATEMENT_TIMEOUT_MS, SqlChangeExecutor } from '../shared/wiring-runner.js';
 
@@ -48,7 +49,7 @@ export interface ClaimedRun {
   startTime: string;
 }
 
-type Status = RunTaskOutput['status'];
+type Status = Exclude<RunTaskOutput['status'], 'WAITING'>;
 
 /** connectionTarget reads the secret store only; the runner connects through its ChangeExecutor. */
 const NO_DRIVER = undefined as unknown as SqlDriver;
@@ -166,6 +167,12 @@ export function taskRunner(deps: RunTaskDeps): (input: RunTaskInput) => Promise<
       return { status: 'RUNNING' };
     }
 
+    // Versions in order (domain/pipeline/versions.ts): nothing is claimed while a lower version comes first.
+    const order = await versionOrder(store, task, issue, deps.now());
+    if (order.kind === 'WAIT') {
+      if (await store.markWaiting(task, order.detail, deps.now().toISOString())) return { status: 'WAITING', waitSeconds: order.seconds };
+      return { status: statusOf((await store.getTask(ids.project, ids.issue, ids.task))?.status ?? 'FAILED') };
+    }
     const run = await claim(task, issue);
     if (!run) {
       const current = await store.getTask(ids.project, ids.issue, ids.task);
@@ -187,6 +194,7 @@ export function taskRunner(deps: RunTaskDeps): (input: RunTaskInput) => Promise<
       kind: task.type === 'DATABASE_DATA_UPDATE' ? 'DML' : 'DDL',
       ...priorBackupOf(issue, task),
     };
+    if (order.kind === 'EXPIRED') return { status: await record(run, change, { status: 'FAILED', error: order.detail }) };
     // GitOps: a version applied to this database before is never run again (drift when its content differs).
     const earlier = issue.migrationVersion !== undefined && task.type !== 'DATABASE_CREATE'
       ? await store.getAppliedVersion(task.target.instance, change.database, issue.migrationVersion)

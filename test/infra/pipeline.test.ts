@@ -91,7 +91,7 @@ describe('pipeline state machine definition', () => {
     expect([...paths].sort()).toEqual(
       [
         '$$.Map.Item.Value', '$$.Task.Token', '$.issue', '$.plan', '$.plan.batches', '$.plan.done', '$.plan.stage.id', '$.plan.stage.maxConcurrency',
-        '$.plan.stage.requireApproval', '$.plan.stage.runTime', '$.rejection', '$.result', '$.result.status', '$.task', '$.taskIds', '$',
+        '$.plan.stage.requireApproval', '$.plan.stage.runTime', '$.rejection', '$.result', '$.result.status', '$.result.waitSeconds', '$.task', '$.taskIds',
       ].sort(),
     );
   });

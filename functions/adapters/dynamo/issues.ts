@@ -12,6 +12,7 @@ import { chunkContent, joinChunks } from './sheets.js';
 import { fromItem, toItem } from './item.js';
 import type { DynamoStore } from './store.js';
 import { GSI1 } from './table.js';
+import { versionedTaskItems } from './versions.js';
 
 type Item = Record<string, unknown>;
 
@@ -173,7 +174,11 @@ export class DynamoIssueRepo implements IssueRepo {
     const stages: Stage[] = draft.stages.map((s) => ({ ...s, issue: n, version: 1 }));
     const tasks: Task[] = draft.tasks.map((t) => ({ ...t, issue: n, version: 1 }));
     const activity: Activity = { ...draft.activity, issue: n, seq: 1 };
-    const pipeline = [...stages.map((s) => entityItem('Stage', keys.stage(project, n, s.order, s.id), s)), ...tasks.map((t) => entityItem('Task', keys.task(project, n, t.id), t))];
+    const pipeline = [
+      ...stages.map((s) => entityItem('Stage', keys.stage(project, n, s.order, s.id), s)), ...tasks.map((t) => entityItem('Task', keys.task(project, n, t.id), t)),
+      // A versioned issue's tasks, indexed per database: later versions wait for them (versions.ts).
+      ...versionedTaskItems(issue, tasks),
+    ];
     const head = [...issueItems(issue), entityItem('Activity', keys.activity(project, n, 1), activity)];
     const put = (item: Item) => ({ Put: { TableName: tableName, Item: item, ConditionExpression: 'attribute_not_exists(pk)' } });
     try {

@@ -2,11 +2,13 @@
 // Collections that stay small (users, environments) share one partition so a list is one
 // strongly consistent Query; later aggregates (issues with their pipelines) get their own.
 
+import { versionSortKey } from '../../../domain/common/migrations.js';
+
 export const pad = (n: number, width = 10): string => String(n).padStart(width, '0');
 
 export type EntityType = 'Workspace' | 'Counter' | 'User' | 'UserEmail' | 'Environment' | 'Project' | 'Idempotency' | 'Config' | 'Instance' | 'Database' | 'Table'
   | 'Issue' | 'Stage' | 'Task' | 'TaskRun' | 'Activity' | 'ChangeHistory' | 'Sheet' | 'SheetChunk' | 'StatementChunk' | 'DatabaseGroup' | 'TableGroup'
-  | 'VcsConnector' | 'VcsDelivery' | 'VcsDeliveryId' | 'VcsFile' | 'AppliedVersion' | 'ApprovalRules' | 'AuditLog' | 'BackupIndex';
+  | 'VcsConnector' | 'VcsDelivery' | 'VcsDeliveryId' | 'VcsFile' | 'AppliedVersion' | 'VersionedTask' | 'ApprovalRules' | 'AuditLog' | 'BackupIndex';
 
 /** Server-given names go into sort keys escaped, so that `#` and `.` stay separators. */
 const part = (s: string): string => s.replace(/[%#.]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
@@ -119,6 +121,19 @@ export const keys = {
   backupIndexBefore: (createTime: string): string => `BACKUP#${createTime}`,
   /** The migration versions applied to a database (GitOps), with their checksum: the runner's skip and drift check. */
   appliedVersion: (instance: string, database: string, version: string): Key => ({ pk: `INSTANCE#${instance}`, sk: `APPLIED#${part(database)}#${version}` }),
+  /**
+   * Versioned tasks per database, in version order (versionSortKey), written with their issue: the
+   * runner reads the lower versions made for the database with one Query (domain/pipeline/versions.ts).
+   */
+  versionedTask: (instance: string, database: string, version: string, project: string, issue: number, task: number): Key => ({
+    pk: `INSTANCE#${instance}`,
+    sk: `VERSIONTASK#${part(database)}#${versionSortKey(version)}#${project}#${pad(issue)}#${pad(task, 6)}`,
+  }),
+  /** Sort-key bounds of the database's versioned tasks below `version` (its own version's sort after the upper bound). */
+  versionedTasksBelow: (database: string, version: string): { from: string; to: string } => ({
+    from: `VERSIONTASK#${part(database)}#`,
+    to: `VERSIONTASK#${part(database)}#${versionSortKey(version)}`,
+  }),
 
   // The audit log: access patterns "newest first, optionally filtered by resource prefix, method
   // and time range" (one partition, sort keys in time order, Query backwards with a key range and

@@ -10,6 +10,8 @@ import { appendActivity, entityItem, readEntity, readIssue } from './issues.js';
 import { keys, type Key } from './keys.js';
 import { toItem } from './item.js';
 import type { DynamoStore } from './store.js';
+import { DynamoVersionOrder } from './versions.js';
+import type { VersionedTaskState } from '../../../domain/pipeline/versions.js';
 
 /** A run that took a prior backup is indexed under its instance, for the scheduled cleanup (backups.ts). */
 function backupIndexPut(table: string, run: TaskRun, history: ChangeHistory | undefined) {
@@ -23,7 +25,13 @@ function backupIndexPut(table: string, run: TaskRun, history: ChangeHistory | un
 }
 
 export class DynamoTaskRunStore implements TaskRunStore {
-  constructor(private readonly store: DynamoStore) {}
+  private readonly versions: DynamoVersionOrder;
+  constructor(private readonly store: DynamoStore) {
+    this.versions = new DynamoVersionOrder(store);
+  }
+
+  lowerVersions = (instance: string, database: string, version: string): Promise<VersionedTaskState[]> => this.versions.lowerVersions(instance, database, version);
+  markWaiting = (task: StoredTask, detail: string, now: string): Promise<string | undefined> => this.versions.markWaiting(task, detail, now);
 
   getTask = (project: string, issue: number, task: number): Promise<StoredTask | undefined> => this.read<StoredTask>(keys.task(project, issue, task));
   async getIssue(project: string, issue: number): Promise<Issue | undefined> {
@@ -105,7 +113,8 @@ export class DynamoTaskRunStore implements TaskRunStore {
               Update: {
                 TableName: table,
                 Key: keys.task(task.project, task.issue, task.id),
-                UpdateExpression: 'SET #status = :running, attempts = :attempt, leaseUntil = :lease, runId = :run, version = version + :one REMOVE runRequestedBy',
+                // A wait for a lower version (versions.ts) is over once the task runs.
+                UpdateExpression: 'SET #status = :running, attempts = :attempt, leaseUntil = :lease, runId = :run, version = version + :one REMOVE runRequestedBy, waitDetail, waitingSince',
                 // Claimable, or RUNNING past its lease (its runner died); and nobody claimed since we read it.
                 ConditionExpression: '(#status IN (:ns, :pending, :failed) OR (#status = :running AND leaseUntil < :now)) AND attempts = :attempts',
                 ExpressionAttributeNames: { '#status': 'status' },
@@ -181,8 +190,14 @@ export class DynamoTaskRunStore implements TaskRunStore {
         ExpressionAttributeValues: { ':status': run.status, ':running': 'RUNNING', ':run': run.id, ':one': 1 },
       },
     };
+    // The version applied moves the database's schemaVersion, forward only (after the outcome: a
+    // crash in between leaves it behind until the next version, never ahead of what ran).
+    const advance = async () => {
+      if (applied) await this.versions.advanceSchemaVersion(applied.instance, applied.database, applied.version);
+    };
     try {
       await this.store.doc.send(new TransactWriteCommand({ TransactItems: [taskUpdate, runUpdate, ...rest, activity] }));
+      await advance();
       return true;
     } catch (e) {
       if (!(e instanceof TransactionCanceledException)) throw e;
@@ -190,6 +205,7 @@ export class DynamoTaskRunStore implements TaskRunStore {
     // The task moved on without this run: what happened on the target is still recorded.
     try {
       await this.store.doc.send(new TransactWriteCommand({ TransactItems: [runUpdate, ...rest, activity] }));
+      await advance();
     } catch (e) {
       if (!(e instanceof TransactionCanceledException)) throw e;
       // The run was ended by the attempt that took over: the activity still says what happened.
