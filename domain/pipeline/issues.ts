@@ -125,7 +125,8 @@ export async function createIssue(deps: IssueDeps, access: Access, project: stri
   if (input.enablePriorBackup !== undefined && input.type !== 'DATABASE_DATA_UPDATE') throw fieldError('enablePriorBackup', 'only for DATABASE_DATA_UPDATE issues');
   const migrationVersion = options.migrationVersion ?? input.migrationVersion;
   if (migrationVersion !== undefined) {
-    checkVersionOrder(migrationVersion, targets.flatMap((t) => ('database' in t.target ? [{ ...t.target, schemaVersion: t.schemaVersion }] : [])), p.allowOutOfOrderVersions === true);
+    const versioned = targets.flatMap((t) => ('database' in t.target ? [{ ...t.target, schemaVersion: t.schemaVersion }] : []));
+    await checkVersionOrder(migrationVersion, versioned, p.allowOutOfOrderVersions === true, (i, d, v) => deps.issues.isVersionApplied(i, d, v));
   }
   const { stages, tasks } = planPipeline({ project, type: input.type, ...(runTime ? { runTime } : {}), targets, environments: await deps.environments.listAll() });
   const now = deps.now().toISOString();

@@ -195,6 +195,8 @@ export interface IssueRepo {
   appendActivity(activity: ActivityInput): Promise<Activity>;
   listChangeHistories(instance: string, database: string, options: ListOptions): Promise<Page<ChangeHistory>>;
   getChangeHistory(instance: string, database: string, id: string): Promise<ChangeHistory | undefined>;
+  /** Whether this migration version was applied to the database (its GitOps applied-version record). */
+  isVersionApplied(instance: string, database: string, version: string): Promise<boolean>;
 }
 
 export interface StageCondition {

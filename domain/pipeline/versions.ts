@@ -84,12 +84,18 @@ export function decideVersionWait(version: string, blocking: VersionedTask | und
 /**
  * Planning: a version lower than one already applied to a target is refused (400, naming both
  * versions and the database) unless the project allows out-of-order versions. A target's
- * `schemaVersion` is the highest version applied to it ('' when none).
+ * `schemaVersion` is the highest version applied to it ('' when none). A version the target has
+ * applied itself is no new version: the runner reports it applied already, or drift.
  */
-export function checkVersionOrder(version: string, targets: readonly { instance: string; database: string; schemaVersion?: string }[], allowOutOfOrder: boolean): void {
+export async function checkVersionOrder(
+  version: string,
+  targets: readonly { instance: string; database: string; schemaVersion?: string }[],
+  allowOutOfOrder: boolean,
+  isApplied: (instance: string, database: string, version: string) => Promise<boolean>,
+): Promise<void> {
   if (allowOutOfOrder) return;
   for (const t of targets) {
-    if (t.schemaVersion && compareVersions(version, t.schemaVersion) < 0) {
+    if (t.schemaVersion && compareVersions(version, t.schemaVersion) < 0 && !(await isApplied(t.instance, t.database, version))) {
       throw fieldError(
         'migrationVersion',
         `version ${version} is lower than version ${t.schemaVersion}, already applied to ${databaseName(t.instance, t.database)}; versions apply in order (a project that sets allowOutOfOrderVersions accepts it)`,
@@ -97,10 +103,6 @@ export function checkVersionOrder(version: string, targets: readonly { instance:
     }
   }
 }
-
-/** A database's schemaVersion after `version` is applied: it only moves forward. */
-export const forwardVersion = (current: string | undefined, version: string): string =>
-  current && compareVersions(current, version) >= 0 ? current : version;
 
 /** The runner's question before it claims a task: run it, wait for a lower version, or give up waiting. */
 export async function versionOrder(store: Pick<TaskRunStore, 'lowerVersions'>, task: StoredTask, issue: Issue, now: Date): Promise<VersionDecision> {

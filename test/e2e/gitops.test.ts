@@ -328,6 +328,35 @@ describe('the GitLab webhook', () => {
   });
 });
 
+describe('versions in order', () => {
+  it('V10 and V11 in one push run in order on their database: V11 waits for the V10 it needs, and a lower version after them is a rejected file', async () => {
+    const v10 = `migrations/${DB.app}/V10__ledger.sql`;
+    const v11 = `migrations/${DB.app}/V11__ledger_note.sql`;
+    // V10 is slow, and V11 fails unless V10 ran first.
+    const sha = github.commit({ [v10]: 'SELECT pg_sleep(2); CREATE TABLE ledger (id int PRIMARY KEY);', [v11]: 'ALTER TABLE ledger ADD COLUMN note text;' });
+    const body = pushPayload('GITHUB', { after: sha, commits: [{ id: sha, added: [v11, v10] }] });
+    ok(await hook(PROJECT, body, githubHeaders(SECRET, body)), 202);
+    await api.vcsWorker.idle();
+    const delivered = (await connector()).recentDeliveries[0];
+    expect(delivered.rejectedFiles).toEqual([]);
+    const [first, second] = await Promise.all(delivered.issues.map((n: string) => getIssue(n)));
+    expect([first.title, second.title]).toEqual(['V10 ledger', 'V11 ledger note']);
+    const done = await waitIssue(second.name, 'V11 to be DONE', (x) => x.status === 'DONE');
+    expect(tasksOf(done)[0].latestTaskRun).toMatchObject({ status: 'DONE', attempt: 1 });
+    expect((await getIssue(first.name)).status).toBe('DONE');
+    expect((await adminQuery<{ c: string }>(pg, "SELECT column_name AS c FROM information_schema.columns WHERE table_name = 'ledger' ORDER BY 1", DB.app)).map((r) => r.c)).toEqual(['id', 'note']);
+
+    const late = `migrations/${DB.app}/V9__too_late.sql`;
+    const sha2 = github.commit({ [late]: 'CREATE TABLE late (id int);' });
+    const body2 = pushPayload('GITHUB', { after: sha2, commits: [{ id: sha2, added: [late] }] });
+    ok(await hook(PROJECT, body2, githubHeaders(SECRET, body2)), 202);
+    await api.vcsWorker.idle();
+    const refused = (await connector()).recentDeliveries[0];
+    expect(refused.issues).toEqual([]);
+    expect(refused.rejectedFiles).toEqual([{ path: late, reason: expect.stringContaining(`version 9 is lower than version 11, already applied to instances/pg-test/databases/${DB.app}`) }]);
+  }, 120_000);
+});
+
 describe('secrets', () => {
   it('appear in no log line, debug lines included, in any encoding', () => {
     const levels = new Set(logLines.map((l) => (JSON.parse(l) as { level: string }).level));

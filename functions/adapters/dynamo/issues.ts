@@ -195,6 +195,9 @@ export class DynamoIssueRepo implements IssueRepo {
     return { issue, stages, tasks, latestRuns: [] };
   }
 
+  isVersionApplied = async (instance: string, database: string, version: string): Promise<boolean> =>
+    (await this.store.get(keys.appliedVersion(instance, database, version))) !== undefined;
+
   async discard(project: string, number: number): Promise<void> {
     const pk = keys.issuePartition(project, number);
     const prefixes = ['#ISSUE', keys.stagePrefix, keys.taskPrefix, keys.taskRunPrefix(), keys.activityPrefix, keys.statementChunkPrefix];
