@@ -132,6 +132,17 @@ describe('pipeline state machine definition', () => {
     expect(states[S.runTask]!.Catch).toEqual([{ ErrorEquals: ['States.ALL'], ResultPath: null, Next: S.taskErrored }]);
   });
 
+  it('a task waiting for a lower version of its database waits as long as the runner says, then runs again; any other answer ends the iteration', () => {
+    expect(states[S.runTask]).toMatchObject({ ResultPath: '$.result', Next: S.versionWaiting });
+    expect(states[S.versionWaiting]).toEqual({
+      Type: 'Choice',
+      Choices: [{ Variable: '$.result.status', StringEquals: 'WAITING', Next: S.waitForVersion }],
+      Default: S.taskEnded,
+    });
+    expect(states[S.waitForVersion]).toEqual({ Type: 'Wait', SecondsPath: '$.result.waitSeconds', Next: S.runTask });
+    expect(states[S.taskEnded]).toEqual({ Type: 'Succeed' });
+  });
+
   it('goes back to Advance after the failure gate: Advance reads from the table what :run or :skip left to run', () => {
     expect(states[S.failureGate]).toMatchObject({ ResultPath: null, Next: S.advance });
   });

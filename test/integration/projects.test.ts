@@ -43,7 +43,7 @@ describe('projects', () => {
     expect(created.status).toBe(201);
     expect(created.body).toEqual({
       name: 'projects/shop', title: 'Shop', state: 'ACTIVE', maxParallelTasks: 10,
-      priorBackup: true, priorBackupMaxRows: 1_000_000, priorBackupRetention: '2592000s',
+      priorBackup: true, priorBackupMaxRows: 1_000_000, priorBackupRetention: '2592000s', allowOutOfOrderVersions: false,
       createTime: expect.any(String), updateTime: expect.any(String), etag: expect.any(String),
     });
     expect(policy.status).toBe(200);
@@ -204,6 +204,23 @@ describe('prior backup settings', () => {
     expect(after).toEqual(before);
     expect(patched.status).toBe(200);
     expect(patched.body).toMatchObject({ priorBackup: true, priorBackupMaxRows: 5000, priorBackupRetention: '604800s' });
+  });
+});
+
+describe('out-of-order versions', () => {
+  it('default off; set at create or by PATCH; a value that is not a boolean is a 400 that writes nothing', async () => {
+    const given = await api('POST', '/v1/projects', { as: email('alice'), body: { id: 'flyway', title: 'Flyway', allowOutOfOrderVersions: true } });
+    const plain = await api('POST', '/v1/projects', { as: email('alice'), body: { id: 'strict', title: 'Strict' } });
+    const before = await scanTable(t.store);
+    const bad = await api('PATCH', '/v1/projects/strict?updateMask=allowOutOfOrderVersions', { as: email('alice'), body: { allowOutOfOrderVersions: 'yes' } });
+    const after = await scanTable(t.store);
+    const patched = await api('PATCH', '/v1/projects/strict?updateMask=allowOutOfOrderVersions', { as: email('alice'), body: { allowOutOfOrderVersions: true } });
+
+    expect(given.body).toMatchObject({ allowOutOfOrderVersions: true });
+    expect(plain.body).toMatchObject({ allowOutOfOrderVersions: false });
+    expect([bad.status, bad.body.error.details[0].field]).toEqual([400, 'allowOutOfOrderVersions']);
+    expect(after).toEqual(before);
+    expect(patched.body).toMatchObject({ allowOutOfOrderVersions: true });
   });
 });
 
