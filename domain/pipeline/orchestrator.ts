@@ -59,7 +59,17 @@ export const PIPELINE_ERRORS = {
    * multi-step approval: `:reject` leaves the execution parked at the gate (domain/pipeline/approvals.ts).
    */
   rejected: 'Sluice.Rejected',
+  /**
+   * Thrown by runTask for a versioned change whose database has a lower version still to apply
+   * (versions.ts): nothing was claimed, and RunTask's retrier for it asks again with backoff.
+   */
+  versionWaiting: 'Sluice.VersionWaiting',
 } as const;
+
+/** The error runTask throws to be asked again later (PIPELINE_ERRORS.versionWaiting); its message says what it waits for. */
+export class VersionWaitingError extends Error {
+  override readonly name: string = PIPELINE_ERRORS.versionWaiting;
+}
 
 const ISSUE_NAME = /^projects\/([a-z][a-z0-9-]{1,62})\/issues\/([1-9][0-9]{0,9})$/;
 
@@ -125,12 +135,8 @@ export type GateInput = { issue: string; stage: string; token: string };
 /** `runTask` input: one task, by id. */
 export type RunTaskInput = { issue: string; task: string };
 
-/**
- * `runTask` output: kept tiny, since the Map gathers one per task. RUNNING: another copy holds the
- * task. WAITING: a lower version of its database comes first (versions.ts); the iteration waits
- * `waitSeconds` and runs the task again.
- */
-export type RunTaskOutput = { status: 'DONE' | 'FAILED' | 'SKIPPED' | 'CANCELED' | 'RUNNING' } | { status: 'WAITING'; waitSeconds: number };
+/** `runTask` output: kept tiny, since the Map gathers one per task. RUNNING: another copy holds the task. */
+export type RunTaskOutput = { status: 'DONE' | 'FAILED' | 'SKIPPED' | 'CANCELED' | 'RUNNING' };
 
 /** `stageResult` input: `{issue, stage}`. */
 export type StageResultInput = { issue: string; stage: string };

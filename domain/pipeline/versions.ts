@@ -2,8 +2,9 @@
 // an issue with a migrationVersion) to a database waits while a lower version made earlier for
 // that database is neither applied nor skipped, and a version lower than one already applied is
 // refused when its issue is planned, unless the project allows out-of-order versions (Flyway's
-// outOfOrder). The wait is the pipeline's: the runner answers WAITING with a delay, and the
-// state machine's Map iteration waits that long and asks again (infra/lib/pipeline.ts); nothing is
+// outOfOrder). The wait is the pipeline's: the runner marks the task PENDING and throws
+// Sluice.VersionWaiting, and RunTask's retrier for that error asks again with bounded backoff
+// (infra/lib/pipeline.ts): a task that need not wait costs no state and no event more. Nothing is
 // claimed while it waits, so exactly-once is untouched.
 import { compareVersions } from '../common/migrations.js';
 import { fieldError } from '../common/errors.js';
@@ -31,16 +32,19 @@ export interface VersionedTaskState {
 }
 
 /**
- * How long a change waits, and how often it asks: the delay grows with the time waited (half of
- * it, from `minSeconds` up to `maxSeconds`), so a short wait is noticed within seconds and a long
- * one costs a few state transitions an hour. After `limitMs` the task fails with a detail saying
- * what it waited for. Sized so that a batch of 25 tasks that each wait the whole limit stays far
- * below Step Functions' 25,000 history events per (child) execution: ~90 polls of ~9 events each.
+ * How a change waits (RunTask's retrier: no jitter, so the schedule is known): first after
+ * `intervalSeconds`, each delay `backoffRate` times the last, at most `maxDelaySeconds`; a short
+ * wait is noticed within seconds, a long one costs one poll every 20 minutes. After `limitMs` the
+ * runner fails the task with a detail saying what it waited for; `maxAttempts` outlasts the limit
+ * (~28 h of delays), so the runner's own failure always comes first. Three history events per
+ * poll: a batch of 25 tasks that each wait the whole limit stays far below Step Functions' 25,000
+ * events per (child) execution.
  */
-export const VERSION_WAIT = { minSeconds: 2, maxSeconds: 20 * 60, limitMs: 24 * 3600_000 } as const;
+export const VERSION_WAIT = { intervalSeconds: 2, backoffRate: 1.5, maxDelaySeconds: 20 * 60, maxAttempts: 100, limitMs: 24 * 3600_000 } as const;
 
-export const nextWaitSeconds = (waitedMs: number): number =>
-  Math.min(VERSION_WAIT.maxSeconds, Math.max(VERSION_WAIT.minSeconds, Math.ceil(waitedMs / 2000)));
+/** The delay before poll `n` (0-based), as the retrier computes it. */
+export const retryDelaySeconds = (n: number): number =>
+  Math.min(VERSION_WAIT.maxDelaySeconds, VERSION_WAIT.intervalSeconds * VERSION_WAIT.backoffRate ** n);
 
 /** Whether `a` was made before `b` (createTime, then the issue name: a stable order for ties). */
 const madeBefore = (a: VersionedTask, b: Pick<VersionedTask, 'createTime' | 'project' | 'issue'>): boolean =>
@@ -72,13 +76,13 @@ export const waitExpired = (version: string, blocking: VersionedTask, waitedMs: 
   `V${version} waited ${Math.round(waitedMs / 3600_000)} h for V${blocking.version} (${issueRef(blocking)}) on ${databaseName(blocking.instance, blocking.database)} and gave up; apply or skip V${blocking.version}, then run this task again`;
 
 /** What the runner does with a versioned task: run it, wait `seconds` and ask again, or fail it. */
-export type VersionDecision = { kind: 'RUN' } | { kind: 'WAIT'; seconds: number; detail: string } | { kind: 'EXPIRED'; detail: string };
+export type VersionDecision = { kind: 'RUN' } | { kind: 'WAIT'; detail: string } | { kind: 'EXPIRED'; detail: string };
 
 export function decideVersionWait(version: string, blocking: VersionedTask | undefined, waitingSince: string | undefined, now: Date, limitMs: number = VERSION_WAIT.limitMs): VersionDecision {
   if (!blocking) return { kind: 'RUN' };
   const waited = waitingSince === undefined ? 0 : Math.max(0, now.getTime() - Date.parse(waitingSince));
   if (waited >= limitMs) return { kind: 'EXPIRED', detail: waitExpired(version, blocking, waited) };
-  return { kind: 'WAIT', seconds: nextWaitSeconds(waited), detail: waitDetail(version, blocking) };
+  return { kind: 'WAIT', detail: waitDetail(version, blocking) };
 }
 
 /**

@@ -10,7 +10,7 @@
 import type { Database } from '../../domain/inventory/databases.js';
 import { connectionTarget } from '../../domain/inventory/instances.js';
 import type { Activity, ActivityType, ChangeHistory, Issue, TaskRun, TaskStatus } from '../../domain/pipeline/model.js';
-import type { RunTaskInput, RunTaskOutput } from '../../domain/pipeline/orchestrator.js';
+import { VersionWaitingError, type RunTaskInput, type RunTaskOutput } from '../../domain/pipeline/orchestrator.js';
 import type { DatabaseRepo, InstanceRepo, SqlDriver } from '../../domain/inventory/ports.js';
 import type { SecretStore } from '../../domain/common/ports.js';
 import { DEFAULT_PROJECT, PRIOR_BACKUP } from '../../domain/inventory/projects.js';
@@ -49,7 +49,7 @@ export interface ClaimedRun {
   startTime: string;
 }
 
-type Status = Exclude<RunTaskOutput['status'], 'WAITING'>;
+type Status = RunTaskOutput['status'];
 
 /** connectionTarget reads the secret store only; the runner connects through its ChangeExecutor. */
 const NO_DRIVER = undefined as unknown as SqlDriver;
@@ -170,7 +170,8 @@ export function taskRunner(deps: RunTaskDeps): (input: RunTaskInput) => Promise<
     // Versions in order (domain/pipeline/versions.ts): nothing is claimed while a lower version comes first.
     const order = await versionOrder(store, task, issue, deps.now());
     if (order.kind === 'WAIT') {
-      if (await store.markWaiting(task, order.detail, deps.now().toISOString())) return { status: 'WAITING', waitSeconds: order.seconds };
+      // Thrown, not returned: RunTask's retrier for it waits with backoff (infra/lib/pipeline.ts).
+      if (await store.markWaiting(task, order.detail, deps.now().toISOString())) throw new VersionWaitingError(order.detail);
       return { status: statusOf((await store.getTask(ids.project, ids.issue, ids.task))?.status ?? 'FAILED') };
     }
     const run = await claim(task, issue);

@@ -17,8 +17,8 @@
 //     │       ▼      ▼
 //     │      RunStage: Distributed Map over batches of task ids, maxParallelTasks at a time;
 //     │          │      each batch a child execution: RunBatch (inline Map, one task at a time:
-//     │          │      RunTask; a crash is caught as TaskErrored; WAITING for a lower version
-//     │          │      of its database: WaitForLowerVersion, then RunTask again), then BatchDone
+//     │          │      RunTask, retried with backoff while it waits for a lower version of its
+//     │          │      database; a crash is caught as TaskErrored), then BatchDone
 //     │          ▼
 //     │     StageResult ─▶ StageFailed? ─yes─▶ FailureGate (.waitForTaskToken) ─▶ back to Advance
 //     └────────────────────────│no
@@ -56,6 +56,7 @@ import {
 import { LambdaInvoke } from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { PIPELINE_ERRORS } from '../../domain/pipeline/orchestrator.js';
+import { VERSION_WAIT } from '../../domain/pipeline/versions.js';
 
 /** State names: tests, the local runner's event log and the docs refer to them. */
 export const PIPELINE_STATES = {
@@ -71,9 +72,6 @@ export const PIPELINE_STATES = {
   runBatch: 'RunBatch',
   runTask: 'RunTask',
   taskErrored: 'TaskErrored',
-  versionWaiting: 'VersionWaiting?',
-  waitForVersion: 'WaitForLowerVersion',
-  taskEnded: 'TaskEnded',
   batchDone: 'BatchDone',
   stageResult: 'StageResult',
   stageFailed: 'StageFailed?',
@@ -180,7 +178,18 @@ export class PipelineStateMachine extends Construct {
 
     const waitForRunTime = new Wait(this, S.waitForRunTime, { stateName: S.waitForRunTime, time: WaitTime.timestampPath('$.plan.stage.runTime') });
 
-    const runTask = invoke(S.runTask, props.runTask, { issue: JsonPath.stringAt('$.issue'), task: JsonPath.stringAt('$.task') }, '$.result');
+    const runTask = invoke(S.runTask, props.runTask, { issue: JsonPath.stringAt('$.issue'), task: JsonPath.stringAt('$.task') }, '$');
+    // A versioned change whose database has a lower version still to apply (domain/pipeline/
+    // versions.ts): the runner claimed nothing, marked the task PENDING and threw; ask again with
+    // bounded backoff. Past its limit the runner fails the task itself, before the attempts run out.
+    runTask.addRetry({
+      errors: [PIPELINE_ERRORS.versionWaiting],
+      interval: Duration.seconds(VERSION_WAIT.intervalSeconds),
+      backoffRate: VERSION_WAIT.backoffRate,
+      maxDelay: Duration.seconds(VERSION_WAIT.maxDelaySeconds),
+      maxAttempts: VERSION_WAIT.maxAttempts,
+      jitterStrategy: JitterType.NONE,
+    });
     // A crash of the runner (after retries) must not abort the other tasks of the stage: the
     // iteration ends, the task is left unfinished, and StageResult counts it as FAILED.
     runTask.addCatch(new Pass(this, S.taskErrored, { stateName: S.taskErrored, result: Result.fromObject({ status: 'ERRORED' }) }), {
@@ -195,15 +204,7 @@ export class PipelineStateMachine extends Construct {
       itemSelector: { issue: JsonPath.stringAt('$.issue'), task: JsonPath.stringAt('$$.Map.Item.Value') },
       resultPath: JsonPath.DISCARD,
     });
-    // A versioned change whose database has a lower version still to apply (domain/pipeline/
-    // versions.ts): the runner claimed nothing and answered WAITING with its backoff (bounded, and
-    // it fails the task itself past its limit); the iteration waits that long and asks again.
-    const waitForVersion = new Wait(this, S.waitForVersion, { stateName: S.waitForVersion, time: WaitTime.secondsPath('$.result.waitSeconds') });
-    const versionWaiting = Choice.jsonPath(this, S.versionWaiting, { stateName: S.versionWaiting })
-      .when(Condition.stringEquals('$.result.status', 'WAITING'), waitForVersion)
-      .otherwise(new Succeed(this, S.taskEnded, { stateName: S.taskEnded }));
-    waitForVersion.next(runTask);
-    runBatch.itemProcessor(runTask.next(versionWaiting));
+    runBatch.itemProcessor(runTask);
     // The child's output is gathered by the Map Run: keep it empty.
     const batchDone = new Pass(this, S.batchDone, { stateName: S.batchDone, result: Result.fromObject({}) });
     const runStage = DistributedMap.jsonPath(this, S.runStage, {

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { compareVersions, versionSortKey } from '../../domain/common/migrations.js';
-import { VERSION_WAIT, blockingVersion, checkVersionOrder, decideVersionWait, nextWaitSeconds, type VersionedTask, type VersionedTaskState } from '../../domain/pipeline/versions.js';
+import { VERSION_WAIT, blockingVersion, checkVersionOrder, decideVersionWait, retryDelaySeconds, type VersionedTask, type VersionedTaskState } from '../../domain/pipeline/versions.js';
 
 const entry = (version: string, createTime: string, issue: number, over: Partial<VersionedTask> = {}): VersionedTask => ({
   instance: 'pg', database: 'shop', version, project: 'p', issue, task: 1, createTime, ...over,
@@ -47,29 +47,27 @@ describe('which lower version a change waits for', () => {
 });
 
 describe('how long it waits', () => {
-  it('backs off with the time waited, from seconds up to a bounded delay, and gives up after the limit with a detail naming both versions', () => {
-    expect(nextWaitSeconds(0)).toBe(VERSION_WAIT.minSeconds);
-    expect(nextWaitSeconds(60_000)).toBe(30);
-    expect(nextWaitSeconds(10 * 3600_000)).toBe(VERSION_WAIT.maxSeconds);
+  it('is told to wait while blocked, and gives up after the limit with a detail naming both versions', () => {
     const v1 = entry('1', '2026-12-06T07:00:00.000Z', 3);
     const now = new Date('2026-12-07T09:00:00.000Z');
-    const waiting = decideVersionWait('2', v1, '2026-12-07T08:59:00.000Z', now);
-    expect(waiting).toEqual({ kind: 'WAIT', seconds: 30, detail: expect.stringContaining('waits for V1 (projects/p/issues/3)') });
+    expect(decideVersionWait('2', v1, undefined, now)).toEqual({ kind: 'WAIT', detail: expect.stringContaining('waits for V1 (projects/p/issues/3), made earlier for instances/pg/databases/shop') });
+    expect(decideVersionWait('2', v1, '2026-12-07T08:59:00.000Z', now).kind).toBe('WAIT');
     const expired = decideVersionWait('2', v1, '2026-12-06T08:00:00.000Z', now);
     expect(expired.kind).toBe('EXPIRED');
     expect(expired.kind === 'EXPIRED' && expired.detail).toMatch(/V2 waited 25 h for V1 .* gave up/);
     expect(decideVersionWait('2', undefined, '2026-12-01T00:00:00.000Z', now)).toEqual({ kind: 'RUN' });
   });
 
-  it('stays within Step Functions\' history: a batch of 25 tasks each waiting the whole limit polls well under 25,000 events', () => {
+  it('polls with backoff from seconds up to 20 minutes; its attempts outlast the limit, so the runner fails the task first', () => {
+    expect(retryDelaySeconds(0)).toBe(2);
+    expect(retryDelaySeconds(3)).toBe(6.75);
+    expect(retryDelaySeconds(40)).toBe(VERSION_WAIT.maxDelaySeconds);
     let waited = 0;
-    let polls = 0;
-    while (waited < VERSION_WAIT.limitMs) {
-      waited += nextWaitSeconds(waited) * 1000;
-      polls++;
-    }
-    // ~9 history events per poll (Task, Choice, Wait): RunTask entered/scheduled/started/succeeded/exited, 2 + 2.
-    expect(25 * polls * 9).toBeLessThan(25_000);
+    for (let n = 0; n < VERSION_WAIT.maxAttempts; n++) waited += retryDelaySeconds(n) * 1000;
+    expect(waited).toBeGreaterThan(VERSION_WAIT.limitMs);
+    // Three history events per poll (LambdaFunctionScheduled, Started, Failed): a batch of 25 tasks
+    // that each wait all attempts stays well under Step Functions' 25,000 events per execution.
+    expect(25 * VERSION_WAIT.maxAttempts * 3).toBeLessThan(25_000 / 2);
   });
 });
 
