@@ -73,6 +73,8 @@ export interface Database {
   environment: string;
   engine: string;
   syncState: string;
+  /** The highest migration version applied to it ('' when none). */
+  schemaVersion?: string;
 }
 
 export interface ChangeHistory {

@@ -122,6 +122,19 @@ describe('sluice migrate', () => {
     expect(await issues()).toEqual(before);
   });
 
+  it('refuses a version below one a database applied already, unless the project allows out-of-order versions', async () => {
+    const before = await issues();
+    put(`${DB.a}/V1.5__late.sql`, 'ALTER TABLE badges ADD COLUMN late int;\n');
+    const r = expectRun(await migrate('--dry-run'), 1);
+    expect(r.stdout).toMatch(new RegExp(`${DB.a}/V1\\.5__late\\.sql +V1\\.5 +REJECTED: version 1\\.5 is lower than version 3, already applied to instances/pg-test/databases/${DB.a}`));
+    ok(await api.call('PATCH', `/v1/projects/${PROJECT}?updateMask=allowOutOfOrderVersions`, { body: { allowOutOfOrderVersions: true } }));
+    // Still exit 1: the previous test's refused files are still in the folder.
+    expect(expectRun(await migrate('--dry-run'), 1).stdout).toMatch(/V1\.5 +to create \(1 database\)/);
+    ok(await api.call('PATCH', `/v1/projects/${PROJECT}?updateMask=allowOutOfOrderVersions`, { body: { allowOutOfOrderVersions: false } }));
+    rmSync(join(migrations, DB.a, 'V1.5__late.sql'));
+    expect(await issues()).toEqual(before);
+  });
+
   it('the API checks migrationVersion like a GitOps version', async () => {
     const res = await api.call('POST', `/v1/projects/${PROJECT}/issues`, { body: { title: 'x', type: 'DATABASE_SCHEMA_UPDATE', statement: 'SELECT 1', databaseGroup: `projects/${PROJECT}/databaseGroups/tenants`, migrationVersion: 'V01' } });
     expect(res.status).toBe(400);

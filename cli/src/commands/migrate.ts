@@ -8,6 +8,8 @@
 // a file whose version some target applied with other content is drift, a file that breaks the
 // naming or names no database or group is refused; either fails the run and nothing is created.
 // A version applied to every target is skipped; one with an OPEN issue already is in progress.
+// A version below one a target has applied already is refused (as the server refuses it), unless
+// the project sets allowOutOfOrderVersions. On each database the server runs versions in order.
 import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
@@ -95,6 +97,8 @@ export async function planMigrations(api: Api, project: string, dir: string): Pr
   usable.sort((a, b) => compareVersions(a.version, b.version) || (a.path < b.path ? -1 : 1));
 
   const databases = (await api.list<Database>(`/v1/projects/${project}/databases`, 'databases')).items.filter((d) => d.syncState === 'OK');
+  const schemaVersions = new Map(databases.map((d) => [d.name, d.schemaVersion ?? '']));
+  const { allowOutOfOrderVersions } = await api.get<{ allowOutOfOrderVersions?: boolean }>(`/v1/projects/${project}`);
   const open = (await api.list<Issue>(`/v1/projects/${project}/issues`, 'issues', { filter: 'status == "OPEN"' })).items;
   const groupTargets = new Map<string, string[] | undefined>();
   const histories = new Map<string, Map<string, ChangeHistory>>();
@@ -160,7 +164,13 @@ export async function planMigrations(api: Api, project: string, dir: string): Pr
       .filter(({ h }) => h.checksum !== checksum)
       .map(({ db, h }) => ({ database: db, issue: h.issue, appliedChecksum: h.checksum }));
     const openIssue = open.find((i) => i.migrationVersion === file.version && (i.statement === content || i.description.startsWith(marker(file.path))));
-    if (drift.length > 0) Object.assign(plan, { status: 'DRIFT', applied, drift });
+    const ahead = allowOutOfOrderVersions ? undefined : targets.find((db) => !applied.includes(db) && compareVersions(file.version, schemaVersions.get(db) || '0') < 0);
+    if (ahead) {
+      Object.assign(plan, {
+        status: 'REJECTED',
+        reason: `version ${file.version} is lower than version ${schemaVersions.get(ahead)}, already applied to ${ahead}; versions apply in order (a project that sets allowOutOfOrderVersions accepts it)`,
+      });
+    } else if (drift.length > 0) Object.assign(plan, { status: 'DRIFT', applied, drift });
     else if (openIssue && openIssue.statement !== content) {
       Object.assign(plan, { status: 'DRIFT', drift: [{ issue: openIssue.name, appliedChecksum: sha256(openIssue.statement) }], reason: `changed since ${openIssue.name} (still OPEN) took it up` });
     } else if (applied.length === targets.length) Object.assign(plan, { status: 'APPLIED', applied });
