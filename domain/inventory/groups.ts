@@ -230,9 +230,11 @@ export async function groupTargets(
   const { matched } = await databaseMatch(deps, group);
   if (matched.length === 0) throw fieldError('databaseGroup', `${groupRef} matches no database`);
   const instances = new Map(matched.map((l) => [l.instance.id, l.instance]));
+  // Each name built once, not twice per comparison (10,000 targets: about 270,000 comparisons).
   const targets = matched
-    .sort((a, b) => byName(nameOf(a), nameOf(b)))
-    .map((l) => ({ target: { instance: l.database.instance, database: l.database.name }, environment: l.instance.environment }));
+    .map((l) => ({ l, name: nameOf(l) }))
+    .sort((a, b) => byName(a.name, b.name))
+    .map(({ l }) => ({ target: { instance: l.database.instance, database: l.database.name }, environment: l.instance.environment }));
   return { targets, instances };
 }
 
