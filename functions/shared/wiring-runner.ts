@@ -5,6 +5,7 @@ import type { ExecuteOptions } from '../adapters/sql/execute.js';
 
 export { DEFAULT_STATEMENT_TIMEOUT_MS } from '../adapters/sql/common.js';
 export { DynamoTaskRunStore } from '../adapters/dynamo/task-runs.js';
+export { runnerCache } from './runner-cache.js';
 
 /**
  * The runner's change executor (functions/adapters/sql/execute.ts), loaded with its drivers on the
