@@ -1,5 +1,8 @@
-// How every Lambda handler is bundled: CDK's NodejsFunction and bench/cold-start both read this,
-// so the benchmark measures exactly what is deployed.
+// How every Lambda handler is bundled: CDK (infra/lib/function.ts) and bench/cold-start both call
+// bundleFunction, so the benchmark measures exactly what is deployed.
+import { copyFileSync, mkdirSync, rmSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { buildSync, type BuildOptions, type Metafile } from 'esbuild';
 import { POSTGRES_PARSER_WASM } from '../domain/review/parse.js';
 
 export const NODE_TARGET = 'node22';
@@ -19,7 +22,66 @@ export const BUNDLING = {
   external: [] as string[],
   sourcemap: false,
   legalComments: 'none',
+  // Code behind a dynamic import() goes to its own chunk beside index.mjs, loaded on first use: a
+  // cold start evaluates only what the entry imports statically (a PostgreSQL task never loads
+  // mysql2, a gate never loads CEL or a SQL grammar). Chunks sit in the same folder as index.mjs,
+  // where the PostgreSQL parser looks for its WebAssembly (its import.meta.url).
+  splitting: true,
+  entryNames: 'index',
+  chunkNames: '[name]-[hash]',
+  outExtension: '.mjs',
 } as const;
+
+/** BUNDLING as esbuild's API spells it, for one entry written to `outDir` (index.mjs and its chunks). */
+export const esbuildOptions = (projectRoot: string, entry: string, outDir: string): BuildOptions & { metafile: true } => ({
+  bundle: true,
+  format: BUNDLING.format,
+  platform: BUNDLING.platform,
+  target: BUNDLING.target,
+  minify: BUNDLING.minify,
+  mainFields: [...BUNDLING.mainFields],
+  banner: { js: BUNDLING.banner },
+  external: [...BUNDLING.external],
+  sourcemap: BUNDLING.sourcemap,
+  legalComments: BUNDLING.legalComments,
+  splitting: BUNDLING.splitting,
+  entryNames: BUNDLING.entryNames,
+  chunkNames: BUNDLING.chunkNames,
+  outExtension: { '.js': BUNDLING.outExtension },
+  absWorkingDir: projectRoot,
+  entryPoints: [entry],
+  outdir: outDir,
+  metafile: true,
+  write: true,
+  logLevel: 'silent',
+});
+
+/**
+ * Bundles one handler into an empty `outDir` (index.mjs and its chunks) and copies `files` (module
+ * paths under node_modules, BUNDLED_FILES) beside it. Synchronous, as CDK's local bundling must be.
+ */
+export function bundleFunction(projectRoot: string, entry: string, outDir: string, files: readonly string[] = []): Metafile {
+  rmSync(outDir, { recursive: true, force: true });
+  mkdirSync(outDir, { recursive: true });
+  const result = buildSync(esbuildOptions(projectRoot, entry, outDir));
+  for (const f of files) copyFileSync(join(projectRoot, 'node_modules', f), join(outDir, basename(f)));
+  return result.metafile;
+}
+
+/**
+ * The output files a cold start loads: the entry and every chunk it imports statically, followed
+ * transitively (paths as the metafile gives them). Chunks reached only by import() load on first use.
+ */
+export function initialOutputs(metafile: Metafile): string[] {
+  // Chunks reached by import() carry an entryPoint too; only the entry is named index.mjs (entryNames).
+  const entry = Object.keys(metafile.outputs).find((o) => basename(o) === `${BUNDLING.entryNames}${BUNDLING.outExtension}`);
+  if (!entry) throw new Error('the metafile has no entry output');
+  const seen = new Set([entry]);
+  for (const o of seen) {
+    for (const i of metafile.outputs[o]!.imports) if (i.kind === 'import-statement' && !i.external) seen.add(i.path);
+  }
+  return [...seen];
+}
 
 /** The handler entry of each function, relative to the repository root. */
 export const HANDLER_ENTRIES = {
@@ -66,6 +128,3 @@ export const BUNDLED_FILES: Readonly<Partial<Record<keyof typeof HANDLER_ENTRIES
   runTask: [POSTGRES_PARSER_WASM],
 };
 
-/** The shell commands that copy `files` (module paths) from the project's node_modules beside a bundle. */
-export const copyFilesCommands = (projectRoot: string, outputDir: string, files: readonly string[]): string[] =>
-  files.map((f) => `cp "${projectRoot}/node_modules/${f}" "${outputDir}/"`);

@@ -1,8 +1,8 @@
 // Builds one entry with the deployed bundling options (infra/bundling.ts) and reads its metafile.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { build, type BuildOptions, type Metafile } from 'esbuild';
-import { BUNDLING } from '../../infra/bundling.js';
+import { build, type Metafile } from 'esbuild';
+import { esbuildOptions, initialOutputs } from '../../infra/bundling.js';
 
 export interface Bundle {
   name: string;
@@ -10,6 +10,10 @@ export interface Bundle {
   /** Absolute path of the bundled index.mjs. */
   file: string;
   metafile: Metafile;
+  /** Bytes of index.mjs and the chunks it imports statically: what a cold start loads. */
+  initialBytes: number;
+  /** Bytes of every output, the chunks loaded on first use included. */
+  totalBytes: number;
 }
 
 export interface PackageBytes {
@@ -18,38 +22,25 @@ export interface PackageBytes {
 }
 
 /**
- * BUNDLING as esbuild's JS API spells it. CDK's NodejsFunction passes the same values on the
- * esbuild command line (`--bundle`, `--banner:js=`, `--main-fields=`, …) and writes `index.mjs`.
+ * Builds one entry with the deployed options (infra/bundling.ts, as CDK runs them) into `outDir`:
+ * index.mjs and its chunks, and meta.json (esbuild's metafile).
  */
-export const esbuildOptions = (): BuildOptions => ({
-  bundle: true,
-  format: BUNDLING.format,
-  platform: BUNDLING.platform,
-  target: BUNDLING.target,
-  minify: BUNDLING.minify,
-  mainFields: [...BUNDLING.mainFields],
-  banner: { js: BUNDLING.banner },
-  external: [...BUNDLING.external],
-  sourcemap: BUNDLING.sourcemap,
-  legalComments: BUNDLING.legalComments,
-});
-
 export async function buildBundle(root: string, name: string, entry: string, outDir: string, external: string[] = []): Promise<Bundle> {
+  rmSync(outDir, { recursive: true, force: true });
   mkdirSync(outDir, { recursive: true });
-  const file = join(outDir, 'index.mjs');
-  const result = await build({
-    ...esbuildOptions(),
-    ...(external.length ? { external: [...BUNDLING.external, ...external] } : {}),
-    absWorkingDir: root,
-    entryPoints: [entry],
-    outfile: file,
-    metafile: true,
-    write: true,
-    logLevel: 'silent',
-  });
+  const options = esbuildOptions(root, entry, outDir);
+  const result = await build({ ...options, external: [...(options.external ?? []), ...external] });
   for (const w of result.warnings) process.stderr.write(`esbuild warning (${name}): ${w.text}\n`);
   writeFileSync(join(outDir, 'meta.json'), JSON.stringify(result.metafile));
-  return { name, entry, file, metafile: result.metafile };
+  const size = (outputs: string[]) => outputs.reduce((n, o) => n + result.metafile.outputs[o]!.bytes, 0);
+  return {
+    name,
+    entry,
+    file: join(outDir, 'index.mjs'),
+    metafile: result.metafile,
+    initialBytes: size(initialOutputs(result.metafile)),
+    totalBytes: size(Object.keys(result.metafile.outputs)),
+  };
 }
 
 /**
@@ -69,13 +60,13 @@ export function owner(input: string): string {
   return pkg;
 }
 
-/** Bytes each package contributes to the minified output, largest first. */
+/** Bytes each package contributes to what a cold start loads (initialOutputs), largest first. */
 export function packageBreakdown(metafile: Metafile): PackageBytes[] {
-  // One entry, no source map: the metafile has exactly one output.
-  const inputs = Object.values(metafile.outputs)[0]?.inputs ?? {};
   const byPkg = new Map<string, number>();
-  for (const [path, { bytesInOutput }] of Object.entries(inputs)) {
-    byPkg.set(owner(path), (byPkg.get(owner(path)) ?? 0) + bytesInOutput);
+  for (const output of initialOutputs(metafile)) {
+    for (const [path, { bytesInOutput }] of Object.entries(metafile.outputs[output]!.inputs)) {
+      byPkg.set(owner(path), (byPkg.get(owner(path)) ?? 0) + bytesInOutput);
+    }
   }
   return [...byPkg.entries()].map(([name, bytes]) => ({ name, bytes })).sort((a, z) => z.bytes - a.bytes);
 }

@@ -3,13 +3,11 @@
 // check's affected-row estimate and status) and the ordered steps it asks for. The first rule whose
 // condition holds decides a stage's steps (flow.ts); none holding falls back to the environment.
 // One list per workspace, replaced whole by PUT with an etag. Pure: the store is a port.
-import { Environment } from '@marcbachmann/cel-js';
 import * as z from 'zod/mini';
 import { PROJECT_ROLES, WORKSPACE_ROLES, type ProjectRole, type WorkspaceRole } from '../access/roles.js';
 import { checkEtag, etagOf, parse, Timestamp, Title } from '../common/values.js';
 import { fieldError } from '../common/errors.js';
 import type { OperationSchemas } from '../common/operations.js';
-import { compileCel } from '../inventory/groups.js';
 
 /** A step names one role: a workspace role, or a project role held in the issue's project. */
 export type ApprovalRole = WorkspaceRole | ProjectRole;
@@ -55,37 +53,10 @@ export interface ApprovalFacts {
   plan_check: { status: string };
 }
 
-/** The variables, as the API documents them. */
-export const APPROVAL_VARIABLES = {
-  environment: 'string',
-  project: 'string',
-  engine: 'string',
-  issue_type: 'string',
-  statement: { types: 'list<string>', affected_rows: 'int' },
-  plan_check: { status: 'string' },
-} as const;
-
-const celEnvironment = /* @__PURE__ */ (() => {
-  const env = new Environment({ limits: { maxAstNodes: 2000, maxDepth: 50 } });
-  for (const [name, type] of Object.entries(APPROVAL_VARIABLES)) {
-    if (typeof type === 'string') env.registerVariable(name, type);
-    else env.registerVariable({ name, schema: type });
-  }
-  return env;
-})();
-
+/** A rule with its condition compiled (conditions.ts: CEL, loaded on first use). */
 export interface CompiledRule {
   rule: ApprovalRule;
   test(facts: ApprovalFacts): boolean;
-}
-
-/** Parses and type-checks a rule's condition: a bad one is a 400 naming `rules.i.condition` and the position. */
-export function compileRule(rule: ApprovalRule, index: number): CompiledRule {
-  const test = compileCel(celEnvironment, rule.condition, `rules.${index}.condition`);
-  return {
-    rule,
-    test: (f) => test({ ...f, statement: { types: f.statement.types, affected_rows: BigInt(Math.trunc(f.statement.affected_rows)) } }),
-  };
 }
 
 /** The first rule that matches any of the stage's facts (one per engine), or none. */
@@ -146,6 +117,8 @@ export const getApprovalRules = (deps: ApprovalRuleDeps): Promise<ApprovalRuleSe
 export async function putApprovalRules(deps: ApprovalRuleDeps, body: unknown, ifMatch: string | undefined): Promise<ApprovalRuleSet> {
   const input = parse(ApprovalRulesPut, body);
   const seen = new Map<string, number>();
+  // Conditions compile with CEL, loaded on first use (conditions.ts).
+  const { compileRule } = await import('./conditions.js');
   input.rules.forEach((rule, i) => {
     const first = seen.get(rule.title);
     if (first !== undefined) throw fieldError(`rules.${i}.title`, `${JSON.stringify(rule.title)} is the title of rules.${first} already; titles must differ`);

@@ -9,6 +9,8 @@ export type State = 'ACTIVE' | 'DELETED';
 export const StateSchema = /* @__PURE__ */ z.enum(['ACTIVE', 'DELETED']);
 export const Timestamp = /* @__PURE__ */ z.string().check(/* @__PURE__ */ z.iso.datetime());
 export const Title = z.string().check(z.minLength(1), z.maxLength(200));
+/** The longest CEL expression (a group's, an approval rule's condition), in characters. */
+export const MAX_EXPRESSION = 4096;
 
 function describeIssue(issue: z.core.$ZodIssue): string {
   switch (issue.code) {

@@ -13,7 +13,7 @@ import type { InstanceRepo } from '../inventory/ports.js';
 import { statementTypes } from '../review/parse.js';
 import { REVIEW_ENGINES, type ReviewEngine } from '../review/model.js';
 import { NOT_DECIDED, approveStep, decideFlow, describeStep, rejectStep, restartSteps, type ActContext, type Approver, type StageApproval } from '../approval/flow.js';
-import { compileRule, type ApprovalFacts, type ApprovalRole, type ApprovalRuleRepo } from '../approval/rules.js';
+import { type ApprovalFacts, type ApprovalRole, type ApprovalRuleRepo } from '../approval/rules.js';
 import { type IssueAggregate, type Stage, type Task, issueName, stageName } from './model.js';
 import { ApproveRequest, RejectRequest } from './resources.js';
 import { type IssueDeps, requireOpen, stageOf } from './issues.js';
@@ -73,6 +73,7 @@ export async function decideApproval(deps: DecideDeps, agg: IssueAggregate, stag
   const { rules } = await deps.approvalRules.get();
   if (rules.length === 0) return decideFlow([], [], stage.requireApproval);
   const parse = rules.some((r) => /\bstatement\b/.test(r.condition));
+  const { compileRule } = await import('../approval/conditions.js');
   return decideFlow(rules.map(compileRule), await stageFacts(deps, agg, stage, { parse }), stage.requireApproval);
 }
 

@@ -2,6 +2,7 @@
 // and the SQL drivers. Only functions/http/instances.ts and functions/workflow/run-task.ts import
 // this module, so no other bundle carries the Secrets Manager client, pg or mysql2.
 import type { Deps, SqlDeps } from '../../domain/inventory/ports.js';
+import type { QueryRunner } from '../../domain/sheets/sql-editor.js';
 import { sqlDrivers } from '../adapters/sql/index.js';
 import type { Logger } from './logger.js';
 import { deps } from './wiring.js';
@@ -14,4 +15,7 @@ export const sql = sqlDrivers();
 
 /** The repos plus what connecting needs, logging to the request's logger. */
 export const sqlDeps = (log?: Logger): Deps & SqlDeps => ({ ...deps, secrets, sql, ...(log ? { log } : {}) });
-export { queryRunner } from '../adapters/sql/query.js';
+/** The SQL editor's read-only runner; it loads (with pg) on the first query, not on a cold start. */
+export const queryRunner = (): QueryRunner => ({
+  readOnlyQuery: async (target, statement, options) => (await import('../adapters/sql/query.js')).queryRunner().readOnlyQuery(target, statement, options),
+});

@@ -244,12 +244,14 @@ let wired: ((input: RunTaskInput) => Promise<RunTaskOutput>) | undefined;
 /** The Lambda: module-scope clients, wired on first use. */
 export const handler = async (input: RunTaskInput): Promise<RunTaskOutput> => {
   if (!wired) {
-    const [{ store, deps }, { secrets }, { DynamoTaskRunStore }] = await Promise.all([
+    const [{ store, deps }, { secrets }, { DynamoTaskRunStore, runnerCache }] = await Promise.all([
       import('../shared/wiring.js'), import('../shared/wiring-sql.js'), import('../shared/wiring-runner.js'),
     ]);
     const statementTimeoutMs = statementTimeoutFrom(process.env);
+    // The instance and its password, cached per container with a bounded lifetime (runner-cache.ts).
+    const cached = runnerCache(deps.instances, secrets);
     wired = taskRunner({
-      store: new DynamoTaskRunStore(store), instances: deps.instances, databases: deps.databases, secrets, executor: new SqlChangeExecutor({ statementTimeoutMs }), now: () => new Date(), statementTimeoutMs,
+      store: new DynamoTaskRunStore(store), instances: cached.instances, databases: deps.databases, secrets: cached.secrets, executor: new SqlChangeExecutor({ statementTimeoutMs }), now: () => new Date(), statementTimeoutMs,
     });
   }
   return wired(input);

@@ -1,12 +1,13 @@
 // One Lambda function, secure by default: its own role (no AWS managed policy), its own log
-// group with retention, bundled locally by esbuild with the options the benchmark measures.
-import type { Duration } from 'aws-cdk-lib';
+// group with retention, bundled locally by esbuild with the options the benchmark measures
+// (infra/bundling.ts: split at dynamic imports, so the asset is a folder of chunks, which
+// NodejsFunction cannot produce).
+import { AssetHashType, DockerImage, type Duration } from 'aws-cdk-lib';
 import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { Code, Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import * as path from 'node:path';
-import { BUNDLING, copyFilesCommands } from '../bundling.js';
+import { bundleFunction } from '../bundling.js';
 import { DEFAULTS, PROJECT_ROOT } from './defaults.js';
 
 export interface SluiceFunctionProps {
@@ -23,7 +24,7 @@ export interface SluiceFunctionProps {
 }
 
 export class SluiceFunction extends Construct {
-  readonly fn: NodejsFunction;
+  readonly fn: LambdaFunction;
   readonly role: Role;
   readonly logGroup: LogGroup;
 
@@ -37,12 +38,25 @@ export class SluiceFunction extends Construct {
     });
     this.logGroup.grantWrite(this.role);
 
-    this.fn = new NodejsFunction(this, 'Function', {
-      entry: path.join(PROJECT_ROOT, props.entry),
-      handler: props.handler ?? 'handler',
+    const code = Code.fromAsset(PROJECT_ROOT, {
+      // The hash of the bundle, not of the repository (which holds node_modules).
+      assetHashType: AssetHashType.OUTPUT,
+      bundling: {
+        // Never used: local bundling always succeeds or throws, so synth works offline without Docker.
+        image: DockerImage.fromRegistry('public.ecr.aws/docker/library/node:22-alpine'),
+        local: {
+          tryBundle: (outputDir: string) => {
+            bundleFunction(PROJECT_ROOT, props.entry, outputDir, props.files);
+            return true;
+          },
+        },
+      },
+    });
+
+    this.fn = new LambdaFunction(this, 'Function', {
+      code,
+      handler: `index.${props.handler ?? 'handler'}`,
       description: props.description,
-      projectRoot: PROJECT_ROOT,
-      depsLockFilePath: path.join(PROJECT_ROOT, 'package-lock.json'),
       runtime: DEFAULTS.runtime,
       architecture: DEFAULTS.architecture,
       memorySize: DEFAULTS.memorySize,
@@ -50,27 +64,6 @@ export class SluiceFunction extends Construct {
       role: this.role,
       logGroup: this.logGroup,
       environment: { LOG_LEVEL: DEFAULTS.logLevel, ...props.environment },
-      bundling: {
-        format: OutputFormat.ESM,
-        target: BUNDLING.target,
-        minify: BUNDLING.minify,
-        sourceMap: BUNDLING.sourcemap,
-        mainFields: [...BUNDLING.mainFields],
-        banner: BUNDLING.banner,
-        externalModules: [...BUNDLING.external],
-        esbuildArgs: { '--legal-comments': BUNDLING.legalComments },
-        // The npm esbuild on this machine, never a Docker image: synth works offline.
-        forceDockerBundling: false,
-        ...(props.files?.length
-          ? {
-              commandHooks: {
-                beforeBundling: () => [],
-                beforeInstall: () => [],
-                afterBundling: (inputDir: string, outputDir: string) => copyFilesCommands(inputDir, outputDir, props.files!),
-              },
-            }
-          : {}),
-      },
     });
   }
 }

@@ -3,7 +3,8 @@
 import { describe, expect, it } from 'vitest';
 import { SluiceError } from '../../domain/common/errors.js';
 import { FALLBACK_ROLES, NOT_DECIDED, approveStep, decideFlow, needsApproval, rejectStep, restartSteps, upgradeApproval, waitingRoles, type ActContext, type Approver, type StageApproval } from '../../domain/approval/flow.js';
-import { compileRule, firstMatch, putApprovalRules, type ApprovalFacts, type ApprovalRole, type ApprovalRule, type ApprovalRuleSet } from '../../domain/approval/rules.js';
+import { compileRule } from '../../domain/approval/conditions.js';
+import { firstMatch, putApprovalRules, type ApprovalFacts, type ApprovalRole, type ApprovalRule, type ApprovalRuleSet } from '../../domain/approval/rules.js';
 
 const facts = (over: Partial<ApprovalFacts> & { types?: string[]; rows?: number } = {}): ApprovalFacts => ({
   environment: over.environment ?? 'test',

@@ -3,7 +3,8 @@
 import { describe, expect, it } from 'vitest';
 import type { Database } from '../../domain/inventory/databases.js';
 import { SluiceError } from '../../domain/common/errors.js';
-import { compileExpression, matchDatabases, parseDatabaseGroupName, positionOf } from '../../domain/inventory/groups.js';
+import { compileExpression, matchDatabases, positionOf } from '../../domain/inventory/group-expressions.js';
+import { parseDatabaseGroupName } from '../../domain/inventory/groups.js';
 import type { Instance } from '../../domain/inventory/instances.js';
 
 const db = (instance: string, name: string, labels: Record<string, string> = {}, syncState: Database['syncState'] = 'OK'): Database => ({

@@ -68,19 +68,26 @@ export class DynamoDatabaseRepo implements DatabaseRepo {
   /** One page of kept databases; `next` is the key of the last one returned. */
   private async page(query: QueryCommandInput, keyAttributes: string[], options: ListOptions, keep: DatabaseFilter): Promise<Page<Database>> {
     const kept: Item[] = [];
+    const entities: Database[] = [];
     let start = options.cursor as Item | undefined;
     for (;;) {
       const out = await this.store.doc.send(new QueryCommand({ ...query, Limit: options.limit + 1, ...(start ? { ExclusiveStartKey: start } : {}) }));
-      for (const item of out.Items ?? []) if (keep(fromItem<Database>(item)!)) kept.push(item);
+      for (const item of out.Items ?? []) {
+        const d = fromItem<Database>(item)!;
+        if (keep(d)) {
+          kept.push(item);
+          entities.push(d);
+        }
+      }
       if (kept.length > options.limit) {
         const last = kept[options.limit - 1]!;
         return {
-          items: kept.slice(0, options.limit).map((i) => fromItem<Database>(i)!),
+          items: entities.slice(0, options.limit),
           next: Object.fromEntries(keyAttributes.map((k) => [k, last[k]])),
         };
       }
       start = out.LastEvaluatedKey;
-      if (!start) return { items: kept.map((i) => fromItem<Database>(i)!) };
+      if (!start) return { items: entities };
     }
   }
 

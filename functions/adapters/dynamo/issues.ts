@@ -25,9 +25,18 @@ const TYPE_FIELD: Partial<Record<EntityType, string>> = { Issue: 'issueType', Ta
 const ENTITY_TYPES = new Set(['Issue', 'Stage', 'Task', 'TaskRun', 'Activity', 'ChangeHistory']);
 
 export function entityItem(entity: EntityType, key: Key, obj: object): Item {
-  const { type, ...rest } = stripUndefined(obj as Item);
+  // One pass, no intermediate copies: a 10,000-task plan builds 10,000 of these.
   const field = TYPE_FIELD[entity];
-  return toItem(entity, key, field && type !== undefined ? { ...rest, [field]: type } : rest);
+  const item: Item = { ...key, type: entity };
+  const source = obj as Item;
+  for (const k in source) {
+    const v = source[k];
+    if (v === undefined) continue;
+    if (k === 'type') {
+      if (field) item[field] = v;
+    } else item[k] = v;
+  }
+  return item;
 }
 
 export function readEntity<T>(item: Item): T {

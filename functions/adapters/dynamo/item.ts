@@ -6,7 +6,10 @@ const STRIP = new Set(['pk', 'sk', 'gsi1pk', 'gsi1sk', 'type', 'ttl']);
 
 export function fromItem<T>(item: Item | undefined): T | undefined {
   if (!item) return undefined;
-  return Object.fromEntries(Object.entries(item).filter(([k]) => !STRIP.has(k))) as T;
+  // A plain loop: planning reads 10,000 databases, and entries/filter/fromEntries showed in its profile.
+  const out: Item = {};
+  for (const k in item) if (!STRIP.has(k)) out[k] = item[k];
+  return out as T;
 }
 
 export const toItem = (type: EntityType, key: Key, entity: object): Item => ({ ...key, type, ...entity });

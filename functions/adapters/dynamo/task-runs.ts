@@ -6,7 +6,8 @@ import { ConditionalCheckFailedException, TransactionCanceledException } from '@
 import { BatchGetCommand, GetCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Activity, ChangeHistory, Issue, TaskRun } from '../../../domain/pipeline/model.js';
 import type { AppliedVersion, StoredTask, TaskRunStore } from '../../../domain/pipeline/task-run.js';
-import { appendActivity, entityItem, readEntity, readIssue } from './issues.js';
+import { appendActivity, entityItem, readEntity } from './issues.js';
+import { readIssueCached } from './statement-cache.js';
 import { keys, type Key } from './keys.js';
 import { toItem } from './item.js';
 import type { DynamoStore } from './store.js';
@@ -36,7 +37,7 @@ export class DynamoTaskRunStore implements TaskRunStore {
   getTask = (project: string, issue: number, task: number): Promise<StoredTask | undefined> => this.read<StoredTask>(keys.task(project, issue, task));
   async getIssue(project: string, issue: number): Promise<Issue | undefined> {
     const out = await this.store.doc.send(new GetCommand({ TableName: this.store.tableName, Key: keys.issue(project, issue), ConsistentRead: true }));
-    return out.Item ? readIssue(this.store, out.Item) : undefined;
+    return out.Item ? readIssueCached(this.store, out.Item) : undefined;
   }
 
   /** Issues and tasks keep their own `type` as `issueType` (see entityItem in issues.ts). */
@@ -60,7 +61,7 @@ export class DynamoTaskRunStore implements TaskRunStore {
     const found = (key: Key) => items.find((it) => it.pk === key.pk && it.sk === key.sk);
     const t = found(taskKey);
     const i = found(issueKey);
-    return { ...(t ? { task: readEntity<StoredTask>(t) } : {}), ...(i ? { issue: await readIssue(this.store, i) } : {}) };
+    return { ...(t ? { task: readEntity<StoredTask>(t) } : {}), ...(i ? { issue: await readIssueCached(this.store, i) } : {}) };
   }
 
   async nextRunId(project: string, issue: number): Promise<{ runId: number; activitySeq: number }> {

@@ -10,6 +10,8 @@ export interface DriverOptions {
 }
 
 export const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
+/** A change's statement timeout unless SLUICE_STATEMENT_TIMEOUT_MS says otherwise: 5 min. */
+export const DEFAULT_STATEMENT_TIMEOUT_MS = 5 * 60_000;
 export const DEFAULT_QUERY_TIMEOUT_MS = 5_000;
 
 const seconds = (ms: number): string => `${Number((ms / 1000).toFixed(1))} s`;

@@ -12,7 +12,7 @@ import pg from 'pg';
 import type { ChangeExecutor, ChangeOutcome, ChangeRequest } from '../../../domain/pipeline/task-run.js';
 import { createDatabaseStatement, quoteIdent } from '../../../domain/inventory/instances.js';
 import type { ConnectionTarget } from '../../../domain/inventory/ports.js';
-import { DEFAULT_CONNECT_TIMEOUT_MS, describeFailure, scrub, settleWithin, withDeadline } from './common.js';
+import { DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_STATEMENT_TIMEOUT_MS, describeFailure, scrub, settleWithin, withDeadline } from './common.js';
 import { DEFAULT_DATABASE } from './postgres.js';
 import { mysqlApplyWithBackup, pgApplyWithBackup } from './backup-execute.js';
 import { CATALOG_RACE, Failed, HISTORY, RunnerCrash, alreadyApplied, codeOf, type Coded } from './marker.js';
@@ -30,8 +30,7 @@ export interface ExecutorHooks {
   beforeCommit?(): Promise<void> | void;
 }
 
-
-export const DEFAULT_STATEMENT_TIMEOUT_MS = 5 * 60_000;
+export { DEFAULT_STATEMENT_TIMEOUT_MS };
 
 
 const PG_HISTORY_DDL = [

@@ -92,10 +92,10 @@ async function postgresQuery(target: ConnectionTarget, statement: string, o: Que
 interface MysqlError { code?: string; errno?: number; sqlState?: string; message?: string; fatal?: boolean }
 
 async function mysqlQuery(target: ConnectionTarget, statement: string, o: QueryOptions): Promise<QueryResult> {
-  const { Types } = await import('mysql2/promise');
+  const { loadMysql, withMysqlConnection } = await import('./connect-mysql.js');
+  const { Types } = await loadMysql();
   const typeNames = new Map<number, string>(Object.entries(Types as unknown as Record<string, number>).map(([name, id]) => [id, name]));
   const connectMs = o.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
-  const { withMysqlConnection } = await import('./connect-mysql.js');
   const started = Date.now();
   try {
     return await withMysqlConnection(
