@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'cdk.out/**', '.sluice/**', '.bench/**', 'coverage/**'] },
+  { ignores: ['node_modules/**', 'cdk.out/**', '.sluice/**', '.bench/**', 'coverage/**', 'web/dist/**', 'test-output/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -27,6 +27,11 @@ export default tseslint.config(
     // The CLI is a client of the HTTP API like any other (DESIGN.md, "Surfaces are clients").
     files: ['cli/**/*.ts', 'cli/**/*.js'],
     rules: { 'no-restricted-imports': ['error', { patterns: ['**/domain/*', '**/domain/**', '**/functions/**', '**/infra/**'] }] },
+  },
+  {
+    // The web console too: it runs in the browser and speaks to the server only over HTTP.
+    files: ['web/**/*.ts', 'web/**/*.tsx'],
+    rules: { 'no-restricted-imports': ['error', { patterns: ['**/domain/**', '**/functions/**', '**/infra/**', '**/cli/**', 'node:*'] }] },
   },
   {
     files: ['functions/http/**/*.ts', 'functions/workflow/**/*.ts'],
