@@ -71,4 +71,4 @@ export const lastId = (name: string): string => name.slice(name.lastIndexOf('/')
 
 /** Emails of the workspace's users by name (filled at sign-in), to show people rather than `users/4`. */
 export const userEmails = new Map<string, string>();
-export const who = (name: string): string => userEmails.get(name) ?? (name === 'users/1' ? 'Sluice (system bot)' : name);
+export const who = (name: string): string => (name === 'users/1' ? 'Sluice (system bot)' : userEmails.get(name) ?? name);
