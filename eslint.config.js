@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'cdk.out/**', '.sluice/**', '.bench/**', 'coverage/**', 'web/dist/**', 'test-output/**'] },
+  { ignores: ['node_modules/**', 'cdk.out/**', '.sluice/**', '.bench/**', 'coverage/**', 'web/dist*/**', 'test-output/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -1,8 +1,8 @@
 // How the web console (web/) is built: one esbuild pass, Preact's JSX, content-hashed assets.
 // `npm start` builds it when the build is missing or stale (its sources' hash changed); the CDK
 // stack builds it into the asset it uploads. Synchronous, so CDK's local bundling can call it.
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { buildSync } from 'esbuild';
 
@@ -54,10 +54,26 @@ export function buildConsole(outDir = CONSOLE_DIST, root = CONSOLE_ROOT): void {
   writeFileSync(join(outDir, STAMP), consoleSourceHash(root));
 }
 
-/** Builds the console unless `outDir` already holds a build of the current sources. True when it built. */
+/**
+ * Builds the console unless `outDir` already holds a build of the current sources. True when it
+ * built. Several `npm start`s may do this at once (the test suites do): each builds into a folder
+ * of its own and swaps it in whole, so none ever serves a half-written build.
+ */
 export function ensureConsoleBuilt(outDir = CONSOLE_DIST, root = CONSOLE_ROOT): boolean {
   const stamp = join(outDir, STAMP);
   if (existsSync(stamp) && existsSync(join(outDir, 'index.html')) && readFileSync(stamp, 'utf8') === consoleSourceHash(root)) return false;
-  buildConsole(outDir, root);
+  const tmp = `${outDir}.${process.pid}-${randomBytes(4).toString('hex')}`;
+  try {
+    buildConsole(tmp, root);
+    rmSync(outDir, { recursive: true, force: true });
+    try {
+      renameSync(tmp, outDir);
+    } catch (e) {
+      // Another build of the same sources got there first: theirs is as good as ours.
+      if (!existsSync(join(outDir, 'index.html'))) throw e;
+    }
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
   return true;
 }

@@ -19,6 +19,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../../infra/local/dynamo-local.js';
 import { chromiumMissing, openProfile } from '../../test/support/browser.js';
+import { fakeTenantIssue } from '../../test/support/fake-tenants.js';
 import { npmStart, stopNpmStart } from '../../test/support/npm-start.js';
 
 const args = process.argv.slice(2);
@@ -38,37 +39,7 @@ async function main(): Promise<void> {
   const server = await npmStart({ port: await freePort(), dataDir, env: { SLUICE_SAMPLES: '0' } });
   const profile = await openProfile();
   try {
-    const call = async (method: string, path: string, body?: unknown) => {
-      const res = await fetch(server.url + path, { method, headers: { authorization: `Bearer ${server.token}`, 'content-type': 'application/json' }, ...(body ? { body: JSON.stringify(body) } : {}) });
-      const json = (await res.json()) as Record<string, unknown>;
-      if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(json)}`);
-      return json;
-    };
-    // The N databases, written as a sync would, into the DynamoDB Local that npm start runs.
-    const endpoint = /DynamoDB Local: (http:\/\/\S+?)\)/.exec(server.output())?.[1];
-    if (!endpoint) throw new Error('npm start did not print its DynamoDB Local endpoint');
-    process.env.DYNAMODB_ENDPOINT = endpoint;
-    process.env.TABLE_NAME ??= 'sluice';
-    await call('POST', '/v1/projects', { id: 'bench', title: 'Console bench' });
-    await call('POST', '/v1/instances', { id: 'pg-nowhere', title: 'answers nothing', engine: 'POSTGRES', environment: 'environments/prod', dataSources: [{ type: 'ADMIN', host: '127.0.0.1', port: 9, username: 'nobody' }] });
-    const { DynamoDatabaseRepo } = await import('../../functions/adapters/dynamo/databases.js');
-    const { store } = await import('../../functions/shared/wiring.js');
-    const time = new Date().toISOString();
-    await new DynamoDatabaseRepo(store).applySync('pg-nowhere', {
-      time,
-      create: Array.from({ length: N }, (_, i) => ({
-        instance: 'pg-nowhere', name: `tenant_${String(i).padStart(5, '0')}`, project: 'bench', labels: {}, schemaVersion: '', syncState: 'OK' as const, createTime: time, updateTime: time, version: 1,
-      })),
-      setState: [], stamp: [], addTables: [], removeTables: [],
-    });
-    await call('POST', '/v1/projects/bench/databaseGroups', { id: 'all', title: 'All', databaseExpr: 'resource.database_name.startsWith("tenant_")' });
-    const issue = await call('POST', '/v1/projects/bench/issues', { title: `${N} tenants`, type: 'DATABASE_SCHEMA_UPDATE', statement: 'ALTER TABLE accounts ADD COLUMN plan text;', databaseGroup: 'projects/bench/databaseGroups/all' });
-    const name = issue.name as string;
-    for (let i = 0; i < 600; i++) {
-      const got = await call('GET', `/v1/${name}`);
-      if (JSON.stringify(got).includes('PENDING_APPROVAL')) break;
-      await new Promise((r) => setTimeout(r, 200));
-    }
+    const name = await fakeTenantIssue(server, { project: 'bench', n: N });
     say(`setup: ${N} tasks waiting at prod's approval (${name})`);
 
     // Signed in once (the dev sign-in); each round opens the issue in a fresh page of that profile.

@@ -9,6 +9,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../infra/local/dynamo-local.js';
 import { axe, chromiumMissing, openProfile, serious, type AxeViolation, type Profile } from '../support/browser.js';
+import { fakeTenantIssue } from '../support/fake-tenants.js';
 import { npmStart, stopNpmStart, type NpmStart } from '../support/npm-start.js';
 
 /** Screenshots go here (not committed): the test output folder. */
@@ -206,8 +207,31 @@ describe.skipIf(chromiumMissing)('the web console, in Chromium, on npm start', (
     await check(admin, 'sql editor', 'Result');
   });
 
+  it('draws a stage of 120 tasks as counts and a filterable list, 50 at a time, not a box per task', async () => {
+    const name = await fakeTenantIssue(server, { project: 'tenants', n: 120 });
+    await admin.page.setViewportSize({ width: 1280, height: 900 });
+    await go(admin, name);
+    const prod = admin.page.locator('[data-stage="prod"]');
+    await prod.getByText('120 tasks:').waitFor();
+    await prod.locator('.counts').getByText('120 pending').waitFor();
+    expect(await prod.locator('[data-task]').count()).toBe(0);
+    await prod.getByText('Tasks of prod, 50 at a time').click();
+    await prod.locator('[data-task]').first().waitFor();
+    expect(await prod.locator('[data-task]').count()).toBe(50);
+    await prod.getByRole('button', { name: 'Next 50' }).click();
+    await prod.locator('[data-task$="/tasks/51"]').waitFor();
+    await prod.getByRole('button', { name: 'Next 50' }).click();
+    await prod.locator('[data-task$="/tasks/101"]').waitFor();
+    expect(await prod.locator('[data-task]').count()).toBe(20);
+    expect(await prod.getByRole('button', { name: 'Next 50' }).count()).toBe(0);
+    // Filtered by status through the API: none failed.
+    await prod.getByLabel('Show').selectOption('FAILED');
+    await prod.getByText('No task failed.').waitFor();
+    a11y.set('large stage', await axe(admin.page));
+  }, 120_000);
+
   it('has no serious accessibility violation on any page, and no CSP refusal', () => {
-    expect([...a11y.keys()].sort()).toEqual(['admin', 'create issue', 'database', 'issue', 'issues', 'projects', 'sign in', 'sql editor']);
+    expect([...a11y.keys()].sort()).toEqual(['admin', 'create issue', 'database', 'issue', 'issues', 'large stage', 'projects', 'sign in', 'sql editor']);
     const found = [...a11y].flatMap(([page, vs]) => serious(vs).map((v) => `${page}: ${v.id} (${v.impact}) ${v.help} at ${JSON.stringify(v.nodes.map((n) => n.target))}`));
     expect(found).toEqual([]);
     expect(profiles.flatMap((p) => p.problems)).toEqual([]);

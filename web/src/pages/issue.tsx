@@ -230,7 +230,8 @@ function PagedTasks({ stage, issue, act }: { stage: Stage; issue: Issue; act: Ac
   const env = lastId(stage.environment);
   const [status, setStatus] = useState(stage.taskStatusCounts.FAILED ? 'FAILED' : '');
   const [tokens, setTokens] = useState<string[]>([]);
-  const [open, setOpen] = useState(false);
+  // Open at once when some failed (filtered to those), so Run and Skip are one step away.
+  const [open, setOpen] = useState(Boolean(stage.taskStatusCounts.FAILED));
   const pageToken = tokens.at(-1);
   const page = useApi(
     () => (open ? api<{ tasks: Task[]; nextPageToken?: string }>(v1(`${stage.name}/tasks`, { filter: status ? `status == "${status}"` : undefined, pageSize: 50, pageToken })) : Promise.resolve(undefined)),
