@@ -77,6 +77,19 @@ module.exports = {
       to: { path: '^(?!node_modules/)' },
     },
     {
+      name: 'console-is-a-client',
+      comment: 'The web console (web/) is a client of the HTTP API only (DESIGN.md, "Surfaces are clients"): no server code, no Node built-ins.',
+      severity: 'error',
+      from: { path: '^web/src/' },
+      to: { path: ['^(domain|functions|infra|cli|test|bench)/'] },
+    },
+    {
+      name: 'console-no-node',
+      severity: 'error',
+      from: { path: '^web/src/' },
+      to: { dependencyTypes: ['core'] },
+    },
+    {
       name: 'no-unresolvable',
       severity: 'error',
       from: {},
@@ -85,9 +98,9 @@ module.exports = {
   ],
   options: {
     doNotFollow: { path: 'node_modules' },
-    exclude: { path: '^(node_modules|cdk\\.out|\\.sluice)' },
+    exclude: { path: '^(node_modules|cdk\\.out|\\.sluice|web/dist|test-output)' },
     tsPreCompilationDeps: true,
     tsConfig: { fileName: 'tsconfig.json' },
-    enhancedResolveOptions: { exportsFields: ['exports'], conditionNames: ['import', 'require', 'node', 'default'], extensions: ['.ts', '.js', '.mjs', '.cjs', '.json'] },
+    enhancedResolveOptions: { exportsFields: ['exports'], conditionNames: ['import', 'require', 'node', 'default'], extensions: ['.ts', '.tsx', '.js', '.mjs', '.cjs', '.json'] },
   },
 };

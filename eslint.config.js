@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'cdk.out/**', '.sluice/**', '.bench/**', 'coverage/**'] },
+  { ignores: ['node_modules/**', 'cdk.out/**', '.sluice/**', '.bench/**', 'coverage/**', 'web/dist*/**', 'test-output/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -29,6 +29,11 @@ export default tseslint.config(
     // `sluice migrate` and GitOps agree (docs/architecture.md, "cli/"; dependency-cruiser checks it too).
     files: ['cli/**/*.ts', 'cli/**/*.js'],
     rules: { 'no-restricted-imports': ['error', { patterns: ['**/domain/*.*', '**/domain/*/*', '!**/domain/common/migrations.js', '**/domain/*/*/**', '**/functions/**', '**/infra/**'] }] },
+  },
+  {
+    // The web console too: it runs in the browser and speaks to the server only over HTTP.
+    files: ['web/**/*.ts', 'web/**/*.tsx'],
+    rules: { 'no-restricted-imports': ['error', { patterns: ['**/domain/**', '**/functions/**', '**/infra/**', '**/cli/**', 'node:*'] }] },
   },
   {
     files: ['functions/http/**/*.ts', 'functions/workflow/**/*.ts'],

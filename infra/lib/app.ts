@@ -57,7 +57,13 @@ export function stackPropsFromContext(node: Node): SluiceStackProps {
     const bad = badId(ids as string[] | undefined, kind);
     if (bad !== undefined) throw new Error(`context: "${bad}" is not a ${kind} id (${kind}-0123456789abcdef0)`);
   }
+  const signInDomainPrefix = str(node, 'signInDomainPrefix');
+  // Cognito's rule for hosted-UI prefixes: lower case, digits, hyphens; never the word "aws" or "cognito".
+  if (signInDomainPrefix !== undefined && (!/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/.test(signInDomainPrefix) || /aws|amazon|cognito/.test(signInDomainPrefix))) {
+    throw new Error(`context signInDomainPrefix: "${signInDomainPrefix}" must be lower-case letters, digits and hyphens, without aws, amazon or cognito`);
+  }
   return {
+    signInDomainPrefix,
     runnerVpc: vpcId !== undefined ? { vpcId, subnetIds: subnetIds!, securityGroupIds: securityGroupIds! } : undefined,
     adminEmail: adminEmail?.toLowerCase(),
     externalJwt: issuer && audience ? { issuer, audience } : undefined,

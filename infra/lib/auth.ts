@@ -1,6 +1,6 @@
 // Who may call the API: a Cognito user pool made here (default) or an external OIDC issuer.
 // Either way API Gateway checks the JWT, and the handlers map its `email` claim to a user.
-import { RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { Lazy, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import {
   AccountRecovery,
   CfnUserPoolUser,
@@ -33,6 +33,7 @@ export class SluiceAuth extends Construct {
   readonly audience: readonly string[];
   readonly userPool?: UserPool;
   readonly client?: UserPoolClient;
+  private readonly clientIds: string[] = [];
 
   constructor(scope: Construct, id: string, props: SluiceAuthProps) {
     super(scope, id);
@@ -92,8 +93,10 @@ export class SluiceAuth extends Construct {
     });
     this.userPool = pool;
     this.issuer = `https://${pool.userPoolProviderUrl}`;
-    // ID tokens carry `aud` = client id and the `email` claim the handlers read.
-    this.audience = [this.client.userPoolClientId];
+    // ID tokens carry `aud` = client id and the `email` claim the handlers read. Resolved at synth,
+    // so clients added later (the console's, which needs the distribution's URL) count too.
+    this.clientIds.push(this.client.userPoolClientId);
+    this.audience = Lazy.list({ produce: () => this.clientIds });
 
     if (props.adminEmail) {
       new CfnUserPoolUser(this, 'FirstAdmin', {
@@ -107,5 +110,10 @@ export class SluiceAuth extends Construct {
         desiredDeliveryMediums: ['EMAIL'],
       });
     }
+  }
+
+  /** Accepts ID tokens of another app client of the pool (the web console's). */
+  addAudience(client: UserPoolClient): void {
+    this.clientIds.push(client.userPoolClientId);
   }
 }

@@ -22,4 +22,6 @@ export const DEFAULTS = {
   throttle: { rateLimit: 100, burstLimit: 200 },
   tokenValidity: { id: Duration.hours(1), access: Duration.hours(1), refresh: Duration.days(30) },
   passwordMinLength: 14,
+  /** How long the console's CloudFront and bucket access logs are kept. */
+  consoleLogDays: 90,
 } as const;

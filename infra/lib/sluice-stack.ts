@@ -15,6 +15,7 @@ import { FAMILIES, type Family } from '../../domain/api/routes.js';
 import { CLEANUP_INTERVAL_MINUTES } from '../../domain/backup/cleanup.js';
 import { SluiceApi } from './api.js';
 import { SluiceAuth, type ExternalJwt } from './auth.js';
+import { SluiceConsole } from './console.js';
 import { DEFAULTS } from './defaults.js';
 import { SluiceFunction } from './function.js';
 import { Seed } from './seed.js';
@@ -32,6 +33,8 @@ export interface SluiceStackProps extends StackProps {
   readonly logRetention?: RetentionDays;
   /** Places the task runner in these private subnets, so it reaches databases that are not public. */
   readonly runnerVpc?: RunnerVpc;
+  /** The console's hosted sign-in domain prefix (default `sluice-<account id>`). */
+  readonly signInDomainPrefix?: string;
 }
 
 /** The task runner's network placement (CDK context `vpcId`, `subnetIds`, `securityGroupIds`). */
@@ -71,6 +74,8 @@ export class SluiceStack extends Stack {
   readonly notFound: SluiceFunction;
   readonly api: SluiceApi;
   readonly auth: SluiceAuth;
+  /** The web console (CloudFront + S3, Cognito hosted sign-in); only with the stack's own user pool. */
+  readonly console?: SluiceConsole;
   readonly seed: Seed;
   /** The pipeline state machine's Lambdas. */
   readonly workflow: Readonly<Record<WorkflowFunction, SluiceFunction>>;
@@ -211,6 +216,10 @@ export class SluiceStack extends Stack {
       throttle: props.throttle ?? DEFAULTS.throttle,
       logRetention,
     });
+    if (this.auth.userPool) {
+      this.console = new SluiceConsole(this, 'Console', { api: this.api.api, userPool: this.auth.userPool, domainPrefix: props.signInDomainPrefix });
+      this.auth.addAudience(this.console.client);
+    }
     this.seed = new Seed(this, 'Seed', { table: this.table, adminEmail: props.adminEmail, logRetention });
 
     if (!props.adminEmail) {
@@ -230,6 +239,7 @@ export class SluiceStack extends Stack {
       new CfnOutput(this, 'UserPoolId', { value: this.auth.userPool.userPoolId });
       new CfnOutput(this, 'UserPoolClientId', { value: this.auth.client.userPoolClientId });
     }
+    if (this.console) new CfnOutput(this, 'ConsoleUrl', { value: this.console.url, description: 'The web console (sign in with the user pool)' });
   }
 
   /**

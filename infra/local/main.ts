@@ -17,6 +17,7 @@ import type { LocalStepFunctions } from './stepfunctions.js';
 import { startSamples, type Samples } from './samples.js';
 import { localVcsDispatcher } from './vcs-worker.js';
 import { startBackupCleanupTimer } from './backup-cleanup.js';
+import { CONSOLE_DIST, ensureConsoleBuilt } from '../console-build.js';
 
 const say = (line: string) => process.stderr.write(line + '\n');
 
@@ -81,7 +82,13 @@ async function main(): Promise<void> {
     setVcsDispatcher(vcsWorker);
     const resumed = await resumeOpenIssues(createStore(), pipeline);
     if (resumed.length > 0) say(`Resumed the pipelines of ${resumed.length} open issue(s): ${resumed.join(', ')}`);
-    server = await startServer({ port: config.port, keys });
+    // The web console: built here when the build is missing or older than its sources.
+    try {
+      if (ensureConsoleBuilt()) say(`Built the web console (web/ → ${CONSOLE_DIST})`);
+    } catch (e) {
+      say(`sluice: the web console could not be built, the API runs without it: ${(e as Error).message}`);
+    }
+    server = await startServer({ port: config.port, keys, console: { dir: CONSOLE_DIST } });
     // The connector's webhookUrl: where this server is reached.
     process.env.SLUICE_API_URL ??= server.url;
     // Prior backup retention: the handler the deployed schedule invokes, on a timer.
@@ -94,6 +101,7 @@ async function main(): Promise<void> {
     say('');
     say(`export TOKEN=${token}`);
     say('');
+    say(`Open the console: ${server.url}/  (sign in with any user's email, e.g. ${admin!.email})`);
     say(`Try:  curl -s ${server.url}/v1/environments -H "Authorization: Bearer $TOKEN"`);
     say(`Or sign the sluice command line in (docs/cli.md):`);
     say('');

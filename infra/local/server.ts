@@ -7,6 +7,7 @@ import type { APIGatewayProxyEventV2WithJWTAuthorizer, APIGatewayProxyStructured
 import type { Family } from '../../domain/api/routes.js';
 import { buildEvent } from './events.js';
 import type { LocalKeys } from './jwt.js';
+import { serveConsole, type ConsoleOptions } from './console.js';
 
 type Handler = (event: APIGatewayProxyEventV2WithJWTAuthorizer, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
 
@@ -71,7 +72,7 @@ async function readBody(req: IncomingMessage): Promise<Buffer | 'too-large'> {
   return Buffer.concat(chunks);
 }
 
-export async function startServer(options: { port: number; host?: string; keys: LocalKeys }): Promise<LocalServer> {
+export async function startServer(options: { port: number; host?: string; keys: LocalKeys; console?: ConsoleOptions }): Promise<LocalServer> {
   const handlers = new Map<string, Promise<Handler>>();
   const load = (family: Family, exportName: 'handler' | 'notFound' = 'handler'): Promise<Handler> => {
     const key = `${family}.${exportName}`;
@@ -83,6 +84,8 @@ export async function startServer(options: { port: number; host?: string; keys: 
     try {
       const body = await readBody(req);
       if (body === 'too-large') return sendError(res, 413, 'INVALID_ARGUMENT', `request body is larger than ${GATEWAY_MAX_BYTES} bytes`);
+      // The web console (`/`, `/assets/…`, its dev sign-in); deployed, CloudFront serves it instead.
+      if (options.console && (await serveConsole(req, res, body, { ...options.console, keys: options.keys, port: req.socket.localPort ?? options.port }))) return;
       const headers: Record<string, string> = {};
       for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(',') : v;
       const routed = buildEvent({ method: req.method ?? 'GET', path: req.url ?? '/', headers, body, sourceIp: req.socket.remoteAddress ?? '127.0.0.1' });

@@ -72,6 +72,21 @@ describe('cdk-nag AwsSolutions', () => {
       'Sluice/Auth/UserPool AwsSolutions-COG2',
       // Prior backup retention: connects to the targets with their ADMIN data source to drop expired backup tables.
       'Sluice/BackupCleanup/Role AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:Sluice/*]',
+      // The web console: the distribution's own log bucket, the OAC-only files bucket, the default certificate, no geo/WAF.
+      'Sluice/Console/AccessLogs AwsSolutions-S1',
+      'Sluice/Console/Cdn AwsSolutions-CFR1',
+      'Sluice/Console/Cdn AwsSolutions-CFR2',
+      'Sluice/Console/Cdn AwsSolutions-CFR4',
+      'Sluice/Console/Files AwsSolutions-S1',
+      // CDK's own BucketDeployment function, which copies the built console at deploy time.
+      ...[
+        'IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+        ...['s3:Abort*', 's3:DeleteObject*', 's3:GetBucket*', 's3:GetObject*', 's3:List*'].map((a) => `IAM5[Action::${a}]`),
+        'IAM5[Resource::*]',
+        'IAM5[Resource::<ConsoleFiles2D43986C.Arn>/*]',
+        'IAM5[Resource::arn:<AWS::Partition>:s3:::cdk-hnb659fds-assets-<AWS::AccountId>-<AWS::Region>/*]',
+        'L1',
+      ].map((rule) => `Sluice/Custom::CDKBucketDeployment8693BB64968944B69AAFB0CC9EB8756C512MiB AwsSolutions-${rule}`),
       // GitOps connector secrets: written by the connector API, one kind read by each of webhook and worker.
       'Sluice/Hooks/Role AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:Sluice/vcs/*/webhookSecret-??????]',
       'Sluice/Http/Api/DefaultRoute AwsSolutions-APIG4',
