@@ -3,12 +3,12 @@
 // cannot see does not exist for it (404).
 import * as z from 'zod/mini';
 import type { Access } from '../access/access.js';
-import { ECHOED, Timestamp, checkEtag, eachLimit, etagOf, parse, resolveUpdateMask, type ListOptions, type Page } from '../common/values.js';
+import { ECHOED, Timestamp, checkEtag, etagOf, parse, resolveUpdateMask, type ListOptions, type Page } from '../common/values.js';
 import { FailedPreconditionError, NotFoundError, fieldError } from '../common/errors.js';
-import { connectionTarget, getInstance, type Engine, type Instance } from './instances.js';
+import { getInstance, type Engine, type Instance } from './instances.js';
 import { USER_CHOSEN_ID, databaseName, environmentName, instanceName, projectName } from '../common/names.js';
 import type { OperationSchemas } from '../common/operations.js';
-import { SqlConnectionError, type DatabaseFilter, type Deps, type SqlDeps } from './ports.js';
+import type { DatabaseFilter, Deps } from './ports.js';
 import { DEFAULT_PROJECT, type Project } from './projects.js';
 
 export const SYNC_STATES = ['OK', 'NOT_FOUND'] as const;
