@@ -1,7 +1,7 @@
 // Wiring for the schema context: recorded schemas, operations, the catalog readers and the
 // runner of background syncs. Deployed, a sync runs as an execution of the sync state machine
 // (SYNC_STATE_MACHINE_ARN); `npm start` installs the local runner of the same state machine
-// (setSyncRunner). Without either (handler tests in one process), the same steps run in this
+// (functions/shared/sync-runner.ts). Without either (handler tests in one process), the same steps run in this
 // process, one after another, as the state machine would run them.
 import { failSync, syncStep, type SyncDeps, type SyncRunner } from '../../domain/schema/sync.js';
 import { DynamoOperationRepo } from '../adapters/dynamo/operations.js';
@@ -11,6 +11,7 @@ import type { Logger } from './logger.js';
 import { store } from './wiring.js';
 import { schemaRepo } from './wiring-repos.js';
 import { sqlDeps } from './wiring-sql.js';
+import { installedSyncRunner } from './sync-runner.js';
 
 export { schemaRepo };
 export const operationRepo = new DynamoOperationRepo(store);
@@ -42,16 +43,15 @@ class InProcessSyncRunner implements SyncRunner {
   }
 }
 
-let runner: SyncRunner | undefined;
+let deployed: SyncRunner | undefined;
 const inProcess = new InProcessSyncRunner(() => syncDeps());
 
 export function syncRunner(): SyncRunner {
+  const installed = installedSyncRunner();
+  if (installed) return installed;
   const arn = process.env.SYNC_STATE_MACHINE_ARN;
-  return (runner ??= arn ? sfnSyncRunner(arn) : inProcess);
+  return arn ? (deployed ??= sfnSyncRunner(arn)) : inProcess;
 }
-export const setSyncRunner = (next: SyncRunner | undefined): void => {
-  runner = next;
-};
 /** Waits for the syncs running in this process (tests, and a local shutdown). */
 export const syncsIdle = (): Promise<void> => inProcess.idle();
 

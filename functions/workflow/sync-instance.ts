@@ -2,7 +2,7 @@
 // operation's background sync and answers `{operation, done}`; `{operation, error}` (the state
 // machine's Catch) ends the operation with that error.
 import type { Context } from 'aws-lambda';
-import { failSync, syncStep } from '../../domain/schema/sync.js';
+import { failSync, syncStep, type SyncDeps } from '../../domain/schema/sync.js';
 import { logger } from '../shared/logger.js';
 import { syncDeps } from '../shared/wiring-schema.js';
 
@@ -26,13 +26,17 @@ function causeOf(error: NonNullable<SyncStepInput['error']>): string {
   return error.Error ?? 'the sync stopped';
 }
 
-export async function handler(event: SyncStepInput, context?: Context): Promise<{ operation: string; done: boolean }> {
-  const deps = syncDeps(logger);
+/** What the Lambda does with its event, on given ports (tests drive it with a faked catalog). */
+export async function runSyncEvent(deps: SyncDeps, event: SyncStepInput, budgetMs: number): Promise<{ operation: string; done: boolean }> {
   if (event.error) {
     await failSync(deps, event.operation, causeOf(event.error));
     return { operation: event.operation, done: true };
   }
-  const budget = context?.getRemainingTimeInMillis ? Math.max(10_000, context.getRemainingTimeInMillis() - MARGIN_MS) : LOCAL_BUDGET_MS;
-  const { done } = await syncStep(deps, event.operation, budget);
+  const { done } = await syncStep(deps, event.operation, budgetMs);
   return { operation: event.operation, done };
+}
+
+export async function handler(event: SyncStepInput, context?: Context): Promise<{ operation: string; done: boolean }> {
+  const budget = context?.getRemainingTimeInMillis ? Math.max(10_000, context.getRemainingTimeInMillis() - MARGIN_MS) : LOCAL_BUDGET_MS;
+  return runSyncEvent(syncDeps(logger), event, budget);
 }

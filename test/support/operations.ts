@@ -11,3 +11,17 @@ export async function waitForOperation<T = Record<string, unknown>>(get: (path: 
   }
 }
 
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- response bodies are JSON that each test asserts on
+type Answer = { status: number; body: any };
+
+/**
+ * POST :sync and wait for its operation: the answer as a synchronous sync gave it (the
+ * operation's response), or the :sync error as it came.
+ */
+export async function syncAndWait(call: (method: 'GET' | 'POST', path: string) => Promise<Answer>, instance: string, timeoutMs = 120_000): Promise<Answer> {
+  const res = await call('POST', `/v1/instances/${instance}:sync`);
+  if (res.status !== 200) return res;
+  const op = await waitForOperation(async (path) => (await call('GET', path)).body, res.body.name, timeoutMs);
+  return { status: res.status, body: op.response ?? op };
+}
