@@ -72,7 +72,7 @@ export const ConsistencyResource = /* @__PURE__ */ pure(() =>
 
 /** Where the schema routes go beyond or differ from API.md. */
 export const SCHEMA_DEPARTURES = [
-  'Sync: POST :sync records new and vanished databases before it answers (an unreachable server is still a 400 with nothing written), so a database exists as soon as the operation is returned; lastSuccessfulSyncTime, tables and schemas follow in the background. The operation\'s metadata also names the instance and its createTime/updateTime; GET /v1/operations/{id} needs instances.get. A failed database is in response.failures, not an error of the operation.',
+  'Sync: POST :sync lists the server\'s databases before it answers (an unreachable server is still a 400 with nothing written) and, when at most 500 are new or vanished, records them too, so a database exists as soon as the operation is returned (a first sync of a larger server records them in its first background step); lastSuccessfulSyncTime, tables and schemas follow in the background. The operation\'s metadata also names the instance and its createTime/updateTime; GET /v1/operations/{id} needs instances.get. A failed database is in response.failures, not an error of the operation.',
   'Schema: GET .../schema and :diffSchema answer 400 FAILED_PRECONDITION for a database whose schema no sync has recorded yet. :diffSchema needs databases.get on both databases; its statement leaves sequences, enum types and routines alone (they show in the diff), and on PostgreSQL appends a missing column at the end of its table. :checkConsistency also lists notSynced databases.',
 ];
 

@@ -12,7 +12,7 @@ import { Timestamp, eachLimit } from '../common/values.js';
 import { FailedPreconditionError, NotFoundError, InvalidArgumentError } from '../common/errors.js';
 import { databaseName, instanceName } from '../common/names.js';
 import type { OperationSchemas } from '../common/operations.js';
-import { SYSTEM_DATABASES, planSync, type Database, type Table, type TableRef } from '../inventory/databases.js';
+import { SYSTEM_DATABASES, planSync, type Database, type SyncPlan, type Table, type TableRef } from '../inventory/databases.js';
 import { connectionTarget, getInstance } from '../inventory/instances.js';
 import { SqlConnectionError, type ConnectionTarget, type Deps, type SqlDeps } from '../inventory/ports.js';
 import { normalize, schemaChecksum, tableRefs } from './model.js';
@@ -36,6 +36,8 @@ export interface Operation {
   createTime: string;
   updateTime: string;
   done: boolean;
+  /** DATABASES: new and vanished databases still to record (a large first sync); then SCHEMAS. */
+  phase: 'DATABASES' | 'SCHEMAS';
   databasesTotal: number;
   databasesDone: number;
   /** Where the next step resumes (the store's page cursor); absent before the first page. */
@@ -73,6 +75,13 @@ export const SYNC_PAGE = 64;
 
 const pure = <T>(make: () => T): T => make();
 
+/**
+ * Creates and marks at most this many databases before :sync answers; a first sync of a larger
+ * server does it in its first background step, so the request stays within the API's deadline.
+ */
+export const IMMEDIATE_DATABASE_WRITES = 500;
+
+
 export const OperationResource = /* @__PURE__ */ pure(() => {
   const schema = z.object({
     name: z.string(),
@@ -91,8 +100,9 @@ export const OperationResource = /* @__PURE__ */ pure(() => {
   });
   z.globalRegistry.add(schema, {
     description:
-      'A long-running operation (AIP-151). :sync answers with it at once (done: false): the new and vanished databases are ' +
-      'already recorded then; each database\'s schema and tables are read in the background, databasesDone counting them. ' +
+      'A long-running operation (AIP-151). :sync answers with it at once (done: false). New and vanished databases are ' +
+      `already recorded then when they are at most ${IMMEDIATE_DATABASE_WRITES} (a first sync of a larger server records them in the ` +
+      'background first); each database\'s schema and tables are read in the background, databasesDone counting them. ' +
       'When done, response is the sync summary (a database whose schema cannot be read is in failures and keeps what was ' +
       'recorded) or error says why the run stopped.',
   });
@@ -148,36 +158,45 @@ async function targetOf(deps: SyncDeps, instanceId: string): Promise<{ target: C
   }
 }
 
-/**
- * Starts a sync: records the databases the server has now (new ones in the default project,
- * vanished ones NOT_FOUND) and hands the schema reading to the background run.
- */
-export async function startSync(deps: SyncDeps, instanceId: string): Promise<Operation> {
-  const { target, name } = await targetOf(deps, instanceId);
-  const instance = await getInstance(deps, instanceId);
-  const time = deps.now().toISOString();
-  let found: string[];
+async function listServerDatabases(deps: SyncDeps, target: ConnectionTarget, name: string): Promise<string[]> {
   try {
-    const system = new Set(SYSTEM_DATABASES[instance.engine]);
-    found = (await deps.sql.listDatabases(target)).filter((d) => !system.has(d));
+    const system = new Set(SYSTEM_DATABASES[target.engine]);
+    return (await deps.sql.listDatabases(target)).filter((d) => !system.has(d));
   } catch (e) {
     if (e instanceof SqlConnectionError) throw new FailedPreconditionError(`cannot sync ${name}: ${e.message}`);
     throw e;
   }
-  const existing = await deps.databases.listAllByInstance(instanceId);
-  const plan = planSync({ instance: instanceId, time, existing, found, recordedTables: [], tables: new Map() });
-  await deps.databases.applySync(instanceId, plan);
-  const full = (d: string) => databaseName(instanceId, d);
+}
+
+/** New databases join the default project, vanished ones become NOT_FOUND; the summary says which. */
+async function recordDatabases(deps: SyncDeps, op: Operation, found: readonly string[], plan: SyncPlan): Promise<void> {
+  await deps.databases.applySync(op.instance, plan);
+  const full = (d: string) => databaseName(op.instance, d);
+  op.summary.created = plan.create.map((d) => full(d.name));
+  op.summary.notFound = plan.setState.filter((s) => s.to === 'NOT_FOUND').map((s) => full(s.name));
+  op.summary.restored = plan.setState.filter((s) => s.to === 'OK').map((s) => full(s.name));
+  op.summary.found = found.length;
+  op.phase = 'SCHEMAS';
+}
+
+const planDatabases = async (deps: SyncDeps, op: Operation, found: readonly string[]): Promise<SyncPlan> =>
+  planSync({ instance: op.instance, time: op.summary.syncTime, existing: await deps.databases.listAllByInstance(op.instance), found, recordedTables: [], tables: new Map() });
+
+/**
+ * Starts a sync: lists the server's databases (one connection), records the new and vanished
+ * ones when they are few (else the first step does), and hands the schemas to the background run.
+ */
+export async function startSync(deps: SyncDeps, instanceId: string): Promise<Operation> {
+  const { target, name } = await targetOf(deps, instanceId);
+  const time = deps.now().toISOString();
+  const found = await listServerDatabases(deps, target, name);
   const op: Operation = {
-    id: randomUUID(), kind: 'syncInstance', instance: instanceId, createTime: time, updateTime: time, done: false,
+    id: randomUUID(), kind: 'syncInstance', instance: instanceId, createTime: time, updateTime: time, done: false, phase: 'DATABASES',
     databasesTotal: found.length, databasesDone: 0,
-    summary: {
-      syncTime: time, found: found.length, created: plan.create.map((d) => full(d.name)),
-      notFound: plan.setState.filter((s) => s.to === 'NOT_FOUND').map((s) => full(s.name)),
-      restored: plan.setState.filter((s) => s.to === 'OK').map((s) => full(s.name)),
-      tablesAdded: 0, tablesRemoved: 0, failures: [],
-    },
+    summary: { syncTime: time, found: found.length, created: [], notFound: [], restored: [], tablesAdded: 0, tablesRemoved: 0, failures: [] },
   };
+  const plan = await planDatabases(deps, op, found);
+  if (plan.create.length + plan.setState.length <= IMMEDIATE_DATABASE_WRITES) await recordDatabases(deps, op, found, plan);
   await deps.operations.create(op);
   await deps.syncRunner.start(op.id);
   deps.log?.debug('sync started', { instance: name, operation: operationName(op.id), found: found.length, created: plan.create.length });
@@ -211,7 +230,14 @@ export async function syncStep(deps: SyncDeps, operationId: string, budgetMs: nu
   const op = await getOperation(deps, operationId);
   if (op.done) return { done: true };
   const started = deps.now().getTime();
-  const { target } = await targetOf(deps, op.instance);
+  const { target, name } = await targetOf(deps, op.instance);
+  if (op.phase === 'DATABASES') {
+    const found = await listServerDatabases(deps, target, name);
+    await recordDatabases(deps, op, found, await planDatabases(deps, op, found));
+    op.databasesTotal = found.length;
+    op.updateTime = deps.now().toISOString();
+    await deps.operations.put(op);
+  }
   do {
     const page = await deps.databases.listByInstance(op.instance, { limit: SYNC_PAGE, cursor: op.cursor, showDeleted: true }, (d) => d.syncState === 'OK');
     await eachLimit(page.items, SCHEMA_READ_CONCURRENCY, async (d) => {

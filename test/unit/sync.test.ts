@@ -2,7 +2,7 @@
 // server has; and the sync service over in-memory ports.
 import { describe, expect, it } from 'vitest';
 import { planSync, type Database, type Table } from '../../domain/inventory/databases.js';
-import { getOperation, startSync, toOperationResource, type SyncDeps } from '../../domain/schema/sync.js';
+import { IMMEDIATE_DATABASE_WRITES, getOperation, startSync, toOperationResource, type SyncDeps } from '../../domain/schema/sync.js';
 import { FakeOperations, FakeSchemas, ManualSyncRunner } from '../support/fake-schema.js';
 import { SluiceError } from '../../domain/common/errors.js';
 import { createInstance } from '../../domain/inventory/instances.js';
@@ -142,6 +142,26 @@ describe('syncInstance', () => {
     expect(databases.tables.size).toBe(0);
     await runner.drain(deps);
     expect(toOperationResource(await getOperation(deps, op.name.split('/')[1]!)).metadata).toMatchObject({ databasesTotal: 2, databasesDone: 2 });
+  });
+
+  it('a first sync of a server with more new databases than a request should write records them in the background', async () => {
+    // Prepare
+    const { deps, databases, sql, runner } = workspace();
+    await register(deps);
+    for (let i = 0; i <= IMMEDIATE_DATABASE_WRITES; i++) sql.databases[`db${i}`] = [];
+
+    // Act
+    const op = toOperationResource(await startSync(deps, 'pg'));
+    const before = databases.rows.size;
+    await runner.drain(deps);
+
+    // Assess
+    expect(op.metadata.databasesTotal).toBe(IMMEDIATE_DATABASE_WRITES + 1);
+    expect(before).toBe(0);
+    const done = toOperationResource(await getOperation(deps, op.name.split('/')[1]!));
+    expect(done.response!.databases.created).toHaveLength(IMMEDIATE_DATABASE_WRITES + 1);
+    expect(databases.rows.size).toBe(IMMEDIATE_DATABASE_WRITES + 1);
+    expect(done.metadata.databasesDone).toBe(IMMEDIATE_DATABASE_WRITES + 1);
   });
 
   it('leaves out system databases and reports what it did', async () => {
