@@ -5,7 +5,7 @@ import type { Access } from '../access/access.js';
 import { FailedPreconditionError, InvalidArgumentError, fieldError } from '../common/errors.js';
 import { databaseName } from '../common/names.js';
 import type { OperationSchemas } from '../common/operations.js';
-import { Timestamp, parse } from '../common/values.js';
+import { Timestamp, eachLimit, parse } from '../common/values.js';
 import { getDatabase, type Located } from '../inventory/databases.js';
 import { getDatabaseGroup, type GroupDeps } from '../inventory/groups.js';
 import type { Deps } from '../inventory/ports.js';
@@ -99,6 +99,8 @@ export async function getDatabaseSchema(deps: SchemaDeps, access: Access, instan
   return format === 'SQL' ? { ...base, ddl: toDdl(model) } : { ...base, schemas: model.schemas };
 }
 
+/** Schema heads read at once for a group (one GetItem each). */
+const HEAD_READS = 16;
 const DATABASE_REF = /^instances\/([^/]+)\/databases\/([^/]+)$/;
 
 export async function diffSchema(deps: SchemaDeps, access: Access, instance: string, database: string, body: unknown): Promise<{ diff: string; statement: string }> {
@@ -120,9 +122,13 @@ export async function checkConsistency(deps: SchemaDeps & GroupDeps, access: Acc
   const { match } = await getDatabaseGroup(deps, access, project, group, true);
   const byChecksum = new Map<string, string[]>();
   const notSynced: string[] = [];
-  for (const name of match!.matchedDatabases) {
+  const heads = new Map<string, SchemaHead | undefined>();
+  await eachLimit(match!.matchedDatabases, HEAD_READS, async (name) => {
     const [, instance, database] = DATABASE_REF.exec(name)!;
-    const head = await deps.schemas.head(instance!, database!);
+    heads.set(name, await deps.schemas.head(instance!, database!));
+  });
+  for (const name of match!.matchedDatabases) {
+    const head = heads.get(name);
     if (!head) notSynced.push(name);
     else byChecksum.set(head.checksum, [...(byChecksum.get(head.checksum) ?? []), name]);
   }
