@@ -110,6 +110,8 @@ export const HANDLER_ENTRIES = {
   failureGate: 'functions/workflow/failure-gate.ts',
   // Prior backup retention: an EventBridge schedule invokes it (infra/lib/sluice-stack.ts).
   backupCleanup: 'functions/workflow/backup-cleanup.ts',
+  // The instance sync state machine's one Lambda (infra/lib/sync.ts).
+  syncInstance: 'functions/workflow/sync-instance.ts',
 } as const;
 
 /** The pipeline's functions, in HANDLER_ENTRIES: each module exports `handler(input)`. */

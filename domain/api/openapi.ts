@@ -10,6 +10,8 @@ import { APPROVAL_OPERATION_SCHEMAS } from '../approval/rules.js';
 import { SHEET_OPERATION_SCHEMAS } from '../sheets/sheets.js';
 import { PROJECT_OPERATION_SCHEMAS } from '../inventory/projects.js';
 import { AUDIT_DEPARTURES, AUDIT_OPERATION_SCHEMAS } from '../audit/audit.js';
+import { SYNC_OPERATION_SCHEMAS } from '../schema/sync.js';
+import { SCHEMA_DEPARTURES, SCHEMA_OPERATION_SCHEMAS } from '../schema/service.js';
 import type { OperationSchemas } from '../common/operations.js';
 import { ROUTES, type RouteDef } from './routes.js';
 import { UserCreate, UserPatch, UserResource } from '../access/users.js';
@@ -45,6 +47,8 @@ export const OPERATION_SCHEMAS: Record<string, OperationSchemas> = {
   ...VCS_OPERATION_SCHEMAS,
   ...APPROVAL_OPERATION_SCHEMAS,
   ...AUDIT_OPERATION_SCHEMAS,
+  ...SYNC_OPERATION_SCHEMAS,
+  ...SCHEMA_OPERATION_SCHEMAS,
 };
 
 const jsonSchema = (s: z.ZodMiniType, io: 'input' | 'output') => {
@@ -175,6 +179,7 @@ export function buildOpenApi(version = '1.0.0'): Record<string, unknown> {
       'Approval: a stage has the status REJECTED after `:reject` (which requires `reason`). Who may not act on the waiting step (lacks its role, created the issue, approved another step of the stage) gets 403 naming issues.approve, whatever their other permissions; a stage not waiting is 400; a lost race is 409. Activities: STEP_APPROVED (a step before the last), STAGE_APPROVED (the last), STAGE_REJECTED, APPROVAL_REREQUESTED. PUT /v1/approvalRules without an etag replaces the rules unconditionally.',
       ...GITOPS_DEPARTURES,
       ...AUDIT_DEPARTURES,
+      ...SCHEMA_DEPARTURES,
     ],
     servers: [{ url: '/' }],
     security: [{ bearer: [] }],

@@ -54,11 +54,14 @@ export const ROUTES = [
   { method: 'DELETE', path: '/v1/instances/{instance}', family: 'instances', operation: 'deleteInstance', permission: 'instances.delete', summary: 'Soft-delete an instance' },
   { method: 'POST', path: '/v1/instances/{instance}:undelete', family: 'instances', operation: 'undeleteInstance', permission: 'instances.undelete', summary: 'Restore a deleted instance' },
   { method: 'POST', path: '/v1/instances/{instance}:testConnection', family: 'instances', operation: 'testConnection', permission: 'instances.testConnection', summary: 'Connect with the ADMIN data source and report the server version' },
-  { method: 'POST', path: '/v1/instances/{instance}:sync', family: 'instances', operation: 'syncInstance', permission: 'instances.sync', summary: "Discover the server's databases and their tables" },
+  { method: 'POST', path: '/v1/instances/{instance}:sync', family: 'instances', operation: 'syncInstance', permission: 'instances.sync', summary: "Discover the server's databases at once, then read each one's schema and tables in the background: answers with the operation" },
+  { method: 'GET', path: '/v1/operations/{operation}', family: 'instances', operation: 'getOperation', permission: 'instances.get', summary: 'A long-running operation (a sync): its progress, then its response or error' },
 
   { method: 'GET', path: '/v1/instances/{instance}/databases', family: 'databases', operation: 'listInstanceDatabases', permission: 'databases.list', summary: "List an instance's databases" },
   { method: 'GET', path: '/v1/instances/{instance}/databases/{database}', family: 'databases', operation: 'getDatabase', permission: 'databases.get', summary: 'Get a database' },
   { method: 'PATCH', path: '/v1/instances/{instance}/databases/{database}', family: 'databases', operation: 'updateDatabase', permission: 'databases.update', summary: "Move a database to another project or change its labels", body: true },
+  { method: 'GET', path: '/v1/instances/{instance}/databases/{database}/schema', family: 'databases', operation: 'getDatabaseSchema', permission: 'databases.get', summary: 'The schema the last sync recorded, with its checksum (?format=SQL: a DDL script that recreates it)' },
+  { method: 'POST', path: '/v1/instances/{instance}/databases/{database}:diffSchema', family: 'sql', operation: 'diffSchema', permission: 'databases.get', summary: "The unified diff from a target database's schema to this one's, and the DDL that makes the target equal", body: true },
   { method: 'GET', path: '/v1/projects/{project}/databases', family: 'databases', operation: 'listProjectDatabases', permission: 'databases.list', summary: "List a project's databases" },
 
   { method: 'GET', path: '/v1/projects', family: 'projects', operation: 'listProjects', permission: 'projects.list', summary: 'List the projects the caller can see' },
@@ -103,6 +106,7 @@ export const ROUTES = [
   { method: 'GET', path: '/v1/projects/{project}/databaseGroups/{databaseGroup}', family: 'groups', operation: 'getDatabaseGroup', permission: 'databaseGroups.get', summary: 'Get a database group (?view=FULL lists matches)' },
   { method: 'PATCH', path: '/v1/projects/{project}/databaseGroups/{databaseGroup}', family: 'groups', operation: 'updateDatabaseGroup', permission: 'databaseGroups.update', summary: 'Update a database group', body: true },
   { method: 'DELETE', path: '/v1/projects/{project}/databaseGroups/{databaseGroup}', family: 'groups', operation: 'deleteDatabaseGroup', permission: 'databaseGroups.delete', summary: 'Delete a database group' },
+  { method: 'GET', path: '/v1/projects/{project}/databaseGroups/{databaseGroup}:checkConsistency', family: 'groups', operation: 'checkConsistency', permission: 'databaseGroups.get', summary: 'Group the matched databases by schema checksum and name those that differ from the most common schema' },
   { method: 'GET', path: '/v1/projects/{project}/databaseGroups/{databaseGroup}/tableGroups', family: 'groups', operation: 'listTableGroups', permission: 'databaseGroups.list', summary: "List a database group's table groups" },
   { method: 'POST', path: '/v1/projects/{project}/databaseGroups/{databaseGroup}/tableGroups', family: 'groups', operation: 'createTableGroup', permission: 'databaseGroups.create', summary: 'Create a table group from a CEL expression', body: true, create: true },
   { method: 'GET', path: '/v1/projects/{project}/databaseGroups/{databaseGroup}/tableGroups/{tableGroup}', family: 'groups', operation: 'getTableGroup', permission: 'databaseGroups.get', summary: 'Get a table group (?view=FULL lists matched tables)' },

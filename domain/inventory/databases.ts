@@ -3,12 +3,12 @@
 // cannot see does not exist for it (404).
 import * as z from 'zod/mini';
 import type { Access } from '../access/access.js';
-import { ECHOED, Timestamp, checkEtag, eachLimit, etagOf, parse, resolveUpdateMask, type ListOptions, type Page } from '../common/values.js';
+import { ECHOED, Timestamp, checkEtag, etagOf, parse, resolveUpdateMask, type ListOptions, type Page } from '../common/values.js';
 import { FailedPreconditionError, NotFoundError, fieldError } from '../common/errors.js';
-import { connectionTarget, getInstance, type Engine, type Instance } from './instances.js';
+import { getInstance, type Engine, type Instance } from './instances.js';
 import { USER_CHOSEN_ID, databaseName, environmentName, instanceName, projectName } from '../common/names.js';
 import type { OperationSchemas } from '../common/operations.js';
-import { SqlConnectionError, type DatabaseFilter, type Deps, type SqlDeps } from './ports.js';
+import type { DatabaseFilter, Deps } from './ports.js';
 import { DEFAULT_PROJECT, type Project } from './projects.js';
 
 export const SYNC_STATES = ['OK', 'NOT_FOUND'] as const;
@@ -121,26 +121,7 @@ export const DatabaseResource = /* @__PURE__ */ pure(() =>
 );
 export type DatabaseView = z.infer<typeof DatabaseResource>;
 
-export const SyncResultResource = /* @__PURE__ */ pure(() =>
-  described(
-    z.object({
-      name: z.string(),
-      syncTime: Timestamp,
-      databases: z.object({ found: z.int(), created: z.array(z.string()), notFound: z.array(z.string()), restored: z.array(z.string()) }),
-      tables: z.object({ added: z.int(), removed: z.int() }),
-      failures: z.array(z.object({ database: z.string(), error: z.string() })),
-    }),
-    'What :sync changed. New databases join the default project; vanished ones become NOT_FOUND (OK again when back), ' +
-      'keeping their project, labels and recorded tables. Tables are recorded per database (MySQL: schema ""). A database ' +
-      'whose tables cannot be listed is reported in failures and keeps its previous tables and stamp. A server that cannot ' +
-      'be reached is a 400 FAILED_PRECONDITION and nothing is written; syncing again changes nothing but the stamps.',
-  ),
-);
-export type SyncResult = z.infer<typeof SyncResultResource>;
-
 export const DATABASE_OPERATION_SCHEMAS: Record<string, OperationSchemas> = {
-  // :sync is served by the instances function; its answer is about databases.
-  syncInstance: { response: SyncResultResource },
   listInstanceDatabases: { list: { field: 'databases', item: DatabaseResource } },
   getDatabase: { response: DatabaseResource },
   updateDatabase: { request: DatabasePatch, response: DatabaseResource },
@@ -326,60 +307,4 @@ export function planSync(input: {
     if (input.tables.has(t.database) && found.has(t.database) && !seen.has(key)) plan.removeTables.push(t);
   }
   return plan;
-}
-
-/** Databases whose tables are listed at the same time (each is a connection). */
-const TABLE_LISTING_CONCURRENCY = 8;
-
-/**
- * Discovers the instance's databases (system ones left out): new ones join the default project,
- * vanished ones become NOT_FOUND (and OK again when they reappear), and each database's tables
- * are recorded. Nothing is written when the server cannot be reached.
- */
-export async function syncInstance(deps: Deps & SqlDeps, instanceId: string): Promise<SyncResult> {
-  const instance = await getInstance(deps, instanceId);
-  const name = instanceName(instanceId);
-  if (instance.state === 'DELETED') throw new FailedPreconditionError(`${name} is deleted; undelete it first`);
-  const time = deps.now().toISOString();
-  let found: string[];
-  let target;
-  try {
-    target = await connectionTarget(deps, instance);
-    const system = new Set(SYSTEM_DATABASES[instance.engine]);
-    found = (await deps.sql.listDatabases(target)).filter((d) => !system.has(d));
-  } catch (e) {
-    if (e instanceof SqlConnectionError) throw new FailedPreconditionError(`cannot sync ${name}: ${e.message}`);
-    throw e;
-  }
-  const tables = new Map<string, TableRef[]>();
-  const failures: { database: string; error: string }[] = [];
-  await eachLimit(found, TABLE_LISTING_CONCURRENCY, async (database) => {
-    try {
-      tables.set(database, await deps.sql.listTables(target, database));
-    } catch (e) {
-      if (!(e instanceof SqlConnectionError)) throw e;
-      failures.push({ database: databaseName(instanceId, database), error: e.message });
-      deps.log?.warn('sync: cannot list tables', { database: databaseName(instanceId, database), error: e.message });
-    }
-  });
-  const [existing, recordedTables] = await Promise.all([deps.databases.listAllByInstance(instanceId), deps.databases.listTables(instanceId)]);
-  const plan = planSync({ instance: instanceId, time, existing, found, recordedTables, tables });
-  await deps.databases.applySync(instanceId, plan);
-  deps.log?.debug('sync applied', {
-    instance: name, found: found.length, created: plan.create.length, stateChanges: plan.setState.length,
-    tablesAdded: plan.addTables.length, tablesRemoved: plan.removeTables.length,
-  });
-  const full = (d: string) => databaseName(instanceId, d);
-  return {
-    name,
-    syncTime: time,
-    databases: {
-      found: found.length,
-      created: plan.create.map((d) => full(d.name)),
-      notFound: plan.setState.filter((s) => s.to === 'NOT_FOUND').map((s) => full(s.name)),
-      restored: plan.setState.filter((s) => s.to === 'OK').map((s) => full(s.name)),
-    },
-    tables: { added: plan.addTables.length, removed: plan.removeTables.length },
-    failures: failures.sort((a, b) => a.database.localeCompare(b.database)),
-  };
 }

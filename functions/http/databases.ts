@@ -5,7 +5,8 @@ import { parseUserChosenId } from '../../domain/common/names.js';
 import { httpHandler, type Request } from '../shared/http.js';
 import { listPage } from '../shared/paging.js';
 import { deps, idempotency, audit } from '../shared/wiring.js';
-import { issueRepo } from '../shared/wiring-repos.js';
+import { issueRepo, schemaRepo } from '../shared/wiring-repos.js';
+import { getDatabaseSchema } from '../../domain/schema/service.js';
 
 /** Change histories live with the issues' store; this family reads them without the orchestrator. */
 const historyDeps = { ...deps, issues: issueRepo };
@@ -23,6 +24,9 @@ export const handler = httpHandler('databases', { deps, idempotency, audit }, {
     const { items, nextPageToken } = await listPage(req, `projects/${project}/databases`, (o) => listProjectDatabases(deps, req.access!, project, o), toResource);
     return { body: { databases: items, ...(nextPageToken ? { nextPageToken } : {}) } };
   },
+  getDatabaseSchema: async (req) => ({
+    body: await getDatabaseSchema({ ...deps, schemas: schemaRepo }, req.access!, instanceId(req), req.params.database!, req.query.format),
+  }),
   getDatabase: async (req) => ({ body: toResource(await getDatabase(deps, req.access!, instanceId(req), req.params.database!)) }),
   listChangeHistories: async (req) => {
     const instance = instanceId(req);

@@ -2,7 +2,8 @@ import type { Access } from '../../domain/access/access.js';
 import { UnauthenticatedError } from '../../domain/common/errors.js';
 import { createDatabaseGroup, createTableGroup, deleteDatabaseGroup, deleteTableGroup, getDatabaseGroup, getTableGroup, listDatabaseGroups, listTableGroups, parseView, toDatabaseGroupResource, toTableGroupResource, updateDatabaseGroup, updateTableGroup, type GroupDeps } from '../../domain/inventory/groups.js';
 import { parseUserChosenId } from '../../domain/common/names.js';
-import { groupRepo } from '../shared/wiring-repos.js';
+import { groupRepo, schemaRepo } from '../shared/wiring-repos.js';
+import { checkConsistency } from '../../domain/schema/service.js';
 import { httpHandler, type Request } from '../shared/http.js';
 import { listPage } from '../shared/paging.js';
 import { deps, idempotency, audit } from '../shared/wiring.js';
@@ -24,6 +25,7 @@ export const handler = httpHandler('groups', { deps, idempotency, audit }, {
     return { body: { databaseGroups: items, ...(nextPageToken ? { nextPageToken } : {}) } };
   },
   createDatabaseGroup: async (req) => ({ body: toDatabaseGroupResource(await createDatabaseGroup(groupDeps, caller(req), project(req), req.body)) }),
+  checkConsistency: async (req) => ({ body: await checkConsistency({ ...groupDeps, schemas: schemaRepo }, caller(req), project(req), group(req)) }),
   getDatabaseGroup: async (req) => {
     const full = parseView(req.query.view);
     const { group: g, match } = await getDatabaseGroup(groupDeps, caller(req), project(req), group(req), full);

@@ -1,4 +1,4 @@
-import { syncInstance } from '../../domain/inventory/databases.js';
+import { getOperation, startSync, toOperationResource } from '../../domain/schema/sync.js';
 import { createInstance, getInstance, listInstances, setInstanceState, testConnection, toInstanceResource, updateInstance } from '../../domain/inventory/instances.js';
 import { parseBool } from '../../domain/common/values.js';
 import { parseUserChosenId } from '../../domain/common/names.js';
@@ -6,6 +6,7 @@ import { httpHandler } from '../shared/http.js';
 import { listPage } from '../shared/paging.js';
 import { deps, idempotency, audit } from '../shared/wiring.js';
 import { sqlDeps } from '../shared/wiring-sql.js';
+import { operationRepo, syncDeps } from '../shared/wiring-schema.js';
 
 const id = (params: Record<string, string>): string => parseUserChosenId(params.instance!, 'instance');
 
@@ -27,5 +28,6 @@ export const handler = httpHandler('instances', { deps, idempotency, audit }, {
   deleteInstance: async (req) => ({ body: toInstanceResource(await setInstanceState(deps, id(req.params), 'DELETED', req.headers['if-match'])) }),
   undeleteInstance: async (req) => ({ body: toInstanceResource(await setInstanceState(deps, id(req.params), 'ACTIVE', req.headers['if-match'])) }),
   testConnection: async (req) => ({ body: await testConnection(sqlDeps(req.log), id(req.params)) }),
-  syncInstance: async (req) => ({ body: await syncInstance(sqlDeps(req.log), id(req.params)) }),
+  syncInstance: async (req) => ({ body: toOperationResource(await startSync(syncDeps(req.log), id(req.params))) }),
+  getOperation: async (req) => ({ body: toOperationResource(await getOperation({ operations: operationRepo }, req.params.operation!)) }),
 });

@@ -9,7 +9,8 @@ import { statementDetail } from '../../domain/audit/detail.js';
 import { httpHandler, type Request } from '../shared/http.js';
 import { deps, idempotency, audit } from '../shared/wiring.js';
 import { queryRunner, secrets, sql } from '../shared/wiring-sql.js';
-import { sheetRepo } from '../shared/wiring-repos.js';
+import { schemaRepo, sheetRepo } from '../shared/wiring-repos.js';
+import { diffSchema } from '../../domain/schema/service.js';
 
 const sheets = sheetRepo;
 const queries = queryRunner();
@@ -22,6 +23,11 @@ const caller = (req: Request): Access => {
 };
 
 export const handler = httpHandler('sql', { deps, idempotency, audit }, {
+  // Served here because API Gateway routes {database}:diffSchema with {database}:query (one path).
+  diffSchema: async (req) => ({
+    status: 200,
+    body: await diffSchema({ ...deps, schemas: schemaRepo }, caller(req), parseUserChosenId(req.params.instance!, 'instance'), req.params.database!, req.body),
+  }),
   runSheet: async (req) => ({
     status: 200,
     body: await runSheet(queryDeps(req), caller(req), parseUserChosenId(req.params.project!, 'project'), parseSheetId(req.params.sheet!), req.body, (statement) =>

@@ -4,6 +4,7 @@ import { DynamoApprovalRuleRepo } from '../adapters/dynamo/approval-rules.js';
 import { DynamoGroupRepo } from '../adapters/dynamo/groups.js';
 import { DynamoIssueRepo } from '../adapters/dynamo/issues.js';
 import { DynamoSheetRepo } from '../adapters/dynamo/sheets.js';
+import { DynamoSchemaRepo } from '../adapters/dynamo/schemas.js';
 import { store } from './wiring.js';
 
 export const sheetRepo = /* @__PURE__ */ new DynamoSheetRepo(store);
@@ -12,3 +13,5 @@ export const groupRepo = /* @__PURE__ */ new DynamoGroupRepo(store);
 export const issueRepo = /* @__PURE__ */ new DynamoIssueRepo(store);
 /** The workspace's approval rules (read by Advance, written by PUT /v1/approvalRules). */
 export const approvalRuleRepo = /* @__PURE__ */ new DynamoApprovalRuleRepo(store);
+/** Recorded schemas (sync writes them; schema, diff and consistency read them). */
+export const schemaRepo = /* @__PURE__ */ new DynamoSchemaRepo(store);

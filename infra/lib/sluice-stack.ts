@@ -20,6 +20,7 @@ import { DEFAULTS } from './defaults.js';
 import { SluiceFunction } from './function.js';
 import { Seed } from './seed.js';
 import { PipelineStateMachine } from './pipeline.js';
+import { SyncStateMachine } from './sync.js';
 import { grantDataSourceSecretRead, grantDataSourceSecrets, grantVcsSecrets } from './secrets.js';
 import { SluiceTable } from './table.js';
 
@@ -87,6 +88,9 @@ export class SluiceStack extends Stack {
   /** Prior backup retention: drops backup tables past their project's priorBackupRetention, on a schedule. */
   readonly backupCleanup: SluiceFunction;
   readonly backupCleanupSchedule: Rule;
+  /** Instance sync: the step Lambda and the state machine that loops it until the operation is done. */
+  readonly syncStep: SluiceFunction;
+  readonly sync: SyncStateMachine;
 
   constructor(scope: Construct, id: string, props: SluiceStackProps = {}) {
     super(scope, id, props);
@@ -114,9 +118,8 @@ export class SluiceStack extends Stack {
       else if (usesTable) this.table.grantData(functions[family].fn);
       handlers[family] = functions[family].fn;
     }
-    // Only the function that connects to database servers holds their passwords; sync batches tables.
+    // Only the function that connects to database servers holds their passwords (sync's tables and schemas are batched by the sync function).
     grantDataSourceSecrets(functions.instances, this.stackName);
-    this.table.grantBatchWrite(functions.instances.fn);
     // Creating an issue writes its stages and tasks with BatchWriteItem when they pass one transaction (100 items).
     this.table.grantBatchWrite(functions.issues.fn);
     // The SQL editor connects with the READ_ONLY (or ADMIN) data source: it reads passwords, never writes them.
@@ -157,8 +160,23 @@ export class SluiceStack extends Stack {
       schedule: Schedule.rate(Duration.minutes(CLEANUP_INTERVAL_MINUTES)),
       targets: [new LambdaFunction(this.backupCleanup.fn, { retryAttempts: 2 })],
     });
+    // Instance sync: :sync (the instances function) lists the databases and starts an execution;
+    // the execution's steps read every database's schema, each within the Lambda's 15 minutes.
+    this.syncStep = new SluiceFunction(this, 'SyncInstance', {
+      entry: HANDLER_ENTRIES.syncInstance,
+      description: 'Sluice sync: read the schemas of an instance\'s databases, a time-boxed step at a time',
+      environment: tableEnv,
+      logRetention,
+      timeout: Duration.minutes(15),
+    });
+    this.table.grantData(this.syncStep.fn);
+    this.table.grantBatchWrite(this.syncStep.fn);
+    grantDataSourceSecretRead(this.syncStep, this.stackName);
+    this.sync = new SyncStateMachine(this, 'Sync', { syncStep: this.syncStep.fn, logRetention });
+    functions.instances.fn.addEnvironment('SYNC_STATE_MACHINE_ARN', this.sync.stateMachine.stateMachineArn);
+    this.sync.stateMachine.grantStartExecution(functions.instances.role);
     // Everything that opens a connection to a target database goes where the databases are.
-    if (props.runnerVpc) for (const fn of [functions.instances, functions.sql, workflow.runTask, this.backupCleanup]) placeInVpc(fn, props.runnerVpc);
+    if (props.runnerVpc) for (const fn of [functions.instances, functions.sql, workflow.runTask, this.backupCleanup, this.syncStep]) placeInVpc(fn, props.runnerVpc);
     this.workflow = workflow;
     this.pipeline = new PipelineStateMachine(this, 'Pipeline', {
       advance: workflow.advance.fn,
@@ -176,6 +194,7 @@ export class SluiceStack extends Stack {
     });
     if (props.adminEmail) this.alarmTopic.addSubscription(new EmailSubscription(props.adminEmail));
     this.pipeline.failedAlarm.addAlarmAction(new SnsAction(this.alarmTopic));
+    this.sync.failedAlarm.addAlarmAction(new SnsAction(this.alarmTopic));
 
     // The issues API starts, stops and describes executions and resumes the gates.
     const issues = functions.issues;

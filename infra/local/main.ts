@@ -11,7 +11,9 @@ import { setVcsDispatcher } from '../../functions/shared/vcs-dispatch.js';
 import { localConfig } from './config.js';
 import { JavaMissingError, checkJava, ensureTable, startDynamoLocal, type DynamoLocal } from './dynamo-local.js';
 import { loadOrCreateKeys } from './jwt.js';
-import { localPipeline, resumeOpenIssues } from './pipeline.js';
+import { localPipeline, resumeOpenIssues, synthesizePipeline } from './pipeline.js';
+import { localSync, type LocalSync } from './sync.js';
+import { setSyncRunner } from '../../functions/shared/sync-runner.js';
 import { startServer, type LocalServer } from './server.js';
 import type { LocalStepFunctions } from './stepfunctions.js';
 import { startSamples, type Samples } from './samples.js';
@@ -38,6 +40,7 @@ async function main(): Promise<void> {
   let server: LocalServer | undefined;
   let samples: Samples | undefined;
   let pipeline: LocalStepFunctions | undefined;
+  let sync: LocalSync | undefined;
   let cleanup: { stop(): Promise<void> } | undefined;
   const vcsWorker = localVcsDispatcher();
   let stopping = false;
@@ -50,7 +53,9 @@ async function main(): Promise<void> {
     await vcsWorker.idle();
     // Stops the executions (the next start resumes them) and releases their gates' timers.
     await pipeline?.close();
+    await sync?.close();
     setOrchestrator(undefined);
+    setSyncRunner(undefined);
     await Promise.all([dynamo?.stop(), samples?.stop()]);
     process.exit(code);
   };
@@ -76,8 +81,12 @@ async function main(): Promise<void> {
     const { admin } = await seed(createStore(), { adminEmail: config.adminEmail, environments: true });
     const keys = await loadOrCreateKeys(config.dataDir);
     // The pipeline state machine SluiceStack deploys, synthesized here and run in this process.
-    pipeline = localPipeline();
+    const synthesized = synthesizePipeline();
+    pipeline = localPipeline({ synthesized });
     setOrchestrator(pipeline);
+    // Instance syncs: the sync state machine SluiceStack deploys, run in this process.
+    sync = localSync(synthesized);
+    setSyncRunner(sync);
     // GitOps pushes: the webhook answers at once, the worker runs in this process.
     setVcsDispatcher(vcsWorker);
     const resumed = await resumeOpenIssues(createStore(), pipeline);

@@ -26,6 +26,8 @@ export interface SynthesizedPipeline {
   definition: Asl;
   /** Which workflow function each Lambda logical id is. */
   functions: Readonly<Record<string, WorkflowFunction>>;
+  /** The instance sync state machine (infra/lib/sync.ts) and its one function, by logical id. */
+  sync: { stateMachineId: string; functionId: string };
 }
 
 /** Synthesizes SluiceStack as `cdk synth` does (without bundling) and takes out the pipeline. */
@@ -38,7 +40,8 @@ export function synthesizePipeline(context: Record<string, unknown> = {}): Synth
     const template = app.synth().getStackArtifact(stack.artifactId).template as SynthesizedPipeline['template'];
     const stateMachineId = id(stack.pipeline.stateMachine);
     const functions = Object.fromEntries(WORKFLOW_FUNCTIONS.map((name) => [id(stack.workflow[name].fn), name]));
-    return { template, stateMachineId, definition: aslFromTemplate(template, stateMachineId), functions };
+    const sync = { stateMachineId: id(stack.sync.stateMachine), functionId: id(stack.syncStep.fn) };
+    return { template, stateMachineId, definition: aslFromTemplate(template, stateMachineId), functions, sync };
   } finally {
     rmSync(outdir, { recursive: true, force: true });
   }

@@ -175,6 +175,13 @@ describe.skipIf(!maria)('README.md, top to bottom in one shell', () => {
     expect(gitops).toMatch(/"status":"DONE","type":"MIGRATE","statement":"ALTER TABLE employees ADD COLUMN birthday date;(\\n)?"/);
     for (const secret of ['a-long-webhook-secret-123', 'local-token']) expect(gitops).not.toContain(secret);
 
+    // Schemas: :sync answers with an operation; the diff's statement names the column only hr_test has.
+    const schemas = out(':diffSchema');
+    expect(schemas).toMatch(/^operations\/[0-9a-f-]{36}$/m);
+    expect(schemas).toContain('CREATE TABLE "public"."employees" (');
+    expect(schemas).toContain('ALTER TABLE "public"."employees" DROP COLUMN "nickname";');
+    expect(schemas).toMatch(/"differing":\["instances\/pg-sample-(prod|test)\/databases\/hr_(prod|test)"\]/);
+
     expect(out('mariadb-local:testConnection')).toContain('"ok":true');
 
     // The developer of shop sees its database and gets 403 changing it; the releaser, not in shop, 404.

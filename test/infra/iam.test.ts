@@ -57,6 +57,7 @@ const vcsSecrets = (resourceName: string) => ({
   'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':secretsmanager:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, `:secret:${s.stack.stackName}/vcs/${resourceName}`]],
 });
 const stateMachine = { Ref: s.id(s.stack.pipeline.stateMachine) };
+const syncMachine = { Ref: s.id(s.stack.sync.stateMachine) };
 const executions = {
   'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':states:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':execution:', { 'Fn::Select': [6, { 'Fn::Split': [':', stateMachine] }] }, ':*']],
 };
@@ -70,8 +71,8 @@ const EXPECTED: Record<string, { id: string; actions: string[] }> = {
   workspace: { id: s.id(s.stack.functions.workspace.fn), actions: [...LOGS, ...TABLE_ITEMS].sort() },
   users: { id: s.id(s.stack.functions.users.fn), actions: [...LOGS, ...TABLE_ITEMS].sort() },
   environments: { id: s.id(s.stack.functions.environments.fn), actions: [...LOGS, ...TABLE_ITEMS].sort() },
-  // Sync records tables in batches, and only this function reaches the data sources' passwords.
-  instances: { id: s.id(s.stack.functions.instances.fn), actions: [...LOGS, ...TABLE_ITEMS, 'dynamodb:BatchWriteItem', ...SECRETS].sort() },
+  // Only this function reaches the data sources' passwords; :sync starts the sync state machine.
+  instances: { id: s.id(s.stack.functions.instances.fn), actions: [...LOGS, ...TABLE_ITEMS, ...SECRETS, 'states:StartExecution'].sort() },
   databases: { id: s.id(s.stack.functions.databases.fn), actions: [...LOGS, ...TABLE_ITEMS].sort() },
   projects: { id: s.id(s.stack.functions.projects.fn), actions: [...LOGS, ...TABLE_ITEMS].sort() },
   issues: { id: s.id(s.stack.functions.issues.fn), actions: [...LOGS, ...TABLE_ITEMS, 'dynamodb:BatchWriteItem', ...PIPELINE].sort() },
@@ -98,6 +99,8 @@ const EXPECTED: Record<string, { id: string; actions: string[] }> = {
   audit: { id: s.id(s.stack.functions.audit.fn), actions: [...LOGS, 'dynamodb:GetItem', 'dynamodb:Query'].sort() },
   // Prior backup retention: reads the backup index and marks task runs, reads (never writes) the data sources' passwords to drop backup tables.
   backupCleanup: { id: s.id(s.stack.backupCleanup.fn), actions: [...LOGS, ...TABLE_ITEMS, 'secretsmanager:GetSecretValue'].sort() },
+  // Instance sync steps: record schemas (chunks in batches) and tables; read (never write) the data sources' passwords.
+  syncStep: { id: s.id(s.stack.syncStep.fn), actions: [...LOGS, ...TABLE_ITEMS, 'dynamodb:BatchWriteItem', 'secretsmanager:GetSecretValue'].sort() },
 };
 const SECRET_RESOURCE: Record<string, unknown> = { vcs: vcsSecrets('*'), hooks: vcsSecrets('*/webhookSecret-??????'), vcsWorker: vcsSecrets('*/accessToken-??????') };
 
@@ -140,7 +143,7 @@ describe('IAM', () => {
       else if (list(st.Action).includes('dynamodb:BatchWriteItem')) expect(st.Resource).toEqual(table);
       else if (service === 'dynamodb') expect(st.Resource).toEqual(tableResources);
       else if (service === 'secretsmanager') expect(st.Resource).toEqual(SECRET_RESOURCE[name] ?? ownSecrets);
-      else if (list(st.Action).includes('states:StartExecution')) expect(st.Resource).toEqual(stateMachine);
+      else if (list(st.Action).includes('states:StartExecution')) expect(st.Resource).toEqual(name === 'instances' ? syncMachine : stateMachine);
       else if (list(st.Action).includes('states:StopExecution')) expect([st.Action, st.Resource]).toEqual([['states:StopExecution', 'states:DescribeExecution'], executions]);
       else if (list(st.Action).includes('states:SendTaskSuccess')) expect([st.Action, st.Resource]).toEqual([['states:SendTaskSuccess', 'states:SendTaskFailure'], '*']);
       else if (list(st.Action).includes('lambda:InvokeFunction') && name === 'hooks') expect(st.Resource).toEqual({ 'Fn::GetAtt': [s.id(s.stack.vcsWorker.fn), 'Arn'] });
@@ -163,10 +166,11 @@ describe('IAM', () => {
   it('roles are for Lambda only (but the state machine\'s) and carry no AWS managed or inline policies', () => {
     expect(ofType(s, 'AWS::IAM::ManagedPolicy')).toEqual([]);
     const machineRole = s.id(s.stack.pipeline.stateMachine.role);
+    const syncRole = s.id(s.stack.sync.stateMachine.role);
     for (const [id, role] of ofType(s, 'AWS::IAM::Role').filter(([id]) => !isConsoleCopier(id))) {
       expect(role.Properties.ManagedPolicyArns).toBeUndefined();
       expect(role.Properties.Policies).toBeUndefined();
-      if (id === machineRole) continue;
+      if (id === machineRole || id === syncRole) continue;
       expect(role.Properties.AssumeRolePolicyDocument.Statement).toEqual([
         { Action: 'sts:AssumeRole', Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' } },
       ]);
@@ -199,6 +203,17 @@ describe('IAM', () => {
     }
   });
 
+  it('the sync state machine may invoke exactly the sync function, and deliver its logs and traces', () => {
+    const statements = byRole.get(s.id(s.stack.sync.stateMachine.role))!;
+    const fnArn = { 'Fn::GetAtt': [s.id(s.stack.syncStep.fn), 'Arn'] };
+    const invoked = statements.filter((st) => list(st.Action).includes('lambda:InvokeFunction'));
+    expect(invoked.map((st) => [st.Action, st.Resource])).toEqual([['lambda:InvokeFunction', [fnArn, { 'Fn::Join': ['', [fnArn, ':*']] }]]]);
+    for (const st of statements.filter((x) => !invoked.includes(x))) {
+      expect(st.Resource).toBe('*');
+      for (const action of list(st.Action)) expect(STAR_ONLY.has(action), action).toBe(true);
+    }
+  });
+
   it('only the instances function, the SQL editor, the task runner and the GitOps functions know where secrets are: SECRETS_PREFIX, the prefix their policies name', () => {
     const prefixes = ofType(s, 'AWS::Lambda::Function').map(([id, f]) => [id, f.Properties.Environment?.Variables?.SECRETS_PREFIX]).filter(([, p]) => p !== undefined);
     expect(prefixes.sort()).toEqual(
@@ -210,6 +225,7 @@ describe('IAM', () => {
         [EXPECTED.vcs!.id, s.stack.stackName],
         [EXPECTED.hooks!.id, s.stack.stackName],
         [EXPECTED.vcsWorker!.id, s.stack.stackName],
+        [EXPECTED.syncStep!.id, s.stack.stackName],
       ].sort(),
     );
   });

@@ -116,6 +116,10 @@ describe('cdk-nag AwsSolutions', () => {
       'Sluice/RunTask/Role AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:Sluice/*]',
       expect.stringMatching(/^Sluice\/Seed\/ProviderRole AwsSolutions-IAM5\[Resource::<SeedHandlerFunction[0-9A-F]+\.Arn>:\*\]$/),
       'Sluice/Sql/Role AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:Sluice/*]',
+      'Sluice/Sync/StateMachine AwsSolutions-SF1',
+      'Sluice/Sync/StateMachine/Role AwsSolutions-IAM5[Resource::*]',
+      expect.stringMatching(/^Sluice\/Sync\/StateMachine\/Role AwsSolutions-IAM5\[Resource::<SyncInstanceFunction[0-9A-F]+\.Arn>:\*\]$/),
+      'Sluice/SyncInstance/Role AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:Sluice/*]',
       'Sluice/Vcs/Role AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:Sluice/vcs/*]',
       'Sluice/VcsWorker/Role AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:Sluice/vcs/*/accessToken-??????]',
     ]);

@@ -24,8 +24,9 @@ function allStates(def: { States: Record<string, State> }): Record<string, State
 }
 
 describe('pipeline wiring in SluiceStack', () => {
-  it('has one state machine, Standard, invoking each workflow function from its state', () => {
-    expect(ofType(s, 'AWS::StepFunctions::StateMachine').map(([id]) => id)).toEqual([machineId]);
+  it('has two state machines, the pipeline and the instance sync, both Standard; the pipeline invokes each workflow function from its state', () => {
+    expect(ofType(s, 'AWS::StepFunctions::StateMachine').map(([id]) => id).sort()).toEqual([machineId, s.id(s.stack.sync.stateMachine)].sort());
+    expect(s.resources[s.id(s.stack.sync.stateMachine)]!.Properties.StateMachineType).toBe('STANDARD');
     expect(s.resources[machineId]!.Properties.StateMachineType).toBe('STANDARD');
     const states = allStates(aslFromTemplate(s.template.toJSON() as never, machineId) as never);
     const fnOf = (state: string) => states[state]!.Resource.startsWith('arn:aws:states:::') ? states[state]!.Parameters.FunctionName : states[state]!.Resource;
@@ -87,7 +88,7 @@ describe('pipeline wiring in SluiceStack', () => {
     const v = synth({ adminEmail: ADMIN, vpcId: 'vpc-0123456789abcdef0', subnetIds: 'subnet-0123456789abcdef0, subnet-0123456789abcdef1', securityGroupIds: 'sg-0123456789abcdef0' });
     const placed = ofType(v, 'AWS::Lambda::Function').filter(([, f]) => f.Properties.VpcConfig !== undefined);
     expect(placed.map(([id]) => id).sort()).toEqual(
-      [v.stack.functions.instances.fn, v.stack.functions.sql.fn, v.stack.workflow.runTask.fn, v.stack.backupCleanup.fn].map((fn) => v.id(fn)).sort(),
+      [v.stack.functions.instances.fn, v.stack.functions.sql.fn, v.stack.workflow.runTask.fn, v.stack.backupCleanup.fn, v.stack.syncStep.fn].map((fn) => v.id(fn)).sort(),
     );
     expect(placed[0]![1].Properties.VpcConfig).toEqual({ SubnetIds: ['subnet-0123456789abcdef0', 'subnet-0123456789abcdef1'], SecurityGroupIds: ['sg-0123456789abcdef0'] });
     const role = v.resources[placed[0]![0]]!.Properties.Role['Fn::GetAtt'][0] as string;

@@ -1,6 +1,7 @@
 // Databases through the real handlers on DynamoDB Local, discovered by syncing a real
 // PostgreSQL: lists per instance and per project (each caller sees only its projects'), labels,
 // and moving between projects, which needs databases.update in both.
+import { syncAndWait } from '../support/operations.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Binding } from '../../domain/access/access.js';
 import { DynamoProjectRepo } from '../../functions/adapters/dynamo/projects.js';
@@ -53,7 +54,7 @@ beforeAll(async () => {
   await api('POST', '/v1/instances', {
     body: { id: 'pg', title: 'PG', engine: 'POSTGRES', environment: 'environments/prod', dataSources: [{ type: 'ADMIN', ...role.source }] },
   });
-  const synced = await api('POST', '/v1/instances/pg:sync');
+  const synced = await syncAndWait((m, p) => api(m, p), 'pg');
   if (synced.status !== 200) throw new Error(`setup sync: ${JSON.stringify(synced.body)}`);
   await api('PATCH', `/v1/instances/pg/databases/${ONE}`, { body: { project: 'projects/src' } });
 });
@@ -166,7 +167,7 @@ describe('moving a database between projects', () => {
 
   it('a sync leaves the project a database was moved to', async () => {
     // Act
-    await api('POST', '/v1/instances/pg:sync');
+    await syncAndWait((m, p) => api(m, p), 'pg');
 
     // Assess
     expect((await api('GET', `/v1/instances/pg/databases/${ONE}`)).body.project).toBe('projects/dst');

@@ -1,5 +1,6 @@
 // Database groups and table groups over HTTP on DynamoDB Local (the local server), matched
 // against databases and tables that sync recorded from the run's real PostgreSQL.
+import { waitForOperation } from '../support/operations.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { databaseItem } from '../../functions/adapters/dynamo/databases.js';
 import { startApi, type Api, type CallResult } from '../support/http.js';
@@ -38,7 +39,7 @@ beforeAll(async () => {
     }),
     201,
   );
-  ok(await api.call('POST', '/v1/instances/pg:sync'));
+  await waitForOperation(async (path) => ok(await api.call('GET', path)), ok(await api.call('POST', '/v1/instances/pg:sync')).name);
   for (const db of [...TENANTS, OTHER]) ok(await api.call('PATCH', `/v1/instances/pg/databases/${db}?updateMask=project`, { body: { project: `projects/${PROJECT}` } }));
   ok(await api.call('PATCH', `/v1/instances/pg/databases/${TENANTS[0]}?updateMask=labels`, { body: { labels: { tier: 'gold' } } }));
 }, 120_000);

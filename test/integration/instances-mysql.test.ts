@@ -1,5 +1,6 @@
 // Instances on a real MariaDB (MYSQL engine), through the real handlers on DynamoDB Local.
 // Skipped only on a developer's machine without MariaDB (one line says so); CI requires it.
+import { syncAndWait } from '../support/operations.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDatabaseRepo } from '../../functions/adapters/dynamo/databases.js';
 import { scanTable, type Api, type Body } from '../support/api.js';
@@ -85,7 +86,7 @@ describe.skipIf(server === null)('a MariaDB instance', () => {
 
   it('syncs: the databases the user sees, their tables (schema ""), no system database', async () => {
     // Act
-    const res = await api('POST', '/v1/instances/maria:sync');
+    const res = await syncAndWait((m, p) => api(m, p), 'maria');
     const list = await api('GET', '/v1/instances/maria/databases');
 
     // Assess
@@ -102,10 +103,10 @@ describe.skipIf(server === null)('a MariaDB instance', () => {
     const before = await own();
 
     // Act
-    await api('POST', '/v1/instances/maria:sync');
+    await syncAndWait((m, p) => api(m, p), 'maria');
     const unchanged = await own();
     await mysqlQuery(admin, `DROP DATABASE ${CRM}`);
-    const res = await api('POST', '/v1/instances/maria:sync');
+    const res = await syncAndWait((m, p) => api(m, p), 'maria');
 
     // Assess
     expect(unchanged).toEqual(before);

@@ -1,6 +1,7 @@
 // Instances on a real PostgreSQL, through the real handlers on DynamoDB Local: register (and
 // validateOnly, which writes nothing), test connections (good and bad, quickly, leaking no
 // connection), and sync databases made for this file. Tests build on each other, in file order.
+import { syncAndWait } from '../support/operations.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDatabaseRepo } from '../../functions/adapters/dynamo/databases.js';
 import { scanTable, type Api, type Body } from '../support/api.js';
@@ -119,7 +120,7 @@ describe('sync', () => {
 
   it('creates the databases in the default project, records their tables, and leaves out system databases', async () => {
     // Act
-    const res = await api('POST', '/v1/instances/pg:sync');
+    const res = await syncAndWait((m, p) => api(m, p), 'pg');
     const list = await api('GET', '/v1/instances/pg/databases?pageSize=1000');
 
     // Assess
@@ -146,7 +147,7 @@ describe('sync', () => {
     const before = await ownItems();
 
     // Act
-    const res = await api('POST', '/v1/instances/pg:sync');
+    const res = await syncAndWait((m, p) => api(m, p), 'pg');
 
     // Assess
     expect(res.body.databases.created).not.toContain(`instances/pg/databases/${SHOP}`);
@@ -161,7 +162,7 @@ describe('sync', () => {
     await adminQuery(server, 'CREATE TABLE public.refunds (id int); DROP TABLE audit.log', SHOP);
 
     // Act
-    await api('POST', '/v1/instances/pg:sync');
+    await syncAndWait((m, p) => api(m, p), 'pg');
 
     // Assess
     expect((await repo().listTables('pg', SHOP)).map((x) => `${x.schema}.${x.name}`).sort()).toEqual(['public.orders', 'public.refunds']);
@@ -173,10 +174,10 @@ describe('sync', () => {
     await dropDatabases(CRM);
 
     // Act
-    const gone = await api('POST', '/v1/instances/pg:sync');
+    const gone = await syncAndWait((m, p) => api(m, p), 'pg');
     const missing = (await api('GET', `/v1/instances/pg/databases/${CRM}`)).body;
     await pgDatabases(server, role.name, { [CRM]: [] });
-    const back = await api('POST', '/v1/instances/pg:sync');
+    const back = await syncAndWait((m, p) => api(m, p), 'pg');
     const restored = (await api('GET', `/v1/instances/pg/databases/${CRM}`)).body;
 
     // Assess
@@ -193,7 +194,7 @@ describe('sync', () => {
     const before = await scanTable(t.store);
 
     // Act
-    const res = await api('POST', '/v1/instances/pg-closed:sync');
+    const res = await syncAndWait((m, p) => api(m, p), 'pg-closed');
 
     // Assess
     expect(res.status).toBe(400);

@@ -1,6 +1,7 @@
 // Passwords are write-only: after create, validateOnly, test, update, sync and failing calls, with
 // debug logging on, no password the suite used appears in any response body, any log line, any
 // DynamoDB item or the local secrets file (which holds them encrypted).
+import { syncAndWait } from '../support/operations.js';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -59,7 +60,7 @@ describe('passwords are write-only', () => {
     await call('GET', '/v1/instances/pg');
     await call('GET', '/v1/instances?showDeleted=true');
     await call('POST', '/v1/instances/pg:testConnection');
-    await call('POST', '/v1/instances/pg:sync');
+    await syncAndWait((m, p) => call(m, p), 'pg');
     await call('GET', '/v1/instances/pg/databases');
     await adminQuery(server, `ALTER ROLE ${role.name} PASSWORD '${PASSWORDS.pgNew}'`);
     const stale = await call('POST', '/v1/instances/pg:testConnection');
@@ -84,7 +85,7 @@ describe('passwords are write-only', () => {
     await call('POST', '/v1/instances?validateOnly=true', { body: instance('maria', 'MYSQL', user.source) });
     await call('POST', '/v1/instances', { body: instance('maria', 'MYSQL', user.source) });
     await call('POST', '/v1/instances/maria:testConnection');
-    await call('POST', '/v1/instances/maria:sync');
+    await syncAndWait((m, p) => call(m, p), 'maria');
     await call('POST', '/v1/instances?validateOnly=true', { body: instance('maria2', 'MYSQL', { ...user.source, password: PASSWORDS.wrong }) });
 
     // Assess

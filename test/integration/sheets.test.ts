@@ -2,6 +2,7 @@
 // and the real PostgreSQL: a 1 MiB sheet round-trips byte for byte, visibility hides what a
 // caller may not see (404), only the creator or an owner changes a sheet, `:query` and `:run`
 // answer read-only, and an issue made from a sheet runs the sheet as it was when the issue was made.
+import { waitForOperation } from '../support/operations.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -46,7 +47,7 @@ beforeAll(async () => {
     id: 'pg-sheets', title: 'PG', engine: 'POSTGRES', environment: 'environments/test',
     dataSources: [{ type: 'ADMIN', host: pg.host, port: pg.port, username: pg.username, ...(pg.password ? { password: pg.password } : {}) }],
   });
-  await ok('POST', '/v1/instances/pg-sheets:sync');
+  await waitForOperation((path) => ok('GET', path), (await ok('POST', '/v1/instances/pg-sheets:sync')).name);
   await ok('PATCH', `/v1/${DATABASE}?updateMask=project`, { project: `projects/${PROJECT}` });
 }, 120_000);
 

@@ -1,5 +1,7 @@
 // In-memory instances, databases, secrets and SQL servers, for unit tests of domain rules only.
 // They keep the ports' contracts (unique ids, version checks, conditional sync writes).
+import type { DatabaseSchema } from '../../domain/schema/model.js';
+import type { SchemaReader } from '../../domain/schema/ports.js';
 import type { ListOptions, Page } from '../../domain/common/values.js';
 import type { Database, SyncPlan, Table, TableRef } from '../../domain/inventory/databases.js';
 import { AlreadyExistsError, ConcurrentModificationError } from '../../domain/common/errors.js';
@@ -105,7 +107,7 @@ export class FakeSecrets implements SecretStore {
 }
 
 /** A scripted server: its databases and tables, and the password it accepts. */
-export class FakeSql implements SqlDriver {
+export class FakeSql implements SqlDriver, SchemaReader {
   readonly connections: ConnectionTarget[] = [];
   databases: Record<string, TableRef[]> = {};
   /** Databases whose tables cannot be listed (no CONNECT privilege, say). */
@@ -137,5 +139,16 @@ export class FakeSql implements SqlDriver {
     this.check(target);
     if (this.refused.has(database)) throw new SqlConnectionError(`permission denied for database "${database}"`);
     return structuredClone(this.databases[database] ?? []);
+  }
+
+  /** The catalog read faked at the port: each recorded table, with one column. */
+  async readSchema(target: ConnectionTarget, database: string): Promise<DatabaseSchema> {
+    const tables = await this.listTables(target, database);
+    const schemas = new Map<string, DatabaseSchema['schemas'][number]>();
+    for (const t of tables) {
+      if (!schemas.has(t.schema)) schemas.set(t.schema, { name: t.schema, tables: [], views: [], sequences: [], enums: [], routines: [] });
+      schemas.get(t.schema)!.tables.push({ name: t.name, rowEstimate: 0, columns: [{ name: 'id', position: 1, type: 'integer', nullable: false }], constraints: [], indexes: [] });
+    }
+    return { engine: target.engine, schemas: [...schemas.values()] };
   }
 }

@@ -4,6 +4,8 @@ import { setVcsDispatcher } from '../../functions/shared/vcs-dispatch.js';
 import type { JWK } from 'jose';
 import { generateJwk, keysFromJwk, type LocalKeys } from '../../infra/local/jwt.js';
 import { localPipeline, synthesizePipeline, type SynthesizedPipeline } from '../../infra/local/pipeline.js';
+import { localSync } from '../../infra/local/sync.js';
+import { setSyncRunner } from '../../functions/shared/sync-runner.js';
 import { startServer, type LocalServer } from '../../infra/local/server.js';
 import type { LocalStepFunctions } from '../../infra/local/stepfunctions.js';
 import { localVcsDispatcher, type LocalVcsDispatcher } from '../../infra/local/vcs-worker.js';
@@ -50,6 +52,9 @@ export async function startApi(): Promise<Api> {
   // Lambda service errors are retried at once here: the tests wait for no backoff.
   const pipeline = localPipeline({ synthesized, retryIntervals: { Advance: 0, RunTask: [0], StageResult: 0, ApprovalGate: 0, FailureGate: 0 } });
   setOrchestrator(pipeline);
+  // Instance syncs run on the local sync state machine, as under npm start.
+  const sync = localSync(synthesized);
+  setSyncRunner(sync);
   const vcsWorker = localVcsDispatcher({ retryDelayMs: 0 });
   setVcsDispatcher(vcsWorker);
   const started = await startServer({ port: 0, keys });
@@ -59,8 +64,11 @@ export async function startApi(): Promise<Api> {
       await started.close();
       await vcsWorker.idle();
       await pipeline.close();
+      await sync.close();
       // Every Step Functions payload of the run, for the secrets scan.
       recordPayloads(pipeline.events);
+      recordPayloads(sync.stepFunctions.events);
+      setSyncRunner(undefined);
       setOrchestrator(undefined);
       setVcsDispatcher(undefined);
     },

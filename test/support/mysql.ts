@@ -16,6 +16,7 @@ export const MYSQL_SUITES = [
   'test/integration/instances-mysql.test.ts',
   'test/integration/password-leak.test.ts',
   'test/integration/run-task.test.ts',
+  'test/integration/schema-roundtrip.test.ts',
   'test/integration/sql-drivers.test.ts',
   'test/integration/sql-editor.test.ts',
   'test/reliability/prior-backup-crash.test.ts',

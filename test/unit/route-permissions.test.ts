@@ -53,6 +53,12 @@ const PINNED: readonly (readonly [string, string, string | null])[] = [
   ['listChangeHistories', 'GET /v1/instances/{instance}/databases/{database}/changeHistories', 'databases.get'],
   ['getChangeHistory', 'GET /v1/instances/{instance}/databases/{database}/changeHistories/{changeHistory}', 'databases.get'],
 
+  // Schemas and long-running operations (issue 13)
+  ['getOperation', 'GET /v1/operations/{operation}', 'instances.get'],
+  ['getDatabaseSchema', 'GET /v1/instances/{instance}/databases/{database}/schema', 'databases.get'],
+  ['diffSchema', 'POST /v1/instances/{instance}/databases/{database}:diffSchema', 'databases.get'],
+  ['checkConsistency', 'GET /v1/projects/{project}/databaseGroups/{databaseGroup}:checkConsistency', 'databaseGroups.get'],
+
   // Projects and members
   ['listProjects', 'GET /v1/projects', 'projects.list'],
   ['createProject', 'POST /v1/projects', 'projects.create'],

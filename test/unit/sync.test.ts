@@ -1,10 +1,11 @@
 // Sync diffing: what a sync creates, marks, stamps and records, from what is stored and what the
 // server has; and the sync service over in-memory ports.
 import { describe, expect, it } from 'vitest';
-import { planSync, syncInstance, type Database, type Table } from '../../domain/inventory/databases.js';
+import { planSync, type Database, type Table } from '../../domain/inventory/databases.js';
+import { IMMEDIATE_DATABASE_WRITES, getOperation, startSync, toOperationResource, type SyncDeps } from '../../domain/schema/sync.js';
+import { FakeOperations, FakeSchemas, ManualSyncRunner } from '../support/fake-schema.js';
 import { SluiceError } from '../../domain/common/errors.js';
 import { createInstance } from '../../domain/inventory/instances.js';
-import type { Deps, SqlDeps } from '../../domain/inventory/ports.js';
 import { FakeDatabases, FakeInstances, FakeSecrets, FakeSql } from '../support/fake-inventory.js';
 import { FakeEnvironments, fakeDeps } from '../support/fake-repos.js';
 
@@ -104,14 +105,64 @@ describe('syncInstance', () => {
     const environments = new FakeEnvironments([{ id: 'test', title: 'Test', order: 0, requireApproval: false }]);
     const databases = new FakeDatabases();
     const sql = new FakeSql();
-    const deps: Deps & SqlDeps = { ...fakeDeps(environments), instances: new FakeInstances(), databases, secrets: new FakeSecrets(), sql };
-    return { deps, databases, sql };
+    const runner = new ManualSyncRunner();
+    const schemas = new FakeSchemas();
+    const deps: SyncDeps = {
+      ...fakeDeps(environments), instances: new FakeInstances(), databases, secrets: new FakeSecrets(), sql,
+      schemaReader: sql, schemas, operations: new FakeOperations(), syncRunner: runner,
+    };
+    return { deps, databases, sql, runner, schemas };
   }
-  const register = (deps: Deps & SqlDeps) =>
+  const register = (deps: SyncDeps) =>
     createInstance(deps, {
       id: 'pg', title: 'PG', engine: 'POSTGRES', environment: 'environments/test',
       dataSources: [{ type: 'ADMIN', host: 'db', port: 5432, username: 'sluice' }],
     }, false);
+
+  /** :sync as a caller sees it: the operation at once, then its steps run to the end. */
+  async function syncInstance(deps: SyncDeps) {
+    const op = await startSync(deps, 'pg');
+    await (deps.syncRunner as ManualSyncRunner).drain(deps);
+    return toOperationResource(await getOperation(deps, op.id)).response!;
+  }
+
+  it('answers at once with an operation that counts the databases, records new ones before the schemas are read', async () => {
+    // Prepare
+    const { deps, databases, sql, runner } = workspace();
+    await register(deps);
+    sql.databases = { shop: [{ schema: 'public', name: 'orders' }], crm: [] };
+
+    // Act
+    const op = toOperationResource(await startSync(deps, 'pg'));
+
+    // Assess
+    expect(op).toMatchObject({ done: false, metadata: { databasesTotal: 2, databasesDone: 0 } });
+    expect(op.response).toBeUndefined();
+    expect([...databases.rows.keys()].sort()).toEqual(['pg/crm', 'pg/shop']);
+    expect(databases.tables.size).toBe(0);
+    await runner.drain(deps);
+    expect(toOperationResource(await getOperation(deps, op.name.split('/')[1]!)).metadata).toMatchObject({ databasesTotal: 2, databasesDone: 2 });
+  });
+
+  it('a first sync of a server with more new databases than a request should write records them in the background', async () => {
+    // Prepare
+    const { deps, databases, sql, runner } = workspace();
+    await register(deps);
+    for (let i = 0; i <= IMMEDIATE_DATABASE_WRITES; i++) sql.databases[`db${i}`] = [];
+
+    // Act
+    const op = toOperationResource(await startSync(deps, 'pg'));
+    const before = databases.rows.size;
+    await runner.drain(deps);
+
+    // Assess
+    expect(op.metadata.databasesTotal).toBe(IMMEDIATE_DATABASE_WRITES + 1);
+    expect(before).toBe(0);
+    const done = toOperationResource(await getOperation(deps, op.name.split('/')[1]!));
+    expect(done.response!.databases.created).toHaveLength(IMMEDIATE_DATABASE_WRITES + 1);
+    expect(databases.rows.size).toBe(IMMEDIATE_DATABASE_WRITES + 1);
+    expect(done.metadata.databasesDone).toBe(IMMEDIATE_DATABASE_WRITES + 1);
+  });
 
   it('leaves out system databases and reports what it did', async () => {
     // Prepare
@@ -120,7 +171,7 @@ describe('syncInstance', () => {
     sql.databases = { shop: [{ schema: 'public', name: 'orders' }], crm: [] };
 
     // Act
-    const result = await syncInstance(deps, 'pg');
+    const result = await syncInstance(deps);
 
     // Assess
     expect([...databases.rows.keys()].sort()).toEqual(['pg/crm', 'pg/shop']);
@@ -140,7 +191,7 @@ describe('syncInstance', () => {
     sql.refused.add('locked');
 
     // Act
-    const result = await syncInstance(deps, 'pg');
+    const result = await syncInstance(deps);
 
     // Assess
     expect(result.failures).toEqual([{ database: 'instances/pg/databases/locked', error: 'permission denied for database "locked"' }]);
@@ -155,7 +206,7 @@ describe('syncInstance', () => {
     sql.reachable = false;
 
     // Act
-    const e = await syncInstance(deps, 'pg').catch((err: unknown) => err as SluiceError);
+    const e = await startSync(deps, 'pg').catch((err: unknown) => err as SluiceError);
 
     // Assess
     expect(e).toMatchObject({ status: 'FAILED_PRECONDITION', message: 'cannot sync instances/pg: connection refused at db:5432' });
@@ -167,11 +218,11 @@ describe('syncInstance', () => {
     const { deps, databases, sql } = workspace();
     await register(deps);
     sql.databases = { shop: [{ schema: 'public', name: 'orders' }] };
-    await syncInstance(deps, 'pg');
+    await syncInstance(deps);
     const before = { rows: structuredClone([...databases.rows.values()]), tables: [...databases.tables.keys()], writes: databases.writes };
 
     // Act
-    const again = await syncInstance(deps, 'pg');
+    const again = await syncInstance(deps);
 
     // Assess
     expect(again.databases).toEqual({ found: 1, created: [], notFound: [], restored: [] });

@@ -8,7 +8,8 @@ export const pad = (n: number, width = 10): string => String(n).padStart(width, 
 
 export type EntityType = 'Workspace' | 'Counter' | 'User' | 'UserEmail' | 'Environment' | 'Project' | 'Idempotency' | 'Config' | 'Instance' | 'Database' | 'Table'
   | 'Issue' | 'Stage' | 'Task' | 'TaskRun' | 'Activity' | 'ChangeHistory' | 'Sheet' | 'SheetChunk' | 'StatementChunk' | 'DatabaseGroup' | 'TableGroup'
-  | 'VcsConnector' | 'VcsDelivery' | 'VcsDeliveryId' | 'VcsFile' | 'AppliedVersion' | 'VersionedTask' | 'ApprovalRules' | 'AuditLog' | 'BackupIndex';
+  | 'VcsConnector' | 'VcsDelivery' | 'VcsDeliveryId' | 'VcsFile' | 'AppliedVersion' | 'VersionedTask' | 'ApprovalRules' | 'AuditLog' | 'BackupIndex'
+  | 'SchemaHead' | 'SchemaChunk' | 'Operation';
 
 /** Server-given names go into sort keys escaped, so that `#` and `.` stay separators. */
 const part = (s: string): string => s.replace(/[%#.]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
@@ -157,4 +158,17 @@ export const keys = {
     const afterAll = `LOG#${time}#\uffff`;
     return side === 'from' ? (inclusive ? beforeAll : afterAll) : inclusive ? afterAll : beforeAll;
   },
+
+  // A database's recorded schema: its own partition, so 2,000 tables in chunks never weigh on the
+  // instance's inventory Query. Snapshots are keyed by checksum (history and drift read old ones);
+  // the head names the current one.
+  schemaPartition: (instance: string, database: string): string => `SCHEMA#${instance}#${part(database)}`,
+  schemaHead: (instance: string, database: string): Key => ({ pk: keys.schemaPartition(instance, database), sk: 'HEAD' }),
+  schemaChunk: (instance: string, database: string, checksum: string, index: number): Key => ({
+    pk: keys.schemaPartition(instance, database),
+    sk: `SNAP#${checksum}#${pad(index, 4)}`,
+  }),
+  schemaChunkPrefix: (checksum: string): string => `SNAP#${checksum}#`,
+  /** Long-running operations (instance sync), by id. */
+  operation: (id: string): Key => ({ pk: `OPERATION#${id}`, sk: 'OPERATION' }),
 };

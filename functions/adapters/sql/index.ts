@@ -4,14 +4,15 @@
 import type { Engine } from '../../../domain/inventory/instances.js';
 import type { ConnectionTarget, SqlDriver } from '../../../domain/inventory/ports.js';
 import type { DriverOptions } from './common.js';
+import type { SchemaReader } from '../../../domain/schema/ports.js';
 
-export function sqlDrivers(options: DriverOptions = {}): SqlDriver {
-  const loaders: Record<Engine, () => Promise<SqlDriver>> = {
+export function sqlDrivers(options: DriverOptions = {}): SqlDriver & SchemaReader {
+  const loaders: Record<Engine, () => Promise<SqlDriver & SchemaReader>> = {
     POSTGRES: async () => new (await import('./postgres.js')).PostgresDriver(options),
     MYSQL: async () => new (await import('./mysql.js')).MysqlDriver(options),
   };
-  const loaded = new Map<Engine, Promise<SqlDriver>>();
-  const driver = (engine: Engine): Promise<SqlDriver> => {
+  const loaded = new Map<Engine, Promise<SqlDriver & SchemaReader>>();
+  const driver = (engine: Engine): Promise<SqlDriver & SchemaReader> => {
     if (!loaded.has(engine)) loaded.set(engine, loaders[engine]());
     return loaded.get(engine)!;
   };
@@ -19,5 +20,6 @@ export function sqlDrivers(options: DriverOptions = {}): SqlDriver {
     testConnection: async (t: ConnectionTarget) => (await driver(t.engine)).testConnection(t),
     listDatabases: async (t: ConnectionTarget) => (await driver(t.engine)).listDatabases(t),
     listTables: async (t: ConnectionTarget, database: string) => (await driver(t.engine)).listTables(t, database),
+    readSchema: async (t: ConnectionTarget, database: string) => (await driver(t.engine)).readSchema(t, database),
   };
 }

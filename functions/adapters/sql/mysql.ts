@@ -1,6 +1,9 @@
 // MySQL and MariaDB through `mysql2`: one short-lived connection per call, always closed.
 import type { Connection, RowDataPacket } from 'mysql2/promise';
 import { withMysqlConnection } from './connect-mysql.js';
+import type { DatabaseSchema } from '../../../domain/schema/model.js';
+import type { SchemaReader } from '../../../domain/schema/ports.js';
+import { readMysqlSchema } from './schema-mysql.js';
 import type { TableRef } from '../../../domain/inventory/databases.js';
 import { SqlConnectionError, type ConnectionResult, type ConnectionTarget, type SqlDriver } from '../../../domain/inventory/ports.js';
 import { DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_QUERY_TIMEOUT_MS, describeFailure, timeoutMessage, type DriverOptions } from './common.js';
@@ -8,7 +11,7 @@ import { DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_QUERY_TIMEOUT_MS, describeFailure, 
 /** `10.11.19-MariaDB-0+deb12u1` → `10.11.19-MariaDB`; `8.0.36` → `8.0.36`. */
 export const shortVersion = (v: string): string => /^[\d.]+(?:-MariaDB)?/.exec(v)?.[0] ?? v;
 
-export class MysqlDriver implements SqlDriver {
+export class MysqlDriver implements SqlDriver, SchemaReader {
   private readonly connectMs: number;
   private readonly queryMs: number;
 
@@ -61,5 +64,10 @@ export class MysqlDriver implements SqlDriver {
       this.rows<{ name: string }>(c, "SELECT TABLE_NAME AS name FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_TYPE = 'BASE TABLE' ORDER BY 1", [database]),
     );
     return rows.map((r) => ({ schema: '', name: r.name }));
+  }
+
+  /** The whole schema, in one connection (functions/adapters/sql/schema-mysql.ts). */
+  readSchema(target: ConnectionTarget, database: string): Promise<DatabaseSchema> {
+    return this.withConnection(target, (c) => readMysqlSchema(c, database, this.queryMs));
   }
 }

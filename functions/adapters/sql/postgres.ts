@@ -4,11 +4,14 @@ import type { TableRef } from '../../../domain/inventory/databases.js';
 import { SqlConnectionError, type ConnectionResult, type ConnectionTarget, type SqlDriver } from '../../../domain/inventory/ports.js';
 import { DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_QUERY_TIMEOUT_MS, describeFailure, settleWithin, timeoutMessage, withDeadline, type DriverOptions } from './common.js';
 import { pgClient } from './connect-pg.js';
+import type { DatabaseSchema } from '../../../domain/schema/model.js';
+import type { SchemaReader } from '../../../domain/schema/ports.js';
+import { readPostgresSchema } from './schema-postgres.js';
 
 /** The database to connect to when the data source names none. */
 export const DEFAULT_DATABASE = 'postgres';
 
-export class PostgresDriver implements SqlDriver {
+export class PostgresDriver implements SqlDriver, SchemaReader {
   private readonly connectMs: number;
   private readonly queryMs: number;
 
@@ -69,5 +72,10 @@ export class PostgresDriver implements SqlDriver {
       );
       return out.rows.map((r) => ({ schema: r.schema, name: r.name }));
     });
+  }
+
+  /** The whole schema, in one connection (functions/adapters/sql/schema-postgres.ts). */
+  readSchema(target: ConnectionTarget, database: string): Promise<DatabaseSchema> {
+    return this.withClient(target, database, (c) => readPostgresSchema(c));
   }
 }

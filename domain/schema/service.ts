@@ -1,0 +1,144 @@
+// Reading recorded schemas: a database's schema as JSON or DDL, the diff between two databases
+// (with the statements that align the target), and the consistency of a database group.
+import * as z from 'zod/mini';
+import type { Access } from '../access/access.js';
+import { FailedPreconditionError, InvalidArgumentError, fieldError } from '../common/errors.js';
+import { databaseName } from '../common/names.js';
+import type { OperationSchemas } from '../common/operations.js';
+import { Timestamp, eachLimit, parse } from '../common/values.js';
+import { getDatabase, type Located } from '../inventory/databases.js';
+import { getDatabaseGroup, type GroupDeps } from '../inventory/groups.js';
+import type { Deps } from '../inventory/ports.js';
+import { toDdl } from './ddl.js';
+import { migrationStatements, toScript, unifiedDiff } from './diff.js';
+import type { DatabaseSchema } from './model.js';
+import type { SchemaHead, SchemaRepo } from './ports.js';
+
+export interface SchemaDeps extends Deps {
+  schemas: SchemaRepo;
+}
+
+const pure = <T>(make: () => T): T => make();
+const describe = <S extends z.ZodMiniType>(schema: S, description: string): S => {
+  z.globalRegistry.add(schema, { description });
+  return schema;
+};
+
+export const DatabaseSchemaResource = /* @__PURE__ */ pure(() =>
+  describe(
+    z.object({
+      name: z.string(),
+      engine: z.enum(['POSTGRES', 'MYSQL']),
+      checksum: z.string(),
+      syncTime: Timestamp,
+      schemas: z.optional(z.array(z.unknown())),
+      ddl: z.optional(z.string()),
+    }),
+    'The schema the last sync recorded: schemas (MySQL: one, named ""), each with tables (rowEstimate, columns with ' +
+      'position/type/nullable/default, constraints PRIMARY KEY/UNIQUE/FOREIGN KEY/CHECK, indexes), views, sequences, enum ' +
+      'types and routines (name, kind, signature, definition). checksum is SHA-256 over the normalized model without row ' +
+      'estimates: the same schema gives the same checksum whatever order the catalog listed it in. ?format=SQL gives ddl ' +
+      'instead of schemas: a script, generated from the model, that recreates the schema on an empty database of the same ' +
+      'engine. 400 FAILED_PRECONDITION until a sync has recorded the schema.',
+  ),
+);
+
+export const DiffSchemaRequest = describe(
+  z.strictObject({ target: z.string() }),
+  'target: another database, "instances/{i}/databases/{d}", of the same engine.',
+);
+export const DiffSchemaResponse = /* @__PURE__ */ pure(() =>
+  describe(
+    z.object({ diff: z.string(), statement: z.string() }),
+    'diff: a unified diff from the target\'s DDL to this database\'s (empty when equal). statement: the DDL that makes the ' +
+      'target\'s tables, columns, indexes, constraints and views equal to this database\'s; it can go straight into an ' +
+      'issue. Sequences, enum types and routines appear in the diff but are not changed by the statement; on PostgreSQL a ' +
+      'column can only be appended, so a column missing in the middle of a table leaves the column order different.',
+  ),
+);
+export const ConsistencyResource = /* @__PURE__ */ pure(() =>
+  describe(
+    z.object({
+      name: z.string(),
+      mostCommonChecksum: z.optional(z.string()),
+      schemas: z.array(z.object({ checksum: z.string(), databases: z.array(z.string()) })),
+      differing: z.array(z.string()),
+      notSynced: z.array(z.string()),
+    }),
+    'The matched databases grouped by schema checksum, the largest group first (ties: the smaller checksum). differing ' +
+      'names every database whose schema is not the most common one; notSynced those whose schema no sync has recorded yet.',
+  ),
+);
+
+/** Where the schema routes go beyond or differ from API.md. */
+export const SCHEMA_DEPARTURES = [
+  'Sync: POST :sync lists the server\'s databases before it answers (an unreachable server is still a 400 with nothing written) and, when at most 500 are new or vanished, records them too, so a database exists as soon as the operation is returned (a first sync of a larger server records them in its first background step); lastSuccessfulSyncTime, tables and schemas follow in the background. The operation\'s metadata also names the instance and its createTime/updateTime; GET /v1/operations/{id} needs instances.get. A failed database is in response.failures, not an error of the operation.',
+  'Schema: GET .../schema and :diffSchema answer 400 FAILED_PRECONDITION for a database whose schema no sync has recorded yet. :diffSchema needs databases.get on both databases; its statement leaves sequences, enum types and routines alone (they show in the diff), and on PostgreSQL appends a missing column at the end of its table. :checkConsistency also lists notSynced databases.',
+];
+
+export const SCHEMA_OPERATION_SCHEMAS: Record<string, OperationSchemas> = {
+  getDatabaseSchema: { response: DatabaseSchemaResource },
+  diffSchema: { request: DiffSchemaRequest, response: DiffSchemaResponse },
+  checkConsistency: { response: ConsistencyResource },
+};
+
+/** The recorded schema of a database the caller may see; a 400 until a sync recorded it. */
+export async function recordedSchema(deps: SchemaDeps, access: Access, instance: string, database: string): Promise<{ located: Located; head: SchemaHead; model: DatabaseSchema }> {
+  const located = await getDatabase(deps, access, instance, database);
+  const name = databaseName(instance, database);
+  const head = await deps.schemas.head(instance, database);
+  const model = head && (await deps.schemas.snapshot(instance, database, head.checksum));
+  if (!head || !model) throw new FailedPreconditionError(`${name} has no recorded schema yet: sync its instance (POST /v1/instances/${instance}:sync)`);
+  return { located, head, model };
+}
+
+export async function getDatabaseSchema(deps: SchemaDeps, access: Access, instance: string, database: string, format: string | undefined) {
+  if (format !== undefined && format !== 'SQL' && format !== 'JSON') throw fieldError('format', 'must be JSON or SQL');
+  const { head, model } = await recordedSchema(deps, access, instance, database);
+  const base = { name: `${databaseName(instance, database)}/schema`, engine: model.engine, checksum: head.checksum, syncTime: head.syncTime };
+  return format === 'SQL' ? { ...base, ddl: toDdl(model) } : { ...base, schemas: model.schemas };
+}
+
+/** Schema heads read at once for a group (one GetItem each). */
+const HEAD_READS = 16;
+const DATABASE_REF = /^instances\/([^/]+)\/databases\/([^/]+)$/;
+
+export async function diffSchema(deps: SchemaDeps, access: Access, instance: string, database: string, body: unknown): Promise<{ diff: string; statement: string }> {
+  const { target } = parse(DiffSchemaRequest, body);
+  const m = DATABASE_REF.exec(target);
+  if (!m) throw fieldError('target', 'must be a database name like instances/prod/databases/shop');
+  const source = await recordedSchema(deps, access, instance, database);
+  const other = await recordedSchema(deps, access, m[1]!, m[2]!);
+  if (source.model.engine !== other.model.engine) {
+    throw new InvalidArgumentError(`${target} is ${other.model.engine}, ${databaseName(instance, database)} is ${source.model.engine}: a diff needs one engine`);
+  }
+  return {
+    diff: unifiedDiff(target, other.model, databaseName(instance, database), source.model),
+    statement: toScript(migrationStatements(source.model, other.model)),
+  };
+}
+
+export async function checkConsistency(deps: SchemaDeps & GroupDeps, access: Access, project: string, group: string) {
+  const { match } = await getDatabaseGroup(deps, access, project, group, true);
+  const byChecksum = new Map<string, string[]>();
+  const notSynced: string[] = [];
+  const heads = new Map<string, SchemaHead | undefined>();
+  await eachLimit(match!.matchedDatabases, HEAD_READS, async (name) => {
+    const [, instance, database] = DATABASE_REF.exec(name)!;
+    heads.set(name, await deps.schemas.head(instance!, database!));
+  });
+  for (const name of match!.matchedDatabases) {
+    const head = heads.get(name);
+    if (!head) notSynced.push(name);
+    else byChecksum.set(head.checksum, [...(byChecksum.get(head.checksum) ?? []), name]);
+  }
+  const schemas = [...byChecksum].map(([checksum, databases]) => ({ checksum, databases })).sort((a, b) => b.databases.length - a.databases.length || (a.checksum < b.checksum ? -1 : 1));
+  const common = schemas[0];
+  return {
+    name: `projects/${project}/databaseGroups/${group}`,
+    ...(common ? { mostCommonChecksum: common.checksum } : {}),
+    schemas,
+    differing: schemas.slice(1).flatMap((s) => s.databases).sort(),
+    notSynced,
+  };
+}

@@ -1,0 +1,59 @@
+// Wiring for the schema context: recorded schemas, operations, the catalog readers and the
+// runner of background syncs. Deployed, a sync runs as an execution of the sync state machine
+// (SYNC_STATE_MACHINE_ARN); `npm start` installs the local runner of the same state machine
+// (functions/shared/sync-runner.ts). Without either (handler tests in one process), the same steps run in this
+// process, one after another, as the state machine would run them.
+import { failSync, syncStep, type SyncDeps, type SyncRunner } from '../../domain/schema/sync.js';
+import { DynamoOperationRepo } from '../adapters/dynamo/operations.js';
+import { sfnSyncRunner } from '../adapters/sfn/sync.js';
+import { sqlDrivers } from '../adapters/sql/index.js';
+import type { Logger } from './logger.js';
+import { store } from './wiring.js';
+import { schemaRepo } from './wiring-repos.js';
+import { sqlDeps } from './wiring-sql.js';
+import { installedSyncRunner } from './sync-runner.js';
+
+export { schemaRepo };
+export const operationRepo = new DynamoOperationRepo(store);
+/** Catalog reads of a large schema take longer than a connection test: 60 s per query. */
+export const schemaReader = sqlDrivers({ queryTimeoutMs: 60_000 });
+
+/** How long one in-process step works before yielding (the Lambda uses its remaining time). */
+const IN_PROCESS_BUDGET_MS = 10_000;
+
+class InProcessSyncRunner implements SyncRunner {
+  private readonly running = new Set<Promise<void>>();
+  constructor(private readonly deps: () => SyncDeps) {}
+
+  start(operationId: string): Promise<void> {
+    const run = (async () => {
+      try {
+        while (!(await syncStep(this.deps(), operationId, IN_PROCESS_BUDGET_MS)).done);
+      } catch (e) {
+        // As the state machine's SyncFailed does; a store that is gone too (a test's table dropped) leaves it at that.
+        await failSync(this.deps(), operationId, (e as Error).message).catch(() => undefined);
+      }
+    })();
+    this.running.add(run);
+    void run.then(() => this.running.delete(run));
+    return Promise.resolve();
+  }
+
+  async idle(): Promise<void> {
+    while (this.running.size > 0) await Promise.all([...this.running]);
+  }
+}
+
+let deployed: SyncRunner | undefined;
+const inProcess = new InProcessSyncRunner(() => syncDeps());
+
+export function syncRunner(): SyncRunner {
+  const installed = installedSyncRunner();
+  if (installed) return installed;
+  const arn = process.env.SYNC_STATE_MACHINE_ARN;
+  return arn ? (deployed ??= sfnSyncRunner(arn)) : inProcess;
+}
+/** Waits for the syncs running in this process (tests, and a local shutdown). */
+export const syncsIdle = (): Promise<void> => inProcess.idle();
+
+export const syncDeps = (log?: Logger): SyncDeps => ({ ...sqlDeps(log), schemaReader, schemas: schemaRepo, operations: operationRepo, syncRunner: syncRunner() });
