@@ -6,6 +6,7 @@ import { INSTANCE_OPERATION_SCHEMAS } from '../inventory/instances.js';
 import { ISSUE_OPERATION_SCHEMAS } from '../pipeline/resources.js';
 import { GROUP_OPERATION_SCHEMAS } from '../inventory/groups.js';
 import { VCS_OPERATION_SCHEMAS } from '../gitops/vcs.js';
+import { NOTIFY_OPERATION_SCHEMAS } from '../notify/webhooks.js';
 import { APPROVAL_OPERATION_SCHEMAS } from '../approval/rules.js';
 import { SHEET_OPERATION_SCHEMAS } from '../sheets/sheets.js';
 import { PROJECT_OPERATION_SCHEMAS } from '../inventory/projects.js';
@@ -43,6 +44,7 @@ export const OPERATION_SCHEMAS: Record<string, OperationSchemas> = {
   ...SHEET_OPERATION_SCHEMAS,
   ...GROUP_OPERATION_SCHEMAS,
   ...VCS_OPERATION_SCHEMAS,
+  ...NOTIFY_OPERATION_SCHEMAS,
   ...APPROVAL_OPERATION_SCHEMAS,
   ...AUDIT_OPERATION_SCHEMAS,
 };

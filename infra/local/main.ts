@@ -17,6 +17,7 @@ import type { LocalStepFunctions } from './stepfunctions.js';
 import { startSamples, type Samples } from './samples.js';
 import { localVcsDispatcher } from './vcs-worker.js';
 import { startBackupCleanupTimer } from './backup-cleanup.js';
+import { localNotify, type LocalNotify } from './notify.js';
 
 const say = (line: string) => process.stderr.write(line + '\n');
 
@@ -38,6 +39,7 @@ async function main(): Promise<void> {
   let samples: Samples | undefined;
   let pipeline: LocalStepFunctions | undefined;
   let cleanup: { stop(): Promise<void> } | undefined;
+  let notify: LocalNotify | undefined;
   const vcsWorker = localVcsDispatcher();
   let stopping = false;
   const stop = async (code: number) => {
@@ -47,6 +49,9 @@ async function main(): Promise<void> {
     await cleanup?.stop();
     // A push being turned into issues finishes first (the next start would not pick it up).
     await vcsWorker.idle();
+    // Deliveries under way finish; pending retries are dropped (EventBridge and SQS do not exist here).
+    notify?.close();
+    await notify?.idle();
     // Stops the executions (the next start resumes them) and releases their gates' timers.
     await pipeline?.close();
     setOrchestrator(undefined);
@@ -71,6 +76,8 @@ async function main(): Promise<void> {
     // Instance passwords: encrypted in the data folder (the cloud uses Secrets Manager).
     process.env.SLUICE_SECRETS_DIR ??= join(config.dataDir, 'secrets');
     process.env.AWS_REGION ??= 'local';
+    // Webhooks and the GitOps apiUrl may reach 127.0.0.1 on one machine (a receiver, a fake provider).
+    process.env.SLUICE_OUTBOUND_ALLOW_LOOPBACK ??= 'true';
     await ensureTable(dynamo.endpoint, config.tableName);
     const { admin } = await seed(createStore(), { adminEmail: config.adminEmail, environments: true });
     const keys = await loadOrCreateKeys(config.dataDir);
@@ -79,6 +86,10 @@ async function main(): Promise<void> {
     setOrchestrator(pipeline);
     // GitOps pushes: the webhook answers at once, the worker runs in this process.
     setVcsDispatcher(vcsWorker);
+    // Events and webhook deliveries: the same delivery code as the cloud's, on an in-process queue.
+    const { deliveryDeps, setNotifyTransport } = await import('../../functions/shared/wiring-notify.js');
+    notify = localNotify((queue) => deliveryDeps({ queue }));
+    setNotifyTransport(notify);
     const resumed = await resumeOpenIssues(createStore(), pipeline);
     if (resumed.length > 0) say(`Resumed the pipelines of ${resumed.length} open issue(s): ${resumed.join(', ')}`);
     server = await startServer({ port: config.port, keys });

@@ -23,6 +23,7 @@ import type { Json, Orchestrator } from '../../domain/pipeline/orchestrator.js';
 import { keys } from '../../functions/adapters/dynamo/keys.js';
 import { toItem } from '../../functions/adapters/dynamo/item.js';
 import { setOrchestrator } from '../../functions/shared/orchestrator.js';
+import { setNotifyTransport } from '../../functions/shared/wiring-notify.js';
 import { scanTable, type Body } from '../support/api.js';
 import { startApi, type Api, type CallResult } from '../support/http.js';
 import { adminQuery, postgresServer, type SqlServer } from '../support/postgres.js';
@@ -110,6 +111,8 @@ interface Fixture {
 
 /** Shared resources made once, and makers of throwaway ones; every maker acts as the admin. */
 interface Ctx {
+  /** The name of the webhook hookedProject made last. */
+  lastWebhook: string;
   /** A fresh user-chosen id. */
   unique(prefix: string): string;
   /** Calls as the admin and insists on success. */
@@ -173,6 +176,15 @@ async function connectedProject(c: Ctx): Promise<Params> {
   const project = await c.boundProject();
   await c.admin('PUT', `/v1/projects/${project}/vcsConnector`, vcsBody());
   return { project };
+}
+
+/** A webhook to a closed loopback port (nothing is sent: the matrix's queue goes nowhere). */
+const webhookBody = (c: Ctx) => ({ id: c.unique('wh'), title: 'Matrix', type: 'GENERIC', url: 'http://127.0.0.1:1/hook', secret: 'matrix-webhook-secret-1', events: ['ISSUE_DONE'] });
+async function hookedProject(c: Ctx): Promise<Params> {
+  const project = await c.boundProject();
+  const made = await c.admin('POST', `/v1/projects/${project}/webhooks`, webhookBody(c));
+  c.lastWebhook = made.name;
+  return { project, webhook: made.id };
 }
 
 /** The pipeline is not run here: starts and token calls succeed, gates are driven by their handlers. */
@@ -316,6 +328,14 @@ const FIXTURES: Record<Operation, Fixture> = {
   putVcsConnector: { params: async (c) => ({ project: await c.boundProject() }), body: vcsBody },
   deleteVcsConnector: { params: connectedProject },
 
+  listWebhooks: { params: hookedProject, lists: { field: 'webhooks', name: (c) => c.lastWebhook } },
+  createWebhook: { params: async (c) => ({ project: await c.boundProject() }), body: (c) => webhookBody(c) },
+  getWebhook: { params: hookedProject },
+  updateWebhook: { params: hookedProject, body: () => ({ title: 'Matrix again' }) },
+  deleteWebhook: { params: hookedProject },
+  testWebhook: { params: hookedProject, body: () => ({}) },
+  listWebhookDeliveries: { params: hookedProject },
+
   listAuditLogs: { query: 'pageSize=10' },
 };
 
@@ -439,6 +459,7 @@ beforeAll(async () => {
   // Issues: a quiet orchestrator, self-approval allowed (the admin makes every issue), and a shared
   // issue with one task run and one change-history entry written as the task runner would.
   setOrchestrator(quietOrchestrator);
+  setNotifyTransport({ sink: { emit: async () => undefined }, queue: { send: async () => undefined } });
   await admin('PATCH', '/v1/workspace?updateMask=allowSelfApproval', { allowSelfApproval: true });
   // Stages of the test environment wait for its one approval step (no approval rules are set).
   await admin('PATCH', '/v1/environments/test?updateMask=rolloutPolicy.requireApproval', { rolloutPolicy: { requireApproval: true } });
@@ -479,6 +500,7 @@ beforeAll(async () => {
   }) }));
 
   ctx = {
+    lastWebhook: '',
     unique,
     admin,
     boundProject,
@@ -504,6 +526,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   setOrchestrator(undefined);
+  setNotifyTransport(undefined);
   await api?.server.close();
   if (secretsDir) rmSync(secretsDir, { recursive: true, force: true });
   console.log(
