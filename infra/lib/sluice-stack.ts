@@ -21,6 +21,7 @@ import { Seed } from './seed.js';
 import { PipelineStateMachine } from './pipeline.js';
 import { grantDataSourceSecretRead, grantDataSourceSecrets, grantVcsSecrets } from './secrets.js';
 import { SluiceTable } from './table.js';
+import { Notify, grantPutEvents, grantWebhookSecrets } from './notify.js';
 
 export interface SluiceStackProps extends StackProps {
   /** The first workspaceAdmin: seeded in the table and, with Cognito, created in the user pool. */
@@ -82,6 +83,8 @@ export class SluiceStack extends Stack {
   /** Prior backup retention: drops backup tables past their project's priorBackupRetention, on a schedule. */
   readonly backupCleanup: SluiceFunction;
   readonly backupCleanupSchedule: Rule;
+  /** Events on EventBridge and webhook delivery (rule → queue → delivery function, with a DLQ). */
+  readonly notify: Notify;
 
   constructor(scope: Construct, id: string, props: SluiceStackProps = {}) {
     super(scope, id, props);
@@ -222,6 +225,15 @@ export class SluiceStack extends Stack {
 
     // The connector's webhookUrl points at this API (the Lambda cannot see its own gateway URL otherwise).
     functions.vcs.fn.addEnvironment('SLUICE_API_URL', this.api.url);
+
+    // Events: what writes pipeline transitions puts them on the default bus; webhooks deliver them.
+    this.notify = new Notify(this, 'Notify', { table: this.table, tableEnv, logRetention, secretsPrefix: this.stackName });
+    for (const fn of [functions.issues, workflow.advance, workflow.approvalGate, workflow.runTask, this.vcsWorker]) grantPutEvents(fn);
+    // The webhooks API stores and replaces a webhook's URL and secret (a PATCH of one keeps the other), and queues :test.
+    grantWebhookSecrets(functions.webhooks, this.stackName, ['secretsmanager:CreateSecret', 'secretsmanager:PutSecretValue', 'secretsmanager:GetSecretValue', 'secretsmanager:DeleteSecret'], 'The webhooks API stores, replaces and deletes the URL and secret of any project\'s webhook');
+    this.notify.grantRetry(functions.webhooks);
+    // Links in messages point at this API.
+    this.notify.delivery.fn.addEnvironment('SLUICE_API_URL', this.api.url);
 
     new CfnOutput(this, 'ApiUrl', { value: this.api.url, description: 'Base URL of the Sluice API' });
     new CfnOutput(this, 'TableName', { value: this.table.table.tableName });
