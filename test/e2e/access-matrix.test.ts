@@ -23,7 +23,6 @@ import type { Json, Orchestrator } from '../../domain/pipeline/orchestrator.js';
 import { keys } from '../../functions/adapters/dynamo/keys.js';
 import { toItem } from '../../functions/adapters/dynamo/item.js';
 import { setOrchestrator } from '../../functions/shared/orchestrator.js';
-import { setNotifyTransport } from '../../functions/shared/wiring-notify.js';
 import { scanTable, type Body } from '../support/api.js';
 import { startApi, type Api, type CallResult } from '../support/http.js';
 import { adminQuery, postgresServer, type SqlServer } from '../support/postgres.js';
@@ -186,6 +185,8 @@ async function hookedProject(c: Ctx): Promise<Params> {
   c.lastWebhook = made.name;
   return { project, webhook: made.id };
 }
+
+let setNotifyTransport: typeof import('../../functions/shared/wiring-notify.js').setNotifyTransport = () => undefined;
 
 /** The pipeline is not run here: starts and token calls succeed, gates are driven by their handlers. */
 const quietOrchestrator: Orchestrator = {
@@ -459,6 +460,8 @@ beforeAll(async () => {
   // Issues: a quiet orchestrator, self-approval allowed (the admin makes every issue), and a shared
   // issue with one task run and one change-history entry written as the task runner would.
   setOrchestrator(quietOrchestrator);
+  // Loaded here, after the table exists: the wiring makes its DynamoDB store at import.
+  ({ setNotifyTransport } = await import('../../functions/shared/wiring-notify.js'));
   setNotifyTransport({ sink: { emit: async () => undefined }, queue: { send: async () => undefined } });
   await admin('PATCH', '/v1/workspace?updateMask=allowSelfApproval', { allowSelfApproval: true });
   // Stages of the test environment wait for its one approval step (no approval rules are set).
