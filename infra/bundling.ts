@@ -99,6 +99,9 @@ export const HANDLER_ENTRIES = {
   vcs: 'functions/http/vcs.ts',
   hooks: 'functions/http/hooks.ts',
   audit: 'functions/http/audit.ts',
+  webhooks: 'functions/http/webhooks.ts',
+  // Webhook delivery: the SQS queue the EventBridge rule feeds invokes it (infra/lib/notify.ts).
+  webhookDelivery: 'functions/workflow/webhook-delivery.ts',
   // The GitOps worker the webhook invokes asynchronously (not a pipeline function).
   vcsWorker: 'functions/workflow/vcs-worker.ts',
   seed: 'functions/seed/handler.ts',

@@ -62,6 +62,8 @@ export const PERMISSIONS = [
   'databaseGroups.delete',
   'vcsConnectors.get',
   'vcsConnectors.update',
+  'webhooks.get',
+  'webhooks.update',
   'approvalRules.get',
   'approvalRules.update',
   'auditLogs.list',
@@ -87,6 +89,9 @@ const GROUP_WRITE: Permission[] = ['databaseGroups.create', 'databaseGroups.upda
 /** GitOps (issue 7): only a projectOwner or a workspaceAdmin may change the connector; its secrets are never readable. */
 const VCS_READ: Permission[] = ['vcsConnectors.get'];
 const VCS_WRITE: Permission[] = ['vcsConnectors.update'];
+/** Project webhooks: members see them (never their URL or secret); owners, DBAs and admins change them. */
+const WEBHOOK_READ: Permission[] = ['webhooks.get'];
+const WEBHOOK_WRITE: Permission[] = ['webhooks.update'];
 
 export const ROLE_PERMISSIONS: Readonly<Record<WorkspaceRole, ReadonlySet<Permission>>> = {
   workspaceAdmin: new Set(PERMISSIONS),
@@ -96,10 +101,10 @@ export const ROLE_PERMISSIONS: Readonly<Record<WorkspaceRole, ReadonlySet<Permis
 };
 
 export const PROJECT_ROLE_PERMISSIONS: Readonly<Record<ProjectRole, ReadonlySet<Permission>>> = {
-  projectOwner: new Set([...PROJECT_READ, ...PROJECT_MANAGE, ...ISSUE_READ, ...ISSUE_WRITE, ...ISSUE_RELEASE, ...SHEET_READ, ...SHEET_WRITE, 'sql.query', ...GROUP_READ, ...GROUP_WRITE, ...VCS_READ, ...VCS_WRITE]),
-  projectDeveloper: new Set([...PROJECT_READ, ...ISSUE_READ, ...ISSUE_WRITE, ...SHEET_READ, ...SHEET_WRITE, 'sql.query', ...GROUP_READ, ...VCS_READ]),
-  projectReleaser: new Set([...PROJECT_READ, ...ISSUE_READ, ...ISSUE_RELEASE, ...SHEET_READ, ...GROUP_READ, ...VCS_READ]),
-  projectViewer: new Set([...PROJECT_READ, ...ISSUE_READ, ...SHEET_READ, ...GROUP_READ, ...VCS_READ]),
+  projectOwner: new Set([...PROJECT_READ, ...PROJECT_MANAGE, ...ISSUE_READ, ...ISSUE_WRITE, ...ISSUE_RELEASE, ...SHEET_READ, ...SHEET_WRITE, 'sql.query', ...GROUP_READ, ...GROUP_WRITE, ...VCS_READ, ...VCS_WRITE, ...WEBHOOK_READ, ...WEBHOOK_WRITE]),
+  projectDeveloper: new Set([...PROJECT_READ, ...ISSUE_READ, ...ISSUE_WRITE, ...SHEET_READ, ...SHEET_WRITE, 'sql.query', ...GROUP_READ, ...VCS_READ, ...WEBHOOK_READ]),
+  projectReleaser: new Set([...PROJECT_READ, ...ISSUE_READ, ...ISSUE_RELEASE, ...SHEET_READ, ...GROUP_READ, ...VCS_READ, ...WEBHOOK_READ]),
+  projectViewer: new Set([...PROJECT_READ, ...ISSUE_READ, ...SHEET_READ, ...GROUP_READ, ...VCS_READ, ...WEBHOOK_READ]),
   sqlEditorUser: new Set(['projects.get', 'databases.list', 'databases.get', ...SHEET_READ, ...SHEET_WRITE, 'sql.query']),
 };
 

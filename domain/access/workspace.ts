@@ -2,6 +2,7 @@ import * as z from 'zod/mini';
 import { ECHOED, Timestamp, Title, checkEtag, etagOf, parse, resolveUpdateMask } from '../common/values.js';
 import { NotFoundError } from '../common/errors.js';
 import type { AccessDeps } from './ports.js';
+import { isAllowlistEntry } from '../common/outbound.js';
 
 export const WORKSPACE_NAME = 'workspace';
 
@@ -27,6 +28,8 @@ export interface Workspace {
   allowSelfApproval: boolean;
   /** Absent on a workspace stored before the setting existed: DEFAULT_AUDIT_RETENTION. */
   auditRetention?: string;
+  /** Hosts, IP addresses or CIDR ranges outbound calls (webhooks, the GitOps apiUrl) may reach though private (domain/common/outbound.ts). */
+  outboundAllowlist?: string[];
   createTime: string;
   updateTime: string;
   version: number;
@@ -37,6 +40,7 @@ export const WorkspaceResource = /* @__PURE__ */ z.object({
   title: /* @__PURE__ */ z.string(),
   allowSelfApproval: /* @__PURE__ */ z.boolean(),
   auditRetention: /* @__PURE__ */ z.string(),
+  outboundAllowlist: /* @__PURE__ */ z.array(/* @__PURE__ */ z.string()),
   createTime: Timestamp,
   updateTime: Timestamp,
   etag: /* @__PURE__ */ z.string(),
@@ -46,15 +50,17 @@ export const WorkspacePatch = z.strictObject({
   title: z.optional(Title),
   allowSelfApproval: z.optional(z.boolean()),
   auditRetention: z.optional(AuditRetention),
+  outboundAllowlist: z.optional(z.array(z.string().check(z.refine(isAllowlistEntry, 'must be a host name, an IP address or a CIDR range like 10.0.0.0/8'))).check(z.maxLength(100))),
   ...ECHOED,
 });
-const MUTABLE = ['title', 'allowSelfApproval', 'auditRetention'] as const;
+const MUTABLE = ['title', 'allowSelfApproval', 'auditRetention', 'outboundAllowlist'] as const;
 
 export const toWorkspaceResource = (w: Workspace): z.infer<typeof WorkspaceResource> => ({
   name: WORKSPACE_NAME,
   title: w.title,
   allowSelfApproval: w.allowSelfApproval,
   auditRetention: w.auditRetention ?? DEFAULT_AUDIT_RETENTION,
+  outboundAllowlist: w.outboundAllowlist ?? [],
   createTime: w.createTime,
   updateTime: w.updateTime,
   etag: etagOf(WORKSPACE_NAME, w.version),
@@ -85,6 +91,7 @@ export async function updateWorkspace(
   if (fields.includes('title')) next.title = patch.title!;
   if (fields.includes('allowSelfApproval')) next.allowSelfApproval = patch.allowSelfApproval!;
   if (fields.includes('auditRetention')) next.auditRetention = patch.auditRetention!;
+  if (fields.includes('outboundAllowlist')) next.outboundAllowlist = [...new Set(patch.outboundAllowlist!.map((e) => e.trim().toLowerCase()))];
   if (fields.length === 0) return current;
   return deps.workspace.update(next, current.version);
 }

@@ -6,6 +6,7 @@ import { INSTANCE_OPERATION_SCHEMAS } from '../inventory/instances.js';
 import { ISSUE_OPERATION_SCHEMAS } from '../pipeline/resources.js';
 import { GROUP_OPERATION_SCHEMAS } from '../inventory/groups.js';
 import { VCS_OPERATION_SCHEMAS } from '../gitops/vcs.js';
+import { NOTIFY_OPERATION_SCHEMAS } from '../notify/webhooks.js';
 import { APPROVAL_OPERATION_SCHEMAS } from '../approval/rules.js';
 import { SHEET_OPERATION_SCHEMAS } from '../sheets/sheets.js';
 import { PROJECT_OPERATION_SCHEMAS } from '../inventory/projects.js';
@@ -45,6 +46,7 @@ export const OPERATION_SCHEMAS: Record<string, OperationSchemas> = {
   ...SHEET_OPERATION_SCHEMAS,
   ...GROUP_OPERATION_SCHEMAS,
   ...VCS_OPERATION_SCHEMAS,
+  ...NOTIFY_OPERATION_SCHEMAS,
   ...APPROVAL_OPERATION_SCHEMAS,
   ...AUDIT_OPERATION_SCHEMAS,
   ...SYNC_OPERATION_SCHEMAS,
@@ -177,6 +179,10 @@ export function buildOpenApi(version = '1.0.0'): Record<string, unknown> {
       'Errors: a path of this document asked with a method it does not take (DELETE /v1/environments) is a 405 with an `Allow` header naming the methods it takes, in the error shape with status UNIMPLEMENTED (what grpc-gateway answers to a 405). A path outside the document stays a 404 NOT_FOUND.',
       'Approval: a stage\'s `approval` is `{status, rule?, steps, waitingFor?}`. `status` adds NOT_DECIDED: the flow is decided when the pipeline reaches the stage (so rules see the plan check), not when the issue is made. Each step carries `roles`, the roles any one of which approves it (a rule\'s step has one, also given as `role`; the environment\'s own step has the four of before and no `role`), and `comment` (the approver\'s, or a rejection\'s reason). `waitingFor` names the roles of the waiting step. `plan_check.status` is NOT_RUN for an issue no plan check ran on.',
       'Approval: a stage has the status REJECTED after `:reject` (which requires `reason`). Who may not act on the waiting step (lacks its role, created the issue, approved another step of the stage) gets 403 naming issues.approve, whatever their other permissions; a stage not waiting is 400; a lost race is 409. Activities: STEP_APPROVED (a step before the last), STAGE_APPROVED (the last), STAGE_REJECTED, APPROVAL_REREQUESTED. PUT /v1/approvalRules without an etag replaces the rules unconditionally.',
+      'Webhooks: a webhook resource is `{name, id, title, type, events, hasSecret, createTime, updateTime, etag}`: `id` may be chosen at create (else `wh-` and 8 hex digits); `hasSecret` says whether GENERIC deliveries are signed. `url` must be https (http only on `npm start`). Reading needs `webhooks.get` (every project role); changing needs `webhooks.update` (projectOwner, workspaceDBA, workspaceAdmin). At most 20 per project.',
+      'Webhooks: `POST …/webhooks/{id}:test` answers 202 with the TEST delivery, PENDING (the attempt follows on the queue). `GET …/deliveries` takes `pageSize` (newest first, no pageToken); each delivery carries `attempts` ({time, statusCode?, error?, durationMs}), `nextAttemptTime` while PENDING, and the `body` sent.',
+      'Webhooks: the GENERIC payload names resources by name: `project` is `projects/{p}`, `issue` is `{name, title}`, `actor` is `{name: "users/N", email}`; it also carries `id`, `summary`, `next` (who must act), `approval` `{roles, step, steps, rule?}` for APPROVAL_REQUESTED and `comment`. A TEST event exists for `:test` only.',
+      'Workspace: `outboundAllowlist` (host names, IP addresses or CIDR ranges, up to 100): addresses webhooks and the GitOps apiUrl may reach although private, loopback or link-local (deployed, those are refused otherwise, at save and at each connection). The GitOps `apiUrl` is now checked by the same guard: deployed, http://127.0.0.1 is refused.',
       ...GITOPS_DEPARTURES,
       ...AUDIT_DEPARTURES,
       ...SCHEMA_DEPARTURES,

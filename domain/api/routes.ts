@@ -4,7 +4,7 @@ import type { Permission } from '../access/roles.js';
 
 export type HttpMethod = 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
 /** A handler family is one Lambda function: functions/http/<family>.ts. */
-export type Family = 'meta' | 'workspace' | 'users' | 'environments' | 'instances' | 'databases' | 'projects' | 'issues' | 'sheets' | 'sql' | 'groups' | 'vcs' | 'hooks' | 'audit';
+export type Family = 'meta' | 'workspace' | 'users' | 'environments' | 'instances' | 'databases' | 'projects' | 'issues' | 'sheets' | 'sql' | 'groups' | 'vcs' | 'hooks' | 'audit' | 'webhooks';
 
 export interface RouteDef {
   readonly method: HttpMethod;
@@ -117,6 +117,14 @@ export const ROUTES = [
   { method: 'PUT', path: '/v1/projects/{project}/vcsConnector', family: 'vcs', operation: 'putVcsConnector', permission: 'vcsConnectors.update', summary: 'Create or replace the VCS connector; the answer carries the webhookUrl to give the provider', body: true },
   { method: 'DELETE', path: '/v1/projects/{project}/vcsConnector', family: 'vcs', operation: 'deleteVcsConnector', permission: 'vcsConnectors.update', summary: 'Remove the VCS connector and its secrets' },
   { method: 'POST', path: '/v1/hooks/vcs/{project}', family: 'hooks', operation: 'receiveVcsWebhook', permission: null, summary: "The provider's push webhook: authenticated by its signature, not a JWT", rawBody: true },
+
+  { method: 'GET', path: '/v1/projects/{project}/webhooks', family: 'webhooks', operation: 'listWebhooks', permission: 'webhooks.get', summary: "List the project's webhooks (never their URL or secret)" },
+  { method: 'POST', path: '/v1/projects/{project}/webhooks', family: 'webhooks', operation: 'createWebhook', permission: 'webhooks.update', summary: 'Add a webhook {title, type, url, secret?, events}: url and secret are write-only; deployed, a private, loopback or link-local address is refused unless allowlisted', body: true, create: true },
+  { method: 'GET', path: '/v1/projects/{project}/webhooks/{webhook}', family: 'webhooks', operation: 'getWebhook', permission: 'webhooks.get', summary: 'Get a webhook' },
+  { method: 'PATCH', path: '/v1/projects/{project}/webhooks/{webhook}', family: 'webhooks', operation: 'updateWebhook', permission: 'webhooks.update', summary: 'Update a webhook (title, url, secret, events)', body: true },
+  { method: 'DELETE', path: '/v1/projects/{project}/webhooks/{webhook}', family: 'webhooks', operation: 'deleteWebhook', permission: 'webhooks.update', summary: 'Remove a webhook and its secret' },
+  { method: 'POST', path: '/v1/projects/{project}/webhooks/{webhook}:test', family: 'webhooks', operation: 'testWebhook', permission: 'webhooks.update', summary: 'Queue a TEST message to the webhook; answers at once with the PENDING delivery (its attempts appear in the delivery log)', body: true },
+  { method: 'GET', path: '/v1/projects/{project}/webhooks/{webhook}/deliveries', family: 'webhooks', operation: 'listWebhookDeliveries', permission: 'webhooks.get', summary: "The webhook's recent deliveries, newest first: each attempt's time, status code and error" },
 
   { method: 'GET', path: '/v1/auditLogs', family: 'audit', operation: 'listAuditLogs', permission: 'auditLogs.list', summary: 'The audit log, newest first: one entry per mutating request and SQL-editor query (?filter=actor == "users/3" && time >= "2026-12-01T00:00:00Z")' },
 ] as const satisfies readonly RouteDef[];

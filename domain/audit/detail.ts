@@ -26,7 +26,7 @@ const REQUEST: Readonly<Record<string, Pick>> = {
   updateWorkspace: (b, q) => ({
     ...mask(b, q),
     // Settings that change who may do what, or how long this log is kept, are worth their value.
-    ...only({ allowSelfApproval: typeof b.allowSelfApproval === 'boolean' ? b.allowSelfApproval : undefined, auditRetention: str(b.auditRetention) }),
+    ...only({ allowSelfApproval: typeof b.allowSelfApproval === 'boolean' ? b.allowSelfApproval : undefined, auditRetention: str(b.auditRetention), outboundAllowlist: names(b.outboundAllowlist) }),
   }),
   createUser: (b) => only({ email: str(b.email), role: str(b.role) }),
   updateUser: (b, q) => ({ ...mask(b, q), ...only({ role: str(b.role) }) }),
@@ -67,6 +67,9 @@ const REQUEST: Readonly<Record<string, Pick>> = {
   updateTableGroup: (b, q) => ({ ...mask(b, q), ...only({ tableExpr: str(b.tableExpr) }) }),
   // Never apiUrl, webhookSecret or accessToken.
   putVcsConnector: (b) => only({ provider: str(b.provider), repository: str(b.repository), branch: str(b.branch), baseDirectory: str(b.baseDirectory) }),
+  // Never url or secret (write-only): the type and the events it subscribes to.
+  createWebhook: (b) => only({ id: str(b.id), type: str(b.type), events: names(b.events) }),
+  updateWebhook: (b, q) => ({ ...mask(b, q), ...only({ events: names(b.events) }) }),
 };
 
 /** Operations whose answer says what they did in a few safe words. */
@@ -74,6 +77,7 @@ const RESPONSE: Readonly<Record<string, (r: Obj) => Obj>> = {
   // The webhook's outcome: accepted, duplicate, ignored and why; the delivery id; how many files.
   receiveVcsWebhook: (r) => only({ outcome: str(r.message), delivery: str(r.delivery), files: typeof r.files === 'number' ? r.files : undefined }),
   testConnection: (r) => only({ ok: typeof r.ok === 'boolean' ? r.ok : undefined }),
+  testWebhook: (r) => only({ delivery: str(r.id) }),
 };
 
 /** The operations this module knows a detail for (a test checks each is a real route). */

@@ -11,6 +11,7 @@ import type { OperationSchemas } from '../common/operations.js';
 import type { Deps } from '../inventory/ports.js';
 import type { SecretStore } from '../common/ports.js';
 import { projectWith } from '../inventory/projects.js';
+import { checkOutboundUrl, type Resolve } from '../common/outbound.js';
 
 export const VCS_PROVIDERS = ['GITHUB', 'GITLAB'] as const;
 export type VcsProvider = (typeof VCS_PROVIDERS)[number];
@@ -228,6 +229,8 @@ export function checkApiUrl(raw: string): string {
 export interface VcsDeps extends Deps {
   vcs: VcsRepo;
   secrets: SecretStore;
+  /** The outbound-address guard (domain/common/outbound.ts): loopback only on one machine. */
+  outbound: { allowLoopback: boolean; resolve: Resolve };
 }
 
 /** GET: projects.get in the project (any member, DBAs and admins); the connector holds no secret to leak. */
@@ -254,6 +257,9 @@ export async function putVcsConnector(deps: VcsDeps, access: Access, project: st
     if (missing.length > 0) throw fieldError(missing[0]!, 'required when the connector is created (write-only: never returned)');
   }
   const apiUrl = checkApiUrl(input.apiUrl ?? DEFAULT_API_URL[input.provider]);
+  // Deployed, loopback is the Lambda runtime's own API and a private address is inside the VPC.
+  const workspace = await deps.workspace.get();
+  await checkOutboundUrl({ allowLoopback: deps.outbound.allowLoopback, allowlist: workspace?.outboundAllowlist ?? [] }, deps.outbound.resolve, new URL(apiUrl), 'apiUrl');
   const now = deps.now().toISOString();
   const names = secretNames(project);
   if (input.webhookSecret !== undefined) await deps.secrets.put(names.webhookSecret, input.webhookSecret);

@@ -7,9 +7,12 @@ import { DynamoIssueRepo } from '../adapters/dynamo/issues.js';
 import { DynamoSheetRepo } from '../adapters/dynamo/sheets.js';
 import { orchestrator } from './orchestrator.js';
 import { approvalRuleRepo } from './wiring-repos.js';
+import { observeIssueRepo } from '../../domain/notify/events.js';
+import { emitLog, lateSink } from './wiring-notify.js';
 import { deps, store } from './wiring.js';
 
-export const issueRepo = new DynamoIssueRepo(store);
+/** Each transition it writes also goes on the event bus (EventBridge deployed, the local queue on one machine). */
+export const issueRepo = observeIssueRepo(new DynamoIssueRepo(store), lateSink, () => new Date(), emitLog);
 const groupRepo = new DynamoGroupRepo(store);
 const sheetRepo = new DynamoSheetRepo(store);
 export const issueDeps = (): IssueDeps => ({ ...deps, issues: issueRepo, orchestrator: orchestrator(), groups: groupRepo, sheets: sheetRepo });

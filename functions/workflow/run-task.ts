@@ -244,14 +244,15 @@ let wired: ((input: RunTaskInput) => Promise<RunTaskOutput>) | undefined;
 /** The Lambda: module-scope clients, wired on first use. */
 export const handler = async (input: RunTaskInput): Promise<RunTaskOutput> => {
   if (!wired) {
-    const [{ store, deps }, { secrets }, { DynamoTaskRunStore, runnerCache }] = await Promise.all([
-      import('../shared/wiring.js'), import('../shared/wiring-sql.js'), import('../shared/wiring-runner.js'),
+    const [{ store, deps }, { secrets }, { DynamoTaskRunStore, runnerCache }, { observeTaskRunStore }, { lateSink, emitLog }] = await Promise.all([
+      import('../shared/wiring.js'), import('../shared/wiring-sql.js'), import('../shared/wiring-runner.js'), import('../../domain/notify/events.js'), import('../shared/wiring-notify.js'),
     ]);
     const statementTimeoutMs = statementTimeoutFrom(process.env);
     // The instance and its password, cached per container with a bounded lifetime (runner-cache.ts).
     const cached = runnerCache(deps.instances, secrets);
     wired = taskRunner({
-      store: new DynamoTaskRunStore(store), instances: cached.instances, databases: deps.databases, secrets: cached.secrets, executor: new SqlChangeExecutor({ statementTimeoutMs }), now: () => new Date(), statementTimeoutMs,
+      // Every run's start, outcome and failure also goes on the event bus (TASK_FAILED for webhooks).
+      store: observeTaskRunStore(new DynamoTaskRunStore(store), lateSink, emitLog), instances: cached.instances, databases: deps.databases, secrets: cached.secrets, executor: new SqlChangeExecutor({ statementTimeoutMs }), now: () => new Date(), statementTimeoutMs,
     });
   }
   return wired(input);

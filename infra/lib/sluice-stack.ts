@@ -23,6 +23,7 @@ import { PipelineStateMachine } from './pipeline.js';
 import { SyncStateMachine } from './sync.js';
 import { grantDataSourceSecretRead, grantDataSourceSecrets, grantVcsSecrets } from './secrets.js';
 import { SluiceTable } from './table.js';
+import { Notify, grantPutEvents, grantWebhookSecrets } from './notify.js';
 
 export interface SluiceStackProps extends StackProps {
   /** The first workspaceAdmin: seeded in the table and, with Cognito, created in the user pool. */
@@ -91,6 +92,8 @@ export class SluiceStack extends Stack {
   /** Instance sync: the step Lambda and the state machine that loops it until the operation is done. */
   readonly syncStep: SluiceFunction;
   readonly sync: SyncStateMachine;
+  /** Events on EventBridge and webhook delivery (rule → queue → delivery function, with a DLQ). */
+  readonly notify: Notify;
 
   constructor(scope: Construct, id: string, props: SluiceStackProps = {}) {
     super(scope, id, props);
@@ -250,6 +253,15 @@ export class SluiceStack extends Stack {
 
     // The connector's webhookUrl points at this API (the Lambda cannot see its own gateway URL otherwise).
     functions.vcs.fn.addEnvironment('SLUICE_API_URL', this.api.url);
+
+    // Events: what writes pipeline transitions puts them on the default bus; webhooks deliver them.
+    this.notify = new Notify(this, 'Notify', { table: this.table, tableEnv, logRetention, secretsPrefix: this.stackName });
+    for (const fn of [functions.issues, workflow.advance, workflow.approvalGate, workflow.runTask, this.vcsWorker]) grantPutEvents(fn);
+    // The webhooks API stores and replaces a webhook's URL and secret (a PATCH of one keeps the other), and queues :test.
+    grantWebhookSecrets(functions.webhooks, this.stackName, ['secretsmanager:CreateSecret', 'secretsmanager:PutSecretValue', 'secretsmanager:GetSecretValue', 'secretsmanager:DeleteSecret'], 'The webhooks API stores, replaces and deletes the URL and secret of any project\'s webhook');
+    this.notify.grantRetry(functions.webhooks);
+    // Links in messages point at this API.
+    this.notify.delivery.fn.addEnvironment('SLUICE_API_URL', this.api.url);
 
     new CfnOutput(this, 'ApiUrl', { value: this.api.url, description: 'Base URL of the Sluice API' });
     new CfnOutput(this, 'TableName', { value: this.table.table.tableName });

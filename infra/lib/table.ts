@@ -62,6 +62,13 @@ export class SluiceTable extends Construct {
     );
   }
 
+  /** Reads and whole-item puts only: webhook delivery (reads webhooks, users and issues; writes its delivery records). */
+  grantReadPut(grantee: IGrantable): void {
+    grantee.grantPrincipal.addToPrincipalPolicy(
+      new PolicyStatement({ actions: [...READ_ACTIONS, 'dynamodb:PutItem'], resources: [this.table.tableArn, `${this.table.tableArn}/index/${GSI1}`] }),
+    );
+  }
+
   /** Item reads and writes on the table and its one index: named ARNs, no `index/*`. */
   grantData(grantee: IGrantable): void {
     grantee.grantPrincipal.addToPrincipalPolicy(

@@ -20,6 +20,7 @@ import { startSamples, type Samples } from './samples.js';
 import { localVcsDispatcher } from './vcs-worker.js';
 import { startBackupCleanupTimer } from './backup-cleanup.js';
 import { CONSOLE_DIST, ensureConsoleBuilt } from '../console-build.js';
+import { localNotify, type LocalNotify } from './notify.js';
 
 const say = (line: string) => process.stderr.write(line + '\n');
 
@@ -42,6 +43,7 @@ async function main(): Promise<void> {
   let pipeline: LocalStepFunctions | undefined;
   let sync: LocalSync | undefined;
   let cleanup: { stop(): Promise<void> } | undefined;
+  let notify: LocalNotify | undefined;
   const vcsWorker = localVcsDispatcher();
   let stopping = false;
   const stop = async (code: number) => {
@@ -51,6 +53,9 @@ async function main(): Promise<void> {
     await cleanup?.stop();
     // A push being turned into issues finishes first (the next start would not pick it up).
     await vcsWorker.idle();
+    // Deliveries under way finish; pending retries are dropped (EventBridge and SQS do not exist here).
+    notify?.close();
+    await notify?.idle();
     // Stops the executions (the next start resumes them) and releases their gates' timers.
     await pipeline?.close();
     await sync?.close();
@@ -77,6 +82,8 @@ async function main(): Promise<void> {
     // Instance passwords: encrypted in the data folder (the cloud uses Secrets Manager).
     process.env.SLUICE_SECRETS_DIR ??= join(config.dataDir, 'secrets');
     process.env.AWS_REGION ??= 'local';
+    // Webhooks and the GitOps apiUrl may reach 127.0.0.1 on one machine (a receiver, a fake provider).
+    process.env.SLUICE_OUTBOUND_ALLOW_LOOPBACK ??= 'true';
     await ensureTable(dynamo.endpoint, config.tableName);
     const { admin } = await seed(createStore(), { adminEmail: config.adminEmail, environments: true });
     const keys = await loadOrCreateKeys(config.dataDir);
@@ -89,6 +96,10 @@ async function main(): Promise<void> {
     setSyncRunner(sync);
     // GitOps pushes: the webhook answers at once, the worker runs in this process.
     setVcsDispatcher(vcsWorker);
+    // Events and webhook deliveries: the same delivery code as the cloud's, on an in-process queue.
+    const { deliveryDeps, setNotifyTransport } = await import('../../functions/shared/wiring-notify.js');
+    notify = localNotify((queue) => deliveryDeps({ queue }));
+    setNotifyTransport(notify);
     const resumed = await resumeOpenIssues(createStore(), pipeline);
     if (resumed.length > 0) say(`Resumed the pipelines of ${resumed.length} open issue(s): ${resumed.join(', ')}`);
     // The web console: built here when the build is missing or older than its sources.

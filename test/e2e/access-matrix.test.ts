@@ -111,6 +111,8 @@ interface Fixture {
 
 /** Shared resources made once, and makers of throwaway ones; every maker acts as the admin. */
 interface Ctx {
+  /** The name of the webhook hookedProject made last. */
+  lastWebhook: string;
   /** A fresh user-chosen id. */
   unique(prefix: string): string;
   /** Calls as the admin and insists on success. */
@@ -175,6 +177,17 @@ async function connectedProject(c: Ctx): Promise<Params> {
   await c.admin('PUT', `/v1/projects/${project}/vcsConnector`, vcsBody());
   return { project };
 }
+
+/** A webhook to a closed loopback port (nothing is sent: the matrix's queue goes nowhere). */
+const webhookBody = (c: Ctx) => ({ id: c.unique('wh'), title: 'Matrix', type: 'GENERIC', url: 'http://127.0.0.1:1/hook', secret: 'matrix-webhook-secret-1', events: ['ISSUE_DONE'] });
+async function hookedProject(c: Ctx): Promise<Params> {
+  const project = await c.boundProject();
+  const made = await c.admin('POST', `/v1/projects/${project}/webhooks`, webhookBody(c));
+  c.lastWebhook = made.name;
+  return { project, webhook: made.id };
+}
+
+let setNotifyTransport: typeof import('../../functions/shared/wiring-notify.js').setNotifyTransport = () => undefined;
 
 /** The pipeline is not run here: starts and token calls succeed, gates are driven by their handlers. */
 const quietOrchestrator: Orchestrator = {
@@ -321,6 +334,14 @@ const FIXTURES: Record<Operation, Fixture> = {
   putVcsConnector: { params: async (c) => ({ project: await c.boundProject() }), body: vcsBody },
   deleteVcsConnector: { params: connectedProject },
 
+  listWebhooks: { params: hookedProject, lists: { field: 'webhooks', name: (c) => c.lastWebhook } },
+  createWebhook: { params: async (c) => ({ project: await c.boundProject() }), body: (c) => webhookBody(c) },
+  getWebhook: { params: hookedProject },
+  updateWebhook: { params: hookedProject, body: () => ({ title: 'Matrix again' }) },
+  deleteWebhook: { params: hookedProject },
+  testWebhook: { params: hookedProject, body: () => ({}) },
+  listWebhookDeliveries: { params: hookedProject },
+
   listAuditLogs: { query: 'pageSize=10' },
 };
 
@@ -445,6 +466,9 @@ beforeAll(async () => {
   // Issues: a quiet orchestrator, self-approval allowed (the admin makes every issue), and a shared
   // issue with one task run and one change-history entry written as the task runner would.
   setOrchestrator(quietOrchestrator);
+  // Loaded here, after the table exists: the wiring makes its DynamoDB store at import.
+  ({ setNotifyTransport } = await import('../../functions/shared/wiring-notify.js'));
+  setNotifyTransport({ sink: { emit: async () => undefined }, queue: { send: async () => undefined } });
   await admin('PATCH', '/v1/workspace?updateMask=allowSelfApproval', { allowSelfApproval: true });
   // Stages of the test environment wait for its one approval step (no approval rules are set).
   await admin('PATCH', '/v1/environments/test?updateMask=rolloutPolicy.requireApproval', { rolloutPolicy: { requireApproval: true } });
@@ -485,6 +509,7 @@ beforeAll(async () => {
   }) }));
 
   ctx = {
+    lastWebhook: '',
     unique,
     admin,
     boundProject,
@@ -510,6 +535,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   setOrchestrator(undefined);
+  setNotifyTransport(undefined);
   await api?.server.close();
   if (secretsDir) rmSync(secretsDir, { recursive: true, force: true });
   console.log(

@@ -99,10 +99,13 @@ describe.skipIf(!maria)('README.md, top to bottom in one shell', () => {
     expectMarkedWhereNeeded();
     const port = await freePort();
     const fakeGithubPort = await freePort();
+    const receiverPort = await freePort();
     const swaps: [string, string][] = [
       ['127.0.0.1:3000', `127.0.0.1:${port}`],
       ['127.0.0.1:3100', `127.0.0.1:${fakeGithubPort}`],
       ['--port 3100', `--port ${fakeGithubPort}`],
+      ['127.0.0.1:3200', `127.0.0.1:${receiverPort}`],
+      ['listen(3200,', `listen(${receiverPort},`],
       ['"host":"127.0.0.1","port":3306,"username":"root","password":""',
         JSON.stringify({ host: maria!.host, port: maria!.port, username: maria!.username, password: maria!.password ?? '' }).slice(1, -1)],
     ];
@@ -160,6 +163,17 @@ describe.skipIf(!maria)('README.md, top to bottom in one shell', () => {
     expect(approval).toMatch(/"approval":\{"status":"APPROVED","steps":\[\{"roles":\[[^\]]*\],"status":"APPROVED","approver":"users\/4"/);
     expect(approval).toContain('ISSUE_DONE');
     expect(approval).toContain('"statement":"ALTER TABLE employees ADD COLUMN phone text;"');
+
+    // Webhooks: the receiver got the two approval requests, each naming its role, then ISSUE_DONE; the audit log shows the releaser's approval.
+    const ruled = out('prod needs projectReleaser then workspaceDBA');
+    // (curl prints no final newline: a receiver's line may follow an answer on the same line)
+    expect(ruled).toMatch(/APPROVAL_REQUESTED \{"event":"APPROVAL_REQUESTED"[^\n]*"approval":\{"roles":\["projectReleaser"\],"step":1,"steps":2/);
+    expect(ruled).toMatch(/APPROVAL_REQUESTED \{[^\n]*"actor":\{"name":"users\/4"[^\n]*"approval":\{"roles":\["workspaceDBA"\],"step":2/);
+    expect(ruled).toMatch(/ISSUE_CREATED\nAPPROVAL_REQUESTED\nAPPROVAL_REQUESTED\nSTAGE_APPROVED\nISSUE_DONE\n/);
+    const audited = out('actor == "users/4"');
+    expect(audited).toMatch(/"actor":"users\/4","method":"approveStage"/);
+    expect(audited).toMatch(/"event":"ISSUE_DONE","[^\n]*"status":"DELIVERED"/);
+    expect(audited).not.toContain('a-long-signing-secret-456');
 
     // The batch change: the failed task is listed, skipped (its stage DONE), the issue canceled.
     const batch = out(':skip');

@@ -62,6 +62,15 @@ const executions = {
   'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':states:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':execution:', { 'Fn::Select': [6, { 'Fn::Split': [':', stateMachine] }] }, ':*']],
 };
 /** What the issues API does to the pipeline: start, cancel, describe, resume or fail a gate. */
+/** Events: PutEvents on the account's default bus (SLUICE_EVENT_BUS). */
+const EVENTS = ['events:PutEvents'];
+const defaultBus = { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':events:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':event-bus/default']] };
+const webhookSecrets = {
+  'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':secretsmanager:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, `:secret:${s.stack.stackName}/webhooks/*`]],
+};
+const deliveryQueue = { 'Fn::GetAtt': [s.id(s.stack.notify.queue), 'Arn'] };
+/** What Lambda's SQS event source needs of the delivery function's role (CDK grants exactly these). */
+const CONSUME = ['sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:ReceiveMessage'];
 const PIPELINE = ['states:DescribeExecution', 'states:SendTaskFailure', 'states:SendTaskSuccess', 'states:StartExecution', 'states:StopExecution'];
 const provider = ofType(s, 'AWS::Lambda::Function').find(([, f]) => f.Properties.Handler === 'framework.onEvent')![0];
 
@@ -75,7 +84,7 @@ const EXPECTED: Record<string, { id: string; actions: string[] }> = {
   instances: { id: s.id(s.stack.functions.instances.fn), actions: [...LOGS, ...TABLE_ITEMS, ...SECRETS, 'states:StartExecution'].sort() },
   databases: { id: s.id(s.stack.functions.databases.fn), actions: [...LOGS, ...TABLE_ITEMS].sort() },
   projects: { id: s.id(s.stack.functions.projects.fn), actions: [...LOGS, ...TABLE_ITEMS].sort() },
-  issues: { id: s.id(s.stack.functions.issues.fn), actions: [...LOGS, ...TABLE_ITEMS, 'dynamodb:BatchWriteItem', ...PIPELINE].sort() },
+  issues: { id: s.id(s.stack.functions.issues.fn), actions: [...LOGS, ...TABLE_ITEMS, 'dynamodb:BatchWriteItem', ...PIPELINE, ...EVENTS].sort() },
   // Database and table groups: table items only (matching reads the databases sync recorded).
   groups: { id: s.id(s.stack.functions.groups.fn), actions: [...LOGS, ...TABLE_ITEMS].sort() },
   // Sheets: table items only (content chunks are written and deleted in transactions).
@@ -84,9 +93,10 @@ const EXPECTED: Record<string, { id: string; actions: string[] }> = {
   sql: { id: s.id(s.stack.functions.sql.fn), actions: [...LOGS, ...TABLE_ITEMS, 'secretsmanager:GetSecretValue'].sort() },
   seed: { id: s.id(s.stack.seed.handler.fn), actions: [...LOGS, ...TABLE_ITEMS].sort() },
   // The pipeline's Lambdas: table only; the runner also reads (never writes) the data sources' passwords.
-  advance: { id: s.id(s.stack.workflow.advance.fn), actions: [...LOGS, ...TABLE_ITEMS].sort() },
-  approvalGate: { id: s.id(s.stack.workflow.approvalGate.fn), actions: [...LOGS, ...TABLE_ITEMS].sort() },
-  runTask: { id: s.id(s.stack.workflow.runTask.fn), actions: [...LOGS, ...TABLE_ITEMS, 'secretsmanager:GetSecretValue'].sort() },
+  // Those that write transitions (ISSUE_DONE, APPROVAL_REQUESTED, TASK_FAILED…) also put them on the default bus.
+  advance: { id: s.id(s.stack.workflow.advance.fn), actions: [...LOGS, ...TABLE_ITEMS, ...EVENTS].sort() },
+  approvalGate: { id: s.id(s.stack.workflow.approvalGate.fn), actions: [...LOGS, ...TABLE_ITEMS, ...EVENTS].sort() },
+  runTask: { id: s.id(s.stack.workflow.runTask.fn), actions: [...LOGS, ...TABLE_ITEMS, 'secretsmanager:GetSecretValue', ...EVENTS].sort() },
   stageResult: { id: s.id(s.stack.workflow.stageResult.fn), actions: [...LOGS, ...TABLE_ITEMS].sort() },
   failureGate: { id: s.id(s.stack.workflow.failureGate.fn), actions: [...LOGS, ...TABLE_ITEMS].sort() },
   provider: { id: provider, actions: ['lambda:GetFunction', 'lambda:InvokeFunction', ...LOGS].sort() },
@@ -94,7 +104,11 @@ const EXPECTED: Record<string, { id: string; actions: string[] }> = {
   // secrets and queues the worker; the worker reads access tokens and starts issue executions.
   vcs: { id: s.id(s.stack.functions.vcs.fn), actions: [...LOGS, ...TABLE_ITEMS, 'secretsmanager:CreateSecret', 'secretsmanager:PutSecretValue', 'secretsmanager:DeleteSecret'].sort() },
   hooks: { id: s.id(s.stack.functions.hooks.fn), actions: [...LOGS, ...TABLE_ITEMS, 'secretsmanager:GetSecretValue', 'lambda:InvokeFunction'].sort() },
-  vcsWorker: { id: s.id(s.stack.vcsWorker.fn), actions: [...LOGS, ...TABLE_ITEMS, 'dynamodb:BatchWriteItem', 'secretsmanager:GetSecretValue', 'states:StartExecution'].sort() },
+  vcsWorker: { id: s.id(s.stack.vcsWorker.fn), actions: [...LOGS, ...TABLE_ITEMS, 'dynamodb:BatchWriteItem', 'secretsmanager:GetSecretValue', 'states:StartExecution', ...EVENTS].sort() },
+  // Webhooks: the API stores their URL and secret and queues :test; the delivery function reads
+  // them, consumes the delivery queue and queues each retry on it.
+  webhooks: { id: s.id(s.stack.functions.webhooks.fn), actions: [...LOGS, ...TABLE_ITEMS, ...SECRETS, 'sqs:SendMessage'].sort() },
+  webhookDelivery: { id: s.id(s.stack.notify.delivery.fn), actions: [...LOGS, 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'secretsmanager:GetSecretValue', 'sqs:SendMessage', ...CONSUME].sort() },
   // The audit log's reader: GET /v1/auditLogs only, so reads only (every other family writes its own entries).
   audit: { id: s.id(s.stack.functions.audit.fn), actions: [...LOGS, 'dynamodb:GetItem', 'dynamodb:Query'].sort() },
   // Prior backup retention: reads the backup index and marks task runs, reads (never writes) the data sources' passwords to drop backup tables.
@@ -102,7 +116,7 @@ const EXPECTED: Record<string, { id: string; actions: string[] }> = {
   // Instance sync steps: record schemas (chunks in batches) and tables; read (never write) the data sources' passwords.
   syncStep: { id: s.id(s.stack.syncStep.fn), actions: [...LOGS, ...TABLE_ITEMS, 'dynamodb:BatchWriteItem', 'secretsmanager:GetSecretValue'].sort() },
 };
-const SECRET_RESOURCE: Record<string, unknown> = { vcs: vcsSecrets('*'), hooks: vcsSecrets('*/webhookSecret-??????'), vcsWorker: vcsSecrets('*/accessToken-??????') };
+const SECRET_RESOURCE: Record<string, unknown> = { webhooks: webhookSecrets, webhookDelivery: webhookSecrets, vcs: vcsSecrets('*'), hooks: vcsSecrets('*/webhookSecret-??????'), vcsWorker: vcsSecrets('*/accessToken-??????') };
 
 /**
  * CDK's own BucketDeployment function copies the built web console into its bucket at deploy time.
@@ -144,6 +158,8 @@ describe('IAM', () => {
       else if (service === 'dynamodb') expect(st.Resource).toEqual(tableResources);
       else if (service === 'secretsmanager') expect(st.Resource).toEqual(SECRET_RESOURCE[name] ?? ownSecrets);
       else if (list(st.Action).includes('states:StartExecution')) expect(st.Resource).toEqual(name === 'instances' ? syncMachine : stateMachine);
+      else if (service === 'events') expect([st.Action, st.Resource]).toEqual(['events:PutEvents', defaultBus]);
+      else if (service === 'sqs') expect(st.Resource).toEqual(deliveryQueue);
       else if (list(st.Action).includes('states:StopExecution')) expect([st.Action, st.Resource]).toEqual([['states:StopExecution', 'states:DescribeExecution'], executions]);
       else if (list(st.Action).includes('states:SendTaskSuccess')) expect([st.Action, st.Resource]).toEqual([['states:SendTaskSuccess', 'states:SendTaskFailure'], '*']);
       else if (list(st.Action).includes('lambda:InvokeFunction') && name === 'hooks') expect(st.Resource).toEqual({ 'Fn::GetAtt': [s.id(s.stack.vcsWorker.fn), 'Arn'] });
@@ -226,6 +242,8 @@ describe('IAM', () => {
         [EXPECTED.hooks!.id, s.stack.stackName],
         [EXPECTED.vcsWorker!.id, s.stack.stackName],
         [EXPECTED.syncStep!.id, s.stack.stackName],
+        [EXPECTED.webhooks!.id, s.stack.stackName],
+        [EXPECTED.webhookDelivery!.id, s.stack.stackName],
       ].sort(),
     );
   });

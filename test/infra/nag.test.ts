@@ -99,6 +99,8 @@ describe('cdk-nag AwsSolutions', () => {
       expect.stringMatching(
         /^Sluice\/Issues\/Role AwsSolutions-IAM5\[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:\{"Fn::Select":\[6,\{"Fn::Split":\[":",\{"Ref":"PipelineStateMachine[0-9A-F]+"\}\]\}\]\}:\*\]$/,
       ),
+      // Webhook URLs and secrets: one secret per webhook under Sluice/webhooks/, read by delivery, written by the API.
+      'Sluice/Notify/Delivery/Role AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:Sluice/webhooks/*]',
       'Sluice/Pipeline/StateMachine AwsSolutions-SF1',
       // The Distributed Map's children: executions of this machine only, named by Step Functions.
       ...['/RunStage:', ':'].map((suffix) =>
@@ -122,6 +124,7 @@ describe('cdk-nag AwsSolutions', () => {
       'Sluice/SyncInstance/Role AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:Sluice/*]',
       'Sluice/Vcs/Role AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:Sluice/vcs/*]',
       'Sluice/VcsWorker/Role AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:Sluice/vcs/*/accessToken-??????]',
+      'Sluice/Webhooks/Role AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:Sluice/webhooks/*]',
     ]);
   });
 });

@@ -7,6 +7,7 @@
 //     a test installs;
 //   - every Step Functions payload of the local pipeline (its event log: execution input, each
 //     state's input and output), recorded when test/support/http.ts closes it;
+//   - every request a webhook receiver was sent (headers and body; test/support/http.ts);
 //   - every audit entry stored in each table the file made (test/support/table.ts registers it),
 //     read after the file, so whatever a test sent is looked for in what the audit log keeps.
 // After the file, no password may appear in any of them, as itself or URL-encoded, JSON-escaped or
@@ -17,7 +18,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, inject } from 'vitest';
 import { tapLogs } from '../../functions/shared/logger.js';
 
-const seen = { responses: [] as string[], logs: [] as string[], payloads: [] as string[], audit: [] as string[] };
+const seen = { responses: [] as string[], logs: [] as string[], payloads: [] as string[], audit: [] as string[], deliveries: [] as string[] };
 /** Readers of the audit entries of each table this file made, run after the file. */
 const auditSources: (() => Promise<unknown[]>)[] = [];
 const passwords = new Set<string>();
@@ -44,6 +45,8 @@ export function recordRequest(body: unknown): void {
 
 export const recordResponse = (text: string): void => void seen.responses.push(text);
 export const recordPassword = (password: string | undefined): void => void (password && password.length >= MIN_LENGTH && passwords.add(password));
+/** A request as a webhook receiver gets it (its URL left out: it is itself write-only). */
+export const recordDelivery = (text: string): void => void seen.deliveries.push(text);
 export const recordPayloads = (events: readonly unknown[]): void => {
   for (const e of events) seen.payloads.push(JSON.stringify(e));
 };
@@ -62,8 +65,8 @@ export async function readAuditEntries(): Promise<number> {
 }
 
 /** What this file recorded so far (the secrets scan's own test reads it). */
-export const captured = (): { passwords: string[]; responses: number; logs: number; payloads: number; audit: number } => ({
-  passwords: [...passwords], responses: seen.responses.length, logs: seen.logs.length, payloads: seen.payloads.length, audit: seen.audit.length,
+export const captured = (): { passwords: string[]; responses: number; logs: number; payloads: number; audit: number; deliveries: number } => ({
+  passwords: [...passwords], responses: seen.responses.length, logs: seen.logs.length, payloads: seen.payloads.length, audit: seen.audit.length, deliveries: seen.deliveries.length,
 });
 
 /**
@@ -144,7 +147,7 @@ export function installCapture(): void {
     const found = findPasswords(passwords, seen);
     const dir = inject('secretsScanDir');
     if (dir) {
-      const counts = { file, responses: seen.responses.length, logs: seen.logs.length, payloads: seen.payloads.length, audit: seen.audit.length, passwords: passwords.size, hits: found.length };
+      const counts = { file, responses: seen.responses.length, logs: seen.logs.length, payloads: seen.payloads.length, audit: seen.audit.length, deliveries: seen.deliveries.length, passwords: passwords.size, hits: found.length };
       appendFileSync(join(dir, `${process.pid}.jsonl`), JSON.stringify(counts) + '\n');
     }
     if (found.length > 0) throw new Error(`secrets scan: ${found.length} password(s) in what the suite produced:\n${found.slice(0, 10).join('\n')}`);

@@ -9,7 +9,10 @@ import { setSyncRunner } from '../../functions/shared/sync-runner.js';
 import { startServer, type LocalServer } from '../../infra/local/server.js';
 import type { LocalStepFunctions } from '../../infra/local/stepfunctions.js';
 import { localVcsDispatcher, type LocalVcsDispatcher } from '../../infra/local/vcs-worker.js';
-import { recordPayloads } from './capture.js';
+import { recordDelivery, recordPayloads } from './capture.js';
+import { localNotify, type LocalNotify } from '../../infra/local/notify.js';
+import { HttpWebhookSender } from '../../functions/adapters/notify/http-sender.js';
+import type { DeliveryDeps } from '../../domain/notify/delivery.js';
 import { freshTable, type TestTable } from './table.js';
 
 export interface Api {
@@ -22,6 +25,8 @@ export interface Api {
   pipeline: LocalStepFunctions;
   /** The GitOps worker, in-process as with `npm start`. */
   vcsWorker: LocalVcsDispatcher;
+  /** Events and webhook deliveries, in-process as with `npm start` (backoff in tenths of a second). */
+  notify: LocalNotify;
   token(email: string): Promise<string>;
   call(method: string, path: string, opts?: CallOptions): Promise<CallResult>;
 }
@@ -44,7 +49,10 @@ export interface CallResult {
 /** One synthesis per test file (module state is per file). */
 let synthesized: SynthesizedPipeline | undefined;
 
-export async function startApi(): Promise<Api> {
+/** Webhook retries for tests: the real schedule's shape (doubling), in milliseconds, and a short attempt timeout. */
+export const TEST_DELIVERY: Partial<DeliveryDeps> = { backoffMs: [200, 400, 800], attemptTimeoutMs: 1500 };
+
+export async function startApi(options: { delivery?: Partial<DeliveryDeps> } = {}): Promise<Api> {
   const table = await freshTable();
   const jwk = await generateJwk();
   const keys = await keysFromJwk(jwk);
@@ -57,12 +65,21 @@ export async function startApi(): Promise<Api> {
   setSyncRunner(sync);
   const vcsWorker = localVcsDispatcher({ retryDelayMs: 0 });
   setVcsDispatcher(vcsWorker);
+  // Loaded after freshTable: the wiring makes its DynamoDB store at import, for the table named then.
+  const { deliveryDeps, outboundPolicy, setNotifyTransport } = await import('../../functions/shared/wiring-notify.js');
+  // Every request a webhook receiver gets is also scanned for secrets (capture.ts).
+  const sender = new HttpWebhookSender(outboundPolicy);
+  const recording = { post: (r: Parameters<HttpWebhookSender['post']>[0]) => (recordDelivery(JSON.stringify({ headers: r.headers, body: r.body })), sender.post(r)) };
+  const notify = localNotify((queue) => deliveryDeps({ queue, sender: recording, ...TEST_DELIVERY, ...options.delivery }), { redeliveryDelayMs: 100 });
+  setNotifyTransport(notify);
   const started = await startServer({ port: 0, keys });
   const server: LocalServer = {
     ...started,
     close: async () => {
       await started.close();
       await vcsWorker.idle();
+      notify.close();
+      await notify.idle();
       await pipeline.close();
       await sync.close();
       // Every Step Functions payload of the run, for the secrets scan.
@@ -71,6 +88,7 @@ export async function startApi(): Promise<Api> {
       setSyncRunner(undefined);
       setOrchestrator(undefined);
       setVcsDispatcher(undefined);
+      setNotifyTransport(undefined);
     },
   };
   const tokens = new Map<string, string>();
@@ -85,6 +103,7 @@ export async function startApi(): Promise<Api> {
     jwk,
     pipeline,
     vcsWorker,
+    notify,
     token,
     async call(method, path, opts = {}) {
       const as = opts.as === undefined ? 'admin@example.com' : opts.as;

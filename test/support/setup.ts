@@ -13,6 +13,8 @@ process.env.LOG_LEVEL ??= 'debug';
 if (process.env.SLUICE_TEST_LOGS !== '1') setLogSink(() => undefined);
 installCapture();
 process.env.AWS_REGION ??= 'local';
+// As on `npm start`: webhooks and the GitOps apiUrl may reach receivers on 127.0.0.1 (tests of the deployed guard unset it).
+process.env.SLUICE_OUTBOUND_ALLOW_LOOPBACK ??= 'true';
 // Passwords go to a local encrypted file of this test file's own (made only when one is stored).
 const secretsDir = join(tmpdir(), `sluice-test-secrets-${randomUUID()}`);
 process.env.SLUICE_SECRETS_DIR = secretsDir;

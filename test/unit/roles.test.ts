@@ -15,6 +15,8 @@ const SHEET_READ: Permission[] = ['sheets.list', 'sheets.get'];
 const SHEET_WRITE: Permission[] = ['sheets.create', 'sheets.update', 'sheets.delete'];
 const VCS_READ: Permission[] = ['vcsConnectors.get'];
 const VCS_WRITE: Permission[] = ['vcsConnectors.update'];
+const HOOK_READ: Permission[] = ['webhooks.get'];
+const HOOK_WRITE: Permission[] = ['webhooks.update'];
 
 const granted = (role: (typeof PROJECT_ROLES)[number]) => [...PROJECT_ROLE_PERMISSIONS[role]].sort();
 
@@ -59,29 +61,29 @@ describe('project roles', () => {
     const scoped = [...PROJECT_SCOPED];
 
     // Assess
-    expect(scoped.filter((p) => !/^(projects|databases|issues|databaseGroups|sheets|sql|vcsConnectors)\./.test(p))).toEqual([]);
+    expect(scoped.filter((p) => !/^(projects|databases|issues|databaseGroups|sheets|sql|vcsConnectors|webhooks)\./.test(p))).toEqual([]);
     expect(scoped).not.toContain('projects.list');
     expect(scoped).not.toContain('projects.create');
   });
 
   it('let a projectOwner read and manage its project, members and issues included', () => {
     // Assess
-    expect(granted('projectOwner')).toEqual([...PROJECT_READ, 'projects.getIamPolicy', ...PROJECT_MANAGE, ...ISSUE_READ, ...ISSUE_WRITE, ...ISSUE_RELEASE, ...GROUP_READ, ...GROUP_WRITE, ...SHEET_READ, ...SHEET_WRITE, 'sql.query', ...VCS_READ, ...VCS_WRITE].sort());
+    expect(granted('projectOwner')).toEqual([...PROJECT_READ, 'projects.getIamPolicy', ...PROJECT_MANAGE, ...ISSUE_READ, ...ISSUE_WRITE, ...ISSUE_RELEASE, ...GROUP_READ, ...GROUP_WRITE, ...SHEET_READ, ...SHEET_WRITE, 'sql.query', ...VCS_READ, ...VCS_WRITE, ...HOOK_READ, ...HOOK_WRITE].sort());
   });
 
   it('let a projectDeveloper write issues but not approve or drive them (API.md)', () => {
     // Assess
-    expect(granted('projectDeveloper')).toEqual([...PROJECT_READ, 'projects.getIamPolicy', ...ISSUE_READ, ...ISSUE_WRITE, ...GROUP_READ, ...SHEET_READ, ...SHEET_WRITE, 'sql.query', ...VCS_READ].sort());
+    expect(granted('projectDeveloper')).toEqual([...PROJECT_READ, 'projects.getIamPolicy', ...ISSUE_READ, ...ISSUE_WRITE, ...GROUP_READ, ...SHEET_READ, ...SHEET_WRITE, 'sql.query', ...VCS_READ, ...HOOK_READ].sort());
   });
 
   it('let a projectReleaser approve stages and retry or skip tasks, but not write issues', () => {
     // Assess
-    expect(granted('projectReleaser')).toEqual([...PROJECT_READ, 'projects.getIamPolicy', ...ISSUE_READ, ...ISSUE_RELEASE, ...GROUP_READ, ...SHEET_READ, ...VCS_READ].sort());
+    expect(granted('projectReleaser')).toEqual([...PROJECT_READ, 'projects.getIamPolicy', ...ISSUE_READ, ...ISSUE_RELEASE, ...GROUP_READ, ...SHEET_READ, ...VCS_READ, ...HOOK_READ].sort());
   });
 
   it('let a projectViewer read the project, its databases, members and issues, and change nothing', () => {
     // Assess
-    expect(granted('projectViewer')).toEqual([...PROJECT_READ, 'projects.getIamPolicy', ...ISSUE_READ, ...GROUP_READ, ...SHEET_READ, ...VCS_READ].sort());
+    expect(granted('projectViewer')).toEqual([...PROJECT_READ, 'projects.getIamPolicy', ...ISSUE_READ, ...GROUP_READ, ...SHEET_READ, ...VCS_READ, ...HOOK_READ].sort());
   });
 
   it('let an sqlEditorUser read the project and its databases, but not its members', () => {

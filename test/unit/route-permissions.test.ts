@@ -117,6 +117,13 @@ const PINNED: readonly (readonly [string, string, string | null])[] = [
   ['receiveVcsWebhook', 'POST /v1/hooks/vcs/{project}', PUBLIC],
 
   // The audit log: workspaceAdmin and workspaceDBA only (API.md, Approval flows, notifications, audit)
+  ['listWebhooks', 'GET /v1/projects/{project}/webhooks', 'webhooks.get'],
+  ['createWebhook', 'POST /v1/projects/{project}/webhooks', 'webhooks.update'],
+  ['getWebhook', 'GET /v1/projects/{project}/webhooks/{webhook}', 'webhooks.get'],
+  ['updateWebhook', 'PATCH /v1/projects/{project}/webhooks/{webhook}', 'webhooks.update'],
+  ['deleteWebhook', 'DELETE /v1/projects/{project}/webhooks/{webhook}', 'webhooks.update'],
+  ['testWebhook', 'POST /v1/projects/{project}/webhooks/{webhook}:test', 'webhooks.update'],
+  ['listWebhookDeliveries', 'GET /v1/projects/{project}/webhooks/{webhook}/deliveries', 'webhooks.get'],
   ['listAuditLogs', 'GET /v1/auditLogs', 'auditLogs.list'],
 ];
 

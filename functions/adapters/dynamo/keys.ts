@@ -9,7 +9,7 @@ export const pad = (n: number, width = 10): string => String(n).padStart(width, 
 export type EntityType = 'Workspace' | 'Counter' | 'User' | 'UserEmail' | 'Environment' | 'Project' | 'Idempotency' | 'Config' | 'Instance' | 'Database' | 'Table'
   | 'Issue' | 'Stage' | 'Task' | 'TaskRun' | 'Activity' | 'ChangeHistory' | 'Sheet' | 'SheetChunk' | 'StatementChunk' | 'DatabaseGroup' | 'TableGroup'
   | 'VcsConnector' | 'VcsDelivery' | 'VcsDeliveryId' | 'VcsFile' | 'AppliedVersion' | 'VersionedTask' | 'ApprovalRules' | 'AuditLog' | 'BackupIndex'
-  | 'SchemaHead' | 'SchemaChunk' | 'Operation';
+  | 'SchemaHead' | 'SchemaChunk' | 'Operation' | 'Webhook' | 'WebhookDelivery';
 
 /** Server-given names go into sort keys escaped, so that `#` and `.` stay separators. */
 const part = (s: string): string => s.replace(/[%#.]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
@@ -135,6 +135,15 @@ export const keys = {
     from: `VERSIONTASK#${part(database)}#`,
     to: `VERSIONTASK#${part(database)}#${versionSortKey(version)}`,
   }),
+
+  // Project webhooks: a project's webhooks share one partition (a list is one Query); each
+  // webhook's deliveries have their own, sorted by id, which begins with the event's time (base 36).
+  webhooksPartition: (project: string): string => `WEBHOOKS#${project}`,
+  webhook: (project: string, id: string): Key => ({ pk: `WEBHOOKS#${project}`, sk: `WEBHOOK#${id}` }),
+  webhookPrefix: 'WEBHOOK#',
+  webhookDeliveriesPartition: (project: string, webhook: string): string => `WHDELIVERY#${project}#${webhook}`,
+  webhookDelivery: (project: string, webhook: string, id: string): Key => ({ pk: `WHDELIVERY#${project}#${webhook}`, sk: `DLV#${part(id)}` }),
+  webhookDeliveryPrefix: 'DLV#',
 
   // The audit log: access patterns "newest first, optionally filtered by resource prefix, method
   // and time range" (one partition, sort keys in time order, Query backwards with a key range and
