@@ -216,6 +216,14 @@ export async function getWebhook(deps: WebhookDeps, access: Access, project: str
   return w;
 }
 
+/** The webhook `:test` sends to: the caller must be allowed to change it (the permission is checked before anything is read). */
+export async function webhookToTest(deps: WebhookDeps, access: Access, project: string, id: string): Promise<Webhook> {
+  await live(deps, access, project, 'webhooks.update', webhookName(project, id));
+  const w = await deps.webhooks.get(project, id);
+  if (!w) throw new NotFoundError(webhookName(project, id));
+  return w;
+}
+
 /** POST: the URL is checked (scheme, address) before anything is written; the secret store first, then the item. */
 export async function createWebhook(deps: WebhookDeps, access: Access, project: string, body: unknown): Promise<Webhook> {
   const p = await live(deps, access, project, 'webhooks.update');

@@ -5,7 +5,7 @@ import { UnauthenticatedError } from '../../domain/common/errors.js';
 import { parseUserChosenId } from '../../domain/common/names.js';
 import { parsePageSize } from '../../domain/common/values.js';
 import { testWebhook } from '../../domain/notify/delivery.js';
-import { createWebhook, deleteWebhook, getWebhook, listDeliveries, listWebhooks, toDeliveryResource, toWebhookResource, updateWebhook } from '../../domain/notify/webhooks.js';
+import { createWebhook, deleteWebhook, getWebhook, listDeliveries, listWebhooks, toDeliveryResource, toWebhookResource, updateWebhook, webhookToTest } from '../../domain/notify/webhooks.js';
 import { httpHandler, type Request } from '../shared/http.js';
 import { deps, idempotency, audit } from '../shared/wiring.js';
 import { deliveryDeps, webhookDeps } from '../shared/wiring-notify.js';
@@ -30,8 +30,7 @@ export const handler = httpHandler('webhooks', { deps, idempotency, audit }, {
   },
   testWebhook: async (req) => {
     const access = caller(req);
-    const w = await getWebhook(webhookDeps(), access, project(req), webhook(req));
-    access.require('webhooks.update', (await deps.projects.get(w.project))!, `projects/${w.project}/webhooks/${w.id}`);
+    const w = await webhookToTest(webhookDeps(), access, project(req), webhook(req));
     return { status: 202, body: toDeliveryResource(await testWebhook(deliveryDeps(), w, `users/${access.user.id}`)) };
   },
   listWebhookDeliveries: async (req) => {

@@ -9,7 +9,6 @@ import type { DeliveryDeps, DeliveryQueue } from '../../domain/notify/delivery.j
 import type { WebhookDeps } from '../../domain/notify/webhooks.js';
 import { DynamoWebhookRepo } from '../adapters/dynamo/webhooks.js';
 import { DynamoIssueRepo } from '../adapters/dynamo/issues.js';
-import { eventBridgeSinkFrom, sqsQueueFrom } from '../adapters/notify/aws.js';
 import { HttpWebhookSender } from '../adapters/notify/http-sender.js';
 import { logger } from './logger.js';
 import { deps, store } from './wiring.js';
@@ -29,7 +28,16 @@ let aws: { sink?: EventSink; queue?: DeliveryQueue } | undefined;
 export const setNotifyTransport = (next: { sink: EventSink; queue: DeliveryQueue } | undefined): void => {
   local = next;
 };
-const awsTransport = () => (aws ??= { sink: eventBridgeSinkFrom(process.env), queue: sqsQueueFrom(process.env) });
+// The EventBridge and SQS clients load on first use: a cold start of a handler that may emit
+// (issues, the GitOps worker) does not pay for them (test/infra/bundles.test.ts).
+const awsModule = () => import('../adapters/notify/aws.js');
+let awsSink: EventSink | undefined;
+let awsQueue: DeliveryQueue | undefined;
+const awsTransport = () =>
+  (aws ??= {
+    sink: process.env.SLUICE_EVENT_BUS ? { emit: async (events) => (awsSink ??= (await awsModule()).eventBridgeSinkFrom(process.env)!).emit(events) } : undefined,
+    queue: process.env.WEBHOOK_QUEUE_URL ? { send: async (message, delayMs) => (awsQueue ??= (await awsModule()).sqsQueueFrom(process.env)!).send(message, delayMs) } : undefined,
+  });
 
 /** Where events go (resolved per call: the local runtime installs its own first). */
 export const eventSink = (): EventSink | undefined => local?.sink ?? awsTransport().sink;
