@@ -11,6 +11,8 @@ import { SHEET_OPERATION_SCHEMAS } from '../sheets/sheets.js';
 import { PROJECT_OPERATION_SCHEMAS } from '../inventory/projects.js';
 import { AUDIT_DEPARTURES, AUDIT_OPERATION_SCHEMAS } from '../audit/audit.js';
 import type { OperationSchemas } from '../common/operations.js';
+import { REVIEW_CONFIG_OPERATION_SCHEMAS } from '../review/configs.js';
+import { REVIEW_OPERATION_SCHEMAS } from '../review/check.js';
 import { ROUTES, type RouteDef } from './routes.js';
 import { UserCreate, UserPatch, UserResource } from '../access/users.js';
 import { WorkspacePatch, WorkspaceResource } from '../access/workspace.js';
@@ -45,6 +47,8 @@ export const OPERATION_SCHEMAS: Record<string, OperationSchemas> = {
   ...VCS_OPERATION_SCHEMAS,
   ...APPROVAL_OPERATION_SCHEMAS,
   ...AUDIT_OPERATION_SCHEMAS,
+  ...REVIEW_CONFIG_OPERATION_SCHEMAS,
+  ...REVIEW_OPERATION_SCHEMAS,
 };
 
 const jsonSchema = (s: z.ZodMiniType, io: 'input' | 'output') => {

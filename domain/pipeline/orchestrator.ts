@@ -59,6 +59,8 @@ export const PIPELINE_ERRORS = {
    * multi-step approval: `:reject` leaves the execution parked at the gate (domain/pipeline/approvals.ts).
    */
   rejected: 'Sluice.Rejected',
+  /** sendTaskFailure on the checks or approval gate's token after the statement was edited: the plan checks run again. */
+  recheck: 'Sluice.Recheck',
 } as const;
 
 const ISSUE_NAME = /^projects\/([a-z][a-z0-9-]{1,62})\/issues\/([1-9][0-9]{0,9})$/;

@@ -4,6 +4,7 @@ import { DynamoApprovalRuleRepo } from '../adapters/dynamo/approval-rules.js';
 import { DynamoGroupRepo } from '../adapters/dynamo/groups.js';
 import { DynamoIssueRepo } from '../adapters/dynamo/issues.js';
 import { DynamoSheetRepo } from '../adapters/dynamo/sheets.js';
+import { DynamoReviewConfigRepo } from '../adapters/dynamo/review-configs.js';
 import { store } from './wiring.js';
 
 export const sheetRepo = /* @__PURE__ */ new DynamoSheetRepo(store);
@@ -12,3 +13,5 @@ export const groupRepo = /* @__PURE__ */ new DynamoGroupRepo(store);
 export const issueRepo = /* @__PURE__ */ new DynamoIssueRepo(store);
 /** The workspace's approval rules (read by Advance, written by PUT /v1/approvalRules). */
 export const approvalRuleRepo = /* @__PURE__ */ new DynamoApprovalRuleRepo(store);
+/** SQL review configs (the review API writes them; the plan checks read them). */
+export const reviewConfigRepo = /* @__PURE__ */ new DynamoReviewConfigRepo(store);

@@ -26,6 +26,7 @@ const FAMILY_MODULES: Record<Family, () => Promise<{ handler: unknown }>> = {
   vcs: () => import('../../functions/http/vcs.js'),
   hooks: () => import('../../functions/http/hooks.js'),
   audit: () => import('../../functions/http/audit.js'),
+  review: () => import('../../functions/http/review.js'),
 };
 
 /** API Gateway's own payload limit; the handlers enforce the API's 1 MiB. */

@@ -37,7 +37,7 @@ const ran: string[] = [];
 
 beforeAll(async () => {
   t = await freshTable();
-  const [users, projects, issues, groups, orch, wiring, advance, approval, failure, result] = await Promise.all([
+  const [users, projects, issues, groups, orch, wiring, advance, approval, failure, result, planCheck, checkBatch, checksResult, checksGate] = await Promise.all([
     import('../../functions/http/users.js'),
     import('../../functions/http/projects.js'),
     import('../../functions/http/issues.js'),
@@ -48,6 +48,10 @@ beforeAll(async () => {
     import('../../functions/workflow/approval-gate.js'),
     import('../../functions/workflow/failure-gate.js'),
     import('../../functions/workflow/stage-result.js'),
+    import('../../functions/workflow/plan-check.js'),
+    import('../../functions/workflow/check-batch.js'),
+    import('../../functions/workflow/checks-result.js'),
+    import('../../functions/workflow/checks-gate.js'),
   ]);
   setOrchestrator = orch.setOrchestrator;
   workflow = {
@@ -55,6 +59,11 @@ beforeAll(async () => {
     approvalGate: approval.handler as LocalHandler,
     failureGate: failure.handler as LocalHandler,
     stageResult: result.handler as LocalHandler,
+    // The real plan checks: 10,000 targets checked in batches before the first stage.
+    planCheck: planCheck.handler as LocalHandler,
+    checkBatch: checkBatch.handler as LocalHandler,
+    checksResult: checksResult.handler as LocalHandler,
+    checksGate: checksGate.handler as LocalHandler,
   };
   api = apiClient({ users: users.handler, projects: projects.handler, issues: issues.handler, groups: groups.handler } as unknown as Handlers);
   await api('POST', '/v1/users', { body: { email: email('alice'), role: 'workspaceMember' } });

@@ -49,6 +49,11 @@ class FakePipeline {
   }
 
   readonly handlers: Record<PipelineFunction, LocalHandler> = {
+    // Plan checks find nothing here (their own tests: test/e2e/plan-checks.test.ts).
+    planCheck: () => ({ batches: [], maxConcurrency: 1 }),
+    checkBatch: () => ({ checked: 0 }),
+    checksResult: () => ({ status: 'SUCCESS', blocked: false }),
+    checksGate: () => undefined,
     advance: (): AdvanceOutput => {
       const next = this.stages.find((s) => s.tasks.some((t) => !['DONE', 'SKIPPED'].includes(this.status.get(t)!)));
       if (!next) return { done: true };

@@ -48,7 +48,7 @@ export async function startApi(): Promise<Api> {
   const keys = await keysFromJwk(jwk);
   synthesized ??= synthesizePipeline();
   // Lambda service errors are retried at once here: the tests wait for no backoff.
-  const pipeline = localPipeline({ synthesized, retryIntervals: { Advance: 0, RunTask: 0, StageResult: 0, ApprovalGate: 0, FailureGate: 0 } });
+  const pipeline = localPipeline({ synthesized, retryIntervals: { Advance: 0, RunTask: 0, StageResult: 0, ApprovalGate: 0, FailureGate: 0, PlanCheck: 0, CheckBatch: 0, ChecksResult: 0, ChecksGate: 0 } });
   setOrchestrator(pipeline);
   const vcsWorker = localVcsDispatcher({ retryDelayMs: 0 });
   setVcsDispatcher(vcsWorker);
