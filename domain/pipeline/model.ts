@@ -74,6 +74,8 @@ export interface TaskPlanCheck {
   /** Advices left out past MAX_TASK_ADVICES (the counts still include them). */
   omittedAdvices?: number;
   checkTime: string;
+  /** The issue checksum the check was made for: a result for an earlier statement counts as missing. */
+  checksum?: string;
 }
 
 export interface Stage {

@@ -168,6 +168,7 @@ async function checkTask(deps: PlanCheckDeps, issue: Issue, task: Task, statemen
     advices: advices.slice(0, MAX_TASK_ADVICES),
     ...(advices.length > MAX_TASK_ADVICES ? { omittedAdvices: advices.length - MAX_TASK_ADVICES } : {}),
     checkTime,
+    checksum: issue.checksum,
   };
 }
 
@@ -200,6 +201,14 @@ export async function checksResult(deps: PlanCheckDeps, input: { issue: string }
   if (!agg) throw new Error(`${input.issue} not found`);
   let errorCount = 0;
   let warningCount = 0;
+  // A task still to run without a result for this statement (its batch crashed): an ERROR, never let through unchecked.
+  const unchecked = agg.tasks.filter((t) => !['DONE', 'SKIPPED', 'CANCELED'].includes(t.status) && (!t.planCheck || t.planCheck.checksum !== agg.issue.checksum));
+  if (unchecked.length > 0) {
+    const checkTime = deps.now().toISOString();
+    const missing: TaskPlanCheck = { status: 'ERROR', advices: [advice('ERROR', 'plan-check.incomplete', 'Not checked', 'The plan check of this target did not complete; edit the statement (or override) to check it again.')], checkTime, checksum: agg.issue.checksum };
+    await deps.issues.putTaskChecks(project, number, unchecked.map((t) => ({ task: t.id, check: missing })));
+    for (const t of unchecked) t.planCheck = missing;
+  }
   for (const t of agg.tasks) {
     for (const a of t.planCheck?.advices ?? []) {
       if (a.status === 'ERROR') errorCount++;

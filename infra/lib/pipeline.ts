@@ -84,6 +84,7 @@ export const PIPELINE_STATES = {
   checkTargets: 'CheckTargets',
   checkBatch: 'CheckBatch',
   checkBatchDone: 'CheckBatchDone',
+  checkErrored: 'CheckErrored',
   checksResult: 'ChecksResult',
   checksBlocked: 'ChecksBlocked?',
   checksGate: 'ChecksGate',
@@ -196,8 +197,9 @@ export class PipelineStateMachine extends Construct {
     // (PlanCheck), the target checks in batches of a Distributed Map like RunStage's, then the summary.
     const planCheck = invoke(S.planCheck, props.planCheck, { issue: JsonPath.stringAt('$.issue') }, '$.checks');
     const checkBatch = invoke(S.checkBatch, props.checkBatch, { issue: JsonPath.stringAt('$.issue'), taskIds: JsonPath.listAt('$.taskIds') }, JsonPath.DISCARD);
-    // A target that cannot be read is a WARNING inside the function; a crash is retried, then fails the Map (never an unchecked task let through).
-    checkBatch.addRetry({ errors: ['States.TaskFailed'], interval: Duration.seconds(5), backoffRate: 2, maxAttempts: 2 });
+    // A target that cannot be read is a WARNING inside the function; a crash ends this batch only, and
+    // ChecksResult counts its tasks (no result for this statement) as an ERROR: never let through unchecked.
+    checkBatch.addCatch(new Pass(this, S.checkErrored, { stateName: S.checkErrored, result: Result.fromObject({}) }), { errors: ['States.ALL'], resultPath: JsonPath.DISCARD });
     const checkTargets = DistributedMap.jsonPath(this, S.checkTargets, {
       stateName: S.checkTargets,
       label: S.checkTargets,

@@ -72,6 +72,8 @@ describe('cdk-nag AwsSolutions', () => {
       'Sluice/Auth/UserPool AwsSolutions-COG2',
       // Prior backup retention: connects to the targets with their ADMIN data source to drop expired backup tables.
       'Sluice/BackupCleanup/Role AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:Sluice/*]',
+      // Plan checks: EXPLAIN and catalog reads on each target with its ADMIN data source.
+      'Sluice/CheckBatch/Role AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:Sluice/*]',
       // GitOps connector secrets: written by the connector API, one kind read by each of webhook and worker.
       'Sluice/Hooks/Role AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:Sluice/vcs/*/webhookSecret-??????]',
       'Sluice/Http/Api/DefaultRoute AwsSolutions-APIG4',
@@ -86,7 +88,7 @@ describe('cdk-nag AwsSolutions', () => {
       ),
       'Sluice/Pipeline/StateMachine AwsSolutions-SF1',
       // The Distributed Map's children: executions of this machine only, named by Step Functions.
-      ...['/RunStage:', ':'].map((suffix) =>
+      ...['/CheckTargets:', '/RunStage:', ':'].map((suffix) =>
         expect.stringMatching(
           new RegExp(
             `^Sluice/Pipeline/StateMachine/DistributedMapPolicy AwsSolutions-IAM5\\[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:\\{"Fn::Select":\\[6,\\{"Fn::Split":\\[":",\\{"Ref":"PipelineStateMachine[0-9A-F]+"\\}\\]\\}\\]\\}${suffix}\\*\\]$`,
@@ -94,7 +96,7 @@ describe('cdk-nag AwsSolutions', () => {
         ),
       ),
       'Sluice/Pipeline/StateMachine/Role AwsSolutions-IAM5[Resource::*]',
-      ...['Advance', 'ApprovalGate', 'FailureGate', 'RunTask', 'StageResult'].map((fn) =>
+      ...['Advance', 'ApprovalGate', 'CheckBatch', 'ChecksGate', 'ChecksResult', 'FailureGate', 'PlanCheck', 'RunTask', 'StageResult'].map((fn) =>
         expect.stringMatching(new RegExp(`^Sluice/Pipeline/StateMachine/Role AwsSolutions-IAM5\\[Resource::<${fn}Function[0-9A-F]+\\.Arn>:\\*\\]$`)),
       ),
       'Sluice/PipelineAlarms AwsSolutions-SNS2',
