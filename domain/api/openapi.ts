@@ -12,7 +12,7 @@ import { PROJECT_OPERATION_SCHEMAS } from '../inventory/projects.js';
 import { AUDIT_DEPARTURES, AUDIT_OPERATION_SCHEMAS } from '../audit/audit.js';
 import type { OperationSchemas } from '../common/operations.js';
 import { REVIEW_CONFIG_OPERATION_SCHEMAS } from '../review/configs.js';
-import { REVIEW_OPERATION_SCHEMAS } from '../review/check.js';
+import { REVIEW_DEPARTURES, REVIEW_OPERATION_SCHEMAS } from '../review/check.js';
 import { ROUTES, type RouteDef } from './routes.js';
 import { UserCreate, UserPatch, UserResource } from '../access/users.js';
 import { WorkspacePatch, WorkspaceResource } from '../access/workspace.js';
@@ -178,6 +178,7 @@ export function buildOpenApi(version = '1.0.0'): Record<string, unknown> {
       'Approval: a stage has the status REJECTED after `:reject` (which requires `reason`). Who may not act on the waiting step (lacks its role, created the issue, approved another step of the stage) gets 403 naming issues.approve, whatever their other permissions; a stage not waiting is 400; a lost race is 409. Activities: STEP_APPROVED (a step before the last), STAGE_APPROVED (the last), STAGE_REJECTED, APPROVAL_REREQUESTED. PUT /v1/approvalRules without an etag replaces the rules unconditionally.',
       ...GITOPS_DEPARTURES,
       ...AUDIT_DEPARTURES,
+      ...REVIEW_DEPARTURES,
     ],
     servers: [{ url: '/' }],
     security: [{ bearer: [] }],

@@ -42,6 +42,14 @@ export const REVIEW_OPERATION_SCHEMAS: Record<string, OperationSchemas> = {
   checkSql: { request: SqlCheckRequest, response: SqlCheckResponse },
 };
 
+/** Where SQL review and plan checks depart from API.md (listed in the OpenAPI document). */
+export const REVIEW_DEPARTURES = [
+  'SQL review: POST /v1/sql:check with `database` applies its engine, environment and project configs, but not yet its synced schema (column-level schema metadata is issue 13); rules that would read it treat every table the script does not create as existing.',
+  'SQL review: GET /v1/reviewConfigs is not paged (a workspace holds at most 200 configs); a rule configured by two configs that apply runs once, at the stricter level.',
+  'Plan checks: each task has one plan-check run, the latest (`…/tasks/{t}/planCheckRuns/1`); a re-check replaces it. Besides the catalog\'s rules, advices may name `syntax`, `syntax.unparsed`, `prior-backup.unsupported` (ERROR), `plan-check.target` (WARNING: the target could not be read for EXPLAIN) and `plan-check.incomplete` (ERROR: a batch of checks crashed; its tasks are never let through unchecked).',
+  'Plan checks: PATCH …/issues/{n}?updateMask=statement takes a statement of at most 200,000 bytes (the old one too), not of a DATABASE_CREATE or rollback issue, and only while the execution waits at the checks or an approval gate (409 while the checks run). A blocked pipeline waits at its checks gate for 7 days, like an approval.',
+];
+
 export const listReviewRules = (): { rules: ReturnType<typeof reviewRuleCatalog> } => ({ rules: reviewRuleCatalog() });
 
 export interface SqlCheckDeps extends Deps {

@@ -216,3 +216,43 @@ describe('plan checks in the pipeline', () => {
     expect(await adminQuery(pg, "SELECT count(*)::int AS n FROM nopk WHERE b = 'x'", DB)).toEqual([{ n: 0 }]);
   }, 120_000);
 });
+
+describe('statements that cannot run in a transaction', () => {
+  it('CREATE INDEX CONCURRENTLY on a table under concurrent writes completes, and is recorded once', async () => {
+    await adminQuery(pg, 'CREATE TABLE busy (id serial PRIMARY KEY, v int NOT NULL); INSERT INTO busy (v) SELECT i FROM generate_series(1, 20000) AS i', DB);
+    // A writer inserting all the while: CONCURRENTLY must not block it, and must not miss its rows.
+    let writing = true;
+    let written = 0;
+    const writer = (async () => {
+      const { client } = await import('../support/postgres.js');
+      const c = client(pg, DB);
+      await c.connect();
+      try {
+        while (writing) {
+          await c.query('INSERT INTO busy (v) VALUES ($1)', [written]);
+          written++;
+        }
+      } finally {
+        await c.end();
+      }
+    })();
+    try {
+      const made = ok(await api.call('POST', `/v1/projects/${PROJECT}/issues`, { as: DEV, body: { title: 'Index', type: 'DATABASE_SCHEMA_UPDATE', statement: 'CREATE INDEX CONCURRENTLY busy_v ON busy (v);', targets: [pgTarget] } }), 201);
+      const done = await waitIssue(made.name, 'the index to be built', finished);
+      expect(done.status, JSON.stringify(tasksOf(done)[0].latestTaskRun)).toBe('DONE');
+      expect(tasksOf(done)[0].latestTaskRun.detail).toBe('applied in 1 step (CREATE INDEX CONCURRENTLY outside a transaction)');
+      expect(await adminQuery(pg, "SELECT i.indisvalid AS valid FROM pg_index i WHERE i.indexrelid = to_regclass('public.busy_v')", DB)).toEqual([{ valid: true }]);
+      const history = ok(await api.call('GET', `/v1/${pgTarget}/changeHistories`)).changeHistories.filter((h: Body) => h.issue === made.name);
+      expect(history).toHaveLength(1);
+      expect(tasksOf(done)[0].latestTaskRun.name).toMatch(/taskRuns\/\d+$/);
+      expect(ok(await api.call('GET', `/v1/${tasksOf(done)[0].name}/taskRuns`)).taskRuns).toHaveLength(1);
+    } finally {
+      writing = false;
+      await writer;
+    }
+    expect(written).toBeGreaterThan(0);
+    // The index holds every row, the writer's included.
+    const [row] = await adminQuery<{ n: number }>(pg, 'SELECT count(*)::int AS n FROM busy WHERE v >= 0', DB);
+    expect(row!.n).toBe(20000 + written);
+  }, 180_000);
+});
