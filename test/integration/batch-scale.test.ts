@@ -156,10 +156,15 @@ describe('a batch change over 10,000 databases', () => {
     const parent = runner.historyEvents(exec);
     const children = runner.childHistories(exec);
     console.log(`parent history ${parent.length} events; ${children.length} children, at most ${Math.max(...children.map((c) => c.length))} events each`);
-    expect(parent.filter((e) => e.type === 'MapRunStarted')).toHaveLength(1);
+    // Two Map Runs: the plan checks of all 10,000 targets (400 batches of 25, each target checked
+    // by the real CheckBatch), then stage test's 8,000 tasks (320 batches of 25).
+    expect(parent.filter((e) => e.type === 'MapRunStarted')).toHaveLength(2);
     expect(parent.length).toBeLessThan(100);
-    expect(children).toHaveLength((TENANTS - PROD) / 25);
+    expect(children).toHaveLength(TENANTS / 25 + (TENANTS - PROD) / 25);
     expect(Math.max(...children.map((c) => c.length))).toBe(8 + 25 * 7);
+    const checked = (await api('GET', '/v1/projects/saas/issues/2/planCheckRuns?pageSize=1000', { as: email('alice') })).body;
+    expect(checked.planCheckRuns).toHaveLength(1000);
+    expect(checked.planCheckRuns[0]).toMatchObject({ task: 'projects/saas/issues/2/stages/test/tasks/1', status: 'SUCCESS', advices: [] });
     const planned = runner.statesEntered(exec).find((s) => s.state === S.stageResult);
     expect(planned).toBeDefined();
     await runner.stopExecution(exec, 'end of test');
