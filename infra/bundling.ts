@@ -102,6 +102,7 @@ export const HANDLER_ENTRIES = {
   webhooks: 'functions/http/webhooks.ts',
   // Webhook delivery: the SQS queue the EventBridge rule feeds invokes it (infra/lib/notify.ts).
   webhookDelivery: 'functions/workflow/webhook-delivery.ts',
+  review: 'functions/http/review.ts',
   // The GitOps worker the webhook invokes asynchronously (not a pipeline function).
   vcsWorker: 'functions/workflow/vcs-worker.ts',
   seed: 'functions/seed/handler.ts',
@@ -111,6 +112,11 @@ export const HANDLER_ENTRIES = {
   runTask: 'functions/workflow/run-task.ts',
   stageResult: 'functions/workflow/stage-result.ts',
   failureGate: 'functions/workflow/failure-gate.ts',
+  // Plan checks, before the first stage (issue 12).
+  planCheck: 'functions/workflow/plan-check.ts',
+  checkBatch: 'functions/workflow/check-batch.ts',
+  checksResult: 'functions/workflow/checks-result.ts',
+  checksGate: 'functions/workflow/checks-gate.ts',
   // Prior backup retention: an EventBridge schedule invokes it (infra/lib/sluice-stack.ts).
   backupCleanup: 'functions/workflow/backup-cleanup.ts',
   // The instance sync state machine's one Lambda (infra/lib/sync.ts).
@@ -118,7 +124,7 @@ export const HANDLER_ENTRIES = {
 } as const;
 
 /** The pipeline's functions, in HANDLER_ENTRIES: each module exports `handler(input)`. */
-export const WORKFLOW_FUNCTIONS = ['advance', 'approvalGate', 'runTask', 'stageResult', 'failureGate'] as const;
+export const WORKFLOW_FUNCTIONS = ['advance', 'approvalGate', 'runTask', 'stageResult', 'failureGate', 'planCheck', 'checkBatch', 'checksResult', 'checksGate'] as const;
 export type WorkflowFunction = (typeof WORKFLOW_FUNCTIONS)[number];
 
 /**
@@ -131,5 +137,9 @@ export const BUNDLED_FILES: Readonly<Partial<Record<keyof typeof HANDLER_ENTRIES
   approvalGate: [POSTGRES_PARSER_WASM],
   // The task runner plans each prior backup from the statement's parse tree.
   runTask: [POSTGRES_PARSER_WASM],
+  // SQL review: POST /v1/sql:check parses; the plan-check states parse once per engine and batch.
+  review: [POSTGRES_PARSER_WASM],
+  planCheck: [POSTGRES_PARSER_WASM],
+  checkBatch: [POSTGRES_PARSER_WASM],
 };
 

@@ -67,11 +67,21 @@ export const PERMISSIONS = [
   'approvalRules.get',
   'approvalRules.update',
   'auditLogs.list',
+  'reviewRules.list',
+  'reviewConfigs.list',
+  'reviewConfigs.get',
+  'reviewConfigs.create',
+  'reviewConfigs.update',
+  'reviewConfigs.delete',
+  'sql.check',
+  'issues.overrideChecks',
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 
+/** SQL review: every signed-in user reads the catalog and the configs and checks statements (a database's check needs databases.get in its project). */
+const REVIEW_READ: Permission[] = ['reviewRules.list', 'reviewConfigs.list', 'reviewConfigs.get', 'sql.check'];
 /** Every signed-in user reads the workspace's settings, its approval rules included. */
-const READ: Permission[] = ['workspace.get', 'users.list', 'users.get', 'environments.list', 'environments.get', 'approvalRules.get'];
+const READ: Permission[] = ['workspace.get', 'users.list', 'users.get', 'environments.list', 'environments.get', 'approvalRules.get', ...REVIEW_READ];
 const MANAGE_USERS: Permission[] = ['users.create', 'users.update', 'users.delete', 'users.undelete'];
 const PROJECT_READ: Permission[] = ['projects.get', 'projects.getIamPolicy', 'databases.list', 'databases.get'];
 const PROJECT_MANAGE: Permission[] = ['projects.update', 'projects.delete', 'projects.undelete', 'projects.setIamPolicy', 'databases.update'];

@@ -14,6 +14,8 @@ import { AUDIT_DEPARTURES, AUDIT_OPERATION_SCHEMAS } from '../audit/audit.js';
 import { SYNC_OPERATION_SCHEMAS } from '../schema/sync.js';
 import { SCHEMA_DEPARTURES, SCHEMA_OPERATION_SCHEMAS } from '../schema/service.js';
 import type { OperationSchemas } from '../common/operations.js';
+import { REVIEW_CONFIG_OPERATION_SCHEMAS } from '../review/configs.js';
+import { REVIEW_DEPARTURES, REVIEW_OPERATION_SCHEMAS } from '../review/check.js';
 import { ROUTES, type RouteDef } from './routes.js';
 import { UserCreate, UserPatch, UserResource } from '../access/users.js';
 import { WorkspacePatch, WorkspaceResource } from '../access/workspace.js';
@@ -51,6 +53,8 @@ export const OPERATION_SCHEMAS: Record<string, OperationSchemas> = {
   ...AUDIT_OPERATION_SCHEMAS,
   ...SYNC_OPERATION_SCHEMAS,
   ...SCHEMA_OPERATION_SCHEMAS,
+  ...REVIEW_CONFIG_OPERATION_SCHEMAS,
+  ...REVIEW_OPERATION_SCHEMAS,
 };
 
 const jsonSchema = (s: z.ZodMiniType, io: 'input' | 'output') => {
@@ -186,6 +190,7 @@ export function buildOpenApi(version = '1.0.0'): Record<string, unknown> {
       ...GITOPS_DEPARTURES,
       ...AUDIT_DEPARTURES,
       ...SCHEMA_DEPARTURES,
+      ...REVIEW_DEPARTURES,
     ],
     servers: [{ url: '/' }],
     security: [{ bearer: [] }],

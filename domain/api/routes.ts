@@ -4,7 +4,7 @@ import type { Permission } from '../access/roles.js';
 
 export type HttpMethod = 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
 /** A handler family is one Lambda function: functions/http/<family>.ts. */
-export type Family = 'meta' | 'workspace' | 'users' | 'environments' | 'instances' | 'databases' | 'projects' | 'issues' | 'sheets' | 'sql' | 'groups' | 'vcs' | 'hooks' | 'audit' | 'webhooks';
+export type Family = 'meta' | 'workspace' | 'users' | 'environments' | 'instances' | 'databases' | 'projects' | 'issues' | 'sheets' | 'sql' | 'groups' | 'vcs' | 'hooks' | 'audit' | 'webhooks' | 'review';
 
 export interface RouteDef {
   readonly method: HttpMethod;
@@ -91,6 +91,8 @@ export const ROUTES = [
   { method: 'GET', path: '/v1/projects/{project}/issues/{issue}/stages/{stage}/tasks/{task}/taskRuns/{taskRun}', family: 'issues', operation: 'getTaskRun', permission: 'issues.get', summary: 'One task run' },
   { method: 'POST', path: '/v1/projects/{project}/issues/{issue}/stages/{stage}/tasks/{task}/taskRuns/{taskRun}:previewRollback', family: 'issues', operation: 'previewRollback', permission: 'issues.get', summary: "The statement that restores the rows a task run changed, from its prior backup" },
   { method: 'POST', path: '/v1/projects/{project}/issues/{issue}:rollback', family: 'issues', operation: 'rollbackIssue', permission: 'issues.create', summary: 'Create "Rollback of #n": an issue whose tasks restore what the chosen tasks changed, from their prior backups', body: true, create: true },
+  { method: 'POST', path: '/v1/projects/{project}/issues/{issue}:overrideChecks', family: 'issues', operation: 'overrideChecks', permission: 'issues.overrideChecks', summary: 'Let an issue whose plan checks found an ERROR run anyway {reason} (workspaceAdmin, workspaceDBA); recorded as CHECKS_OVERRIDDEN', body: true },
+  { method: 'GET', path: '/v1/projects/{project}/issues/{issue}/planCheckRuns', family: 'issues', operation: 'listPlanCheckRuns', permission: 'issues.get', summary: "The plan checks' results per task (status, affected-rows estimate, advices), in task order, paged" },
   { method: 'GET', path: '/v1/projects/{project}/issues/{issue}/activities', family: 'issues', operation: 'listActivities', permission: 'issues.get', summary: 'What happened to the issue, in order, paged' },
 
   { method: 'GET', path: '/v1/projects/{project}/sheets', family: 'sheets', operation: 'listSheets', permission: 'sheets.list', summary: 'List the sheets the caller may see' },
@@ -125,6 +127,14 @@ export const ROUTES = [
   { method: 'DELETE', path: '/v1/projects/{project}/webhooks/{webhook}', family: 'webhooks', operation: 'deleteWebhook', permission: 'webhooks.update', summary: 'Remove a webhook and its secret' },
   { method: 'POST', path: '/v1/projects/{project}/webhooks/{webhook}:test', family: 'webhooks', operation: 'testWebhook', permission: 'webhooks.update', summary: 'Queue a TEST message to the webhook; answers at once with the PENDING delivery (its attempts appear in the delivery log)', body: true },
   { method: 'GET', path: '/v1/projects/{project}/webhooks/{webhook}/deliveries', family: 'webhooks', operation: 'listWebhookDeliveries', permission: 'webhooks.get', summary: "The webhook's recent deliveries, newest first: each attempt's time, status code and error" },
+
+  { method: 'GET', path: '/v1/reviewRules', family: 'review', operation: 'listReviewRules', permission: 'reviewRules.list', summary: 'The SQL review rule catalog: each rule with its title, description, engines, default level and payload schema' },
+  { method: 'GET', path: '/v1/reviewConfigs', family: 'review', operation: 'listReviewConfigs', permission: 'reviewConfigs.list', summary: 'List review configs (sets of configured rules attached to environments and projects)' },
+  { method: 'POST', path: '/v1/reviewConfigs', family: 'review', operation: 'createReviewConfig', permission: 'reviewConfigs.create', summary: 'Create a review config; unknown rule types, bad payloads and unknown resources are a 400', body: true, create: true },
+  { method: 'GET', path: '/v1/reviewConfigs/{reviewConfig}', family: 'review', operation: 'getReviewConfig', permission: 'reviewConfigs.get', summary: 'Get a review config' },
+  { method: 'PATCH', path: '/v1/reviewConfigs/{reviewConfig}', family: 'review', operation: 'updateReviewConfig', permission: 'reviewConfigs.update', summary: 'Update a review config (etag, when given, must match)', body: true },
+  { method: 'DELETE', path: '/v1/reviewConfigs/{reviewConfig}', family: 'review', operation: 'deleteReviewConfig', permission: 'reviewConfigs.delete', summary: 'Delete a review config' },
+  { method: 'POST', path: '/v1/sql:check', family: 'review', operation: 'checkSql', permission: 'sql.check', summary: "Review a statement without running it: by database (its engine, environment's and project's configs) or by engine and environment", body: true },
 
   { method: 'GET', path: '/v1/auditLogs', family: 'audit', operation: 'listAuditLogs', permission: 'auditLogs.list', summary: 'The audit log, newest first: one entry per mutating request and SQL-editor query (?filter=actor == "users/3" && time >= "2026-12-01T00:00:00Z")' },
 ] as const satisfies readonly RouteDef[];

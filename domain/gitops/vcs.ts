@@ -153,6 +153,10 @@ export const VcsDeliveryResource = /* @__PURE__ */ z.object({
   unchanged: /* @__PURE__ */ z.array(Str),
   rejectedFiles: /* @__PURE__ */ z.array(/* @__PURE__ */ z.object({ path: Str, reason: Str })),
   detail: /* @__PURE__ */ z.optional(Str),
+  /** The plan checks of each issue the push made, as they stand (a file with an ERROR shows here as on its issue). */
+  planChecks: /* @__PURE__ */ z.optional(
+    /* @__PURE__ */ z.array(/* @__PURE__ */ z.object({ issue: Str, status: /* @__PURE__ */ z.enum(['RUNNING', 'SUCCESS', 'WARNING', 'ERROR']), errorCount: /* @__PURE__ */ z.number(), warningCount: /* @__PURE__ */ z.number() })),
+  ),
 });
 export const VcsConnectorResource = /* @__PURE__ */ z.object({
   name: Str,
@@ -177,7 +181,10 @@ export const VCS_OPERATION_SCHEMAS: Record<string, OperationSchemas> = {
   receiveVcsWebhook: { response: WebhookAnswer },
 };
 
-export const toDeliveryResource = (d: VcsDelivery): z.infer<typeof VcsDeliveryResource> => ({
+/** An issue's plan-check summary, by issue name (what a delivery's record shows for the issues it made). */
+export type DeliveryChecks = ReadonlyMap<string, { status: 'RUNNING' | 'SUCCESS' | 'WARNING' | 'ERROR'; errorCount: number; warningCount: number }>;
+
+export const toDeliveryResource = (d: VcsDelivery, checks?: DeliveryChecks): z.infer<typeof VcsDeliveryResource> => ({
   id: d.id,
   receiveTime: d.receiveTime,
   status: d.status,
@@ -187,10 +194,11 @@ export const toDeliveryResource = (d: VcsDelivery): z.infer<typeof VcsDeliveryRe
   unchanged: d.unchanged,
   rejectedFiles: d.rejectedFiles,
   ...(d.detail ? { detail: d.detail } : {}),
+  ...(checks && d.issues.some((i) => checks.has(i)) ? { planChecks: d.issues.flatMap((i) => (checks.has(i) ? [{ issue: i, ...checks.get(i)! }] : [])) } : {}),
 });
 
 /** Never a secret: the stored connector holds none, and this picks fields one by one. */
-export function toConnectorResource(c: VcsConnector, apiBase: string, deliveries?: VcsDelivery[]): z.infer<typeof VcsConnectorResource> {
+export function toConnectorResource(c: VcsConnector, apiBase: string, deliveries?: VcsDelivery[], checks?: DeliveryChecks): z.infer<typeof VcsConnectorResource> {
   return {
     name: connectorName(c.project),
     provider: c.provider,
@@ -202,7 +210,7 @@ export function toConnectorResource(c: VcsConnector, apiBase: string, deliveries
     createTime: c.createTime,
     updateTime: c.updateTime,
     etag: etagOf(connectorName(c.project), c.version),
-    ...(deliveries ? { recentDeliveries: deliveries.map(toDeliveryResource) } : {}),
+    ...(deliveries ? { recentDeliveries: deliveries.map((d) => toDeliveryResource(d, checks)) } : {}),
   };
 }
 

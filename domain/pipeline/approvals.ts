@@ -14,7 +14,7 @@ import { statementTypes } from '../review/parse.js';
 import { REVIEW_ENGINES, type ReviewEngine } from '../review/model.js';
 import { NOT_DECIDED, approveStep, decideFlow, describeStep, rejectStep, restartSteps, type ActContext, type Approver, type StageApproval } from '../approval/flow.js';
 import { type ApprovalFacts, type ApprovalRole, type ApprovalRuleRepo } from '../approval/rules.js';
-import { type IssueAggregate, type Stage, type Task, issueName, stageName } from './model.js';
+import { type IssueAggregate, type Stage, issueName, stageName } from './model.js';
 import { ApproveRequest, RejectRequest } from './resources.js';
 import { type IssueDeps, requireOpen, stageOf } from './issues.js';
 
@@ -26,20 +26,17 @@ export interface DecideDeps {
   instances: Pick<InstanceRepo, 'get'>;
 }
 
-/** Plan-check results as the plan-check phase records them on tasks and the issue; absent until it has run. */
-interface PlanChecked {
-  planCheck?: { status?: string; affectedRowsEstimate?: number };
-}
 const PLAN_CHECK_SEVERITY = ['SUCCESS', 'RUNNING', 'WARNING', 'ERROR'];
 
 /**
- * What the rules see of a stage: one ApprovalFacts per engine of its targets, each with the
- * statement's types parsed by that engine's grammar; `statement.affected_rows` is the plan
- * check's estimate summed over the stage's tasks (0 where none), `plan_check.status` the worst
- * of its tasks' (else the issue's; NOT_RUN before any plan check).
+ * What the rules see of a stage: one ApprovalFacts per engine of its targets. They come from the
+ * stored plan checks: `statement.types` as the checks parsed them for that engine (parsed here only
+ * for an issue checked before types were kept), `statement.affected_rows` the EXPLAIN estimates
+ * summed over the stage's tasks (0 where none), `plan_check.status` the worst of its tasks' (else
+ * the issue's; NOT_RUN before any plan check).
  */
 export async function stageFacts(deps: DecideDeps, agg: IssueAggregate, stage: Stage, options: { parse: boolean } = { parse: true }): Promise<ApprovalFacts[]> {
-  const tasks = agg.tasks.filter((t) => t.stage === stage.id) as (Task & PlanChecked)[];
+  const tasks = agg.tasks.filter((t) => t.stage === stage.id);
   const engines = new Set<ReviewEngine>();
   for (const id of new Set(tasks.map((t) => t.target.instance))) {
     const instance = await deps.instances.get(id);
@@ -47,17 +44,19 @@ export async function stageFacts(deps: DecideDeps, agg: IssueAggregate, stage: S
     if ((REVIEW_ENGINES as readonly string[]).includes(instance.engine)) engines.add(instance.engine as ReviewEngine);
   }
   const affected = tasks.reduce((sum, t) => sum + (t.planCheck?.affectedRowsEstimate ?? 0), 0);
-  const statuses = tasks.map((t) => t.planCheck?.status).filter((s): s is string => s !== undefined);
+  const statuses: string[] = tasks.flatMap((t) => (t.planCheck ? [t.planCheck.status] : []));
   const worst = statuses.sort((a, b) => PLAN_CHECK_SEVERITY.indexOf(b) - PLAN_CHECK_SEVERITY.indexOf(a))[0];
-  const planCheck = worst ?? (agg.issue as PlanChecked).planCheck?.status ?? 'NOT_RUN';
+  const planCheck = worst ?? agg.issue.planCheck?.status ?? 'NOT_RUN';
   const facts: ApprovalFacts[] = [];
   for (const engine of engines) {
+    const checked = agg.issue.planCheck?.types?.[engine];
+    const types = checked ?? (options.parse ? await statementTypes(engine, agg.issue.statement) : []);
     facts.push({
       environment: stage.id,
       project: agg.issue.project,
       engine,
       issue_type: agg.issue.type,
-      statement: { types: options.parse ? await statementTypes(engine, agg.issue.statement) : [], affected_rows: affected },
+      statement: { types, affected_rows: affected },
       plan_check: { status: planCheck },
     });
   }

@@ -2,18 +2,19 @@
 import type { Access } from '../access/access.js';
 import { checkEtag, eachLimit, parse, resolveUpdateMask, type ListOptions, type Page } from '../common/values.js';
 import type { Database } from '../inventory/databases.js';
-import { FailedPreconditionError, NotFoundError, SluiceError, fieldError } from '../common/errors.js';
+import { AbortedError, FailedPreconditionError, NotFoundError, SluiceError, fieldError } from '../common/errors.js';
 import type { Instance } from '../inventory/instances.js';
 import { USER_CHOSEN_ID, databaseName, instanceName } from '../common/names.js';
-import { pipelineExecutionName, type Orchestrator } from './orchestrator.js';
+import { PIPELINE_ERRORS, TaskTokenGoneError, pipelineExecutionName, type Orchestrator } from './orchestrator.js';
 import type { Deps } from '../inventory/ports.js';
 import { groupTargets, type GroupRepo } from '../inventory/groups.js';
 import { priorBackupOf, projectWith, type Project } from '../inventory/projects.js';
 import { createDatabaseStatement } from '../inventory/instances.js';
 import { sha256 } from '../common/hash.js';
+import { NOT_DECIDED } from '../approval/flow.js';
 import { sheetSnapshot, type SheetRepo } from '../sheets/sheets.js';
-import { DATABASE_TARGET, INSTANCE_REF, type Issue, type IssueAggregate, type IssueRepo, MAX_STATEMENT_BYTES, MAX_TARGETS, NEW_DATABASE_NAME, type Stage, UNFINISHED_STAGE_STATUSES, type Task, type TaskStatus, issueName, stageName, type IssueDraft } from './model.js';
-import { IssueCreate, type IssueCreateInput, IssuePatch, MUTABLE } from './resources.js';
+import { DATABASE_TARGET, INSTANCE_REF, type Issue, type IssueAggregate, type IssueRepo, MAX_STATEMENT_BYTES, MAX_TARGETS, NEW_DATABASE_NAME, type Stage, type TaskPlanCheck, UNFINISHED_STAGE_STATUSES, type Task, type TaskStatus, issueName, stageName, type IssueDraft } from './model.js';
+import { IssueCreate, type IssueCreateInput, IssuePatch, MUTABLE, OverrideChecksRequest } from './resources.js';
 import { type PlanTarget, parseIssueFilter, planPipeline, utc } from './planning.js';
 import { checkVersionOrder } from './versions.js';
 
@@ -186,13 +187,81 @@ export async function updateIssue(deps: IssueDeps, access: Access, project: stri
   const fields = resolveUpdateMask(mask, patch, MUTABLE);
   checkEtag(issueName(project, n), agg.issue.version, ifMatch, patch.etag);
   if (fields.length === 0) return agg;
+  // A read echoes `statement` back: only updateMask=statement changes it.
+  const changes = fields.filter((f) => f !== 'statement' || (mask !== undefined && patch.statement !== agg.issue.statement));
+  if (changes.length === 0) return agg;
   const now = deps.now().toISOString();
   const next: Partial<Issue> = { updateTime: now };
-  if (fields.includes('title')) next.title = patch.title!;
-  if (fields.includes('description')) next.description = patch.description!;
+  if (changes.includes('title')) next.title = patch.title!;
+  if (changes.includes('description')) next.description = patch.description!;
+  const recheck = changes.includes('statement') ? statementEdit(agg, patch.statement!) : undefined;
+  if (recheck) Object.assign(next, recheck.fields);
   await deps.issues.updateIssue(project, n, next, agg.issue.version);
-  await deps.issues.appendActivity({ project, issue: n, type: 'ISSUE_UPDATED', actor: access.user.id, time: now, comment: `updated ${fields.join(', ')}` });
+  if (recheck) {
+    // Every stage waits anew: approvals decided on the old statement no longer count.
+    await Promise.all(
+      agg.stages.map((s) => deps.issues.updateStage(s, { status: 'NOT_STARTED', approval: { ...NOT_DECIDED } }, ['approvalToken'], { status: ['NOT_STARTED', 'PENDING_APPROVAL', 'REJECTED', 'BLOCKED'] })),
+    );
+  }
+  await deps.issues.appendActivity({ project, issue: n, type: 'ISSUE_UPDATED', actor: access.user.id, time: now, comment: `updated ${changes.join(', ')}${recheck ? '; the plan checks run again and approvals start over' : ''}` });
+  if (recheck) {
+    try {
+      await deps.orchestrator.sendTaskFailure(recheck.token, PIPELINE_ERRORS.recheck, 'the statement was edited');
+    } catch (e) {
+      if (!(e instanceof TaskTokenGoneError)) throw e;
+    }
+  }
   return (await deps.issues.get(project, n))!;
+}
+
+/** A statement as large as one issue item holds (larger ones are stored in chunks, written only at create). */
+export const MAX_EDITED_STATEMENT_BYTES = 200_000;
+
+/**
+ * What editing the statement writes, and the gate token to fail with Sluice.Recheck: only while no
+ * task has run and the execution waits at a gate (the checks gate, or a stage's approval gate); the
+ * checks show RUNNING again, and their override (for the old statement) no longer applies.
+ */
+function statementEdit(agg: IssueAggregate, statement: string): { fields: Partial<Issue>; token: string } {
+  const name = issueName(agg.issue.project, agg.issue.number);
+  requireOpen(agg);
+  if (agg.issue.type === 'DATABASE_CREATE' || agg.issue.rollbackOf !== undefined) throw new FailedPreconditionError(`the statement of ${name} is generated and cannot be edited`);
+  if (Buffer.byteLength(statement, 'utf8') > MAX_EDITED_STATEMENT_BYTES || Buffer.byteLength(agg.issue.statement, 'utf8') > MAX_EDITED_STATEMENT_BYTES) {
+    throw fieldError('statement', `an edited statement (and the one it replaces) may be at most ${MAX_EDITED_STATEMENT_BYTES} bytes; create a new issue instead`);
+  }
+  if (agg.tasks.some((t) => t.attempts > 0 || (t.status !== 'NOT_STARTED' && t.status !== 'PENDING'))) throw new FailedPreconditionError(`a task of ${name} has already run: its statement can no longer change`);
+  const token = agg.issue.checksToken ?? agg.stages.find((s) => s.approvalToken !== undefined)?.approvalToken;
+  if (token === undefined) throw new AbortedError(`${name}'s plan checks are still running; try again in a moment`);
+  return { fields: { statement, checksum: sha256(statement), planCheck: { status: 'RUNNING', errorCount: 0, warningCount: 0 }, checksToken: undefined }, token };
+}
+
+/**
+ * `:overrideChecks {reason}` (workspaceAdmin, workspaceDBA): the pipeline blocked by ERROR advices
+ * runs anyway; the override holds for this statement only (an edit is checked afresh).
+ */
+export async function overrideChecks(deps: IssueDeps, access: Access, project: string, n: number, body: unknown): Promise<IssueAggregate> {
+  const { reason } = parse(OverrideChecksRequest, body);
+  const agg = await loadIssue(deps, access, project, n, 'issues.overrideChecks');
+  const name = issueName(project, n);
+  requireOpen(agg);
+  const { issue } = agg;
+  if (issue.planCheck?.status !== 'ERROR' || issue.checksToken === undefined) throw new FailedPreconditionError(`${name} is not blocked by its plan checks`);
+  const now = deps.now().toISOString();
+  await deps.issues.updateIssue(project, n, { planCheck: { ...issue.planCheck, override: { reason, actor: access.user.id, time: now, checksum: issue.checksum } }, checksToken: undefined, updateTime: now }, issue.version);
+  await Promise.all(agg.stages.filter((s) => s.status === 'BLOCKED').map((s) => deps.issues.updateStage(s, { status: 'NOT_STARTED' }, [], { status: ['BLOCKED'] })));
+  await deps.issues.appendActivity({ project, issue: n, type: 'CHECKS_OVERRIDDEN', actor: access.user.id, time: now, comment: reason });
+  try {
+    await deps.orchestrator.sendTaskSuccess(issue.checksToken, {});
+  } catch (e) {
+    if (!(e instanceof TaskTokenGoneError)) throw e;
+  }
+  return (await deps.issues.get(project, n))!;
+}
+
+/** The plan checks' results per task, in task order, paged. */
+export async function listPlanCheckRuns(deps: IssueDeps, access: Access, project: string, n: number, options: ListOptions): Promise<{ agg: IssueAggregate; page: Page<{ task: number; check: TaskPlanCheck }> }> {
+  const agg = await loadIssue(deps, access, project, n, 'issues.get');
+  return { agg, page: await deps.issues.listTaskChecks(project, n, options) };
 }
 
 /**

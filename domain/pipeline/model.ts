@@ -4,13 +4,18 @@ import type { ListOptions, Page } from '../common/values.js';
 import { fieldError } from '../common/errors.js';
 import type { ApprovalStatus, StageApproval } from '../approval/flow.js';
 import type { PriorBackupRecord } from '../backup/model.js';
+import type { Advice } from '../review/rule.js';
+import type { ReviewEngine, StatementType } from '../review/model.js';
 
 export type { ApprovalStatus, StageApproval };
 
 export type IssueType = 'DATABASE_CREATE' | 'DATABASE_SCHEMA_UPDATE' | 'DATABASE_DATA_UPDATE';
 export type IssueStatus = 'OPEN' | 'DONE' | 'CANCELED';
-/** REJECTED: a step of its approval was rejected; the execution stays parked at the approval gate. */
-export type StageStatus = 'NOT_STARTED' | 'PENDING_APPROVAL' | 'RUNNING' | 'DONE' | 'FAILED' | 'CANCELED' | 'REJECTED';
+/**
+ * REJECTED: a step of its approval was rejected; the execution stays parked at the approval gate.
+ * BLOCKED: the plan checks found an ERROR; nothing runs until the statement is changed or the checks are overridden.
+ */
+export type StageStatus = 'NOT_STARTED' | 'PENDING_APPROVAL' | 'RUNNING' | 'DONE' | 'FAILED' | 'CANCELED' | 'REJECTED' | 'BLOCKED';
 export type TaskStatus = 'NOT_STARTED' | 'PENDING' | 'RUNNING' | 'DONE' | 'FAILED' | 'SKIPPED' | 'CANCELED';
 export type TaskRunStatus = 'RUNNING' | 'DONE' | 'FAILED' | 'CANCELED';
 
@@ -40,9 +45,37 @@ export interface Issue {
   priorBackupMaxRows?: number;
   /** A rollback issue: the issue whose changes it undoes. */
   rollbackOf?: string;
+  /** The plan checks' summary; absent until they first run. */
+  planCheck?: IssuePlanCheck;
+  /** The token of the checks gate while the pipeline waits there (an ERROR was found). */
+  checksToken?: string;
   createTime: string;
   updateTime: string;
   version: number;
+}
+
+export type PlanCheckStatus = 'RUNNING' | 'SUCCESS' | 'WARNING' | 'ERROR';
+
+export interface IssuePlanCheck {
+  status: PlanCheckStatus;
+  errorCount: number;
+  warningCount: number;
+  /** The statement's types per engine, as the checks parsed them (approval rules read them). */
+  types?: Partial<Record<ReviewEngine, StatementType[]>>;
+  /** `:overrideChecks`: who let the ERROR through, why, and for which statement (its checksum). */
+  override?: { reason: string; actor: number; time: string; checksum: string };
+}
+
+/** One task's plan check: the advices for its target, and the EXPLAIN estimate for UPDATE/DELETE. */
+export interface TaskPlanCheck {
+  status: Exclude<PlanCheckStatus, 'RUNNING'>;
+  affectedRowsEstimate?: number;
+  advices: Advice[];
+  /** Advices left out past MAX_TASK_ADVICES (the counts still include them). */
+  omittedAdvices?: number;
+  checkTime: string;
+  /** The issue checksum the check was made for: a result for an earlier statement counts as missing. */
+  checksum?: string;
 }
 
 export interface Stage {
@@ -91,6 +124,8 @@ export interface Task {
   checksum?: string;
   /** While PENDING for a lower version of its database (versions.ts): what it waits for. */
   waitDetail?: string;
+  /** Read from its plan-check item (keys.planCheck), not stored on the task item. */
+  planCheck?: TaskPlanCheck;
   version: number;
 }
 
@@ -126,7 +161,11 @@ export type ActivityType =
   | 'ISSUE_CANCELED'
   | 'ISSUE_DONE'
   /** GitOps: the task's version was applied to its database with other content; nothing ran. */
-  | 'MIGRATION_DRIFT';
+  | 'MIGRATION_DRIFT'
+  /** The plan checks found an ERROR: every stage is BLOCKED. */
+  | 'PLAN_CHECK_ERROR'
+  /** `:overrideChecks` let an issue with ERROR advices run. */
+  | 'CHECKS_OVERRIDDEN';
 
 export interface Activity {
   project: string;
@@ -193,10 +232,26 @@ export interface IssueRepo {
   listTaskRuns(project: string, number: number, task: number): Promise<TaskRun[]>;
   listActivities(project: string, number: number): Promise<Activity[]>;
   appendActivity(activity: ActivityInput): Promise<Activity>;
+  /** Plan checks (items in the issue's partition): written by the checks, overwritten by a re-check. */
+  putStatementChecks(project: string, number: number, checks: StatementCheck[]): Promise<void>;
+  getStatementChecks(project: string, number: number): Promise<StatementCheck[]>;
+  putTaskChecks(project: string, number: number, checks: { task: number; check: TaskPlanCheck }[]): Promise<void>;
+  /** Task checks in task order, paged. */
+  listTaskChecks(project: string, number: number, options: ListOptions): Promise<Page<{ task: number; check: TaskPlanCheck }>>;
   listChangeHistories(instance: string, database: string, options: ListOptions): Promise<Page<ChangeHistory>>;
   getChangeHistory(instance: string, database: string, id: string): Promise<ChangeHistory | undefined>;
   /** Whether this migration version was applied to the database (its GitOps applied-version record). */
   isVersionApplied(instance: string, database: string, version: string): Promise<boolean>;
+}
+
+/** The statement-only advices for one engine and environment (checked once for all its targets). */
+export interface StatementCheck {
+  engine: ReviewEngine;
+  environment: string;
+  advices: Advice[];
+  types: StatementType[];
+  /** The issue checksum checked: a re-check of another statement overwrites it. */
+  checksum: string;
 }
 
 export interface StageCondition {
@@ -222,7 +277,7 @@ export interface IssueDraft {
 export const ISSUE_TYPES = ['DATABASE_CREATE', 'DATABASE_SCHEMA_UPDATE', 'DATABASE_DATA_UPDATE'] as const satisfies readonly IssueType[];
 export const ISSUE_STATUSES = ['OPEN', 'DONE', 'CANCELED'] as const satisfies readonly IssueStatus[];
 /** Stage statuses with work still ahead: cancel ends them, the gates and StageResult write over them. */
-export const UNFINISHED_STAGE_STATUSES = ['NOT_STARTED', 'PENDING_APPROVAL', 'RUNNING', 'FAILED', 'REJECTED'] as const satisfies readonly StageStatus[];
+export const UNFINISHED_STAGE_STATUSES = ['NOT_STARTED', 'PENDING_APPROVAL', 'RUNNING', 'FAILED', 'REJECTED', 'BLOCKED'] as const satisfies readonly StageStatus[];
 export const TASK_STATUSES = ['NOT_STARTED', 'PENDING', 'RUNNING', 'DONE', 'FAILED', 'SKIPPED', 'CANCELED'] as const satisfies readonly TaskStatus[];
 /** As large as a sheet (1 MiB); the store keeps a large statement in chunks beside the issue item. */
 export const MAX_STATEMENT_BYTES = 1024 * 1024;

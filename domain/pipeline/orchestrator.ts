@@ -64,6 +64,8 @@ export const PIPELINE_ERRORS = {
    * (versions.ts): nothing was claimed, and RunTask's retrier for it asks again with backoff.
    */
   versionWaiting: 'Sluice.VersionWaiting',
+  /** sendTaskFailure on the checks or approval gate's token after the statement was edited: the plan checks run again. */
+  recheck: 'Sluice.Recheck',
 } as const;
 
 /** The error runTask throws to be asked again later (PIPELINE_ERRORS.versionWaiting); its message says what it waits for. */

@@ -3,8 +3,9 @@ import * as z from 'zod/mini';
 import { ECHOED, Timestamp, Title, etagOf } from '../common/values.js';
 import { databaseName, environmentName, instanceName, userName } from '../common/names.js';
 import type { OperationSchemas } from '../common/operations.js';
+import { AdviceResource } from '../review/resources.js';
 import { APPROVAL_STATUSES, STEP_STATUSES, waitingRoles, type StageApproval } from '../approval/flow.js';
-import { type Activity, type ChangeHistory, ISSUE_STATUSES, ISSUE_TYPES, type Issue, type IssueAggregate, MAX_INLINE_TASKS, MAX_TARGETS, MAX_TASK_STATEMENT_BYTES, type Stage, TASK_STATUSES, type Task, type TaskRun, type TaskStatus, issueName, stageName, taskName } from './model.js';
+import { type Activity, type ChangeHistory, ISSUE_STATUSES, ISSUE_TYPES, type Issue, type IssueAggregate, type IssuePlanCheck, type TaskPlanCheck, MAX_INLINE_TASKS, MAX_TARGETS, MAX_TASK_STATEMENT_BYTES, type Stage, TASK_STATUSES, type Task, type TaskRun, type TaskStatus, issueName, stageName, taskName } from './model.js';
 
 export const RunTime = z.string().check(z.iso.datetime({ offset: true }));
 /** A canonical migration version (gitops/vcs.ts parseMigrationPath): `V001_2__x.sql` is `1.2`. */
@@ -36,12 +37,15 @@ export const IssuePatch = z.strictObject({
   status: z.optional(z.unknown()),
   creator: z.optional(z.unknown()),
   pipeline: z.optional(z.unknown()),
-  statement: z.optional(z.unknown()),
+  /** Only with updateMask=statement (a read echoes it back): while no task has run; the checks run again and approvals reset. */
+  statement: z.optional(z.string().check(z.minLength(1))),
   runTime: z.optional(z.unknown()),
   enablePriorBackup: z.optional(z.unknown()),
   rollbackOf: z.optional(z.unknown()),
+  planCheck: z.optional(z.unknown()),
 });
-export const MUTABLE = ['title', 'description'] as const;
+export const MUTABLE = ['title', 'description', 'statement'] as const;
+export const OverrideChecksRequest = z.strictObject({ reason: z.string().check(z.minLength(1), z.maxLength(4096)) });
 
 export const RollbackRequest = z.strictObject({
   /** Task names of the issue to undo (default: every task whose latest run is DONE with a prior backup). */
@@ -81,6 +85,22 @@ export const TaskRunResource = /* @__PURE__ */ z.object({
   detail: Str,
   result: /* @__PURE__ */ z.object({ affectedRows: /* @__PURE__ */ z.optional(/* @__PURE__ */ z.number()), changeHistory: OptStr, priorBackup: /* @__PURE__ */ z.optional(PriorBackupResource) }),
 });
+export const TaskPlanCheckResource = /* @__PURE__ */ z.object({
+  status: /* @__PURE__ */ z.enum(['SUCCESS', 'WARNING', 'ERROR']),
+  /** The target's own EXPLAIN estimate of the rows its UPDATE/DELETE statements change. */
+  affectedRowsEstimate: /* @__PURE__ */ z.optional(/* @__PURE__ */ z.number()),
+  advices: /* @__PURE__ */ z.array(AdviceResource),
+  omittedAdvices: /* @__PURE__ */ z.optional(/* @__PURE__ */ z.number()),
+  checkTime: Timestamp,
+});
+export const PlanCheckRunResource = /* @__PURE__ */ z.object({ name: Str, task: Str, ...TaskPlanCheckResource.shape });
+export const IssuePlanCheckResource = /* @__PURE__ */ z.object({
+  status: /* @__PURE__ */ z.enum(['RUNNING', 'SUCCESS', 'WARNING', 'ERROR']),
+  errorCount: /* @__PURE__ */ z.number(),
+  warningCount: /* @__PURE__ */ z.number(),
+  /** `:overrideChecks` on this statement: the ERRORs no longer block. */
+  override: /* @__PURE__ */ z.optional(/* @__PURE__ */ z.object({ reason: Str, actor: Str, time: Timestamp })),
+});
 export const TaskResource = /* @__PURE__ */ z.object({
   name: Str,
   type: /* @__PURE__ */ z.enum(ISSUE_TYPES),
@@ -95,11 +115,13 @@ export const TaskResource = /* @__PURE__ */ z.object({
   /** While PENDING because a lower version made earlier for its database is neither applied nor skipped: which one. */
   detail: OptStr,
   latestTaskRun: /* @__PURE__ */ z.optional(TaskRunResource),
+  /** The task's plan check, once it has run. */
+  planCheck: /* @__PURE__ */ z.optional(TaskPlanCheckResource),
 });
 export const StageResource = /* @__PURE__ */ z.object({
   name: Str,
   environment: Str,
-  status: /* @__PURE__ */ z.enum(['NOT_STARTED', 'PENDING_APPROVAL', 'RUNNING', 'DONE', 'FAILED', 'CANCELED', 'REJECTED']),
+  status: /* @__PURE__ */ z.enum(['NOT_STARTED', 'PENDING_APPROVAL', 'RUNNING', 'DONE', 'FAILED', 'CANCELED', 'REJECTED', 'BLOCKED']),
   approval: /* @__PURE__ */ z.object({
     status: /* @__PURE__ */ z.enum(APPROVAL_STATUSES),
     /** The title of the approval rule that decided the steps; absent for the environment's own step. */
@@ -140,6 +162,8 @@ export const IssueResource = /* @__PURE__ */ z.object({
   enablePriorBackup: /* @__PURE__ */ z.optional(/* @__PURE__ */ z.boolean()),
   /** A rollback issue: the issue it undoes. Its tasks each run their own restore statement. */
   rollbackOf: OptStr,
+  /** The plan checks' summary (absent until they first run). */
+  planCheck: /* @__PURE__ */ z.optional(IssuePlanCheckResource),
   createTime: Timestamp,
   updateTime: Timestamp,
   etag: Str,
@@ -183,6 +207,8 @@ export const ISSUE_OPERATION_SCHEMAS: Record<string, OperationSchemas> = {
   previewRollback: { response: /* @__PURE__ */ z.object({ statement: Str }) },
   rollbackIssue: { request: RollbackRequest, response: IssueResource },
   listActivities: { list: { field: 'activities', item: ActivityResource } },
+  overrideChecks: { request: OverrideChecksRequest, response: IssueResource },
+  listPlanCheckRuns: { list: { field: 'planCheckRuns', item: PlanCheckRunResource } },
   listChangeHistories: { list: { field: 'changeHistories', item: ChangeHistoryResource } },
   getChangeHistory: { response: ChangeHistoryResource },
 };
@@ -227,6 +253,7 @@ export function toIssueResource(issue: Issue, pipeline?: Omit<IssueAggregate, 'i
     ...(issue.migrationVersion !== undefined ? { migrationVersion: issue.migrationVersion } : {}),
     ...(issue.enablePriorBackup !== undefined ? { enablePriorBackup: issue.enablePriorBackup } : {}),
     ...(issue.rollbackOf !== undefined ? { rollbackOf: issue.rollbackOf } : {}),
+    ...(issue.planCheck ? { planCheck: toIssuePlanCheckResource(issue.planCheck) } : {}),
     createTime: issue.createTime,
     updateTime: issue.updateTime,
     etag: etagOf(name, issue.version),
@@ -281,8 +308,24 @@ export function toTaskResource(issue: Issue, t: Task, s: Stage, run: TaskRun | u
     ...(t.skipReason ? { skipReason: t.skipReason } : {}),
     ...(t.waitDetail && t.status === 'PENDING' && issue.status === 'OPEN' ? { detail: t.waitDetail } : {}),
     ...(run ? { latestTaskRun: toTaskRunResource(t, run) } : {}),
+    ...(t.planCheck ? { planCheck: toTaskPlanCheckResource(t.planCheck) } : {}),
   };
 }
+
+const toIssuePlanCheckResource = (p: IssuePlanCheck): z.infer<typeof IssuePlanCheckResource> => ({
+  status: p.status,
+  errorCount: p.errorCount,
+  warningCount: p.warningCount,
+  ...(p.override ? { override: { reason: p.override.reason, actor: userName(p.override.actor), time: p.override.time } } : {}),
+});
+
+export const toTaskPlanCheckResource = (c: TaskPlanCheck): z.infer<typeof TaskPlanCheckResource> => ({
+  status: c.status,
+  ...(c.affectedRowsEstimate !== undefined ? { affectedRowsEstimate: c.affectedRowsEstimate } : {}),
+  advices: c.advices.map((a) => ({ status: a.status, rule: a.rule, title: a.title, content: a.content, line: a.line, column: a.column })),
+  ...(c.omittedAdvices ? { omittedAdvices: c.omittedAdvices } : {}),
+  checkTime: c.checkTime,
+});
 
 /**
  * The status a task shows. Stored statuses change only where a task's own fate changes, so a stage

@@ -33,6 +33,8 @@ export type ScriptStatement = Pick<ParsedStatement, 'index' | 'text' | 'start' |
    * alone, outside one), e.g. "CREATE INDEX CONCURRENTLY"; absent when it may run in one.
    */
   nonTransactional?: string;
+  /** CREATE INDEX CONCURRENTLY: the index it makes (in its table's schema), for the runner's catalog check on a retry. */
+  createsIndex?: { schema?: string; name: string };
 };
 
 /**
@@ -47,6 +49,8 @@ export async function split(engine: ReviewEngine, sql: string, serverVersion?: n
     const out: ScriptStatement = { index: s.index, text: s.text, start: s.start, line: s.line, column: s.column, types: s.types };
     const reason = pg?.postgresNonTransactional(s.tree, serverVersion);
     if (reason) out.nonTransactional = reason;
+    const f = s.facts;
+    if (reason && f?.kind === 'CREATE_INDEX' && f.index.name) out.createsIndex = { ...(f.table.schema ? { schema: f.table.schema } : {}), name: f.index.name };
     return out;
   });
   return { statements, errors: parsed.errors };

@@ -1,11 +1,11 @@
 import type { Access } from '../../domain/access/access.js';
 import { UnauthenticatedError } from '../../domain/common/errors.js';
 import { approveStage, rejectStage, requestApproval } from '../../domain/pipeline/approvals.js';
-import { cancelIssue, createIssue, getIssue, listIssues, updateIssue } from '../../domain/pipeline/issues.js';
+import { cancelIssue, createIssue, getIssue, listIssues, listPlanCheckRuns, overrideChecks, updateIssue } from '../../domain/pipeline/issues.js';
 import { previewRollback, rollbackIssue } from '../../domain/pipeline/rollback.js';
 import { getTaskRun, listActivities, listStageTasks, listTaskRuns, runTask, skipTask } from '../../domain/pipeline/tasks.js';
-import { parseIssueNumber, parseTaskId, type IssueAggregate } from '../../domain/pipeline/model.js';
-import { toActivityResource, toIssueResource, toTaskRunResource } from '../../domain/pipeline/resources.js';
+import { parseIssueNumber, parseTaskId, taskName, type IssueAggregate } from '../../domain/pipeline/model.js';
+import { toActivityResource, toIssueResource, toTaskPlanCheckResource, toTaskRunResource } from '../../domain/pipeline/resources.js';
 import { parseUserChosenId } from '../../domain/common/names.js';
 import { httpHandler, type Request } from '../shared/http.js';
 import { listPage } from '../shared/paging.js';
@@ -52,6 +52,26 @@ export const handler = httpHandler('issues', { deps, idempotency, audit }, {
     const [p, n] = [project(req), issue(req)];
     const { items, nextPageToken } = await listPage(req, `projects/${p}/issues/${n}/activities`, (o) => listActivities(issueDeps(), caller(req), p, n, o), toActivityResource);
     return { body: { activities: items, ...(nextPageToken ? { nextPageToken } : {}) } };
+  },
+  overrideChecks: async (req) => full(await overrideChecks(issueDeps(), caller(req), project(req), issue(req), req.body)),
+  listPlanCheckRuns: async (req) => {
+    const [p, n] = [project(req), issue(req)];
+    let agg: IssueAggregate | undefined;
+    const { items, nextPageToken } = await listPage(
+      req,
+      `projects/${p}/issues/${n}/planCheckRuns`,
+      async (o) => {
+        const out = await listPlanCheckRuns(issueDeps(), caller(req), p, n, o);
+        agg = out.agg;
+        return out.page;
+      },
+      (r) => {
+        const t = agg!.tasks.find((x) => x.id === r.task);
+        const name = t ? taskName(t) : `projects/${p}/issues/${n}/tasks/${r.task}`;
+        return { name: `${name}/planCheckRuns/1`, task: name, ...toTaskPlanCheckResource(r.check) };
+      },
+    );
+    return { body: { planCheckRuns: items, ...(nextPageToken ? { nextPageToken } : {}) } };
   },
   listTasks: async (req) => {
     const [p, n, s, filter] = [project(req), issue(req), stage(req), req.query.filter];

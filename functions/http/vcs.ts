@@ -6,6 +6,8 @@ import { deleteVcsConnector, getVcsConnector, putVcsConnector, toConnectorResour
 import { httpHandler, type Request } from '../shared/http.js';
 import { deps, idempotency, audit } from '../shared/wiring.js';
 import { vcsDeps } from '../shared/wiring-vcs.js';
+import { issueItems } from '../shared/wiring-repos.js';
+import { parseIssueName, type Issue } from '../../domain/pipeline/model.js';
 
 const caller = (req: Request): Access => {
   if (!req.access) throw new UnauthenticatedError();
@@ -19,7 +21,15 @@ const apiBase = (req: Request): string => process.env.SLUICE_API_URL || `http://
 export const handler = httpHandler('vcs', { deps, idempotency, audit }, {
   getVcsConnector: async (req) => {
     const { connector, deliveries } = await getVcsConnector(vcsDeps, caller(req), project(req));
-    return { body: toConnectorResource(connector, apiBase(req), deliveries) };
+    // Each issue the recent deliveries made, with its plan checks as they stand (the issue item only).
+    const checks = new Map<string, NonNullable<Issue['planCheck']>>();
+    for (const name of new Set(deliveries.flatMap((d) => d.issues))) {
+      const { project: p, number } = parseIssueName(name);
+      const issue = await issueItems.getIssue(p, number);
+      if (issue?.planCheck) checks.set(name, issue.planCheck);
+    }
+    const summary = new Map([...checks].map(([name, c]) => [name, { status: c.status, errorCount: c.errorCount, warningCount: c.warningCount }]));
+    return { body: toConnectorResource(connector, apiBase(req), deliveries, summary) };
   },
   putVcsConnector: async (req) => ({ body: toConnectorResource(await putVcsConnector(vcsDeps, caller(req), project(req), req.body, req.headers['if-match']), apiBase(req)) }),
   deleteVcsConnector: async (req) => {

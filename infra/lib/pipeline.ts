@@ -3,6 +3,12 @@
 // local runner ignores JSONata and Assign). Payloads carry ids only; the Lambdas' contract is in
 // domain/pipeline/orchestrator.ts.
 //
+//   PlanCheck ─▶ CheckTargets: Distributed Map over batches of task ids (CheckBatch: EXPLAIN and
+//     ▲            the target's rules per task) ─▶ ChecksResult ─▶ ChecksBlocked? ─yes─▶ ChecksGate
+//     │                                                  │no          (.waitForTaskToken; resumed
+//     └── Sluice.Recheck (an edited statement) ──────────┼──────────── by :overrideChecks)
+//                                                        ▼                 │
+//   Advance ◀────────────────────────────────────────────┴─────────────────┘
 //   Advance ─▶ Done? ─yes─▶ Done (Succeed)
 //     ▲          │no
 //     │          ▼
@@ -76,6 +82,14 @@ export const PIPELINE_STATES = {
   stageResult: 'StageResult',
   stageFailed: 'StageFailed?',
   failureGate: 'FailureGate',
+  planCheck: 'PlanCheck',
+  checkTargets: 'CheckTargets',
+  checkBatch: 'CheckBatch',
+  checkBatchDone: 'CheckBatchDone',
+  checkErrored: 'CheckErrored',
+  checksResult: 'ChecksResult',
+  checksBlocked: 'ChecksBlocked?',
+  checksGate: 'ChecksGate',
 } as const;
 
 export const PIPELINE_DEFAULTS = {
@@ -118,6 +132,14 @@ export interface PipelineStateMachineProps {
   readonly stageResult: IFunction;
   /** Stores the failure token on the stage (GateInput); resumed by `:run`/`:skip` with FailureGateOutput. */
   readonly failureGate: IFunction;
+  /** Statement-only checks per engine and environment, then the batches of task ids (`{issue}` → PlanCheckOutput). */
+  readonly planCheck: IFunction;
+  /** The target checks of one batch of tasks (CheckBatchInput). */
+  readonly checkBatch: IFunction;
+  /** The issue's plan-check summary; blocks the stages on an ERROR (`{issue}` → ChecksResultOutput). */
+  readonly checksResult: IFunction;
+  /** Stores the checks gate's token on the issue (`{issue, token}`); resumed by `:overrideChecks`, failed with Sluice.Recheck by an edited statement. */
+  readonly checksGate: IFunction;
   readonly logRetention: RetentionDays;
   /** Default PIPELINE_DEFAULTS.approvalTimeout. At most 24 days if it must also run locally. */
   readonly approvalTimeout?: Duration;
@@ -173,8 +195,39 @@ export class PipelineStateMachine extends Construct {
     const done = new Succeed(this, S.done, { stateName: S.done });
     const canceled = new Succeed(this, S.canceled, { stateName: S.canceled, comment: 'The stage was rejected' });
 
+    // Plan checks, before the first stage: statement-only checks once per engine and environment
+    // (PlanCheck), the target checks in batches of a Distributed Map like RunStage's, then the summary.
+    const planCheck = invoke(S.planCheck, props.planCheck, { issue: JsonPath.stringAt('$.issue') }, '$.checks');
+    const checkBatch = invoke(S.checkBatch, props.checkBatch, { issue: JsonPath.stringAt('$.issue'), taskIds: JsonPath.listAt('$.taskIds') }, JsonPath.DISCARD);
+    // A target that cannot be read is a WARNING inside the function; a crash ends this batch only, and
+    // ChecksResult counts its tasks (no result for this statement) as an ERROR: never let through unchecked.
+    checkBatch.addCatch(new Pass(this, S.checkErrored, { stateName: S.checkErrored, result: Result.fromObject({}) }), { errors: ['States.ALL'], resultPath: JsonPath.DISCARD });
+    const checkTargets = DistributedMap.jsonPath(this, S.checkTargets, {
+      stateName: S.checkTargets,
+      label: S.checkTargets,
+      itemsPath: '$.checks.batches',
+      maxConcurrencyPath: '$.checks.maxConcurrency',
+      itemSelector: { issue: JsonPath.stringAt('$.issue'), taskIds: JsonPath.listAt('$$.Map.Item.Value') },
+      mapExecutionType: StateMachineType.STANDARD,
+      resultPath: JsonPath.DISCARD,
+    });
+    checkTargets.itemProcessor(checkBatch.next(new Pass(this, S.checkBatchDone, { stateName: S.checkBatchDone, result: Result.fromObject({}) })));
+    const checksResult = invoke(S.checksResult, props.checksResult, { issue: JsonPath.stringAt('$.issue') }, '$.checkResult');
+    const checksGate = LambdaInvoke.jsonPath(this, S.checksGate, {
+      stateName: S.checksGate,
+      lambdaFunction: props.checksGate,
+      integrationPattern: IntegrationPattern.WAIT_FOR_TASK_TOKEN,
+      payload: TaskInput.fromObject({ issue: JsonPath.stringAt('$.issue'), token: JsonPath.taskToken }),
+      taskTimeout: Timeout.duration(props.approvalTimeout ?? PIPELINE_DEFAULTS.approvalTimeout),
+      retryOnServiceExceptions: false,
+      resultPath: JsonPath.DISCARD,
+    }).addRetry(SERVICE_RETRY);
+    // An edited statement fails the gate it waits at with Sluice.Recheck: the checks run again.
+    checksGate.addCatch(planCheck, { errors: [PIPELINE_ERRORS.recheck], resultPath: JsonPath.DISCARD });
+
     const approvalGate = gate(S.approvalGate, props.approvalGate, props.approvalTimeout ?? PIPELINE_DEFAULTS.approvalTimeout, JsonPath.DISCARD);
     approvalGate.addCatch(canceled, { errors: [PIPELINE_ERRORS.rejected], resultPath: '$.rejection' });
+    approvalGate.addCatch(planCheck, { errors: [PIPELINE_ERRORS.recheck], resultPath: JsonPath.DISCARD });
 
     const waitForRunTime = new Wait(this, S.waitForRunTime, { stateName: S.waitForRunTime, time: WaitTime.timestampPath('$.plan.stage.runTime') });
 
@@ -238,8 +291,10 @@ export class PipelineStateMachine extends Construct {
         .when(Condition.stringEquals('$.result.status', 'FAILED'), failureGate.next(advance))
         .otherwise(advance),
     );
-    const definition = advance.next(
-      Choice.jsonPath(this, S.isDone, { stateName: S.isDone }).when(Condition.booleanEquals('$.plan.done', true), done).otherwise(needsApproval),
+    advance.next(Choice.jsonPath(this, S.isDone, { stateName: S.isDone }).when(Condition.booleanEquals('$.plan.done', true), done).otherwise(needsApproval));
+    checksGate.next(advance);
+    const definition = planCheck.next(checkTargets).next(checksResult).next(
+      Choice.jsonPath(this, S.checksBlocked, { stateName: S.checksBlocked }).when(Condition.booleanEquals('$.checkResult.blocked', true), checksGate).otherwise(advance),
     );
 
     this.logGroup = new LogGroup(this, 'Logs', { retention: props.logRetention });
@@ -274,14 +329,14 @@ export class PipelineStateMachine extends Construct {
         'Added by CDK for execution logging and X-Ray: logs:CreateLogDelivery/GetLogDelivery/UpdateLogDelivery/DeleteLogDelivery/ListLogDeliveries/PutResourcePolicy/DescribeResourcePolicies/DescribeLogGroups and xray:PutTraceSegments/PutTelemetryRecords/GetSamplingRules/GetSamplingTargets support no resource-level permissions, so * is the only possible resource.',
     });
     const stack = Stack.of(this);
-    const fns = [props.advance, props.approvalGate, props.runTask, props.stageResult, props.failureGate];
+    const fns = [props.advance, props.approvalGate, props.runTask, props.stageResult, props.failureGate, props.planCheck, props.checkBatch, props.checksResult, props.checksGate];
     for (const fn of new Set(fns)) {
       const cfn = fn.node.defaultChild;
       if (!cfn) continue;
       Validations.of(role).acknowledge({
         id: `AwsSolutions-IAM5[Resource::<${stack.getLogicalId(cfn as CfnElement)}.Arn>:*]`,
         reason:
-          "Added by CDK's LambdaInvoke task: lambda:InvokeFunction on this one pipeline function and its versions/aliases (<arn>:*). The role can invoke exactly the five pipeline functions, nothing else.",
+          "Added by CDK's LambdaInvoke task: lambda:InvokeFunction on this one pipeline function and its versions/aliases (<arn>:*). The role can invoke exactly the nine pipeline functions, nothing else.",
       });
     }
     // The Distributed Map's policy (added by CDK): start, describe, stop and redrive this machine's
@@ -289,7 +344,7 @@ export class PipelineStateMachine extends Construct {
     const machineId = stack.getLogicalId(this.stateMachine.node.defaultChild as CfnElement);
     const executions = `arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"${machineId}"}]}]}`;
     const childPolicy = this.stateMachine.node.findChild('DistributedMapPolicy');
-    for (const suffix of [':*', `/${PIPELINE_STATES.runStage}:*`]) {
+    for (const suffix of [':*', `/${PIPELINE_STATES.runStage}:*`, `/${PIPELINE_STATES.checkTargets}:*`]) {
       Validations.of(childPolicy).acknowledge({
         id: `AwsSolutions-IAM5[Resource::${executions}${suffix}]`,
         reason:

@@ -68,6 +68,10 @@ const WORKFLOW_DESCRIPTIONS: Record<WorkflowFunction, string> = {
   runTask: 'Sluice pipeline: run one task on its database',
   stageResult: 'Sluice pipeline: decide whether a stage is done',
   failureGate: 'Sluice pipeline: store the failure token',
+  planCheck: 'Sluice pipeline: statement checks, per engine and environment',
+  checkBatch: 'Sluice pipeline: plan checks of a batch of targets',
+  checksResult: 'Sluice pipeline: sum up the plan checks',
+  checksGate: 'Sluice pipeline: store the checks token',
 };
 
 export class SluiceStack extends Stack {
@@ -115,6 +119,8 @@ export class SluiceStack extends Stack {
         // over a group of 10,000 databases writes 10,000 tasks in its create request, and a sync
         // lists the tables of every database on the server (one connection each).
         ...(family === 'sql' || family === 'issues' || family === 'instances' ? { timeout: Duration.seconds(29) } : {}),
+        // The functions that parse SQL carry the parser's WebAssembly beside their bundle.
+        ...(BUNDLED_FILES[family] ? { files: BUNDLED_FILES[family] } : {}),
       });
       // The audit log's reader only reads; every other family writes (its own audit entries included).
       if (family === 'audit') this.table.grantRead(functions[family].fn);
@@ -141,13 +147,16 @@ export class SluiceStack extends Stack {
         logRetention,
         // A statement may run long (ALTER TABLE on a big table): Lambda's maximum, as the state machine's TimeoutSeconds.
         // Deciding a stage's approval may parse its statement for the rules (seconds for a large MySQL script).
-        timeout: name === 'runTask' ? Duration.minutes(15) : BUNDLED_FILES[name] ? Duration.minutes(2) : Duration.seconds(30),
+        // A batch of plan checks reads up to 25 targets, each within 20 s.
+        timeout: name === 'runTask' || name === 'checkBatch' ? Duration.minutes(15) : BUNDLED_FILES[name] ? Duration.minutes(2) : Duration.seconds(30),
         ...(BUNDLED_FILES[name] ? { files: BUNDLED_FILES[name] } : {}),
       });
       this.table.grantData(workflow[name].fn);
     }
     // The runner connects to the targets with their ADMIN data source: it reads passwords, never writes them.
     grantDataSourceSecretRead(workflow.runTask, this.stackName);
+    // Plan checks run EXPLAIN and catalog reads on each target with its ADMIN data source.
+    grantDataSourceSecretRead(workflow.checkBatch, this.stackName);
     // Prior backup retention: the cleanup connects to targets to drop expired backup tables.
     this.backupCleanup = new SluiceFunction(this, 'BackupCleanup', {
       entry: HANDLER_ENTRIES.backupCleanup,
@@ -179,7 +188,7 @@ export class SluiceStack extends Stack {
     functions.instances.fn.addEnvironment('SYNC_STATE_MACHINE_ARN', this.sync.stateMachine.stateMachineArn);
     this.sync.stateMachine.grantStartExecution(functions.instances.role);
     // Everything that opens a connection to a target database goes where the databases are.
-    if (props.runnerVpc) for (const fn of [functions.instances, functions.sql, workflow.runTask, this.backupCleanup, this.syncStep]) placeInVpc(fn, props.runnerVpc);
+    if (props.runnerVpc) for (const fn of [functions.instances, functions.sql, workflow.runTask, workflow.checkBatch, this.backupCleanup, this.syncStep]) placeInVpc(fn, props.runnerVpc);
     this.workflow = workflow;
     this.pipeline = new PipelineStateMachine(this, 'Pipeline', {
       advance: workflow.advance.fn,
@@ -187,6 +196,10 @@ export class SluiceStack extends Stack {
       runTask: workflow.runTask.fn,
       stageResult: workflow.stageResult.fn,
       failureGate: workflow.failureGate.fn,
+      planCheck: workflow.planCheck.fn,
+      checkBatch: workflow.checkBatch.fn,
+      checksResult: workflow.checksResult.fn,
+      checksGate: workflow.checksGate.fn,
       logRetention,
     });
     this.alarmTopic = new Topic(this, 'PipelineAlarms', { displayName: 'Sluice pipeline alarms', enforceSSL: true });

@@ -82,7 +82,7 @@ export function localPipeline(options: LocalPipelineOptions = {}): LocalStepFunc
 /**
  * After a restart of the local runtime: executions lived in memory, so every OPEN issue's
  * pipeline starts again. `advance` re-plans from DynamoDB (finished tasks stay finished, and the
- * runner's exactly-once marker protects committed statements); the tokens stored on stages died
+ * runner's exactly-once marker protects committed statements); the tokens stored on stages (and an issue's checks token) died
  * with the old process, so they are cleared first and the gates store fresh ones.
  */
 export async function resumeOpenIssues(store: DynamoStore, orchestrator: Orchestrator): Promise<string[]> {
@@ -95,6 +95,7 @@ export async function resumeOpenIssues(store: DynamoStore, orchestrator: Orchest
       for (const issue of page.items) {
         const agg = await issues.get(issue.project, issue.number);
         if (!agg) continue;
+        if (agg.issue.checksToken !== undefined) await issues.updateIssue(issue.project, issue.number, { checksToken: undefined }, agg.issue.version);
         for (const stage of agg.stages) {
           if (stage.approvalToken === undefined && stage.failureToken === undefined) continue;
           await issues.updateStage(stage, { status: stage.status }, ['approvalToken', 'failureToken'], {});

@@ -28,6 +28,7 @@ const FAMILY_MODULES: Record<Family, () => Promise<{ handler: unknown }>> = {
   hooks: () => import('../../functions/http/hooks.js'),
   audit: () => import('../../functions/http/audit.js'),
   webhooks: () => import('../../functions/http/webhooks.js'),
+  review: () => import('../../functions/http/review.js'),
 };
 
 /** API Gateway's own payload limit; the handlers enforce the API's 1 MiB. */

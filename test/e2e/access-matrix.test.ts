@@ -127,7 +127,9 @@ interface Ctx {
    * A fresh issue on the shared database; `gate`: its stage then waits on that gate (with a FAILED
    * task for `failure`; `rejected`: waiting at the approval gate, its step rejected by the admin).
    */
-  issue(gate?: 'approval' | 'rejected' | 'failure'): Promise<Params>;
+  issue(gate?: 'approval' | 'rejected' | 'failure' | 'blocked'): Promise<Params>;
+  /** A fresh review config (attached to nothing). */
+  reviewConfig(): Promise<Params>;
   /** A fresh data update whose task has a DONE run with a prior backup (written as the task runner would). */
   backedUp(): Promise<Params>;
 }
@@ -343,6 +345,16 @@ const FIXTURES: Record<Operation, Fixture> = {
   listWebhookDeliveries: { params: hookedProject },
 
   listAuditLogs: { query: 'pageSize=10' },
+
+  overrideChecks: { params: (c) => c.issue('blocked'), body: () => ({ reason: 'matrix' }) },
+  listPlanCheckRuns: { params: sharedIssue },
+  listReviewRules: {},
+  listReviewConfigs: {},
+  createReviewConfig: { body: (c) => ({ id: c.unique('rc'), rules: [{ type: 'table.require-pk', level: 'WARNING' }] }) },
+  getReviewConfig: { params: (c) => c.reviewConfig() },
+  updateReviewConfig: { params: (c) => c.reviewConfig(), query: 'updateMask=enabled', body: () => ({ enabled: false }) },
+  deleteReviewConfig: { params: (c) => c.reviewConfig() },
+  checkSql: { body: () => ({ statement: 'DELETE FROM t', engine: 'POSTGRES' }) },
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -474,7 +486,7 @@ beforeAll(async () => {
   await admin('PATCH', '/v1/environments/test?updateMask=rolloutPolicy.requireApproval', { rolloutPolicy: { requireApproval: true } });
   const { approvalGate, failureGate } = await import('../../domain/pipeline/workflow.js');
   const { workflowDeps, issueRepo } = await import('../../functions/shared/wiring-issues.js');
-  const makeIssue = async (gate?: 'approval' | 'rejected' | 'failure'): Promise<Params> => {
+  const makeIssue = async (gate?: 'approval' | 'rejected' | 'failure' | 'blocked'): Promise<Params> => {
     const made = await admin('POST', `/v1/projects/${project}/issues`, { title: 'Matrix change', type: 'DATABASE_SCHEMA_UPDATE', statement: 'SELECT 1', targets: [`instances/${liveInstance}/databases/${database}`] });
     const name: string = made.name;
     const params = { project, issue: id(name), stage: 'test', task: '1' };
@@ -484,6 +496,12 @@ beforeAll(async () => {
       const agg = (await issueRepo.get(project, Number(params.issue)))!;
       await issueRepo.updateTask(agg.tasks[0]!, { status: 'FAILED' });
       await failureGate(workflowDeps, { issue: name, stage: 'test', token: `failure-${name}` });
+    }
+    if (gate === 'blocked') {
+      // As the plan checks leave an issue with an ERROR advice: its summary, and the checks gate's token.
+      const agg = (await issueRepo.get(project, Number(params.issue)))!;
+      await issueRepo.updateIssue(project, Number(params.issue), { planCheck: { status: 'ERROR', errorCount: 1, warningCount: 0 }, checksToken: `checks-${name}` }, agg.issue.version);
+      await issueRepo.updateStage(agg.stages[0]!, { status: 'BLOCKED' }, [], {});
     }
     return params;
   };
@@ -529,6 +547,10 @@ beforeAll(async () => {
     },
     shared: { project, user: id(userIds.get('outsider@matrix.test')!), closedInstance, liveInstance, database, issue, changeHistory, syncOperation },
     issue: makeIssue,
+    reviewConfig: async () => {
+      const made = await admin('POST', '/v1/reviewConfigs', { id: unique('rc'), rules: [{ type: 'statement.where.require', level: 'ERROR' }] });
+      return { reviewConfig: id(made.name) };
+    },
     backedUp,
   };
 }, 180_000);

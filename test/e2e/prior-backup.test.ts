@@ -31,7 +31,8 @@ const ok = (res: CallResult, status = 200): Body => {
 const getIssue = async (name: string): Promise<Body> => ok(await api.call('GET', `/v1/${name}`));
 const tasksOf = (issue: Body): Body[] => issue.pipeline.stages.flatMap((s: Body) => s.tasks);
 const waitIssue = (name: string, what: string, done: (issue: Body) => boolean) => waitFor(what, () => getIssue(name), done, 120_000);
-const settled = (i: Body) => i.status === 'DONE' || tasksOf(i).some((t: Body) => t.status === 'FAILED');
+const blocked = (i: Body) => i.pipeline.stages.every((s: Body) => s.status === 'BLOCKED');
+const settled = (i: Body) => i.status === 'DONE' || tasksOf(i).some((t: Body) => t.status === 'FAILED') || blocked(i);
 
 /** Every row of each table, every column, in key order. */
 const KEYS: Record<string, string> = { departments: 'id', employees: 'id', salaries: 'employee_id, from_date', nopk: 'a, b', big: 'id' };
@@ -161,10 +162,18 @@ describe('prior backup and :rollback on PostgreSQL', () => {
     expect(await sum()).toBe(before);
   }, 300_000);
 
-  it('refuses a table without a key: the task FAILED with the reason, nothing changed', async () => {
+  it('refuses a table without a key at plan check (prior-backup.unsupported, every stage BLOCKED); an override still finds the runner refusing; nothing changed', async () => {
     const before = await snapshot('POSTGRES', ['nopk']);
     const issue = await runIssue('POSTGRES', "UPDATE nopk SET b = 'x' WHERE a = 1");
-    const run = tasksOf(issue)[0].latestTaskRun;
+    expect(blocked(issue)).toBe(true);
+    const [advice] = tasksOf(issue)[0].planCheck.advices;
+    expect(advice).toMatchObject({ status: 'ERROR', rule: 'prior-backup.unsupported', line: 1, column: 1 });
+    expect(advice.content).toMatch(/public\.nopk has no primary key or not-null unique key/);
+    expect(tasksOf(issue)[0].latestTaskRun).toBeUndefined();
+    // The runner's own refusal stays: an override does not make it run without its backup.
+    ok(await api.call('POST', `/v1/${issue.name}:overrideChecks`, { as: DBA, body: { reason: 'see what the runner says' } }));
+    const overridden = await waitIssue(issue.name, 'the runner to refuse', (i) => tasksOf(i).some((t: Body) => t.status === 'FAILED'));
+    const run = tasksOf(overridden)[0].latestTaskRun;
     expect(run.status).toBe('FAILED');
     expect(run.detail).toMatch(/^prior-backup\.unsupported: statement 1 \(line 1\) cannot be backed up: public\.nopk has no primary key or not-null unique key/);
     expect(run.detail).toContain('Nothing was run');
@@ -182,7 +191,8 @@ describe('prior backup and :rollback on PostgreSQL', () => {
     ok(await api.call('PATCH', `/v1/projects/${PROJECT}?updateMask=priorBackupMaxRows`, { body: { priorBackupMaxRows: 1000 } }));
     try {
       const issue = await runIssue('POSTGRES', 'UPDATE big SET v = v - 1 WHERE id <= 50000');
-      expect(tasksOf(issue)[0].latestTaskRun.detail).toMatch(/rows of public\.big would be backed up \(the server's estimate\), more than the project's priorBackupMaxRows \(1,000\)/);
+      expect(blocked(issue)).toBe(true);
+      expect(tasksOf(issue)[0].planCheck.advices[0].content).toMatch(/rows of public\.big would be backed up \(the server's estimate\), more than the project's priorBackupMaxRows \(1,000\)/);
     } finally {
       ok(await api.call('PATCH', `/v1/projects/${PROJECT}?updateMask=priorBackupMaxRows`, { body: { priorBackupMaxRows: 1_000_000 } }));
     }
@@ -219,12 +229,13 @@ describe.skipIf(!maria)('prior backup and :rollback on MariaDB', () => {
     expect(await snapshot('MYSQL', ['employees', 'salaries'])).toEqual(after);
   }, 240_000);
 
-  it('refuses a table without a key, and leaves no backup table behind', async () => {
+  it('refuses a table without a key at plan check, and leaves no backup table behind', async () => {
     const before = await snapshot('MYSQL', ['nopk']);
     const issue = await runIssue('MYSQL', "DELETE FROM nopk WHERE a = 2");
-    const run = tasksOf(issue)[0].latestTaskRun;
-    expect(run.status).toBe('FAILED');
-    expect(run.detail).toMatch(new RegExp(`^prior-backup\\.unsupported: statement 1 \\(line 1\\) cannot be backed up: ${MY_DB}\\.nopk has no primary key or not-null unique key`));
+    expect(blocked(issue)).toBe(true);
+    const [advice] = tasksOf(issue)[0].planCheck.advices;
+    expect(advice).toMatchObject({ status: 'ERROR', rule: 'prior-backup.unsupported', line: 1 });
+    expect(advice.content).toMatch(new RegExp(`${MY_DB}\\.nopk has no primary key or not-null unique key`));
     expect(await snapshot('MYSQL', ['nopk'])).toEqual(before);
     const n = issue.name.split('/').pop();
     expect(await mysqlQuery(maria!, 'SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME LIKE ?', ['sluice_backup', `${PROJECT}\\_${n}\\_%`])).toEqual([]);

@@ -205,5 +205,19 @@ describe.skipIf(!maria)('README.md, top to bottom in one shell', () => {
     expect(roles).toMatch(/"error":\{"code":404,"status":"NOT_FOUND"/);
     expect(roles).toMatch(/\{"projects":\[\{"name":"projects\/sample"[^\n]*\]\}/);
     expect(roles).not.toContain('"name":"projects/shop"');
+
+    // SQL review: the recommended set on prod blocks DELETE FROM employees on both stages, nothing
+    // deleted in hr_test, the prod task's advice is statement.where.require at line 1, and
+    // sql:check gives the same advice; the edited statement then runs to DONE.
+    const blockedOut = out('OOPS=$(curl');
+    expect(blockedOut).toContain('{"status":"ERROR","errorCount":1,"warningCount":0}');
+    expect(blockedOut).toContain('environments/test BLOCKED []');
+    const prodAdvice = /environments\/prod BLOCKED (\[.*\])/.exec(blockedOut)?.[1];
+    expect(JSON.parse(prodAdvice ?? '[]')).toEqual([expect.objectContaining({ status: 'ERROR', rule: 'statement.where.require', line: 1, column: 1 })]);
+    expect(blockedOut).toMatch(/^240$/m);
+    const checked = out('/v1/sql:check');
+    expect(checked.trim().split('\n')[0]).toBe(JSON.stringify({ advices: JSON.parse(prodAdvice!) }));
+    expect(checked).toContain('"rule":"syntax"');
+    expect(out('updateMask=statement')).toMatch(/"planCheckRuns":\[\{[^\n]*"status":"SUCCESS"/);
   }, 900_000);
 });

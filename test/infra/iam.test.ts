@@ -99,6 +99,13 @@ const EXPECTED: Record<string, { id: string; actions: string[] }> = {
   runTask: { id: s.id(s.stack.workflow.runTask.fn), actions: [...LOGS, ...TABLE_ITEMS, 'secretsmanager:GetSecretValue', ...EVENTS].sort() },
   stageResult: { id: s.id(s.stack.workflow.stageResult.fn), actions: [...LOGS, ...TABLE_ITEMS].sort() },
   failureGate: { id: s.id(s.stack.workflow.failureGate.fn), actions: [...LOGS, ...TABLE_ITEMS].sort() },
+  // Plan checks: table only; the target checks also read (never write) the data sources' passwords for EXPLAIN.
+  planCheck: { id: s.id(s.stack.workflow.planCheck.fn), actions: [...LOGS, ...TABLE_ITEMS].sort() },
+  checkBatch: { id: s.id(s.stack.workflow.checkBatch.fn), actions: [...LOGS, ...TABLE_ITEMS, 'secretsmanager:GetSecretValue'].sort() },
+  checksResult: { id: s.id(s.stack.workflow.checksResult.fn), actions: [...LOGS, ...TABLE_ITEMS].sort() },
+  checksGate: { id: s.id(s.stack.workflow.checksGate.fn), actions: [...LOGS, ...TABLE_ITEMS].sort() },
+  // SQL review (catalog, configs, sql:check): table items only; it never connects to a database.
+  review: { id: s.id(s.stack.functions.review.fn), actions: [...LOGS, ...TABLE_ITEMS].sort() },
   provider: { id: provider, actions: ['lambda:GetFunction', 'lambda:InvokeFunction', ...LOGS].sort() },
   // GitOps: the connector API writes (never reads) connector secrets; the webhook reads webhook
   // secrets and queues the worker; the worker reads access tokens and starts issue executions.
@@ -197,14 +204,14 @@ describe('IAM', () => {
     ]);
   });
 
-  it('the state machine may invoke exactly the five pipeline functions, run its own RunStage children, and deliver its logs and traces', () => {
+  it('the state machine may invoke exactly the nine pipeline functions, run its own RunStage and CheckTargets children, and deliver its logs and traces', () => {
     const statements = byRole.get(s.id(s.stack.pipeline.stateMachine.role))!;
     const invoked = statements.filter((st) => list(st.Action).includes('lambda:InvokeFunction'));
     const fnArn = (name: keyof typeof s.stack.workflow) => ({ 'Fn::GetAtt': [s.id(s.stack.workflow[name].fn), 'Arn'] });
     expect(invoked.map((st) => st.Resource)).toEqual(
-      expect.arrayContaining((['advance', 'approvalGate', 'runTask', 'stageResult', 'failureGate'] as const).map((n) => [fnArn(n), { 'Fn::Join': ['', [fnArn(n), ':*']] }])),
+      expect.arrayContaining((['advance', 'approvalGate', 'runTask', 'stageResult', 'failureGate', 'planCheck', 'checkBatch', 'checksResult', 'checksGate'] as const).map((n) => [fnArn(n), { 'Fn::Join': ['', [fnArn(n), ':*']] }])),
     );
-    expect(invoked).toHaveLength(5);
+    expect(invoked).toHaveLength(9);
     for (const st of invoked) expect(st.Action).toBe('lambda:InvokeFunction');
     // The Distributed Map: start this machine (its children), and manage executions of this machine only.
     const machine = s.id(s.stack.pipeline.stateMachine);
@@ -230,12 +237,13 @@ describe('IAM', () => {
     }
   });
 
-  it('only the instances function, the SQL editor, the task runner and the GitOps functions know where secrets are: SECRETS_PREFIX, the prefix their policies name', () => {
+  it('only the instances function, the SQL editor, the task runner, the target checks and the GitOps functions know where secrets are: SECRETS_PREFIX, the prefix their policies name', () => {
     const prefixes = ofType(s, 'AWS::Lambda::Function').map(([id, f]) => [id, f.Properties.Environment?.Variables?.SECRETS_PREFIX]).filter(([, p]) => p !== undefined);
     expect(prefixes.sort()).toEqual(
       [
         [EXPECTED.instances!.id, s.stack.stackName],
         [EXPECTED.runTask!.id, s.stack.stackName],
+        [EXPECTED.checkBatch!.id, s.stack.stackName],
         [EXPECTED.backupCleanup!.id, s.stack.stackName],
         [EXPECTED.sql!.id, s.stack.stackName],
         [EXPECTED.vcs!.id, s.stack.stackName],

@@ -87,6 +87,8 @@ describe('cdk-nag AwsSolutions', () => {
         'IAM5[Resource::arn:<AWS::Partition>:s3:::cdk-hnb659fds-assets-<AWS::AccountId>-<AWS::Region>/*]',
         'L1',
       ].map((rule) => `Sluice/Custom::CDKBucketDeployment8693BB64968944B69AAFB0CC9EB8756C512MiB AwsSolutions-${rule}`),
+      // Plan checks: EXPLAIN and catalog reads on each target with its ADMIN data source.
+      'Sluice/CheckBatch/Role AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:Sluice/*]',
       // GitOps connector secrets: written by the connector API, one kind read by each of webhook and worker.
       'Sluice/Hooks/Role AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:Sluice/vcs/*/webhookSecret-??????]',
       'Sluice/Http/Api/DefaultRoute AwsSolutions-APIG4',
@@ -103,7 +105,7 @@ describe('cdk-nag AwsSolutions', () => {
       'Sluice/Notify/Delivery/Role AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:Sluice/webhooks/*]',
       'Sluice/Pipeline/StateMachine AwsSolutions-SF1',
       // The Distributed Map's children: executions of this machine only, named by Step Functions.
-      ...['/RunStage:', ':'].map((suffix) =>
+      ...['/CheckTargets:', '/RunStage:', ':'].map((suffix) =>
         expect.stringMatching(
           new RegExp(
             `^Sluice/Pipeline/StateMachine/DistributedMapPolicy AwsSolutions-IAM5\\[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:\\{"Fn::Select":\\[6,\\{"Fn::Split":\\[":",\\{"Ref":"PipelineStateMachine[0-9A-F]+"\\}\\]\\}\\]\\}${suffix}\\*\\]$`,
@@ -111,7 +113,7 @@ describe('cdk-nag AwsSolutions', () => {
         ),
       ),
       'Sluice/Pipeline/StateMachine/Role AwsSolutions-IAM5[Resource::*]',
-      ...['Advance', 'ApprovalGate', 'FailureGate', 'RunTask', 'StageResult'].map((fn) =>
+      ...['Advance', 'ApprovalGate', 'CheckBatch', 'ChecksGate', 'ChecksResult', 'FailureGate', 'PlanCheck', 'RunTask', 'StageResult'].map((fn) =>
         expect.stringMatching(new RegExp(`^Sluice/Pipeline/StateMachine/Role AwsSolutions-IAM5\\[Resource::<${fn}Function[0-9A-F]+\\.Arn>:\\*\\]$`)),
       ),
       'Sluice/PipelineAlarms AwsSolutions-SNS2',

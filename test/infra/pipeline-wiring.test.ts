@@ -35,16 +35,22 @@ describe('pipeline wiring in SluiceStack', () => {
     expect(fnOf(S.runTask)).toBe(localFunctionArn(fnId('runTask')));
     expect(fnOf(S.stageResult)).toBe(localFunctionArn(fnId('stageResult')));
     expect(fnOf(S.failureGate)).toBe(localFunctionArn(fnId('failureGate')));
+    expect(fnOf(S.planCheck)).toBe(localFunctionArn(fnId('planCheck')));
+    expect(fnOf(S.checkBatch)).toBe(localFunctionArn(fnId('checkBatch')));
+    expect(fnOf(S.checksResult)).toBe(localFunctionArn(fnId('checksResult')));
+    expect(fnOf(S.checksGate)).toBe(localFunctionArn(fnId('checksGate')));
   });
 
   it('bundles each workflow function from its functions/workflow module, with the table and a timeout fit for its job', () => {
     // The PostgreSQL parser's WebAssembly beside the bundles that may read statement types.
-    expect(BUNDLED_FILES).toEqual({ advance: ['libpg-query/wasm/libpg-query.wasm'], approvalGate: ['libpg-query/wasm/libpg-query.wasm'], runTask: ['libpg-query/wasm/libpg-query.wasm'] });
+    const wasm = ['libpg-query/wasm/libpg-query.wasm'];
+    expect(BUNDLED_FILES).toEqual({ advance: wasm, approvalGate: wasm, runTask: wasm, review: wasm, planCheck: wasm, checkBatch: wasm });
     for (const name of WORKFLOW_FUNCTIONS) {
       expect(HANDLER_ENTRIES[name]).toMatch(/^functions\/workflow\/[a-z-]+\.ts$/);
       const fn = s.resources[fnId(name)]!;
       // advance and approvalGate may parse a statement for the approval rules.
-      const timeout = { runTask: 900, advance: 120, approvalGate: 120, stageResult: 30, failureGate: 30 }[name];
+      // planCheck parses the statement; checkBatch reads up to 25 targets (EXPLAIN, catalog) one after another.
+      const timeout = { runTask: 900, advance: 120, approvalGate: 120, stageResult: 30, failureGate: 30, planCheck: 120, checkBatch: 900, checksResult: 30, checksGate: 30 }[name];
       expect(fn.Properties).toMatchObject({ Handler: 'index.handler', MemorySize: 512, Timeout: timeout });
       expect(fn.Properties.Environment.Variables.TABLE_NAME).toEqual({ Ref: s.id(s.stack.table.table) });
       expect(fn.Properties.Environment.Variables.STATE_MACHINE_ARN).toBeUndefined();
@@ -88,7 +94,7 @@ describe('pipeline wiring in SluiceStack', () => {
     const v = synth({ adminEmail: ADMIN, vpcId: 'vpc-0123456789abcdef0', subnetIds: 'subnet-0123456789abcdef0, subnet-0123456789abcdef1', securityGroupIds: 'sg-0123456789abcdef0' });
     const placed = ofType(v, 'AWS::Lambda::Function').filter(([, f]) => f.Properties.VpcConfig !== undefined);
     expect(placed.map(([id]) => id).sort()).toEqual(
-      [v.stack.functions.instances.fn, v.stack.functions.sql.fn, v.stack.workflow.runTask.fn, v.stack.backupCleanup.fn, v.stack.syncStep.fn].map((fn) => v.id(fn)).sort(),
+      [v.stack.functions.instances.fn, v.stack.functions.sql.fn, v.stack.workflow.runTask.fn, v.stack.workflow.checkBatch.fn, v.stack.backupCleanup.fn, v.stack.syncStep.fn].map((fn) => v.id(fn)).sort(),
     );
     expect(placed[0]![1].Properties.VpcConfig).toEqual({ SubnetIds: ['subnet-0123456789abcdef0', 'subnet-0123456789abcdef1'], SecurityGroupIds: ['sg-0123456789abcdef0'] });
     const role = v.resources[placed[0]![0]]!.Properties.Role['Fn::GetAtt'][0] as string;

@@ -1,6 +1,6 @@
 // The pipeline state machine as CDK synthesizes it: a Standard workflow in JSONPath, gates that
 // wait on task tokens with a bounded timeout, ids-only payloads, logs, an alarm, and a role that
-// can invoke exactly its five functions. cdk-nag AwsSolutions clean.
+// can invoke exactly its nine functions. cdk-nag AwsSolutions clean.
 import { Duration, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
@@ -39,12 +39,14 @@ describe('pipeline state machine definition', () => {
     p.template.hasResourceProperties('AWS::StepFunctions::StateMachine', { StateMachineType: 'STANDARD' });
   });
 
-  it('has exactly two gates, approval and failure, each waiting on a token it passes to its function, with a timeout', () => {
-    expect(gates.map(([name]) => name).sort()).toEqual([S.approvalGate, S.failureGate].sort());
+  it('has exactly three gates, checks, approval and failure, each waiting on a token it passes to its function, with a timeout', () => {
+    expect(gates.map(([name]) => name).sort()).toEqual([S.approvalGate, S.failureGate, S.checksGate].sort());
     for (const [name, st] of gates) {
       expect(st.TimeoutSeconds, name).toBe(Duration.days(7).toSeconds());
-      expect(st.Parameters.Payload, name).toEqual({ 'issue.$': '$.issue', 'stage.$': '$.plan.stage.id', 'token.$': '$$.Task.Token' });
+      const stage = name === S.checksGate ? {} : { 'stage.$': '$.plan.stage.id' };
+      expect(st.Parameters.Payload, name).toEqual({ 'issue.$': '$.issue', ...stage, 'token.$': '$$.Task.Token' });
     }
+    expect(states[S.checksGate]!.Parameters.FunctionName).toBe(localFunctionArn(p.fnIds.checksGate));
     expect(states[S.approvalGate]!.Parameters.FunctionName).toBe(localFunctionArn(p.fnIds.approvalGate));
     expect(states[S.failureGate]!.Parameters.FunctionName).toBe(localFunctionArn(p.fnIds.failureGate));
   });
@@ -65,6 +67,9 @@ describe('pipeline state machine definition', () => {
       [S.advance]: localFunctionArn(p.fnIds.advance),
       [S.runTask]: localFunctionArn(p.fnIds.runTask),
       [S.stageResult]: localFunctionArn(p.fnIds.stageResult),
+      [S.planCheck]: localFunctionArn(p.fnIds.planCheck),
+      [S.checkBatch]: localFunctionArn(p.fnIds.checkBatch),
+      [S.checksResult]: localFunctionArn(p.fnIds.checksResult),
     });
     for (const [name, st] of tasks) expect(st.TimeoutSeconds, name).toBeGreaterThan(0);
   });
@@ -90,6 +95,7 @@ describe('pipeline state machine definition', () => {
     collect(asl);
     expect([...paths].sort()).toEqual(
       [
+        '$.checks', '$.checks.batches', '$.checks.maxConcurrency', '$.checkResult', '$.checkResult.blocked',
         '$$.Map.Item.Value', '$$.Task.Token', '$.issue', '$.plan', '$.plan.batches', '$.plan.done', '$.plan.stage.id', '$.plan.stage.maxConcurrency',
         '$.plan.stage.requireApproval', '$.plan.stage.runTime', '$.rejection', '$.result', '$.result.status', '$.task', '$.taskIds', '$',
       ].sort(),
@@ -141,12 +147,38 @@ describe('pipeline state machine definition', () => {
     ]);
   });
 
+  it('checks every issue before its first stage: statement checks, a Distributed Map of target checks in batches, the summary, and a gate when blocked', () => {
+    expect(asl.StartAt).toBe(S.planCheck);
+    expect(states[S.planCheck]).toMatchObject({ Parameters: { 'issue.$': '$.issue' }, ResultPath: '$.checks', Next: S.checkTargets });
+    expect(states[S.checkTargets]).toMatchObject({
+      Type: 'Map',
+      ItemsPath: '$.checks.batches',
+      MaxConcurrencyPath: '$.checks.maxConcurrency',
+      ItemSelector: { 'issue.$': '$.issue', 'taskIds.$': '$$.Map.Item.Value' },
+      ItemProcessor: { ProcessorConfig: { Mode: 'DISTRIBUTED', ExecutionType: 'STANDARD' }, StartAt: S.checkBatch },
+      ResultPath: null,
+      Next: S.checksResult,
+    });
+    expect(states[S.checkBatch]).toMatchObject({ Parameters: { 'issue.$': '$.issue', 'taskIds.$': '$.taskIds' }, ResultPath: null, Next: S.checkBatchDone });
+    // A crashed batch ends alone; ChecksResult counts its tasks as unchecked (an ERROR).
+    expect(states[S.checkBatch]!.Catch).toEqual([{ ErrorEquals: ['States.ALL'], ResultPath: null, Next: S.checkErrored }]);
+    expect(states[S.checksResult]).toMatchObject({ ResultPath: '$.checkResult', Next: S.checksBlocked });
+    expect(states[S.checksBlocked]).toMatchObject({ Type: 'Choice', Choices: [{ Variable: '$.checkResult.blocked', BooleanEquals: true, Next: S.checksGate }], Default: S.advance });
+    // :overrideChecks resumes the gate (on to Advance); an edited statement fails it with Sluice.Recheck: checked again.
+    expect(states[S.checksGate]).toMatchObject({ ResultPath: null, Next: S.advance });
+    expect(states[S.checksGate]!.Catch).toEqual([{ ErrorEquals: [PIPELINE_ERRORS.recheck], ResultPath: null, Next: S.planCheck }]);
+  });
+
   it('goes back to Advance after the failure gate: Advance reads from the table what :run or :skip left to run', () => {
     expect(states[S.failureGate]).toMatchObject({ ResultPath: null, Next: S.advance });
   });
 
   it('ends Canceled on a rejection and Done when no stage is left; nothing else ends it', () => {
-    expect(states[S.approvalGate]!.Catch).toEqual([{ ErrorEquals: [PIPELINE_ERRORS.rejected], ResultPath: '$.rejection', Next: S.canceled }]);
+    expect(states[S.approvalGate]!.Catch).toEqual([
+      { ErrorEquals: [PIPELINE_ERRORS.rejected], ResultPath: '$.rejection', Next: S.canceled },
+      // An edited statement while a stage waits for approval: the checks run again, approvals start over.
+      { ErrorEquals: [PIPELINE_ERRORS.recheck], ResultPath: null, Next: S.planCheck },
+    ]);
     const ends = Object.entries(asl.States).filter(([, st]) => st.Type === 'Succeed' || st.Type === 'Fail' || (st as State).End);
     expect(ends.map(([name, st]) => `${name}:${st.Type}`).sort()).toEqual([`${S.canceled}:Succeed`, `${S.done}:Succeed`]);
   });
@@ -175,7 +207,7 @@ describe('pipeline state machine resources', () => {
     });
   });
 
-  it('its role is for Step Functions only and can invoke exactly the five pipeline functions', () => {
+  it('its role is for Step Functions only and can invoke exactly the nine pipeline functions', () => {
     const roleId = p.id(p.pipeline.stateMachine.role as never);
     const role = p.template.toJSON().Resources[roleId];
     // Only this account's state machines may assume it (confused-deputy conditions).
@@ -241,7 +273,7 @@ describe('cdk-nag AwsSolutions', () => {
         'PipelineTest/Pipeline/StateMachine AwsSolutions-SF1',
         'PipelineTest/Pipeline/StateMachine/Role AwsSolutions-IAM5[Resource::*]',
         ...PIPELINE_FUNCTIONS.map((f) => `PipelineTest/Pipeline/StateMachine/Role AwsSolutions-IAM5[Resource::<${p.fnIds[f]}.Arn>:*]`),
-        ...[':*', '/RunStage:*'].map(
+        ...[':*', '/RunStage:*', '/CheckTargets:*'].map(
           (suffix) =>
             `PipelineTest/Pipeline/StateMachine/DistributedMapPolicy AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"${p.stateMachineId}"}]}]}${suffix}]`,
         ),

@@ -37,7 +37,7 @@ const ran: string[] = [];
 
 beforeAll(async () => {
   t = await freshTable();
-  const [users, projects, issues, groups, orch, wiring, advance, approval, failure, result] = await Promise.all([
+  const [users, projects, issues, groups, orch, wiring, advance, approval, failure, result, planCheck, checkBatch, checksResult, checksGate] = await Promise.all([
     import('../../functions/http/users.js'),
     import('../../functions/http/projects.js'),
     import('../../functions/http/issues.js'),
@@ -48,6 +48,10 @@ beforeAll(async () => {
     import('../../functions/workflow/approval-gate.js'),
     import('../../functions/workflow/failure-gate.js'),
     import('../../functions/workflow/stage-result.js'),
+    import('../../functions/workflow/plan-check.js'),
+    import('../../functions/workflow/check-batch.js'),
+    import('../../functions/workflow/checks-result.js'),
+    import('../../functions/workflow/checks-gate.js'),
   ]);
   setOrchestrator = orch.setOrchestrator;
   workflow = {
@@ -55,6 +59,11 @@ beforeAll(async () => {
     approvalGate: approval.handler as LocalHandler,
     failureGate: failure.handler as LocalHandler,
     stageResult: result.handler as LocalHandler,
+    // The real plan checks: 10,000 targets checked in batches before the first stage.
+    planCheck: planCheck.handler as LocalHandler,
+    checkBatch: checkBatch.handler as LocalHandler,
+    checksResult: checksResult.handler as LocalHandler,
+    checksGate: checksGate.handler as LocalHandler,
   };
   api = apiClient({ users: users.handler, projects: projects.handler, issues: issues.handler, groups: groups.handler } as unknown as Handlers);
   await api('POST', '/v1/users', { body: { email: email('alice'), role: 'workspaceMember' } });
@@ -147,10 +156,15 @@ describe('a batch change over 10,000 databases', () => {
     const parent = runner.historyEvents(exec);
     const children = runner.childHistories(exec);
     console.log(`parent history ${parent.length} events; ${children.length} children, at most ${Math.max(...children.map((c) => c.length))} events each`);
-    expect(parent.filter((e) => e.type === 'MapRunStarted')).toHaveLength(1);
+    // Two Map Runs: the plan checks of all 10,000 targets (400 batches of 25, each target checked
+    // by the real CheckBatch), then stage test's 8,000 tasks (320 batches of 25).
+    expect(parent.filter((e) => e.type === 'MapRunStarted')).toHaveLength(2);
     expect(parent.length).toBeLessThan(100);
-    expect(children).toHaveLength((TENANTS - PROD) / 25);
+    expect(children).toHaveLength(TENANTS / 25 + (TENANTS - PROD) / 25);
     expect(Math.max(...children.map((c) => c.length))).toBe(8 + 25 * 7);
+    const checked = (await api('GET', '/v1/projects/saas/issues/2/planCheckRuns?pageSize=1000', { as: email('alice') })).body;
+    expect(checked.planCheckRuns).toHaveLength(1000);
+    expect(checked.planCheckRuns[0]).toMatchObject({ task: 'projects/saas/issues/2/stages/test/tasks/1', status: 'SUCCESS', advices: [] });
     const planned = runner.statesEntered(exec).find((s) => s.state === S.stageResult);
     expect(planned).toBeDefined();
     await runner.stopExecution(exec, 'end of test');

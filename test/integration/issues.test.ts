@@ -5,7 +5,6 @@ import { beforeAll, afterAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Database } from '../../domain/inventory/databases.js';
 import type { Json, Orchestrator, PipelineInput } from '../../domain/pipeline/orchestrator.js';
 import { TaskTokenGoneError } from '../../domain/pipeline/orchestrator.js';
-import type { Task } from '../../domain/pipeline/model.js';
 import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { keys } from '../../functions/adapters/dynamo/keys.js';
 import { apiClient, scanTable, type Api, type Body, type Handlers } from '../support/api.js';
@@ -539,8 +538,8 @@ describe('approval rules over the plan check', () => {
     try {
       const issue = await create('alice', { type: 'DATABASE_DATA_UPDATE', statement: 'UPDATE users SET name = lower(name)' });
       const agg = (await repo.get('shop', number(issue)))!;
-      const checked = (estimate: number, status: string) => ({ planCheck: { status, affectedRowsEstimate: estimate, advices: [] } }) as Partial<Task>;
-      for (const task of agg.tasks) await repo.updateTask(task, task.stage === 'test' ? checked(6_000, 'SUCCESS') : checked(9_000, task.id === 3 ? 'WARNING' : 'SUCCESS'));
+      const checked = (estimate: number, status: 'SUCCESS' | 'WARNING') => ({ status, affectedRowsEstimate: estimate, advices: [], checkTime: new Date().toISOString() });
+      await repo.putTaskChecks('shop', number(issue), agg.tasks.map((task) => ({ task: task.id, check: task.stage === 'test' ? checked(6_000, 'SUCCESS') : checked(9_000, task.id === 3 ? 'WARNING' : 'SUCCESS') })));
 
       // Act: the test stage (6,000 + 6,000 rows), then, once it is done, prod (9,000 rows, a WARNING)
       const test = await workflow.advance({ issue: issue.name });

@@ -38,6 +38,10 @@ describe('the local pipeline runs the deployed definition', () => {
       [S.runTask]: 'runTask',
       [S.stageResult]: 'stageResult',
       [S.failureGate]: 'failureGate',
+      [S.planCheck]: 'planCheck',
+      [S.checkBatch]: 'checkBatch',
+      [S.checksResult]: 'checksResult',
+      [S.checksGate]: 'checksGate',
     };
     expect(Object.keys(byState).sort()).toEqual(Object.keys(expected).sort());
     for (const [state, fn] of Object.entries(expected)) {

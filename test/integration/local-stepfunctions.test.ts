@@ -49,6 +49,11 @@ class FakePipeline {
   }
 
   readonly handlers: Record<PipelineFunction, LocalHandler> = {
+    // Plan checks find nothing here (their own tests: test/e2e/plan-checks.test.ts).
+    planCheck: () => ({ batches: [], maxConcurrency: 1 }),
+    checkBatch: () => ({ checked: 0 }),
+    checksResult: () => ({ status: 'SUCCESS', blocked: false }),
+    checksGate: () => undefined,
     advance: (): AdvanceOutput => {
       const next = this.stages.find((s) => s.tasks.some((t) => !['DONE', 'SKIPPED'].includes(this.status.get(t)!)));
       if (!next) return { done: true };
@@ -144,6 +149,10 @@ describe('the definition the local runner executes', () => {
       [S.runTask]: p.fnIds.runTask,
       [S.stageResult]: p.fnIds.stageResult,
       [S.failureGate]: p.fnIds.failureGate,
+      [S.planCheck]: p.fnIds.planCheck,
+      [S.checkBatch]: p.fnIds.checkBatch,
+      [S.checksResult]: p.fnIds.checksResult,
+      [S.checksGate]: p.fnIds.checksGate,
     });
   });
 
@@ -409,13 +418,15 @@ describe('history events (AWS rules, from the local event log): the parent execu
     // Parent, per stage: Advance 5, three Choices 6, RunStage 6 (with MapRunStarted/Succeeded),
     // StageResult 5, StageFailed? 2 = 24; the approval gate adds 6. Per execution: Started, the
     // last Advance 5 and Done? 2, Done 2, Succeeded. No event of a task is in the parent.
-    expect(parent.filter((e) => e.type.startsWith('MapRun')).map((e) => e.type)).toEqual(['MapRunStarted', 'MapRunSucceeded', 'MapRunStarted', 'MapRunSucceeded']);
+    // The plan checks first, once per execution: PlanCheck 5, CheckTargets 6 (its own Map Run, no
+    // batch here), ChecksResult 5, ChecksBlocked? 2 = 18.
+    expect(parent.filter((e) => e.type.startsWith('MapRun')).map((e) => e.type)).toEqual(['MapRunStarted', 'MapRunSucceeded', 'MapRunStarted', 'MapRunSucceeded', 'MapRunStarted', 'MapRunSucceeded']);
     expect(parent.some((e) => e.item !== undefined)).toBe(false);
-    expect(parent.length).toBe(2 * 24 + 6 + 1 + 5 + 2 + 2 + 1);
+    expect(parent.length).toBe(18 + 2 * 24 + 6 + 1 + 5 + 2 + 2 + 1);
     // Billing: one transition per task (RunTask), two per batch (RunBatch, BatchDone); 7 per
     // stage, +1 for the gate; Advance, Done? and Done to finish.
     expect(transitions.filter((t) => (t.item as { task?: string } | undefined)?.task === '2').map((t) => t.state)).toEqual([S.runTask]);
-    expect(transitions).toHaveLength(4 + 4 * 2 + 2 * 7 + 1 + 3);
+    expect(transitions).toHaveLength(4 + 4 * 2 + 2 * 7 + 1 + 3 + 4);
   });
 
   it('(g2) 1,000 tasks at 10 at a time: 40 children of 25 tasks, and the parent history is what one task gives', async () => {
@@ -430,8 +441,8 @@ describe('history events (AWS rules, from the local event log): the parent execu
     expect(Math.max(...fake.maxRunning.values())).toBeLessThanOrEqual(10);
     const children = r.childHistories(EXEC);
     expect(children.map((c) => c.length)).toEqual(Array(40).fill(8 + 25 * 7));
-    // One stage, no gate: 24 + 11, the same as a single-task pipeline.
-    expect(r.historyEvents(EXEC)).toHaveLength(35);
+    // One stage, no gate: 18 (the plan checks) + 24 + 11, the same as a single-task pipeline.
+    expect(r.historyEvents(EXEC)).toHaveLength(53);
   });
 
   it('a throttled invoke retried once costs 3 more events for that task only', async () => {

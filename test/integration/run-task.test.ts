@@ -233,18 +233,61 @@ describe('task runner on PostgreSQL', () => {
     expect(await pgCount('racing')).toBe(1);
   });
 
-  it('reports a statement that cannot run in a transaction (25001) as FAILED, and does not run it', async () => {
+  it('runs CREATE INDEX CONCURRENTLY outside a transaction, alone, with the statements around it in transactions of their own', async () => {
     // Prepare
     await adminQuery(pgServer, 'CREATE TABLE idx (id int)', pgDb);
-    const { issue, n } = await makeIssue('DATABASE_SCHEMA_UPDATE', 'CREATE INDEX CONCURRENTLY idx_id ON idx (id)', { instance: 'pg', database: pgDb });
+    const statement = 'INSERT INTO idx VALUES (1);\nCREATE INDEX CONCURRENTLY idx_id ON idx (id);\nINSERT INTO idx VALUES (2)';
+    const { issue, n } = await makeIssue('DATABASE_SCHEMA_UPDATE', statement, { instance: 'pg', database: pgDb });
 
     // Act
     const out = await runner()({ issue, task: '1' });
 
     // Assess
-    expect(out).toEqual({ status: 'FAILED' });
-    expect((await taskRuns(n))[0]!.detail).toMatch(/^CREATE INDEX CONCURRENTLY cannot run inside a transaction block \(Sluice runs each PostgreSQL change in one transaction/);
-    expect(await adminQuery(pgServer, "SELECT to_regclass('public.idx_id') AS t", pgDb)).toEqual([{ t: null }]);
+    expect(out).toEqual({ status: 'DONE' });
+    expect((await taskRuns(n))[0]!.detail).toBe('applied in 3 steps (CREATE INDEX CONCURRENTLY outside a transaction)');
+    expect(await adminQuery(pgServer, "SELECT i.indisvalid AS valid FROM pg_index i WHERE i.indexrelid = to_regclass('public.idx_id')", pgDb)).toEqual([{ valid: true }]);
+    expect(await pgCount('idx')).toBe(2);
+    // One marker for the task; the steps' own markers are gone once it is written.
+    const markers = await adminQuery(pgServer, `SELECT task_key FROM sluice_history.applied WHERE task_key LIKE 'projects/${PROJECT}/issues/${n}/%'`, pgDb);
+    expect(markers).toHaveLength(1);
+    expect(markers[0]!.task_key).toMatch(new RegExp(`^projects/${PROJECT}/issues/${n}/tasks/1@[^#]+$`));
+  });
+
+  it('a retry after a runner died between CREATE INDEX CONCURRENTLY and its marker finds the index in the catalog and does not build it again', async () => {
+    // Prepare: attempt 1 ran step 1 (marked) and built the index, then died before its marker.
+    await adminQuery(pgServer, 'CREATE TABLE idx2 (id int)', pgDb);
+    const key = `projects/${PROJECT}/issues/998/tasks/1`;
+    const change = { taskKey: key, attempt: 2, checksum: 'x', statement: 'INSERT INTO idx2 VALUES (1);\nCREATE INDEX CONCURRENTLY idx2_id ON idx2 (id)', database: pgDb, kind: 'DDL' as const };
+    await adminQuery(pgServer, 'INSERT INTO idx2 VALUES (1)', pgDb);
+    await adminQuery(pgServer, `INSERT INTO sluice_history.applied (task_key, attempt, checksum) VALUES ('${key}#1', 1, 'x')`, pgDb);
+    await adminQuery(pgServer, 'CREATE INDEX CONCURRENTLY idx2_id ON idx2 (id)', pgDb);
+    const [before] = await adminQuery(pgServer, "SELECT to_regclass('public.idx2_id')::oid::int AS oid", pgDb);
+
+    // Act
+    const outcome = await new SqlChangeExecutor().apply({ engine: 'POSTGRES', ...pgServer, database: pgDb }, change);
+
+    // Assess
+    expect(outcome).toMatchObject({ status: 'DONE', alreadyApplied: false, detail: expect.stringMatching(/steps 1, 2 were done by an earlier attempt$/) });
+    expect(await adminQuery(pgServer, "SELECT to_regclass('public.idx2_id')::oid::int AS oid", pgDb)).toEqual([before]);
+    expect(await pgCount('idx2')).toBe(1);
+    // And a third delivery runs nothing at all.
+    expect(await new SqlChangeExecutor().apply({ engine: 'POSTGRES', ...pgServer, database: pgDb }, { ...change, attempt: 3 })).toMatchObject({ status: 'DONE', alreadyApplied: true });
+  });
+
+  it('an INVALID index left by a build that died is dropped and built again on the retry', async () => {
+    // Prepare: a unique index whose concurrent build failed (duplicates) stays INVALID; the duplicates then go.
+    await adminQuery(pgServer, 'CREATE TABLE idx3 (id int); INSERT INTO idx3 VALUES (1), (1)', pgDb);
+    await adminQuery(pgServer, 'CREATE UNIQUE INDEX CONCURRENTLY idx3_id ON idx3 (id)', pgDb).catch(() => undefined);
+    expect(await adminQuery(pgServer, "SELECT i.indisvalid AS valid FROM pg_index i WHERE i.indexrelid = to_regclass('public.idx3_id')", pgDb)).toEqual([{ valid: false }]);
+    await adminQuery(pgServer, 'DELETE FROM idx3 WHERE ctid = (SELECT max(ctid) FROM idx3)', pgDb);
+    const change = { taskKey: `projects/${PROJECT}/issues/997/tasks/1`, attempt: 2, checksum: 'x', statement: 'CREATE UNIQUE INDEX CONCURRENTLY idx3_id ON idx3 (id)', database: pgDb, kind: 'DDL' as const };
+
+    // Act
+    const outcome = await new SqlChangeExecutor().apply({ engine: 'POSTGRES', ...pgServer, database: pgDb }, change);
+
+    // Assess
+    expect(outcome).toMatchObject({ status: 'DONE', detail: 'applied in 1 step (CREATE INDEX CONCURRENTLY outside a transaction)' });
+    expect(await adminQuery(pgServer, "SELECT i.indisvalid AS valid FROM pg_index i WHERE i.indexrelid = to_regclass('public.idx3_id')", pgDb)).toEqual([{ valid: true }]);
   });
 
   it('DATABASE_CREATE creates the database, registers it in the project, and a second run finds it made by this task', async () => {

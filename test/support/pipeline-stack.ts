@@ -1,5 +1,5 @@
 // The pipeline state machine in a throwaway stack, bundling skipped (as in test/infra/synth.ts):
-// its five functions are SluiceFunctions on an existing entry, since only their ARNs matter here.
+// its nine functions are SluiceFunctions on an existing entry, since only their ARNs matter here.
 import { App, Stack, type CfnElement } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
@@ -7,7 +7,7 @@ import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { SluiceFunction } from '../../infra/lib/function.js';
 import { PipelineStateMachine, type PipelineStateMachineProps } from '../../infra/lib/pipeline.js';
 
-export const PIPELINE_FUNCTIONS = ['advance', 'approvalGate', 'runTask', 'stageResult', 'failureGate'] as const;
+export const PIPELINE_FUNCTIONS = ['advance', 'approvalGate', 'runTask', 'stageResult', 'failureGate', 'planCheck', 'checkBatch', 'checksResult', 'checksGate'] as const;
 export type PipelineFunction = (typeof PIPELINE_FUNCTIONS)[number];
 
 export interface PipelineStack {

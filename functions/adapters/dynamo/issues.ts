@@ -5,7 +5,7 @@ import { ConditionalCheckFailedException, TransactionCanceledException } from '@
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { ListOptions, Page } from '../../../domain/common/values.js';
 import { ConcurrentModificationError, NotFoundError } from '../../../domain/common/errors.js';
-import type { Activity, ActivityInput, ChangeHistory, Issue, IssueAggregate, IssueDraft, IssueRepo, IssueStatus, Stage, StageCondition, Task, TaskRun, TaskStatus } from '../../../domain/pipeline/model.js';
+import type { Activity, ActivityInput, ChangeHistory, Issue, IssueAggregate, IssueDraft, IssueRepo, IssueStatus, Stage, StageCondition, StatementCheck, Task, TaskPlanCheck, TaskRun, TaskStatus } from '../../../domain/pipeline/model.js';
 import { upgradeApproval } from '../../../domain/approval/flow.js';
 import { keys, type EntityType, type Key } from './keys.js';
 import { chunkContent, joinChunks } from './sheets.js';
@@ -209,7 +209,7 @@ export class DynamoIssueRepo implements IssueRepo {
 
   async discard(project: string, number: number): Promise<void> {
     const pk = keys.issuePartition(project, number);
-    const prefixes = ['#ISSUE', keys.stagePrefix, keys.taskPrefix, keys.taskRunPrefix(), keys.activityPrefix, keys.statementChunkPrefix];
+    const prefixes = ['#ISSUE', keys.stagePrefix, keys.taskPrefix, keys.taskRunPrefix(), keys.activityPrefix, keys.statementChunkPrefix, keys.planCheckPrefix, keys.statementCheckPrefix];
     const items = (await Promise.all(prefixes.map((p) => this.store.queryAll(pk, p)))).flat();
     await this.store.batchWrite(items.map((i) => ({ DeleteRequest: { Key: { pk: i.pk, sk: i.sk } } })), BATCHES_IN_FLIGHT);
     // Give the number back when no later issue took the next one, so numbers keep no gaps.
@@ -242,10 +242,10 @@ export class DynamoIssueRepo implements IssueRepo {
         new QueryCommand({
           TableName: this.store.tableName,
           KeyConditionExpression: 'pk = :pk',
-          // Activities share the partition but not the pipeline; leave them on the server.
-          FilterExpression: '#type <> :act',
+          // Activities and statement checks share the partition but not the pipeline; leave them on the server.
+          FilterExpression: '#type <> :act AND #type <> :stmt',
           ExpressionAttributeNames: { '#type': 'type' },
-          ExpressionAttributeValues: { ':pk': keys.issuePartition(project, number), ':act': 'Activity' },
+          ExpressionAttributeValues: { ':pk': keys.issuePartition(project, number), ':act': 'Activity', ':stmt': 'StatementCheck' },
           ConsistentRead: true,
           ...(start ? { ExclusiveStartKey: start } : {}),
         }),
@@ -258,7 +258,10 @@ export class DynamoIssueRepo implements IssueRepo {
     const of = <T>(type: string): T[] => items.filter((i) => i.type === type).map((i) => readEntity<T>(i));
     const issue = await readIssue(this.store, issueItem, items.filter((i) => i.type === 'StatementChunk'));
     const stages = items.filter((i) => i.type === 'Stage').map(readStage).sort((a, b) => a.order - b.order);
-    const tasks = of<Task>('Task').sort((a, b) => a.id - b.id);
+    const checks = new Map(items.filter((i) => i.type === 'PlanCheck').map((i) => [Number(i.task), fromItem<{ check: TaskPlanCheck }>(i)!.check]));
+    const tasks = of<Task>('Task')
+      .map((t) => (checks.has(t.id) ? { ...t, planCheck: checks.get(t.id)! } : t))
+      .sort((a, b) => a.id - b.id);
     const latest = new Map<number, TaskRun>();
     for (const run of of<TaskRun>('TaskRun')) {
       const seen = latest.get(run.task);
@@ -400,6 +403,36 @@ export class DynamoIssueRepo implements IssueRepo {
   }
 
   appendActivity = (activity: ActivityInput): Promise<Activity> => appendActivity(this.store, activity);
+
+  async putStatementChecks(project: string, number: number, checks: StatementCheck[]): Promise<void> {
+    const puts = checks.map((c) => ({ PutRequest: { Item: toItem('StatementCheck', keys.statementCheck(project, number, c.engine, c.environment), c) } }));
+    await this.store.batchWrite(puts, BATCHES_IN_FLIGHT);
+  }
+
+  async getStatementChecks(project: string, number: number): Promise<StatementCheck[]> {
+    return (await this.store.queryAll(keys.issuePartition(project, number), keys.statementCheckPrefix)).map((i) => fromItem<StatementCheck>(i)!);
+  }
+
+  async putTaskChecks(project: string, number: number, checks: { task: number; check: TaskPlanCheck }[]): Promise<void> {
+    const puts = checks.map((c) => ({ PutRequest: { Item: toItem('PlanCheck', keys.planCheck(project, number, c.task), { task: c.task, check: stripUndefined(c.check as unknown as Item) }) } }));
+    await this.store.batchWrite(puts, BATCHES_IN_FLIGHT);
+  }
+
+  async listTaskChecks(project: string, number: number, options: ListOptions): Promise<Page<{ task: number; check: TaskPlanCheck }>> {
+    const out = await this.store.doc.send(
+      new QueryCommand({
+        TableName: this.store.tableName,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+        ExpressionAttributeValues: { ':pk': keys.issuePartition(project, number), ':prefix': keys.planCheckPrefix },
+        ConsistentRead: true,
+        Limit: options.limit,
+        ...(options.cursor ? { ExclusiveStartKey: options.cursor as Item } : {}),
+      }),
+    );
+    const items = (out.Items ?? []).map((i) => fromItem<{ task: number; check: TaskPlanCheck }>(i)!);
+    const last = out.Items?.[out.Items.length - 1];
+    return { items, ...(out.LastEvaluatedKey && last ? { next: { pk: last.pk, sk: last.sk } } : {}) };
+  }
 
   async listChangeHistories(instance: string, database: string, options: ListOptions): Promise<Page<ChangeHistory>> {
     const out = await this.store.doc.send(

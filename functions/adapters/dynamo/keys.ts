@@ -9,7 +9,8 @@ export const pad = (n: number, width = 10): string => String(n).padStart(width, 
 export type EntityType = 'Workspace' | 'Counter' | 'User' | 'UserEmail' | 'Environment' | 'Project' | 'Idempotency' | 'Config' | 'Instance' | 'Database' | 'Table'
   | 'Issue' | 'Stage' | 'Task' | 'TaskRun' | 'Activity' | 'ChangeHistory' | 'Sheet' | 'SheetChunk' | 'StatementChunk' | 'DatabaseGroup' | 'TableGroup'
   | 'VcsConnector' | 'VcsDelivery' | 'VcsDeliveryId' | 'VcsFile' | 'AppliedVersion' | 'VersionedTask' | 'ApprovalRules' | 'AuditLog' | 'BackupIndex'
-  | 'SchemaHead' | 'SchemaChunk' | 'Operation' | 'Webhook' | 'WebhookDelivery';
+  | 'SchemaHead' | 'SchemaChunk' | 'Operation' | 'Webhook' | 'WebhookDelivery'
+  | 'ReviewConfig' | 'PlanCheck' | 'StatementCheck';
 
 /** Server-given names go into sort keys escaped, so that `#` and `.` stay separators. */
 const part = (s: string): string => s.replace(/[%#.]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
@@ -23,6 +24,10 @@ export const keys = {
   workspace: (): Key => ({ pk: 'WORKSPACE', sk: 'WORKSPACE' }),
   /** The workspace's approval rules: one item, the whole ordered list, replaced with its version. */
   approvalRules: (): Key => ({ pk: 'WORKSPACE', sk: 'APPROVAL_RULES' }),
+  /** Review configs: few per workspace, one partition (a list is one strongly consistent Query). */
+  reviewConfig: (id: string): Key => ({ pk: 'REVIEWCONFIGS', sk: `REVIEWCONFIG#${id}` }),
+  reviewConfigsPartition: 'REVIEWCONFIGS',
+  reviewConfigPrefix: 'REVIEWCONFIG#',
   counter: (name: 'users'): Key => ({ pk: 'COUNTER', sk: name.toUpperCase() }),
   config: (name: 'pageTokenKey'): Key => ({ pk: 'CONFIG', sk: name }),
   user: (id: number): Key => ({ pk: 'USERS', sk: `USER#${pad(id)}` }),
@@ -72,6 +77,15 @@ export const keys = {
   /** An issue statement too large for the issue item, in chunks (UTF-8 bytes) beside it. */
   statementChunk: (project: string, n: number, index: number): Key => ({ pk: keys.issuePartition(project, n), sk: `STMT#${pad(index, 4)}` }),
   statementChunkPrefix: 'STMT#',
+  /**
+   * Plan checks, in the issue's partition: one item per task (its advices and affected-rows
+   * estimate), and one per distinct engine and environment (the statement-only advices and the
+   * statement's types, checked once for all the targets that share them).
+   */
+  planCheck: (project: string, n: number, task: number): Key => ({ pk: keys.issuePartition(project, n), sk: `CHECK#${pad(task, 6)}` }),
+  planCheckPrefix: 'CHECK#',
+  statementCheck: (project: string, n: number, engine: string, environment: string): Key => ({ pk: keys.issuePartition(project, n), sk: `STMTCHECK#${engine}#${environment}` }),
+  statementCheckPrefix: 'STMTCHECK#',
   /** Issues of a project, newest first, on gsi1 (set on the issue item). */
   issueInProject: (project: string, n: number): { gsi1pk: string; gsi1sk: string } => ({ gsi1pk: `PROJECT#${project}`, gsi1sk: `ISSUE#${pad(n)}` }),
   projectIssues: (project: string): { gsi1pk: string; prefix: string } => ({ gsi1pk: `PROJECT#${project}`, prefix: 'ISSUE#' }),

@@ -76,8 +76,11 @@ export function pgBackupCatalog(query: Query): BackupCatalog {
     },
     async estimateRows(select: string): Promise<number> {
       const [row] = await query(`EXPLAIN (FORMAT JSON) ${select}`);
-      const plan = (row?.['QUERY PLAN'] as { Plan?: { 'Plan Rows'?: number } }[] | undefined)?.[0]?.Plan;
-      return Math.round(Number(plan?.['Plan Rows'] ?? 0));
+      type Node = { 'Node Type'?: string; 'Plan Rows'?: number; Plans?: Node[] };
+      const plan = (row?.['QUERY PLAN'] as { Plan?: Node }[] | undefined)?.[0]?.Plan;
+      // EXPLAIN of an UPDATE/DELETE (plan checks): the ModifyTable node shows 0 rows; the rows it changes are its input's.
+      const counted = plan?.['Node Type'] === 'ModifyTable' ? plan.Plans?.[0] : plan;
+      return Math.round(Number(counted?.['Plan Rows'] ?? 0));
     },
   };
 }

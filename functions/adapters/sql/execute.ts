@@ -16,6 +16,7 @@ import { DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_STATEMENT_TIMEOUT_MS, describeFailu
 import { DEFAULT_DATABASE } from './postgres.js';
 import { mysqlApplyWithBackup, pgApplyWithBackup } from './backup-execute.js';
 import { CATALOG_RACE, Failed, HISTORY, RunnerCrash, alreadyApplied, codeOf, type Coded } from './marker.js';
+import { pgApplySegments, segmentsOf } from './non-transactional.js';
 
 export interface ExecuteOptions {
   connectTimeoutMs?: number;
@@ -82,7 +83,7 @@ export class SqlChangeExecutor implements ChangeExecutor {
       const raw = scrub(String((e as Coded).message), target.password);
       return {
         status: 'FAILED',
-        error: `${raw} (Sluice runs each PostgreSQL change in one transaction with its exactly-once marker, so a statement that manages its own transaction, such as CREATE INDEX CONCURRENTLY or VACUUM, cannot run as a task; run it outside Sluice, or use a form that runs in a transaction)`,
+        error: `${raw} (Sluice runs such statements outside a transaction when the parser names them; this one it did not recognise: run it as a task of its own, or outside Sluice)`,
       };
     }
     return { status: 'FAILED', error: describeFailure(e, target, this.connectMs, this.statementMs) };
@@ -111,7 +112,7 @@ export class SqlChangeExecutor implements ChangeExecutor {
    * For DATABASE_CREATE, which runs outside any transaction; two runners making it at once is not
    * an error. Both statements go in one message (one round trip, one implicit transaction).
    */
-  private async pgHistory(c: pg.Client): Promise<void> {
+  async pgHistory(c: pg.Client): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       try {
         await c.query(PG_HISTORY_DDL.join(';\n'));
@@ -148,6 +149,9 @@ export class SqlChangeExecutor implements ChangeExecutor {
   }
 
   private async pgApply(c: pg.Client, change: ChangeRequest): Promise<ChangeOutcome> {
+    // A statement PostgreSQL refuses in a transaction block (from the parse tree): in segments, each such one alone.
+    const segments = await segmentsOf(c, change.statement);
+    if (segments) return pgApplySegments(c, change, segments, (client) => this.pgHistory(client));
     // The marker first: a second copy of this task blocks here until the first ends, then
     // finds its marker (committed) or takes over (rolled back).
     const marked = await this.pgBegin(c, change);

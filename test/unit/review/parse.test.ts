@@ -135,7 +135,7 @@ describe('split: what runs outside a transaction block on PostgreSQL', () => {
       [15, 'ALTER TABLE … DETACH PARTITION … CONCURRENTLY'], [17, 'CLUSTER without a table'], [19, 'DISCARD ALL'],
     ]);
     expect(statements).toHaveLength(21);
-    expect(statements[0]).toEqual({ index: 0, text: 'CREATE INDEX CONCURRENTLY i ON t (a)', start: 0, line: 1, column: 1, types: ['CREATE_INDEX'], nonTransactional: 'CREATE INDEX CONCURRENTLY' });
+    expect(statements[0]).toEqual({ index: 0, text: 'CREATE INDEX CONCURRENTLY i ON t (a)', start: 0, line: 1, column: 1, types: ['CREATE_INDEX'], nonTransactional: 'CREATE INDEX CONCURRENTLY', createsIndex: { name: 'i' } });
   });
 
   it('ALTER TYPE … ADD VALUE only before PostgreSQL 12', async () => {
