@@ -108,6 +108,8 @@ const ACTIVITY_EVENTS: Partial<Record<Activity['type'], EventType>> = {
   ISSUE_CANCELED: 'ISSUE_CANCELED',
   ISSUE_DONE: 'ISSUE_DONE',
   MIGRATION_DRIFT: 'MIGRATION_DRIFT',
+  // ChecksResult: an ERROR blocked the pipeline.
+  PLAN_CHECK_ERROR: 'PLAN_CHECK_ERROR',
 };
 
 /** The event an activity is, with the stage and task its target names. */

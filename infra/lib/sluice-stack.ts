@@ -269,7 +269,7 @@ export class SluiceStack extends Stack {
 
     // Events: what writes pipeline transitions puts them on the default bus; webhooks deliver them.
     this.notify = new Notify(this, 'Notify', { table: this.table, tableEnv, logRetention, secretsPrefix: this.stackName });
-    for (const fn of [functions.issues, workflow.advance, workflow.approvalGate, workflow.runTask, this.vcsWorker]) grantPutEvents(fn);
+    for (const fn of [functions.issues, workflow.advance, workflow.approvalGate, workflow.runTask, workflow.checksResult, this.vcsWorker]) grantPutEvents(fn);
     // The webhooks API stores and replaces a webhook's URL and secret (a PATCH of one keeps the other), and queues :test.
     grantWebhookSecrets(functions.webhooks, this.stackName, ['secretsmanager:CreateSecret', 'secretsmanager:PutSecretValue', 'secretsmanager:GetSecretValue', 'secretsmanager:DeleteSecret'], 'The webhooks API stores, replaces and deletes the URL and secret of any project\'s webhook');
     this.notify.grantRetry(functions.webhooks);

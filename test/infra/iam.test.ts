@@ -102,7 +102,8 @@ const EXPECTED: Record<string, { id: string; actions: string[] }> = {
   // Plan checks: table only; the target checks also read (never write) the data sources' passwords for EXPLAIN.
   planCheck: { id: s.id(s.stack.workflow.planCheck.fn), actions: [...LOGS, ...TABLE_ITEMS].sort() },
   checkBatch: { id: s.id(s.stack.workflow.checkBatch.fn), actions: [...LOGS, ...TABLE_ITEMS, 'secretsmanager:GetSecretValue'].sort() },
-  checksResult: { id: s.id(s.stack.workflow.checksResult.fn), actions: [...LOGS, ...TABLE_ITEMS].sort() },
+  // ChecksResult writes PLAN_CHECK_ERROR, which webhooks deliver.
+  checksResult: { id: s.id(s.stack.workflow.checksResult.fn), actions: [...LOGS, ...TABLE_ITEMS, ...EVENTS].sort() },
   checksGate: { id: s.id(s.stack.workflow.checksGate.fn), actions: [...LOGS, ...TABLE_ITEMS].sort() },
   // SQL review (catalog, configs, sql:check): table items only; it never connects to a database.
   review: { id: s.id(s.stack.functions.review.fn), actions: [...LOGS, ...TABLE_ITEMS].sort() },

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { addressKind, addressRefusal, checkOutboundUrl } from '../../domain/common/outbound.js';
 import { BACKOFF_MS } from '../../domain/notify/delivery.js';
 import type { SluiceEvent } from '../../domain/notify/events.js';
-import { approvalRequested } from '../../domain/notify/events.js';
+import { activityEvent, approvalRequested } from '../../domain/notify/events.js';
 import { renderMessage, type MessageContext } from '../../domain/notify/messages.js';
 import type { Stage } from '../../domain/pipeline/model.js';
 
@@ -120,5 +120,13 @@ describe('APPROVAL_REQUESTED from stage writes', () => {
     expect(approvalRequested(waiting, second, 't')).toMatchObject({ roles: ['workspaceDBA'], step: 2, actor: 'users/5' });
     expect(approvalRequested(second, second, 't')).toBeUndefined();
     expect(approvalRequested(waiting, { ...second, status: 'RUNNING' } as Stage, 't')).toBeUndefined();
+  });
+});
+
+describe('events from activities', () => {
+  it('a plan check that blocks the pipeline (its PLAN_CHECK_ERROR activity) is a PLAN_CHECK_ERROR event; an override is no contract event', () => {
+    const blocked = { project: 'shop', issue: 7, type: 'PLAN_CHECK_ERROR', actor: 1, time: '2026-12-06T10:00:00.000Z', comment: '1 ERROR advice(s)' } as const;
+    expect(activityEvent(blocked)).toEqual({ type: 'PLAN_CHECK_ERROR', project: 'shop', issue: 'projects/shop/issues/7', actor: 'users/1', time: blocked.time, comment: '1 ERROR advice(s)' });
+    expect(activityEvent({ ...blocked, type: 'CHECKS_OVERRIDDEN' })).toBeUndefined();
   });
 });
