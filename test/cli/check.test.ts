@@ -1,99 +1,97 @@
-// `sluice check` against a stand-in for POST /v1/sql:check on loopback (the server's endpoint is
-// not in this branch): the request it sends per file and each output format with known advices;
-// and, in-process, the help of every command and the bash completion.
+// `sluice check` against the real POST /v1/sql:check (test/support/http.ts: the handlers on a
+// fresh table, the real parsers and a review config attached to `prod`): the request it sends per
+// file and each output format; and, in-process, the help of every command and the bash completion.
 import { spawnSync } from 'node:child_process';
-import { createServer, type Server } from 'node:http';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../cli/src/main.js';
+import { startApi, type Api, type CallResult } from '../support/http.js';
+import { adminQuery, dropDatabases, postgresServer, testDatabaseName } from '../support/postgres.js';
 import { sluice } from './run.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON bodies
 type Body = any;
 
 const dir = mkdtempSync(join(tmpdir(), 'sluice-cli-check-'));
-const requests: Body[] = [];
-let server: Server;
+const pg = postgresServer();
+const DB = testDatabaseName();
+const DATABASE = `instances/pg-prod/databases/${DB}`;
+const BAD = '-- fix the bonus\nBEGIN;\nUPDATE salaries SET amount = amount * 2;\nSELECT * FROM salaries;\n';
+let api: Api;
 let env: Record<string, string>;
 
-/** Known advices: an UPDATE without WHERE is an ERROR on its line, SELECT * a WARNING. */
-function advise(statement: string): Body[] {
-  return statement.split('\n').flatMap((line, i) => [
-    ...(/^UPDATE\b/i.test(line) && !/\bWHERE\b/i.test(line) ? [{ status: 'ERROR', rule: 'statement.where.require', title: 'UPDATE without WHERE', content: `"${line}" changes every row`, line: i + 1, column: 1 }] : []),
-    ...(/SELECT \*/i.test(line) ? [{ status: 'WARNING', rule: 'statement.select.no-select-all', title: 'SELECT *', content: 'name the columns', line: i + 1, column: line.indexOf('*') + 1 }] : []),
-  ]);
-}
+const ok = (res: CallResult, status = 200): Body => {
+  expect(res.status, res.text).toBe(status);
+  return res.json;
+};
 
 beforeAll(async () => {
-  server = createServer((req, res) => {
-    let raw = '';
-    req.on('data', (d: Buffer) => (raw += d.toString()));
-    req.on('end', () => {
-      const body = JSON.parse(raw);
-      requests.push({ path: req.url, auth: req.headers.authorization, body });
-      const [status, answer] = body.database === 'instances/pg/databases/missing'
-        ? [404, { error: { code: 404, status: 'NOT_FOUND', message: 'instances/pg/databases/missing not found' } }]
-        : [200, { advices: advise(body.statement) }];
-      res.writeHead(status, { 'content-type': 'application/json' });
-      res.end(JSON.stringify(answer));
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  env = { HOME: dir, XDG_CONFIG_HOME: join(dir, 'xdg'), SLUICE_URL: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, SLUICE_TOKEN: 'token-1' };
-  writeFileSync(join(dir, 'bad.sql'), '-- fix the bonus\nBEGIN;\nUPDATE salaries SET amount = amount * 2;\nSELECT * FROM salaries;\n');
+  await adminQuery(pg, `CREATE DATABASE "${DB}"`);
+  await adminQuery(pg, 'CREATE TABLE salaries (id int PRIMARY KEY, amount int)', DB);
+  api = await startApi();
+  ok(await api.call('POST', '/v1/instances', { body: { id: 'pg-prod', title: 'prod', engine: 'POSTGRES', environment: 'environments/prod', dataSources: [{ type: 'ADMIN', host: pg.host, port: pg.port, username: pg.username, ...(pg.password ? { password: pg.password } : {}) }] } }), 201);
+  ok(await api.call('POST', '/v1/instances/pg-prod:sync'));
+  // What prod's reviewers ask for: UPDATE/DELETE without WHERE stops the change, SELECT * is a warning.
+  ok(await api.call('POST', '/v1/reviewConfigs', { body: { id: 'prod', title: 'prod', resources: ['environments/prod'], rules: [{ type: 'statement.where.require', level: 'ERROR' }, { type: 'statement.select.no-select-all', level: 'WARNING' }] } }), 201);
+  env = { HOME: dir, XDG_CONFIG_HOME: join(dir, 'xdg'), SLUICE_URL: api.server.url, SLUICE_TOKEN: await api.token('admin@example.com') };
+  writeFileSync(join(dir, 'bad.sql'), BAD);
   writeFileSync(join(dir, 'warn.sql'), 'SELECT * FROM employees;\n');
   writeFileSync(join(dir, 'clean.sql'), 'ALTER TABLE employees ADD COLUMN phone text;\n');
-});
+  writeFileSync(join(dir, 'typo.sql'), 'SELECT 1;\nALTER TABLE employees ADD COLUM phone text;\n');
+}, 120_000);
 afterAll(async () => {
-  await new Promise<void>((r) => server.close(() => r()));
+  await api?.server.close();
+  await dropDatabases(pg, [DB]);
   rmSync(dir, { recursive: true, force: true });
 });
 
 describe('sluice check', () => {
-  it('sends each file as it is, with the scope; text output; exit 1 on an ERROR advice', async () => {
-    requests.length = 0;
-    const again = await runIn(dir, ['check', 'bad.sql', 'clean.sql', '--engine', 'postgres', '--environment', 'prod']);
-    expect(again.code).toBe(1);
-    expect(again.stdout).toBe(
-      [
-        'bad.sql:3:1: ERROR statement.where.require: UPDATE without WHERE: "UPDATE salaries SET amount = amount * 2;" changes every row',
-        'bad.sql:4:8: WARNING statement.select.no-select-all: SELECT *: name the columns',
-        'clean.sql: no advice',
-        '1 error, 1 warning in 2 files',
-        '',
-      ].join('\n'),
-    );
-    const sent = requests.slice(-2);
-    expect(sent.map((q) => q.path)).toEqual(['/v1/sql:check', '/v1/sql:check']);
-    expect(sent[0]).toMatchObject({ auth: 'Bearer token-1', body: { statement: '-- fix the bonus\nBEGIN;\nUPDATE salaries SET amount = amount * 2;\nSELECT * FROM salaries;\n', engine: 'POSTGRES', environment: 'environments/prod' } });
+  it("text output: each advice at the file's line and column; exit 1 on an ERROR; no config attached, no advice", async () => {
+    const r = await runIn(dir, ['check', 'bad.sql', 'clean.sql', '--engine', 'postgres', '--environment', 'prod']);
+    expect(r.code, r.stderr).toBe(1);
+    const lines = r.stdout.trimEnd().split('\n');
+    expect(lines).toHaveLength(4);
+    expect(lines[0]).toMatch(/^bad\.sql:3:1: ERROR statement\.where\.require: \S/);
+    expect(lines[1]).toMatch(/^bad\.sql:4:\d+: WARNING statement\.select\.no-select-all: \S/);
+    expect(lines.slice(2)).toEqual(['clean.sql: no advice', '1 error, 1 warning in 2 files']);
+    // test has no config attached: the same file passes there.
+    const test = await runIn(dir, ['check', 'bad.sql', '--engine', 'postgres', '--environment', 'test']);
+    expect(test).toMatchObject({ code: 0, stdout: 'bad.sql: no advice\n0 errors, 0 warnings in 1 file\n' });
   });
 
-  it('--format github: workflow commands GitHub shows on the pull request; warnings alone exit 0', async () => {
-    const r = await runIn(dir, ['check', 'bad.sql', 'warn.sql', '--database', 'instances/pg/databases/shop', '--format', 'github']);
-    expect(r.code).toBe(1);
-    expect(r.stdout.trim().split('\n')).toEqual([
-      '::error file=bad.sql,line=3,col=1,title=statement.where.require::UPDATE without WHERE: "UPDATE salaries SET amount = amount * 2;" changes every row',
-      '::warning file=bad.sql,line=4,col=8,title=statement.select.no-select-all::SELECT *: name the columns',
-      '::warning file=warn.sql,line=1,col=8,title=statement.select.no-select-all::SELECT *: name the columns',
-    ]);
+  it('--format github: workflow commands GitHub shows on the pull request, by database (its environment\'s config); warnings alone exit 0', async () => {
+    const r = await runIn(dir, ['check', 'bad.sql', 'warn.sql', '--database', DATABASE, '--format', 'github']);
+    expect(r.code, r.stderr).toBe(1);
+    const lines = r.stdout.trim().split('\n');
+    expect(lines).toHaveLength(3);
+    expect(lines[0]).toMatch(/^::error file=bad\.sql,line=3,col=1,title=statement\.where\.require::\S/);
+    expect(lines[1]).toMatch(/^::warning file=bad\.sql,line=4,col=\d+,title=statement\.select\.no-select-all::\S/);
+    expect(lines[2]).toMatch(/^::warning file=warn\.sql,line=1,col=\d+,title=statement\.select\.no-select-all::\S/);
     expect(r.stderr).toBe('sluice check: 1 error, 2 warnings in 2 files\n');
-    expect(requests[requests.length - 1].body).toEqual({ statement: 'SELECT * FROM employees;\n', database: 'instances/pg/databases/shop' });
-    expect((await runIn(dir, ['check', 'warn.sql', 'clean.sql', '--engine', 'mysql', '--format', 'github'])).code).toBe(0);
+    expect((await runIn(dir, ['check', 'warn.sql', 'clean.sql', '--database', DATABASE, '--format', 'github'])).code).toBe(0);
   });
 
-  it('--json (or --format json): the API\'s answer per file', async () => {
-    const r = await runIn(dir, ['check', 'bad.sql', 'clean.sql', '--engine', 'mysql', '--json']);
+  it("--json (or --format json): the API's own answer per file", async () => {
+    const r = await runIn(dir, ['check', 'bad.sql', 'clean.sql', '--engine', 'postgres', '--environment', 'prod', '--json']);
     expect(r.code).toBe(1);
-    expect(JSON.parse(r.stdout)).toEqual({ files: [{ file: 'bad.sql', advices: advise(readFileSync(join(dir, 'bad.sql'), 'utf8')) }, { file: 'clean.sql', advices: [] }] });
+    const direct = ok(await api.call('POST', '/v1/sql:check', { body: { statement: BAD, engine: 'POSTGRES', environment: 'environments/prod' } }));
+    expect(direct.advices.length).toBe(2);
+    expect(JSON.parse(r.stdout)).toEqual({ files: [{ file: 'bad.sql', advices: direct.advices }, { file: 'clean.sql', advices: [] }] });
+  });
+
+  it("a statement PostgreSQL's own parser refuses is an ERROR at its line, whatever the configs", async () => {
+    const r = await runIn(dir, ['check', 'typo.sql', '--engine', 'postgres']);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/^typo\.sql:2:\d+: ERROR syntax: /);
   });
 
   it("the API's error is exit 2 with its message; a missing file or scope is bad usage", async () => {
-    const r = await runIn(dir, ['check', 'clean.sql', '--database', 'pg/missing']);
-    expect(r).toMatchObject({ code: 2, stderr: 'sluice: POST /v1/sql:check: 404 NOT_FOUND: instances/pg/databases/missing not found\n' });
+    const r = await runIn(dir, ['check', 'clean.sql', '--database', 'pg-prod/missing']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^sluice: POST \/v1\/sql:check: 404 NOT_FOUND: .*instances\/pg-prod\/databases\/missing/);
     expect(await runIn(dir, ['check', 'nope.sql', '--engine', 'postgres'])).toMatchObject({ code: 2, stderr: 'sluice: nope.sql: no such file\n' });
     expect((await runIn(dir, ['check', 'clean.sql'])).stderr).toContain('give --database');
   });
