@@ -370,13 +370,13 @@ describe('plan checks of pushed files', () => {
   it('a pushed file with an ERROR advice is checked like any issue: every stage BLOCKED, and the ERROR shows in the delivery\'s record too', async () => {
     const config = ok(await api.call('POST', '/v1/reviewConfigs', { as: DBA, body: { id: 'git-guard', rules: [{ type: 'statement.where.require', level: 'ERROR' }], resources: [`projects/${PROJECT}`] } }), 201);
     try {
-      const path = `migrations/${DB.app}/V9__wipe_users.sql`;
+      const path = `migrations/${DB.app}/V20__wipe_users.sql`;
       const sha = github.commit({ [path]: '-- sluice:type=data\nDELETE FROM users;' });
       const body = pushPayload('GITHUB', { after: sha, commits: [{ id: sha, added: [path] }] });
       ok(await hook(PROJECT, body, githubHeaders(SECRET, body, 'push', 'delivery-wipe')), 202);
       await api.vcsWorker.idle();
-      const made = (await issues()).find((i) => i.title === 'V9 wipe users')!;
-      const blocked = await waitIssue(made.name, 'V9 to be blocked by its plan checks', (x) => x.pipeline.stages.every((st: Body) => st.status === 'BLOCKED'));
+      const made = (await issues()).find((i) => i.title === 'V20 wipe users')!;
+      const blocked = await waitIssue(made.name, 'V20 to be blocked by its plan checks', (x) => x.pipeline.stages.every((st: Body) => st.status === 'BLOCKED'));
       expect(tasksOf(blocked)[0].planCheck.advices).toEqual([expect.objectContaining({ rule: 'statement.where.require', line: 2, column: 1 })]);
       const delivered = (await connector()).recentDeliveries.find((d: Body) => d.id === 'delivery-wipe');
       expect(delivered.planChecks).toEqual([{ issue: made.name, status: 'ERROR', errorCount: 1, warningCount: 0 }]);
