@@ -88,6 +88,9 @@ const PINNED: readonly (readonly [string, string, string | null])[] = [
   // Prior backup: seeing the restore statement is reading the issue; a rollback creates an issue.
   ['previewRollback', 'POST /v1/projects/{project}/issues/{issue}/stages/{stage}/tasks/{task}/taskRuns/{taskRun}:previewRollback', 'issues.get'],
   ['rollbackIssue', 'POST /v1/projects/{project}/issues/{issue}:rollback', 'issues.create'],
+  // Plan checks (issue 12): anyone who sees the issue reads them; only workspaceAdmin/DBA override an ERROR.
+  ['overrideChecks', 'POST /v1/projects/{project}/issues/{issue}:overrideChecks', 'issues.overrideChecks'],
+  ['listPlanCheckRuns', 'GET /v1/projects/{project}/issues/{issue}/planCheckRuns', 'issues.get'],
 
   // Sheets and the SQL editor
   ['listSheets', 'GET /v1/projects/{project}/sheets', 'sheets.list'],
@@ -124,6 +127,15 @@ const PINNED: readonly (readonly [string, string, string | null])[] = [
   ['deleteWebhook', 'DELETE /v1/projects/{project}/webhooks/{webhook}', 'webhooks.update'],
   ['testWebhook', 'POST /v1/projects/{project}/webhooks/{webhook}:test', 'webhooks.update'],
   ['listWebhookDeliveries', 'GET /v1/projects/{project}/webhooks/{webhook}/deliveries', 'webhooks.get'],
+  // SQL review (issue 12): every signed-in user reads the catalog and the configs and may check a
+  // statement; workspaceAdmin and workspaceDBA manage configs.
+  ['listReviewRules', 'GET /v1/reviewRules', 'reviewRules.list'],
+  ['listReviewConfigs', 'GET /v1/reviewConfigs', 'reviewConfigs.list'],
+  ['createReviewConfig', 'POST /v1/reviewConfigs', 'reviewConfigs.create'],
+  ['getReviewConfig', 'GET /v1/reviewConfigs/{reviewConfig}', 'reviewConfigs.get'],
+  ['updateReviewConfig', 'PATCH /v1/reviewConfigs/{reviewConfig}', 'reviewConfigs.update'],
+  ['deleteReviewConfig', 'DELETE /v1/reviewConfigs/{reviewConfig}', 'reviewConfigs.delete'],
+  ['checkSql', 'POST /v1/sql:check', 'sql.check'],
   ['listAuditLogs', 'GET /v1/auditLogs', 'auditLogs.list'],
 ];
 
