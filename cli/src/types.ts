@@ -22,6 +22,8 @@ export interface Task {
   status: TaskStatus;
   skipReason?: string;
   latestTaskRun?: TaskRun;
+  /** The plan check of this task (SQL review before the first stage). */
+  planCheck?: { status: string; affectedRowsEstimate?: number; advices?: Advice[] };
 }
 
 export interface ApprovalStep {
@@ -56,6 +58,8 @@ export interface Issue {
   createTime: string;
   updateTime: string;
   pipeline?: { stages: Stage[] };
+  /** The plan checks' summary: an ERROR blocks every stage not yet run (BLOCKED). */
+  planCheck?: { status: string; errorCount?: number; warningCount?: number };
 }
 
 export interface User {

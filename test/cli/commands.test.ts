@@ -208,12 +208,13 @@ describe('issues', () => {
   });
 
   it('a failing task: watch exits 1 and names it; task run retries it, approve --wait, task skip, then DONE', async () => {
-    const n = await create('--type', 'data', '--file', file('audit.sql', 'INSERT INTO audit (what) VALUES (1)'), '--target', target('test'), target('prod'));
+    // A schema change its plan check passes (no config attached) and the target refuses: no table yet.
+    const n = await create('--file', file('audit.sql', 'ALTER TABLE audit ADD COLUMN what int'), '--target', target('test'), target('prod'));
     const failed = expectRun(await sluice(['issue', 'watch', '-p', PROJECT, n], { env }), 1);
-    expect(failed.stdout).toMatch(/task test\/1 instances\/pg-test\/databases\/\S+ FAILED: .*\baudit\b.* does not exist/); // prior backup plans the INSERT first and finds no table
+    expect(failed.stdout).toMatch(/task test\/1 instances\/pg-test\/databases\/\S+ FAILED: .*\baudit\b.* does not exist/);
     expect(failed.stdout).toContain(`waits at a failed task in stage test.\n  retry it: sluice task run -p ${PROJECT} ${n} --stage test --task 1\n`);
 
-    await adminQuery(pg, 'CREATE TABLE audit (id serial PRIMARY KEY, what int)', DB.test); // a key: prior backup records the rows an INSERT makes
+    await adminQuery(pg, 'CREATE TABLE audit (id serial PRIMARY KEY)', DB.test);
     // The stage shows FAILED a moment before its failure gate holds the token: retried until taken.
     await waitFor('task run to be taken', () => sluice(['task', 'run', '-p', PROJECT, n, '--stage', 'test', '--task', '1'], { env: relEnv }), (r) => r.code === 0);
     expectRun(await sluice(['approve', '-p', PROJECT, n, '--stage', 'prod', '--wait'], { env: relEnv }), 0);
@@ -227,6 +228,18 @@ describe('issues', () => {
     const issue = await issueOf(n);
     expect(stageOf(issue, 'test').tasks[0]).toMatchObject({ status: 'DONE', latestTaskRun: { attempt: 2, status: 'DONE' } });
     expect(stageOf(issue, 'prod').tasks[0]).toMatchObject({ status: 'SKIPPED', skipReason: 'no audit in prod' });
+  }, 120000);
+
+  it('a plan-check ERROR: watch exits 1 at once, BLOCKED, naming the advice with its line and the ways on', async () => {
+    // Prior backup is on for data changes: an UPDATE of a table with no key cannot be backed up, so it is refused before anything runs.
+    await adminQuery(pg, 'CREATE TABLE IF NOT EXISTS nokey (what int)', DB.test);
+    const n = await create('--type', 'data', '--file', file('nokey.sql', '-- no key\nUPDATE nokey SET what = 2;'), '--target', target('test'));
+    const blocked = expectRun(await sluice(['issue', 'watch', '-p', PROJECT, n], { env }), 1);
+    expect(blocked.stdout).toContain(`projects/${PROJECT}/issues/${n} BLOCKED by its plan checks (1 error(s)): no stage runs.`);
+    expect(blocked.stdout).toMatch(/✗ instances\/pg-test\/databases\/\S+:2:1: prior-backup\.unsupported: /);
+    expect(blocked.stdout).toContain(`:overrideChecks {reason}`);
+    expect(stageOf(await issueOf(n), 'test').status).toBe('BLOCKED');
+    ok(await api.call('POST', `/v1/projects/${PROJECT}/issues/${n}:cancel`, { body: {} }));
   }, 120000);
 });
 

@@ -60,7 +60,7 @@ export interface FailedTask {
   detail: string;
 }
 
-const targetOf = (t: Task): string => t.database ?? (t.instance ? `${t.instance} (new database ${t.databaseName ?? '?'})` : '?');
+export const targetOf = (t: Task): string => t.database ?? (t.instance ? `${t.instance} (new database ${t.databaseName ?? '?'})` : '?');
 
 /** Failed tasks shown inline, plus any listed separately (pipelines too large to inline). */
 export function failedTasks(issue: Issue, extra: Task[] = []): FailedTask[] {
@@ -79,12 +79,15 @@ export type Outcome =
   | { state: 'DONE'; exitCode: 0 }
   | { state: 'CANCELED'; exitCode: 1 }
   | { state: 'FAILED' | 'REJECTED'; exitCode: 1; stage: string }
+  | { state: 'BLOCKED'; exitCode: 1 }
   | { state: 'OPEN' };
 
 /** Where the issue stands for a watcher: finished, or waiting at a failed task (its stage FAILED), or still going. */
 export function outcomeOf(issue: Issue): Outcome {
   if (issue.status === 'DONE') return { state: 'DONE', exitCode: 0 };
   if (issue.status === 'CANCELED') return { state: 'CANCELED', exitCode: 1 };
+  // A plan-check ERROR blocks every stage before any runs: a person must edit the statement or override.
+  if (issue.pipeline?.stages.some((s) => s.status === 'BLOCKED')) return { state: 'BLOCKED', exitCode: 1 };
   const failed = issue.pipeline?.stages.find((s) => s.status === 'FAILED');
   if (failed) return { state: 'FAILED', exitCode: 1, stage: idOf(failed.environment) };
   // A rejected stage waits for a person (a new statement, approval requested again, or a cancel): the watch has its answer.
@@ -168,6 +171,7 @@ function paintStatus(status: string, colors: Colors): (s: string) => string {
     case 'CANCELED':
       return colors.gray;
     case 'REJECTED':
+    case 'BLOCKED':
       return colors.red;
     default:
       return colors.dim;

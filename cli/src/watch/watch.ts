@@ -7,7 +7,7 @@ import pc from 'picocolors';
 import type { Api } from '../api.js';
 import { ApiError, UnreachableError, type ExitCode } from '../errors.js';
 import { idOf, type Issue, type Task } from '../types.js';
-import { changeLines, duration, failedTasks, outcomeOf, renderFrame, stageCounts, type Colors } from './view.js';
+import { changeLines, duration, failedTasks, outcomeOf, renderFrame, stageCounts, targetOf, type Colors } from './view.js';
 
 export interface WatchOptions {
   /** Redraw in place (a terminal) rather than one line per change. */
@@ -64,6 +64,19 @@ export function endLines(issue: Issue, project: string, extraFailed: Task[] = []
   const n = idOf(issue.name);
   if (outcome.state === 'DONE') return [`${issue.name} DONE in ${duration(elapsed(issue))}`];
   if (outcome.state === 'CANCELED') return [`${issue.name} CANCELED`];
+  if (outcome.state === 'BLOCKED') {
+    const errors = (issue.pipeline?.stages ?? [])
+      .flatMap((st) => st.tasks ?? [])
+      .flatMap((t) => (t.planCheck?.advices ?? []).filter((a) => a.status === 'ERROR').map((a) => `  ✗ ${targetOf(t)}:${a.line ?? 1}:${a.column ?? 1}: ${a.rule}: ${a.title}${a.content && a.content !== a.title ? `: ${a.content}` : ''}`));
+    return [
+      `${issue.name} BLOCKED by its plan checks (${issue.planCheck?.errorCount ?? errors.length} error(s)): no stage runs.`,
+      ...errors.slice(0, 10),
+      ...(errors.length > 10 ? [`  … and ${errors.length - 10} more`] : []),
+      `  change the statement (PATCH /v1/${issue.name}?updateMask=statement, checked again),`,
+      `  have a workspaceAdmin or workspaceDBA override (POST /v1/${issue.name}:overrideChecks {reason}),`,
+      `  or: sluice issue cancel -p ${project} ${n}`,
+    ];
+  }
   if (outcome.state === 'REJECTED') {
     return [
       `${issue.name} REJECTED at stage ${outcome.stage}.`,
