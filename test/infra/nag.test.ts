@@ -72,6 +72,8 @@ describe('cdk-nag AwsSolutions', () => {
       'Sluice/Auth/UserPool AwsSolutions-COG2',
       // Prior backup retention: connects to the targets with their ADMIN data source to drop expired backup tables.
       'Sluice/BackupCleanup/Role AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:Sluice/*]',
+      // Plan checks: EXPLAIN and catalog reads on each target with its ADMIN data source.
+      'Sluice/CheckBatch/Role AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:Sluice/*]',
       // The web console: the distribution's own log bucket, the OAC-only files bucket, the default certificate, no geo/WAF.
       'Sluice/Console/AccessLogs AwsSolutions-S1',
       'Sluice/Console/Cdn AwsSolutions-CFR1',
@@ -87,8 +89,6 @@ describe('cdk-nag AwsSolutions', () => {
         'IAM5[Resource::arn:<AWS::Partition>:s3:::cdk-hnb659fds-assets-<AWS::AccountId>-<AWS::Region>/*]',
         'L1',
       ].map((rule) => `Sluice/Custom::CDKBucketDeployment8693BB64968944B69AAFB0CC9EB8756C512MiB AwsSolutions-${rule}`),
-      // Plan checks: EXPLAIN and catalog reads on each target with its ADMIN data source.
-      'Sluice/CheckBatch/Role AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:Sluice/*]',
       // GitOps connector secrets: written by the connector API, one kind read by each of webhook and worker.
       'Sluice/Hooks/Role AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:Sluice/vcs/*/webhookSecret-??????]',
       'Sluice/Http/Api/DefaultRoute AwsSolutions-APIG4',

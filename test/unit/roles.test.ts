@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { PERMISSIONS, PROJECT_ROLES, PROJECT_ROLE_PERMISSIONS, PROJECT_SCOPED, WORKSPACE_ROLES, projectRolesHave, roleHas, type Permission } from '../../domain/access/roles.js';
 
-const READ: Permission[] = ['workspace.get', 'users.list', 'users.get', 'environments.list', 'environments.get', 'approvalRules.get'];
+// SQL review's catalog, configs and sql:check are readable by every signed-in user (issue 12).
+const READ: Permission[] = ['workspace.get', 'users.list', 'users.get', 'environments.list', 'environments.get', 'approvalRules.get', 'reviewRules.list', 'reviewConfigs.list', 'reviewConfigs.get', 'sql.check'];
 const MANAGE_USERS: Permission[] = ['users.create', 'users.update', 'users.delete', 'users.undelete'];
 const PROJECT_READ: Permission[] = ['projects.get', 'databases.list', 'databases.get'];
 const PROJECT_MANAGE: Permission[] = ['projects.update', 'projects.delete', 'projects.undelete', 'projects.setIamPolicy', 'databases.update'];

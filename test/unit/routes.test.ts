@@ -140,7 +140,7 @@ describe('the route table', () => {
     const creates = ROUTES.filter((r) => 'create' in r && r.create);
 
     // Assess
-    expect(creates.map((r) => r.operation)).toEqual(['createUser', 'createEnvironment', 'createInstance', 'createProject', 'createIssue', 'rollbackIssue', 'createSheet', 'createDatabaseGroup', 'createTableGroup', 'createWebhook']);
+    expect(creates.map((r) => r.operation)).toEqual(['createUser', 'createEnvironment', 'createInstance', 'createProject', 'createIssue', 'rollbackIssue', 'createSheet', 'createDatabaseGroup', 'createTableGroup', 'createWebhook', 'createReviewConfig']);
     for (const r of creates) expect('body' in r && r.body, r.operation).toBe(true);
   });
 });
