@@ -10,6 +10,9 @@ import { USER_CHOSEN_ID } from '../common/names.js';
 import type { OperationSchemas } from '../common/operations.js';
 import { checkRuleConfigs } from './catalog.js';
 import type { Level, RuleConfig } from './rule.js';
+import { reviewConfigName } from './model.js';
+
+export { reviewConfigName };
 
 export interface ReviewConfig {
   id: string;
@@ -50,7 +53,6 @@ export interface ReviewConfigDeps {
 export const MAX_REVIEW_CONFIGS = 200;
 export const MAX_RULES_PER_CONFIG = 200;
 export const MAX_RESOURCES_PER_CONFIG = 100;
-export const reviewConfigName = (id: string): string => `reviewConfigs/${id}`;
 
 const RESOURCE = /^(environments|projects)\/([a-z][a-z0-9-]{1,62})$/;
 const RuleConfigSchema = z.strictObject({ type: z.string().check(z.minLength(1), z.maxLength(200)), level: z.enum(['ERROR', 'WARNING']), payload: z.optional(z.unknown()) });

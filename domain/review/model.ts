@@ -185,3 +185,6 @@ export interface ParseResult {
   /** PostgreSQL syntax errors (the script is not split then: `statements` is empty). */
   errors: ParseError[];
 }
+
+/** A review config's resource name (here, not in configs.ts, so stores need not load the rule catalog). */
+export const reviewConfigName = (id: string): string => `reviewConfigs/${id}`;

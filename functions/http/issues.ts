@@ -2,7 +2,6 @@ import type { Access } from '../../domain/access/access.js';
 import { UnauthenticatedError } from '../../domain/common/errors.js';
 import { approveStage, rejectStage, requestApproval } from '../../domain/pipeline/approvals.js';
 import { cancelIssue, createIssue, getIssue, listIssues, listPlanCheckRuns, overrideChecks, updateIssue } from '../../domain/pipeline/issues.js';
-import { previewRollback, rollbackIssue } from '../../domain/pipeline/rollback.js';
 import { getTaskRun, listActivities, listStageTasks, listTaskRuns, runTask, skipTask } from '../../domain/pipeline/tasks.js';
 import { parseIssueNumber, parseTaskId, taskName, type IssueAggregate } from '../../domain/pipeline/model.js';
 import { toActivityResource, toIssueResource, toTaskPlanCheckResource, toTaskRunResource } from '../../domain/pipeline/resources.js';
@@ -11,6 +10,8 @@ import { httpHandler, type Request } from '../shared/http.js';
 import { listPage } from '../shared/paging.js';
 import { deps, idempotency, audit } from '../shared/wiring.js';
 import { issueDeps } from '../shared/wiring-issues.js';
+
+const rollback = () => import('../../domain/pipeline/rollback.js');
 
 const caller = (req: Request): Access => {
   if (!req.access) throw new UnauthenticatedError();
@@ -46,8 +47,9 @@ export const handler = httpHandler('issues', { deps, idempotency, audit }, {
     const { task: t, run } = await getTaskRun(issueDeps(), caller(req), project(req), issue(req), stage(req), task(req), req.params.taskRun!);
     return { body: toTaskRunResource(t, run) };
   },
-  previewRollback: async (req) => ({ body: await previewRollback(issueDeps(), caller(req), project(req), issue(req), stage(req), task(req), req.params.taskRun!) }),
-  rollbackIssue: async (req) => full(await rollbackIssue(issueDeps(), caller(req), project(req), issue(req), req.body)),
+  // Rollback (and the restore SQL it writes) loads on first use: most cold starts never need it.
+  previewRollback: async (req) => ({ body: await (await rollback()).previewRollback(issueDeps(), caller(req), project(req), issue(req), stage(req), task(req), req.params.taskRun!) }),
+  rollbackIssue: async (req) => full(await (await rollback()).rollbackIssue(issueDeps(), caller(req), project(req), issue(req), req.body)),
   listActivities: async (req) => {
     const [p, n] = [project(req), issue(req)];
     const { items, nextPageToken } = await listPage(req, `projects/${p}/issues/${n}/activities`, (o) => listActivities(issueDeps(), caller(req), p, n, o), toActivityResource);

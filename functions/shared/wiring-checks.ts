@@ -3,7 +3,6 @@
 import { connectionTarget, type Instance } from '../../domain/inventory/instances.js';
 import type { PlanCheckDeps } from '../../domain/pipeline/plan-checks.js';
 import { DynamoTaskRunStore } from '../adapters/dynamo/task-runs.js';
-import { withBackupCatalog } from '../adapters/sql/backup-catalog.js';
 import { issueRepo } from './wiring-issues.js';
 import { reviewConfigRepo } from './wiring-repos.js';
 import { secrets, sql } from './wiring-sql.js';
@@ -20,7 +19,8 @@ export const planCheckDeps: PlanCheckDeps = {
   reviewConfigs: reviewConfigRepo,
   probe: {
     async withCatalog(instance: Instance, database, work) {
-      const target = await connectionTarget({ secrets, sql }, instance);
+      // The drivers load on first use: PlanCheck, ChecksResult and ChecksGate never connect.
+      const [target, { withBackupCatalog }] = await Promise.all([connectionTarget({ secrets, sql }, instance), import('../adapters/sql/backup-catalog.js')]);
       return withBackupCatalog(target, database, work, PROBE_TIMEOUT_MS);
     },
   },

@@ -8,7 +8,7 @@ import { DynamoSheetRepo } from '../adapters/dynamo/sheets.js';
 import { orchestrator } from './orchestrator.js';
 import { approvalRuleRepo } from './wiring-repos.js';
 import { observeIssueRepo } from '../../domain/notify/events.js';
-import { emitLog, lateSink } from './wiring-notify.js';
+import { emitLog, lateSink } from './wiring-events.js';
 import { deps, store } from './wiring.js';
 
 /** Each transition it writes also goes on the event bus (EventBridge deployed, the local queue on one machine). */

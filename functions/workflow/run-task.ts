@@ -245,7 +245,7 @@ let wired: ((input: RunTaskInput) => Promise<RunTaskOutput>) | undefined;
 export const handler = async (input: RunTaskInput): Promise<RunTaskOutput> => {
   if (!wired) {
     const [{ store, deps }, { secrets }, { DynamoTaskRunStore, runnerCache }, { observeTaskRunStore }, { lateSink, emitLog }] = await Promise.all([
-      import('../shared/wiring.js'), import('../shared/wiring-sql.js'), import('../shared/wiring-runner.js'), import('../../domain/notify/events.js'), import('../shared/wiring-notify.js'),
+      import('../shared/wiring.js'), import('../shared/wiring-sql.js'), import('../shared/wiring-runner.js'), import('../../domain/notify/events.js'), import('../shared/wiring-events.js'),
     ]);
     const statementTimeoutMs = statementTimeoutFrom(process.env);
     // The instance and its password, cached per container with a bounded lifetime (runner-cache.ts).

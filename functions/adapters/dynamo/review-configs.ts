@@ -3,7 +3,8 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand } from '@aws-sdk/lib-dynamodb';
 import { AlreadyExistsError, ConcurrentModificationError } from '../../../domain/common/errors.js';
-import { reviewConfigName, type ReviewConfig, type ReviewConfigRepo } from '../../../domain/review/configs.js';
+import type { ReviewConfig, ReviewConfigRepo } from '../../../domain/review/configs.js';
+import { reviewConfigName } from '../../../domain/review/model.js';
 import { fromItem } from './item.js';
 import { keys } from './keys.js';
 import type { DynamoStore } from './store.js';
