@@ -175,14 +175,15 @@ export class PipelineStateMachine extends Construct {
       return task.addRetry(SERVICE_RETRY);
     };
     /** A gate: the Lambda stores the token; the execution waits until someone sends it back. */
-    const gate = (name: string, fn: IFunction, timeout: Duration, resultPath: string) =>
+    // `perStage: false` for the checks gate, which waits before any stage is planned.
+    const gate = (name: string, fn: IFunction, timeout: Duration, resultPath: string, perStage = true) =>
       LambdaInvoke.jsonPath(this, name, {
         stateName: name,
         lambdaFunction: fn,
         integrationPattern: IntegrationPattern.WAIT_FOR_TASK_TOKEN,
         payload: TaskInput.fromObject({
           issue: JsonPath.stringAt('$.issue'),
-          stage: JsonPath.stringAt('$.plan.stage.id'),
+          ...(perStage ? { stage: JsonPath.stringAt('$.plan.stage.id') } : {}),
           token: JsonPath.taskToken,
         }),
         // Always set: a local Task otherwise times out after 60 s, and on AWS a gate must not wait a year.
@@ -213,15 +214,7 @@ export class PipelineStateMachine extends Construct {
     });
     checkTargets.itemProcessor(checkBatch.next(new Pass(this, S.checkBatchDone, { stateName: S.checkBatchDone, result: Result.fromObject({}) })));
     const checksResult = invoke(S.checksResult, props.checksResult, { issue: JsonPath.stringAt('$.issue') }, '$.checkResult');
-    const checksGate = LambdaInvoke.jsonPath(this, S.checksGate, {
-      stateName: S.checksGate,
-      lambdaFunction: props.checksGate,
-      integrationPattern: IntegrationPattern.WAIT_FOR_TASK_TOKEN,
-      payload: TaskInput.fromObject({ issue: JsonPath.stringAt('$.issue'), token: JsonPath.taskToken }),
-      taskTimeout: Timeout.duration(props.approvalTimeout ?? PIPELINE_DEFAULTS.approvalTimeout),
-      retryOnServiceExceptions: false,
-      resultPath: JsonPath.DISCARD,
-    }).addRetry(SERVICE_RETRY);
+    const checksGate = gate(S.checksGate, props.checksGate, props.approvalTimeout ?? PIPELINE_DEFAULTS.approvalTimeout, JsonPath.DISCARD, false);
     // An edited statement fails the gate it waits at with Sluice.Recheck: the checks run again.
     checksGate.addCatch(planCheck, { errors: [PIPELINE_ERRORS.recheck], resultPath: JsonPath.DISCARD });
 
