@@ -13,9 +13,13 @@ import { maxParallelTasksOf } from '../inventory/projects.js';
 import type { ProjectRepo } from '../inventory/projects.js';
 import { planPriorBackup, type BackupCatalog } from '../backup/plan.js';
 import { BACKUP_RULE } from '../backup/model.js';
+import { readsSchema, ruleOf, SYNTAX_RULES } from '../review/catalog.js';
 import { rulesFor, type ReviewConfigRepo } from '../review/configs.js';
 import { parse, typesOf } from '../review/parse.js';
 import { reviewParsed } from '../review/review.js';
+import { recordedReviewSchema, schemaCatalog } from '../review/schema-catalog.js';
+import type { DatabaseSchema } from '../schema/model.js';
+import type { SchemaRepo } from '../schema/ports.js';
 import { REVIEW_ENGINES, type ParseResult, type ReviewEngine, type StatementType } from '../review/model.js';
 import type { Advice, RuleConfig } from '../review/rule.js';
 import { batchTaskIds } from './orchestrator.js';
@@ -23,6 +27,8 @@ import { type Issue, type IssuePlanCheck, type IssueRepo, type Stage, type State
 
 /** Rules that need the target (its EXPLAIN): run per task, never in the statement-only pass. */
 export const TARGET_RULES: ReadonlySet<string> = new Set(['statement.affected-row-limit']);
+/** Rules the statement-only pass runs: not those of the target's EXPLAIN, nor those that cannot run without its schema. */
+const statementOnly = (r: RuleConfig): boolean => !TARGET_RULES.has(r.type) && ruleOf(r.type)?.schema !== 'REQUIRED';
 /** The plan check of prior backup (issue 14): a statement it cannot back up is refused here, not only by the runner. */
 export const PRIOR_BACKUP_RULE = BACKUP_RULE;
 /** A task keeps at most this many advices (a 1 MiB script could have thousands); the counts keep them all. */
@@ -43,6 +49,8 @@ export interface PlanCheckDeps {
   instances: { get(id: string): Promise<Instance | undefined>; listAll(): Promise<Instance[]> };
   projects: Pick<ProjectRepo, 'get'>;
   reviewConfigs: Pick<ReviewConfigRepo, 'listAll'>;
+  /** The schemas syncs recorded: the target's is read (head, then snapshot) for the rules that read it. */
+  schemas: Pick<SchemaRepo, 'head' | 'snapshot'>;
   probe: TargetProbe;
   now(): Date;
 }
@@ -68,6 +76,25 @@ function parsedOf(engine: ReviewEngine, statement: string): Promise<ParseResult>
   }
   return p;
 }
+
+/** Snapshots kept per warm container by checksum: tenants of one schema share it (equal checksum, equal model). */
+const snapshotCache = new Map<string, Promise<DatabaseSchema | undefined>>();
+const cachingSchemas = (schemas: PlanCheckDeps['schemas']): PlanCheckDeps['schemas'] => ({
+  head: (instance, database) => schemas.head(instance, database),
+  snapshot(instance, database, checksum) {
+    let p = snapshotCache.get(checksum);
+    if (!p) {
+      if (snapshotCache.size >= 4) snapshotCache.clear();
+      p = schemas.snapshot(instance, database, checksum);
+      snapshotCache.set(checksum, p);
+      void p.then((m) => m ?? snapshotCache.delete(checksum), () => snapshotCache.delete(checksum));
+    }
+    return p;
+  },
+});
+
+/** Advices of a second review of the same parse, without the syntax advices the first one gave. */
+const beyondSyntax = (advices: Advice[]): Advice[] => advices.filter((a) => !(a.rule in SYNTAX_RULES));
 
 async function updateIssueRetrying(deps: PlanCheckDeps, project: string, n: number, fields: (issue: Issue) => Partial<Issue>): Promise<Issue> {
   for (let attempt = 0; ; attempt++) {
@@ -108,7 +135,7 @@ export async function startPlanCheck(deps: PlanCheckDeps, input: { issue: string
   for (const { engine, environment } of pairs.values()) {
     const parsed = await parsedOf(engine, agg.issue.statement);
     types[engine] = typesOf(parsed);
-    const rules = rulesFor(configs, environment, project).filter((r) => !TARGET_RULES.has(r.type));
+    const rules = rulesFor(configs, environment, project).filter(statementOnly);
     checks.push({ engine, environment, advices: reviewParsed(parsed, { statement: agg.issue.statement, rules }), types: types[engine]!, checksum: agg.issue.checksum });
   }
   await deps.issues.putStatementChecks(project, number, checks);
@@ -132,11 +159,25 @@ async function checkTask(deps: PlanCheckDeps, issue: Issue, task: Task, statemen
   const advices: Advice[] = [];
   if (task.statement === undefined) {
     const shared = statementChecks.find((c) => c.engine === engine && c.environment === task.stage && c.checksum === issue.checksum);
-    advices.push(...(shared?.advices ?? reviewParsed(parsed, { statement, rules: allRules.filter((r) => !TARGET_RULES.has(r.type)) })));
+    advices.push(...(shared?.advices ?? reviewParsed(parsed, { statement, rules: allRules.filter(statementOnly) })));
   } else {
-    advices.push(...reviewParsed(parsed, { statement, rules: allRules.filter((r) => !TARGET_RULES.has(r.type)) }));
+    advices.push(...reviewParsed(parsed, { statement, rules: allRules.filter(statementOnly) }));
   }
   const database = databaseOf(task);
+  // Rules that read the schema, with this target's as its last sync recorded it (a stored read, never the live catalog).
+  const schemaRules = parsed.errors.length === 0 ? allRules.filter((r) => readsSchema(r.type)) : [];
+  if (schemaRules.length > 0) {
+    const found = database !== undefined ? await recordedReviewSchema(cachingSchemas(deps.schemas), instance.id, database) : { schemaMissing: 'The task has no database' };
+    if ('schema' in found) {
+      // The statement-only pass judged the OPTIONAL ones without the schema: judged again with it.
+      const judged = new Set(schemaRules.map((r) => r.type));
+      const kept = advices.filter((a) => !judged.has(a.rule));
+      advices.length = 0;
+      advices.push(...kept, ...beyondSyntax(reviewParsed(parsed, { statement, rules: schemaRules, catalog: await schemaCatalog(parsed, found.schema) })));
+    } else {
+      advices.push(...beyondSyntax(reviewParsed(parsed, { statement, rules: schemaRules.filter((r) => ruleOf(r.type)?.schema === 'REQUIRED'), schemaMissing: found.schemaMissing })));
+    }
+  }
   const dml = parsed.errors.length === 0 ? parsed.statements.filter((s) => s.types.includes('UPDATE') || s.types.includes('DELETE')) : [];
   const backup = issue.type === 'DATABASE_DATA_UPDATE' && issue.enablePriorBackup === true;
   let affectedRowsEstimate: number | undefined;
@@ -147,7 +188,7 @@ async function checkTask(deps: PlanCheckDeps, issue: Issue, task: Task, statemen
         for (const s of dml) estimates.set(s.index, await catalog.estimateRows(s.text));
         if (dml.length > 0) affectedRowsEstimate = [...estimates.values()].reduce((a, b) => a + b, 0);
         const targetRules: RuleConfig[] = allRules.filter((r) => TARGET_RULES.has(r.type));
-        if (targetRules.length > 0) advices.push(...reviewParsed(parsed, { statement, rules: targetRules, affectedRows: (i) => estimates.get(i) }));
+        if (targetRules.length > 0) advices.push(...beyondSyntax(reviewParsed(parsed, { statement, rules: targetRules, affectedRows: (i) => estimates.get(i) })));
         if (backup) {
           const plan = await planPriorBackup(catalog, { engine, statement, maxRows: issue.priorBackupMaxRows ?? Number.MAX_SAFE_INTEGER, name: (i, seq) => `plan_check_${i}_${seq}` });
           if (!plan.ok) {

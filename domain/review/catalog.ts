@@ -20,11 +20,23 @@ export const RULES: readonly AnyRule[] = [statement, table, column, index, namin
 
 const BY_TYPE = new Map(RULES.map((r) => [r.type, r]));
 export const ruleOf = (type: string): AnyRule | undefined => BY_TYPE.get(type);
+/** Whether a rule reads the target's synced schema (needs it, or judges more with it). */
+export const readsSchema = (type: string): boolean => ruleOf(type)?.schema !== undefined;
 
 /** Advice rules that no config turns on or off: they are part of reading the statement. */
 export const SYNTAX_RULES = {
   syntax: { title: 'Syntax error', description: 'PostgreSQL\'s own parser rejects the statement: always an ERROR.', engines: ['POSTGRES'] as ReviewEngine[] },
   'syntax.unparsed': { title: 'Statement not parsed', description: 'The MySQL grammar Sluice uses could not read the statement; rules that need its tree skip it. Always a WARNING.', engines: ['MYSQL'] as ReviewEngine[] },
+} as const;
+
+/**
+ * The advice a review gives instead of running the rules that need the target's schema when it
+ * has none (no database given, or one never synced): always a WARNING, never an ERROR.
+ */
+export const SCHEMA_UNKNOWN = {
+  type: 'schema.unknown',
+  title: 'Schema unknown: rules skipped',
+  description: 'Rules that read the target\'s synced schema were skipped: no database was given, or it has not been synced. Always a WARNING.',
 } as const;
 
 export interface CatalogEntry {

@@ -9,11 +9,13 @@ import { getDatabase } from '../inventory/databases.js';
 import type { Deps } from '../inventory/ports.js';
 import { ENGINES } from '../inventory/instances.js';
 import { environmentName, parseEnvironmentName } from '../common/names.js';
-import { reviewRuleCatalog } from './catalog.js';
+import type { SchemaRepo } from '../schema/ports.js';
+import { readsSchema, reviewRuleCatalog } from './catalog.js';
 import { rulesFor, type ReviewConfigRepo } from './configs.js';
 import { review } from './review.js';
 import type { Advice } from './rule.js';
 import { AdviceResource } from './resources.js';
+import { recordedReviewSchema } from './schema-catalog.js';
 
 /** As large as an issue's statement (pipeline/model.ts MAX_STATEMENT_BYTES). */
 const MAX_STATEMENT_BYTES = 1024 * 1024;
@@ -44,7 +46,7 @@ export const REVIEW_OPERATION_SCHEMAS: Record<string, OperationSchemas> = {
 
 /** Where SQL review and plan checks depart from API.md (listed in the OpenAPI document). */
 export const REVIEW_DEPARTURES = [
-  'SQL review: POST /v1/sql:check with `database` applies its engine, environment and project configs, but not yet its synced schema (column-level schema metadata is issue 13); rules that would read it treat every table the script does not create as existing.',
+  'SQL review: rules that need the target\'s synced schema (table.no-duplicate, table.must-exist, column.no-duplicate, column.must-exist, schema.view-dependency) read the schema the last sync recorded, changed statement by statement by the script; POST /v1/sql:check without `database`, or with a database never synced, skips them and says so in one WARNING advice `schema.unknown` (line 1, column 1) — so does a plan check of such a target. Plan checks run these rules, and those that judge more with the schema (table.require-pk, column.set-default-for-not-null, column.disallow-change-type, schema.backward-compatibility), per target rather than once per engine and environment.',
   'SQL review: GET /v1/reviewConfigs is not paged (a workspace holds at most 200 configs); a rule configured by two configs that apply runs once, at the stricter level.',
   'Plan checks: each task has one plan-check run, the latest (`…/tasks/{t}/planCheckRuns/1`); a re-check replaces it. Besides the catalog\'s rules, advices may name `syntax`, `syntax.unparsed`, `prior-backup.unsupported` (ERROR), `plan-check.target` (WARNING: the target could not be read for EXPLAIN) and `plan-check.incomplete` (ERROR: a batch of checks crashed; its tasks are never let through unchecked).',
   'Plan checks: PATCH …/issues/{n}?updateMask=statement takes a statement of at most 200,000 bytes (the old one too), not of a DATABASE_CREATE or rollback issue, and only while the execution waits at the checks or an approval gate (409 while the checks run). A blocked pipeline waits at its checks gate for 7 days, like an approval.',
@@ -54,6 +56,7 @@ export const listReviewRules = (): { rules: ReturnType<typeof reviewRuleCatalog>
 
 export interface SqlCheckDeps extends Deps {
   reviewConfigs: ReviewConfigRepo;
+  schemas: Pick<SchemaRepo, 'head' | 'snapshot'>;
 }
 
 export async function checkSql(deps: SqlCheckDeps, access: Access, body: unknown): Promise<{ advices: Advice[] }> {
@@ -61,6 +64,7 @@ export async function checkSql(deps: SqlCheckDeps, access: Access, body: unknown
   let engine = input.engine;
   let environment: string | undefined;
   let project: string | undefined;
+  let target: { instance: string; database: string } | undefined;
   if (input.database !== undefined) {
     const m = DATABASE_TARGET.exec(input.database);
     if (!m) throw fieldError('database', 'must be a database name like instances/pg/databases/hr');
@@ -70,6 +74,7 @@ export async function checkSql(deps: SqlCheckDeps, access: Access, body: unknown
     environment = located.instance.environment;
     project = located.database.project;
     if (input.environment !== undefined && parseEnvironmentName(input.environment) !== environment) throw fieldError('environment', `${input.database} is in ${environmentName(environment)}`);
+    target = { instance: m[1]!, database: m[2]! };
   } else {
     if (engine === undefined) throw fieldError('engine', 'required when no database is given (POSTGRES or MYSQL)');
     if (input.environment !== undefined) {
@@ -79,5 +84,7 @@ export async function checkSql(deps: SqlCheckDeps, access: Access, body: unknown
     }
   }
   const rules = rulesFor(await deps.reviewConfigs.listAll(), environment, project);
-  return { advices: await review({ engine, statement: input.statement, rules }) };
+  // The stored schema is read only when a rule configured here reads it.
+  const schema = !rules.some((r) => readsSchema(r.type)) ? {} : target ? await recordedReviewSchema(deps.schemas, target.instance, target.database) : { schemaMissing: 'No database was given' };
+  return { advices: await review({ engine, statement: input.statement, rules, ...schema }) };
 }

@@ -96,7 +96,7 @@ export interface ConstraintDef {
 
 export type AlterAction =
   | { kind: 'ADD_COLUMN'; column: ColumnDef; ifNotExists: boolean }
-  | { kind: 'DROP_COLUMN'; column: string; at?: number }
+  | { kind: 'DROP_COLUMN'; column: string; ifExists?: boolean; at?: number }
   | { kind: 'RENAME_COLUMN'; from: string; to: string; at?: number }
   /** PostgreSQL ALTER COLUMN … TYPE. */
   | { kind: 'ALTER_COLUMN_TYPE'; column: string; type: string; baseType: string; typeArgs: number[]; at?: number }
@@ -128,20 +128,45 @@ export type Facts =
       copied: boolean;
       temporary: boolean;
       partitioned: boolean;
+      ifNotExists?: boolean;
     }
-  | { kind: 'ALTER_TABLE'; table: ObjectName; actions: AlterAction[] }
+  | { kind: 'ALTER_TABLE'; table: ObjectName; actions: AlterAction[]; ifExists?: boolean }
   | { kind: 'RENAME_TABLE'; pairs: { from: ObjectName; to: ObjectName }[] }
   /** PostgreSQL ALTER INDEX … RENAME TO. */
   | { kind: 'RENAME_INDEX'; from: ObjectName; to: string }
-  | { kind: 'DROP'; object: 'TABLE' | 'VIEW' | 'INDEX' | 'SCHEMA' | 'DATABASE' | 'SEQUENCE' | 'TYPE' | 'FUNCTION' | 'OTHER'; names: ObjectName[]; concurrently: boolean; cascade: boolean }
+  | { kind: 'DROP'; object: 'TABLE' | 'VIEW' | 'INDEX' | 'SCHEMA' | 'DATABASE' | 'SEQUENCE' | 'TYPE' | 'FUNCTION' | 'OTHER'; names: ObjectName[]; concurrently: boolean; cascade: boolean; ifExists?: boolean }
   | { kind: 'CREATE_INDEX'; table: ObjectName; index: IndexDef; concurrently: boolean }
   | { kind: 'TRUNCATE'; tables: ObjectName[]; cascade: boolean }
-  | { kind: 'UPDATE' | 'DELETE'; tables: ObjectName[]; hasWhere: boolean; hasLimit: boolean; hasOrderBy: boolean }
+  | {
+      kind: 'UPDATE' | 'DELETE';
+      tables: ObjectName[];
+      hasWhere: boolean;
+      hasLimit: boolean;
+      hasOrderBy: boolean;
+      /**
+       * The columns of its one table that it sets or reads in WHERE, with their places; absent
+       * when a reference could belong to another relation (a join, FROM/USING, a subquery, a CTE).
+       */
+      columns?: { name: string; at?: number }[];
+    }
+  /** CREATE VIEW: what it reads, for the view dependencies of later statements. */
+  | { kind: 'CREATE_VIEW'; view: ObjectName; reads: Reads }
   | { kind: 'INSERT'; table: ObjectName; columns: string[] | null; fromSelect: boolean }
   | { kind: 'SELECT' }
   | { kind: 'TRANSACTION'; op: 'BEGIN' | 'COMMIT' | 'ROLLBACK' | 'SAVEPOINT' | 'OTHER' }
   | { kind: 'SET'; name: string; value: string }
   | { kind: 'OTHER' };
+
+/**
+ * The relations and columns a query reads, anywhere in its tree (subqueries included): what a
+ * view depends on. A column's qualifier is a table name or alias as written; an unqualified one
+ * may belong to any of the tables. `star`: a `*` that reads every column.
+ */
+export interface Reads {
+  tables: { name: ObjectName; alias?: string }[];
+  columns: { qualifier?: string; name: string }[];
+  star: boolean;
+}
 
 /** Places inside a statement that some rules look for anywhere in its tree. */
 export interface Findings {

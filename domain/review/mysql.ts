@@ -5,7 +5,7 @@
 // The grammar is imported on first use only. node-sql-parser's MariaDB grammar as a second
 // reader would read three more of the 67 statements docs/review.md compares them on (ADD COLUMN
 // IF NOT EXISTS, RETURNING) for another 260 KiB in every bundle: not worth it.
-import { classOf, type AlterAction, type ColumnDef, type ConstraintDef, type Facts, type Findings, type IndexDef, type ObjectName, type ParsedStatement, type ParseResult, type StatementType } from './model.js';
+import { classOf, type AlterAction, type ColumnDef, type ConstraintDef, type Facts, type Findings, type IndexDef, type ObjectName, type ParsedStatement, type ParseResult, type Reads, type StatementType } from './model.js';
 import { SourceMap } from './positions.js';
 import { splitMysql } from './lexer.js';
 import { arr, at, num, obj, str, walk, type Json } from './tree.js';
@@ -273,6 +273,7 @@ function factsOf(n: Json, base: number): Facts {
           kind: 'CREATE_TABLE', table: tableName(arr(n.table)[0]), columns, constraints, indexes,
           ...(engine ? { engine: String(engine.value).toUpperCase() } : {}),
           copied: obj(n.like) !== undefined || obj(n.query_expr) !== undefined, temporary: n.temporary !== null && n.temporary !== undefined, partitioned: false,
+          ...(typeof n.if_not_exists === 'string' ? { ifNotExists: true } : {}),
         };
       }
       if (keyword === 'index') {
@@ -283,6 +284,12 @@ function factsOf(n: Json, base: number): Facts {
         if (off !== undefined) index.at = off;
         return { kind: 'CREATE_INDEX', table: tableName(n.table), index, concurrently: false };
       }
+      if (keyword === 'view') {
+        const v = obj(n.view) ?? {};
+        const db = str(v.db);
+        const name = str(v.view) ?? str(v.table) ?? '';
+        return { kind: 'CREATE_VIEW', view: db ? { schema: db, name } : { name }, reads: mysqlReads(n.select) };
+      }
       return { kind: 'OTHER' };
     case 'alter':
       if (keyword && keyword !== 'table') return { kind: 'OTHER' };
@@ -292,14 +299,19 @@ function factsOf(n: Json, base: number): Facts {
     case 'drop': {
       const object = keyword === 'table' ? 'TABLE' : keyword === 'view' ? 'VIEW' : keyword === 'index' ? 'INDEX' : keyword === 'database' || keyword === 'schema' ? 'DATABASE' : 'OTHER';
       const dropped = object === 'INDEX' ? [{ name: columnName(n.name) }] : typeof n.name === 'string' ? [{ name: n.name }] : arr(n.name).map(tableName);
-      return { kind: 'DROP', object, names: dropped, concurrently: false, cascade: false };
+      return { kind: 'DROP', object, names: dropped, concurrently: false, cascade: false, ...(/^if exists$/i.test(String(n.prefix ?? '')) ? { ifExists: true } : {}) };
     }
     case 'truncate':
       return { kind: 'TRUNCATE', tables: arr(n.name).map(tableName), cascade: false };
     case 'update':
     case 'delete': {
       const tables = arr(n.table).map(tableName);
-      return { kind: n.type === 'update' ? 'UPDATE' : 'DELETE', tables, hasWhere: n.where !== null && n.where !== undefined, hasLimit: obj(n.limit) !== undefined && arr(at(n, 'limit', 'value')).length > 0, hasOrderBy: arr(n.orderby).length > 0 };
+      const columns = ownColumns(n, base);
+      return {
+        kind: n.type === 'update' ? 'UPDATE' : 'DELETE', tables, hasWhere: n.where !== null && n.where !== undefined,
+        hasLimit: obj(n.limit) !== undefined && arr(at(n, 'limit', 'value')).length > 0, hasOrderBy: arr(n.orderby).length > 0,
+        ...(columns ? { columns } : {}),
+      };
     }
     case 'insert':
     case 'replace': {
@@ -322,6 +334,73 @@ function factsOf(n: Json, base: number): Facts {
     default:
       return { kind: 'OTHER' };
   }
+}
+
+/** A column reference's table, written plainly or in backticks (`{type: 'backticks_quote_string', value}`). */
+const qualifierOf = (t: unknown): string | undefined => str(t) ?? str(at(t, 'value'));
+
+/** A FROM item that names a table (not a subquery, not a column reference). */
+const isTableRef = (n: Json): boolean => n.type !== 'column_ref' && typeof n.table === 'string' && 'as' in n;
+
+/** What a query reads (a view's definition): its tables and column references, CTE names left out. */
+export function mysqlReads(tree: unknown): Reads {
+  const ctes = new Set<string>();
+  walk(tree, (n) => {
+    for (const w of arr(n.with)) {
+      const name = str(at(w, 'name', 'value')) ?? str(at(w, 'name'));
+      if (name) ctes.add(name.toLowerCase());
+    }
+  });
+  const reads: Reads = { tables: [], columns: [], star: false };
+  walk(tree, (n) => {
+    if (isTableRef(n)) {
+      const name = tableName(n);
+      if (!name.schema && ctes.has(name.name.toLowerCase())) return;
+      const alias = str(n.as);
+      reads.tables.push(alias ? { name, alias } : { name });
+    } else if (n.type === 'column_ref') {
+      const name = columnName(n);
+      const qualifier = qualifierOf(n.table);
+      if (name === '*' && !qualifier) reads.star = true;
+      else reads.columns.push(qualifier ? { qualifier, name } : { name });
+    }
+  });
+  return reads;
+}
+
+/**
+ * UPDATE/DELETE: the columns of its one table it sets or reads, when every reference is surely
+ * that table's (one table, no join, no subquery; a qualifier only the table's name or alias).
+ */
+function ownColumns(n: Json, base: number): { name: string; at?: number }[] | undefined {
+  const from = n.type === 'delete' ? arr(n.from) : arr(n.table);
+  if (from.length !== 1 || obj(from[0])?.join || arr(n.with).length) return undefined;
+  const own = new Set([str(at(from[0], 'table')), str(at(from[0], 'as'))].filter((x): x is string => x !== undefined).map((x) => x.toLowerCase()));
+  let nested = false;
+  walk([n.where, n.set], (x) => {
+    if (x.ast !== undefined || x.type === 'select') nested = true;
+  });
+  if (nested) return undefined;
+  const found: { name: string; at?: number }[] = [];
+  let foreign = false;
+  const mine = (table: unknown) => {
+    const qualifier = qualifierOf(table);
+    return qualifier === undefined || own.has(qualifier.toLowerCase());
+  };
+  for (const set of arr(n.set)) {
+    const o = obj(set) ?? {};
+    if (!mine(o.table)) foreign = true;
+    const off = offsetOf(o, base);
+    found.push({ name: columnName(o.column), ...(off !== undefined ? { at: off } : {}) });
+  }
+  walk([n.where, arr(n.set).map((x) => obj(x)?.value)], (x) => {
+    if (x.type !== 'column_ref') return;
+    if (!mine(x.table)) foreign = true;
+    const name = columnName(x);
+    const off = offsetOf(x, base);
+    if (name !== '*') found.push({ name, ...(off !== undefined ? { at: off } : {}) });
+  });
+  return foreign ? undefined : found;
 }
 
 function findingsOf(tree: unknown, base: number): Findings {

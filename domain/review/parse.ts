@@ -1,6 +1,6 @@
 // One small interface over both engines' parsers. Each parser is a dynamic import, so a bundle
 // that never calls these pays for the code's bytes but never loads or instantiates a grammar.
-import type { ParsedStatement, ParseResult, ReviewEngine, StatementType } from './model.js';
+import type { ParsedStatement, ParseResult, Reads, ReviewEngine, StatementType } from './model.js';
 
 /**
  * The PostgreSQL parser's WebAssembly file, as a module path (resolve it from the repository
@@ -16,6 +16,14 @@ export async function parse(engine: ReviewEngine, sql: string): Promise<ParseRes
   }
   const { loadMysqlParser, parseMysqlWith } = await import('./mysql.js');
   return parseMysqlWith(await loadMysqlParser(), sql);
+}
+
+/** What a query reads (a view's definition, as the catalog prints it): undefined when it cannot be parsed. */
+export async function readsOf(engine: ReviewEngine, sql: string): Promise<Reads | undefined> {
+  const tree = (await parse(engine, sql)).statements[0]?.tree;
+  if (tree === undefined) return undefined;
+  if (engine === 'POSTGRES') return (await import('./postgres.js')).postgresReads(tree);
+  return (await import('./mysql.js')).mysqlReads(tree);
 }
 
 /** The types of the statements in a script, each once, in order of first appearance. */

@@ -9,7 +9,7 @@
 // the bundle's own folder, where the build must copy the file (POSTGRES_PARSER_WASM in parse.ts).
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { classOf, type AlterAction, type ColumnDef, type ConstraintDef, type Facts, type Findings, type ObjectName, type ParsedStatement, type ParseResult, type StatementType } from './model.js';
+import { classOf, type AlterAction, type ColumnDef, type ConstraintDef, type Facts, type Findings, type ObjectName, type ParsedStatement, type ParseResult, type Reads, type StatementType } from './model.js';
 import { SourceMap } from './positions.js';
 import { skipTrivia, trimEnd } from './lexer.js';
 import { arr, at, num, obj, pgNode, str, walk, type Json } from './tree.js';
@@ -244,7 +244,7 @@ function alterAction(cmd: Json, map: SourceMap): AlterAction {
     case 'AT_AddColumn':
       return { kind: 'ADD_COLUMN', column: columnDef(obj(def?.ColumnDef) ?? {}, map), ifNotExists: cmd.missing_ok === true };
     case 'AT_DropColumn':
-      return { kind: 'DROP_COLUMN', column };
+      return { kind: 'DROP_COLUMN', column, ...(cmd.missing_ok === true ? { ifExists: true } : {}) };
     case 'AT_AlterColumnType': {
       const cd = obj(def?.ColumnDef) ?? {};
       const loc = num(cd.location);
@@ -285,14 +285,15 @@ function factsOf(kind: string, n: Json, map: SourceMap): Facts {
         kind: 'CREATE_TABLE', table: rangeVar(n.relation), columns, constraints, indexes: [],
         copied: copied || arr(n.inhRelations).length > 0 || obj(n.partbound) !== undefined,
         temporary: at(n.relation, 'relpersistence') === 't', partitioned: obj(n.partspec) !== undefined,
+        ...(n.if_not_exists === true ? { ifNotExists: true } : {}),
       };
     }
     case 'CreateTableAsStmt':
       if (n.objtype === 'OBJECT_MATVIEW') return { kind: 'OTHER' };
-      return { kind: 'CREATE_TABLE', table: rangeVar(at(n, 'into', 'rel')), columns: [], constraints: [], indexes: [], copied: true, temporary: at(n, 'into', 'rel', 'relpersistence') === 't', partitioned: false };
+      return { kind: 'CREATE_TABLE', table: rangeVar(at(n, 'into', 'rel')), columns: [], constraints: [], indexes: [], copied: true, temporary: at(n, 'into', 'rel', 'relpersistence') === 't', partitioned: false, ...(n.if_not_exists === true ? { ifNotExists: true } : {}) };
     case 'AlterTableStmt':
       if (n.objtype !== 'OBJECT_TABLE') return { kind: 'OTHER' };
-      return { kind: 'ALTER_TABLE', table: rangeVar(n.relation), actions: arr(n.cmds).map((c) => alterAction(obj(at(c, 'AlterTableCmd')) ?? {}, map)) };
+      return { kind: 'ALTER_TABLE', table: rangeVar(n.relation), actions: arr(n.cmds).map((c) => alterAction(obj(at(c, 'AlterTableCmd')) ?? {}, map)), ...(n.missing_ok === true ? { ifExists: true } : {}) };
     case 'RenameStmt': {
       const table = rangeVar(n.relation);
       const to = str(n.newname) ?? '';
@@ -309,7 +310,7 @@ function factsOf(kind: string, n: Json, map: SourceMap): Facts {
         const single = str(at(o, 'String', 'sval'));
         return { name: single ?? '' };
       });
-      return { kind: 'DROP', object, names: dropped, concurrently: n.concurrent === true, cascade: n.behavior === 'DROP_CASCADE' };
+      return { kind: 'DROP', object, names: dropped, concurrently: n.concurrent === true, cascade: n.behavior === 'DROP_CASCADE', ...(n.missing_ok === true ? { ifExists: true } : {}) };
     }
     case 'DropdbStmt':
       return { kind: 'DROP', object: 'DATABASE', names: [{ name: str(n.dbname) ?? '' }], concurrently: false, cascade: false };
@@ -321,8 +322,12 @@ function factsOf(kind: string, n: Json, map: SourceMap): Facts {
     case 'TruncateStmt':
       return { kind: 'TRUNCATE', tables: arr(n.relations).map((r) => rangeVar(at(r, 'RangeVar'))), cascade: n.behavior === 'DROP_CASCADE' };
     case 'UpdateStmt':
-    case 'DeleteStmt':
-      return { kind: kind === 'UpdateStmt' ? 'UPDATE' : 'DELETE', tables: [rangeVar(n.relation)], hasWhere: n.whereClause !== undefined, hasLimit: false, hasOrderBy: false };
+    case 'DeleteStmt': {
+      const columns = ownColumns(n, map);
+      return { kind: kind === 'UpdateStmt' ? 'UPDATE' : 'DELETE', tables: [rangeVar(n.relation)], hasWhere: n.whereClause !== undefined, hasLimit: false, hasOrderBy: false, ...(columns ? { columns } : {}) };
+    }
+    case 'ViewStmt':
+      return { kind: 'CREATE_VIEW', view: rangeVar(n.view), reads: postgresReads(n.query) };
     case 'InsertStmt': {
       const select = obj(at(n, 'selectStmt', 'SelectStmt'));
       const cols = arr(n.cols);
@@ -339,6 +344,71 @@ function factsOf(kind: string, n: Json, map: SourceMap): Facts {
     default:
       return { kind: 'OTHER' };
   }
+}
+
+/** A ColumnRef's parts: its qualifier (table or alias, schema left off) and column ('*' for a star). */
+function columnRef(ref: Json): { qualifier?: string; name: string } {
+  const fields = arr(ref.fields);
+  const last = fields[fields.length - 1];
+  const name = obj(last)?.A_Star !== undefined ? '*' : (str(at(last, 'String', 'sval')) ?? '');
+  const qualifier = fields.length > 1 ? str(at(fields[fields.length - 2], 'String', 'sval')) : undefined;
+  return qualifier ? { qualifier, name } : { name };
+}
+
+/** What a query reads (a view's definition): its relations and column references, CTE names left out. */
+export function postgresReads(tree: unknown): Reads {
+  const ctes = new Set<string>();
+  walk(tree, (n) => {
+    const name = str(at(n, 'CommonTableExpr', 'ctename'));
+    if (name) ctes.add(name);
+  });
+  const reads: Reads = { tables: [], columns: [], star: false };
+  walk(tree, (n) => {
+    const rv = obj(n.RangeVar);
+    if (rv) {
+      const name = rangeVar(rv);
+      const alias = str(at(rv, 'alias', 'aliasname'));
+      if (!name.schema && ctes.has(name.name)) return;
+      reads.tables.push(alias ? { name, alias } : { name });
+    }
+    const ref = obj(n.ColumnRef);
+    if (ref) {
+      const c = columnRef(ref);
+      if (c.name === '*' && !c.qualifier) reads.star = true;
+      else reads.columns.push(c);
+    }
+  });
+  return reads;
+}
+
+/**
+ * UPDATE/DELETE: the columns of its own table it sets or reads, when every reference is surely
+ * that table's (no FROM/USING, CTE or subquery; a qualifier only the table's name or alias).
+ */
+function ownColumns(n: Json, map: SourceMap): { name: string; at?: number }[] | undefined {
+  if (arr(n.fromClause).length || arr(n.usingClause).length || n.withClause !== undefined) return undefined;
+  let nested = false;
+  walk([n.whereClause, n.targetList], (x) => {
+    if (x.SubLink !== undefined) nested = true;
+  });
+  if (nested) return undefined;
+  const own = new Set([str(at(n, 'relation', 'relname')), str(at(n, 'relation', 'alias', 'aliasname'))].filter((x): x is string => x !== undefined));
+  const found: { name: string; at?: number }[] = [];
+  let foreign = false;
+  const place = (loc: unknown) => (num(loc) !== undefined ? { at: map.fromUtf8(num(loc)!) } : {});
+  for (const t of arr(n.targetList)) {
+    const target = obj(at(t, 'ResTarget'));
+    const name = str(target?.name);
+    if (name) found.push({ name, ...place(target?.location) });
+  }
+  walk([n.whereClause, arr(n.targetList).map((t) => at(t, 'ResTarget', 'val'))], (x) => {
+    const ref = obj(x.ColumnRef);
+    if (!ref) return;
+    const c = columnRef(ref);
+    if (c.qualifier !== undefined && !own.has(c.qualifier)) foreign = true;
+    else if (c.name !== '*') found.push({ name: c.name, ...place(ref.location) });
+  });
+  return foreign ? undefined : found;
 }
 
 function findingsOf(stmt: unknown, map: SourceMap): Findings {

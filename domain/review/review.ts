@@ -1,11 +1,12 @@
 // The review engine: a parsed script and a list of configured rules in, advices out, ordered by
 // position. Parse once (parse.ts), review as often as there are targets: reviewParsed is
 // synchronous and reads nothing but its arguments.
-import { ruleOf, SYNTAX_RULES } from './catalog.js';
+import { ruleOf, SCHEMA_UNKNOWN, SYNTAX_RULES } from './catalog.js';
 import type { ObjectName, ParsedStatement, ParseResult, ReviewEngine } from './model.js';
 import { parse } from './parse.js';
 import { SourceMap } from './positions.js';
 import { tableKey, type Advice, type RuleConfig, type RuleContext, type SchemaCatalog } from './rule.js';
+import { schemaCatalog, type ReviewSchema } from './schema-catalog.js';
 
 export interface ReviewInput {
   engine: ReviewEngine;
@@ -13,16 +14,25 @@ export interface ReviewInput {
   rules: RuleConfig[];
   /** The affected-rows estimate of the statement at this index (from the target's EXPLAIN), if known. */
   affectedRows?: (statementIndex: number) => number | undefined;
-  /** The target's synced schema, if known. */
+  /** The target's synced schema, if known: rules read it as the script changes it. */
+  schema?: ReviewSchema;
+  /** Why there is no schema ("no database given", "… has never been synced"): said once when a rule that needs one is skipped. */
+  schemaMissing?: string;
+}
+
+export interface ReviewParsedInput extends Omit<ReviewInput, 'engine' | 'schema'> {
+  /** The target's synced schema as the script changes it (schemaCatalog(parsed, schema)). */
   catalog?: SchemaCatalog;
 }
 
 export async function review(input: ReviewInput): Promise<Advice[]> {
-  return reviewParsed(await parse(input.engine, input.statement), input);
+  const parsed = await parse(input.engine, input.statement);
+  const { schema, ...rest } = input;
+  return reviewParsed(parsed, { ...rest, ...(schema ? { catalog: await schemaCatalog(parsed, schema) } : {}) });
 }
 
 /** Reviews an already parsed script (`input.statement` must be the text that was parsed). */
-export function reviewParsed(parsed: ParseResult, input: Omit<ReviewInput, 'engine'>): Advice[] {
+export function reviewParsed(parsed: ParseResult, input: ReviewParsedInput): Advice[] {
   const map = new SourceMap(input.statement);
   const found: (Advice & { offset: number; order: number })[] = [];
   const add = (status: Advice['status'], rule: string, title: string, content: string, offset: number) => {
@@ -35,11 +45,16 @@ export function reviewParsed(parsed: ParseResult, input: Omit<ReviewInput, 'engi
   }
 
   const madeHere = madeByScript(parsed.statements);
-  const existsBefore = (table: ObjectName, index: number) => madeHere(table, index) ?? (input.catalog ? input.catalog.tableExists(table) : true);
+  const existsBefore = (table: ObjectName, index: number) => madeHere(table, index) ?? (input.catalog?.lookup(table, index).state !== 'ABSENT');
 
+  const skipped: string[] = [];
   for (const config of input.rules) {
     const rule = ruleOf(config.type);
     if (!rule || !(rule.engines as readonly string[]).includes(parsed.engine)) continue;
+    if (rule.schema === 'REQUIRED' && !input.catalog) {
+      skipped.push(rule.type);
+      continue;
+    }
     let payload: unknown;
     if (rule.payload) {
       const p = rule.payload.safeParse(config.payload ?? {});
@@ -56,6 +71,9 @@ export function reviewParsed(parsed: ParseResult, input: Omit<ReviewInput, 'engi
       report: (s: ParsedStatement, content: string, at?: number) => add(config.level, rule.type, rule.title, content, at ?? s.start),
     };
     (rule.check as (c: RuleContext<unknown>) => void)(ctx);
+  }
+  if (skipped.length > 0 && parsed.errors.length === 0) {
+    add('WARNING', SCHEMA_UNKNOWN.type, SCHEMA_UNKNOWN.title, `${input.schemaMissing ?? 'No synced schema was given'}: ${skipped.join(', ')} ${skipped.length > 1 ? 'need' : 'needs'} it and ${skipped.length > 1 ? 'were' : 'was'} skipped.`, 0);
   }
   return found.sort((a, b) => a.offset - b.offset || a.order - b.order).map(({ status, rule, title, content, line, column }) => ({ status, rule, title, content, line, column }));
 }

@@ -1,5 +1,5 @@
 // What a rule is, and what it is given: the parsed script, its payload, the engine, and what the
-// caller knows about the target (an affected-rows estimate, the synced schema).
+// caller knows about the target (an affected-rows estimate, the synced schema as the script changes it).
 import type * as z from 'zod/mini';
 import type { AlterAction, ColumnDef, Facts, ObjectName, ParsedStatement, ReviewEngine } from './model.js';
 
@@ -30,19 +30,45 @@ export interface CatalogColumn {
   hasDefault: boolean;
 }
 
+/** A table as the review knows it at one point of the script. */
+export interface CatalogTable {
+  /** Its schema in the synced model (MySQL: "") and its name as recorded. */
+  schema: string;
+  name: string;
+  /** Undefined when not known (CREATE TABLE … AS / LIKE, PARTITION OF earlier in the script). */
+  columns: CatalogColumn[] | undefined;
+  primaryKey: { name?: string; columns: string[] } | undefined;
+  /** A view, not a table (UPDATE and INSERT may name an updatable one). */
+  view: boolean;
+}
+
+/** What the catalog knows of a name: the table, that there is none, or nothing (another database, an unread statement). */
+export type CatalogLookup = { state: 'EXISTS'; table: CatalogTable } | { state: 'ABSENT' } | { state: 'UNKNOWN' };
+
 /**
- * What a review may know of the target database's schema (its last sync). Names are as written
- * in the statement; `schema` absent means the connection's default (PostgreSQL's search path,
- * MySQL's current database): resolving that is the implementation's business.
+ * What a review knows of the target database's schema: its last sync, changed statement by
+ * statement by the script itself (a table created at statement 0 exists at statement 1). Names
+ * are as written; an absent `schema` is the connection's default (PostgreSQL: public, then any
+ * schema that has the name; MySQL: the target database). domain/review/schema-catalog.ts builds it.
  */
 export interface SchemaCatalog {
-  tableExists(table: ObjectName): boolean;
-  /** The table's columns, or undefined when the table is not known. */
-  columnsOf(table: ObjectName): CatalogColumn[] | undefined;
-  primaryKeyOf(table: ObjectName): { name?: string; columns: string[] } | undefined;
-  /** Views that read this column (for the compatibility rule's message). */
-  viewsUsingColumn?(table: ObjectName, column: string): string[];
+  /** The table or view just before statement `index` runs. */
+  lookup(table: ObjectName, index: number): CatalogLookup;
+  /** What is already at the place CREATE TABLE would put this name (PostgreSQL: public when unqualified), just before statement `index`. */
+  atCreate(table: ObjectName, index: number): CatalogLookup;
+  /** The views that read `column` of the table (any column when undefined) just before statement `index`, by name. */
+  viewsReading(table: ObjectName, column: string | undefined, index: number): string[];
 }
+
+/** The table (not a view) just before statement `index`, when the catalog knows it. */
+export const tableAt = (catalog: SchemaCatalog | undefined, table: ObjectName, index: number): CatalogTable | undefined => {
+  const found = catalog?.lookup(table, index);
+  return found?.state === 'EXISTS' && !found.table.view ? found.table : undefined;
+};
+
+/** A column of a known table, by name (case-insensitive). */
+export const columnOf = (table: CatalogTable | undefined, column: string): CatalogColumn | undefined =>
+  table?.columns?.find((c) => c.name.toLowerCase() === column.toLowerCase());
 
 export interface RuleContext<P> {
   engine: ReviewEngine;
@@ -62,6 +88,12 @@ export interface Rule<P = undefined> {
   description: string;
   engines: readonly ReviewEngine[];
   defaultLevel: Level;
+  /**
+   * Whether the rule reads the target's schema: REQUIRED rules are skipped without one (and the
+   * review says so: `schema.unknown`), OPTIONAL ones judge more with it. Plan checks run both per
+   * target, with that target's synced schema; the statement-only pass runs neither.
+   */
+  schema?: 'REQUIRED' | 'OPTIONAL';
   /** A zod schema of the payload; absent when the rule takes none. Defaults fill what is left out. */
   payload?: z.ZodMiniType<P>;
   check(ctx: RuleContext<P>): void;

@@ -6,7 +6,7 @@ import { parseUserChosenId } from '../../domain/common/names.js';
 import { checkSql, listReviewRules } from '../../domain/review/check.js';
 import { createReviewConfig, deleteReviewConfig, getReviewConfig, listReviewConfigs, toReviewConfigResource, updateReviewConfig, type ReviewConfigDeps } from '../../domain/review/configs.js';
 import { httpHandler, type Request } from '../shared/http.js';
-import { reviewConfigRepo } from '../shared/wiring-repos.js';
+import { reviewConfigRepo, schemaRepo } from '../shared/wiring-repos.js';
 import { audit, deps, idempotency } from '../shared/wiring.js';
 
 const configDeps: ReviewConfigDeps = {
@@ -36,5 +36,5 @@ export const handler = httpHandler('review', { deps, idempotency, audit }, {
     await deleteReviewConfig(configDeps, configId(req), req.headers['if-match']);
     return { body: {} };
   },
-  checkSql: async (req) => ({ body: await checkSql({ ...deps, reviewConfigs: reviewConfigRepo }, caller(req), req.body) }),
+  checkSql: async (req) => ({ body: await checkSql({ ...deps, reviewConfigs: reviewConfigRepo, schemas: schemaRepo }, caller(req), req.body) }),
 });

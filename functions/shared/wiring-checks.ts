@@ -4,7 +4,7 @@ import { connectionTarget, type Instance } from '../../domain/inventory/instance
 import type { PlanCheckDeps } from '../../domain/pipeline/plan-checks.js';
 import { DynamoTaskRunStore } from '../adapters/dynamo/task-runs.js';
 import { issueRepo } from './wiring-issues.js';
-import { reviewConfigRepo } from './wiring-repos.js';
+import { reviewConfigRepo, schemaRepo } from './wiring-repos.js';
 import { secrets, sql } from './wiring-sql.js';
 import { deps, store } from './wiring.js';
 
@@ -17,6 +17,7 @@ export const planCheckDeps: PlanCheckDeps = {
   instances: deps.instances,
   projects: deps.projects,
   reviewConfigs: reviewConfigRepo,
+  schemas: schemaRepo,
   probe: {
     async withCatalog(instance: Instance, database, work) {
       // The drivers load on first use: PlanCheck, ChecksResult and ChecksGate never connect.

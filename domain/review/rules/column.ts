@@ -1,7 +1,7 @@
 // Column rules: what columns are defined with, and how they change.
 import * as z from 'zod/mini';
 import type { ColumnDef } from '../model.js';
-import { actions, BOTH, definedColumns, display, PG, rule, type RuleContext, withFacts } from '../rule.js';
+import { actions, BOTH, columnOf, definedColumns, display, PG, rule, tableAt, type RuleContext, withFacts } from '../rule.js';
 
 export const required = rule({
   type: 'column.required',
@@ -38,11 +38,12 @@ export const setDefaultForNotNull = rule({
   description: 'A NOT NULL column without a DEFAULT makes every INSERT that leaves it out fail, and old application versions do leave it out. Primary key, serial, identity, AUTO_INCREMENT and generated columns are exempt.',
   engines: BOTH,
   defaultLevel: 'WARNING',
+  schema: 'OPTIONAL',
   check(ctx) {
     for (const [s, table, c] of definedColumns(ctx.statements)) {
       if (!c.notNull || c.default || c.primaryKey || c.generatedValue || c.computed) continue;
       if (s.facts?.kind === 'CREATE_TABLE' && inTablePk(s.facts.constraints, c)) continue;
-      if (ctx.catalog?.primaryKeyOf(table)?.columns.some((n) => n.toLowerCase() === c.name.toLowerCase())) continue;
+      if (tableAt(ctx.catalog, table, s.index)?.primaryKey?.columns.some((n) => n.toLowerCase() === c.name.toLowerCase())) continue;
       ctx.report(s, `Column ${c.name} of ${display(table)} is NOT NULL without a DEFAULT.`, c.at);
     }
   },
@@ -70,7 +71,7 @@ export function* typeChanges(ctx: RuleContext<unknown>) {
   for (const [s, table, a] of actions(ctx.statements, 'ALTER_COLUMN_TYPE', 'REDEFINE_COLUMN')) {
     const column = a.kind === 'ALTER_COLUMN_TYPE' ? a.column : a.from;
     const type = a.kind === 'ALTER_COLUMN_TYPE' ? a.type : a.column.type;
-    const old = ctx.existsBefore(table, s.index) ? ctx.catalog?.columnsOf(table)?.find((c) => c.name.toLowerCase() === column.toLowerCase())?.type : undefined;
+    const old = ctx.existsBefore(table, s.index) ? columnOf(tableAt(ctx.catalog, table, s.index), column)?.type : undefined;
     if (old !== undefined && normalizeType(old) === normalizeType(type)) continue;
     yield { s, table, column, type, old, at: a.at };
   }
@@ -82,6 +83,7 @@ export const disallowChangeType = rule({
   description: 'Changing a column\'s type usually rewrites the table under a lock that blocks reads and writes, and may fail on or silently change existing values. On MySQL, MODIFY and CHANGE restate the type: with the synced schema only a different type is reported, without it every MODIFY and CHANGE is.',
   engines: BOTH,
   defaultLevel: 'WARNING',
+  schema: 'OPTIONAL',
   check(ctx) {
     for (const c of typeChanges(ctx)) {
       ctx.report(c.s, c.old !== undefined ? `Column ${c.column} of ${display(c.table)} changes type from ${c.old} to ${c.type}.` : `Column ${c.column} of ${display(c.table)} is given the type ${c.type}${ctx.engine === 'MYSQL' ? ', which may change its type' : ''}.`, c.at);
@@ -145,6 +147,91 @@ export const preferTimestamptz = rule({
     }
     for (const [s, table, a] of actions(ctx.statements, 'ALTER_COLUMN_TYPE')) {
       if (a.baseType === 'timestamp') ctx.report(s, `Column ${a.column} of ${display(table)} is changed to timestamp without time zone: use timestamptz.`, a.at);
+    }
+  },
+});
+
+/** Each ALTER TABLE of a table whose columns the catalog knows, with their names (lower case) just before it. */
+function* alteredKnownTables(ctx: RuleContext<unknown>) {
+  for (const [s, f] of withFacts(ctx.statements, 'ALTER_TABLE')) {
+    const columns = tableAt(ctx.catalog, f.table, s.index)?.columns;
+    if (columns) yield [s, f, new Set(columns.map((c) => c.name.toLowerCase()))] as const;
+  }
+}
+
+export const noDuplicate = rule({
+  type: 'column.no-duplicate',
+  title: 'Do not add a column that exists',
+  description: 'ADD COLUMN (without IF NOT EXISTS) of a column the table already has, in the synced schema or after an earlier statement of the script, and renaming a column (RENAME COLUMN, MySQL CHANGE) onto such a name: the server refuses it. Needs the synced schema.',
+  engines: BOTH,
+  defaultLevel: 'ERROR',
+  schema: 'REQUIRED',
+  check(ctx) {
+    // Names as this statement leaves them, action by action (ADD a, RENAME a TO b in one ALTER).
+    for (const [s, f, names] of alteredKnownTables(ctx)) {
+      for (const a of f.actions) {
+        if (a.kind === 'ADD_COLUMN') {
+          if (names.has(a.column.name.toLowerCase()) && !a.ifNotExists) ctx.report(s, `Column ${a.column.name} already exists in ${display(f.table)}.`, a.column.at);
+          names.add(a.column.name.toLowerCase());
+        } else if (a.kind === 'RENAME_COLUMN' || (a.kind === 'REDEFINE_COLUMN' && a.from.toLowerCase() !== a.column.name.toLowerCase())) {
+          const to = a.kind === 'RENAME_COLUMN' ? a.to : a.column.name;
+          if (names.has(to.toLowerCase())) ctx.report(s, `Column ${a.from} of ${display(f.table)} cannot be renamed to ${to}: a column ${to} already exists.`, a.at);
+          names.delete(a.from.toLowerCase());
+          names.add(to.toLowerCase());
+        } else if (a.kind === 'DROP_COLUMN') names.delete(a.column.toLowerCase());
+      }
+    }
+  },
+});
+
+export const mustExist = rule({
+  type: 'column.must-exist',
+  title: 'Columns named must exist',
+  description: 'A column that ALTER TABLE drops (without IF EXISTS), renames, retypes, redefines (MySQL MODIFY/CHANGE) or changes the NOT NULL or DEFAULT of, or that an UPDATE sets or an UPDATE or DELETE filters on, and that its table does not have, in the synced schema or after an earlier statement of the script: the statement would fail. UPDATE and DELETE are judged only when every column reference surely belongs to their one table (no join, FROM/USING, subquery or CTE). Needs the synced schema.',
+  engines: BOTH,
+  defaultLevel: 'ERROR',
+  schema: 'REQUIRED',
+  check(ctx) {
+    for (const [s, f, names] of alteredKnownTables(ctx)) {
+      const need = (column: string, at: number | undefined) => {
+        if (!names.has(column.toLowerCase())) ctx.report(s, `Column ${column} does not exist in ${display(f.table)}.`, at);
+      };
+      for (const a of f.actions) {
+        switch (a.kind) {
+          case 'ADD_COLUMN':
+            names.add(a.column.name.toLowerCase());
+            break;
+          case 'DROP_COLUMN':
+            if (!a.ifExists) need(a.column, a.at);
+            names.delete(a.column.toLowerCase());
+            break;
+          case 'RENAME_COLUMN':
+          case 'REDEFINE_COLUMN': {
+            need(a.from, a.at);
+            names.delete(a.from.toLowerCase());
+            names.add((a.kind === 'RENAME_COLUMN' ? a.to : a.column.name).toLowerCase());
+            break;
+          }
+          case 'ALTER_COLUMN_TYPE':
+          case 'SET_NOT_NULL':
+          case 'DROP_NOT_NULL':
+          case 'SET_DEFAULT':
+            need(a.column, a.at);
+            break;
+          default:
+            break;
+        }
+      }
+    }
+    for (const [s, f] of withFacts(ctx.statements, 'UPDATE', 'DELETE')) {
+      const table = f.columns && f.tables.length === 1 ? tableAt(ctx.catalog, f.tables[0]!, s.index) : undefined;
+      if (!table?.columns) continue;
+      const seen = new Set<string>();
+      for (const c of f.columns!) {
+        if (columnOf(table, c.name) || seen.has(c.name.toLowerCase())) continue;
+        seen.add(c.name.toLowerCase());
+        ctx.report(s, `Column ${c.name} does not exist in ${display(f.tables[0]!)}.`, c.at);
+      }
     }
   },
 });

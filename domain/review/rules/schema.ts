@@ -1,4 +1,5 @@
 // Schema compatibility: a change that breaks code still running against the old schema.
+import type { ObjectName, ParsedStatement } from '../model.js';
 import { actions, display, rule, withFacts } from '../rule.js';
 import { normalizeType, typeChanges } from './column.js';
 
@@ -41,13 +42,14 @@ export const backwardCompatibility = rule({
   description: 'Changes that break code still using the old schema: dropping a table, view, column, schema or database; renaming a table or column; and changing a column to a type that does not hold every old value (narrowing, e.g. bigint to integer, varchar(100) to varchar(50), text to integer). With the synced schema a type change is judged from the old type; without it every type change is reported.',
   engines: ['POSTGRES', 'MYSQL'],
   defaultLevel: 'WARNING',
+  schema: 'OPTIONAL',
   check(ctx) {
     for (const [s, f] of withFacts(ctx.statements, 'DROP')) {
       if (['TABLE', 'VIEW', 'SCHEMA', 'DATABASE'].includes(f.object)) ctx.report(s, `DROP ${f.object} ${f.names.map(display).join(', ')} breaks code that still uses ${f.names.length > 1 ? 'them' : 'it'}.`);
     }
     for (const [s, table, a] of actions(ctx.statements, 'DROP_COLUMN', 'RENAME_COLUMN', 'RENAME_TABLE')) {
       if (!ctx.existsBefore(table, s.index)) continue;
-      const views = a.kind === 'DROP_COLUMN' || a.kind === 'RENAME_COLUMN' ? ctx.catalog?.viewsUsingColumn?.(table, a.kind === 'DROP_COLUMN' ? a.column : a.from) ?? [] : [];
+      const views = a.kind === 'DROP_COLUMN' || a.kind === 'RENAME_COLUMN' ? ctx.catalog?.viewsReading(table, a.kind === 'DROP_COLUMN' ? a.column : a.from, s.index) ?? [] : [];
       const also = views.length ? ` (read by the view${views.length > 1 ? 's' : ''} ${views.join(', ')})` : '';
       if (a.kind === 'DROP_COLUMN') ctx.report(s, `Dropping column ${a.column} of ${display(table)}${also} breaks code that still reads or writes it.`, a.at);
       else if (a.kind === 'RENAME_COLUMN') ctx.report(s, `Renaming column ${a.from} of ${display(table)} to ${a.to}${also} breaks code that uses the old name.`, a.at);
@@ -63,6 +65,50 @@ export const backwardCompatibility = rule({
       if (!ctx.existsBefore(c.table, c.s.index)) continue;
       if (c.old === undefined) ctx.report(c.s, `Column ${c.column} of ${display(c.table)} gets the type ${c.type}; without the synced schema Sluice cannot tell whether every old value fits.`, c.at);
       else if (!isWidening(c.old, c.type)) ctx.report(c.s, `Column ${c.column} of ${display(c.table)} changes from ${c.old} to ${c.type}, which does not hold every old value.`, c.at);
+    }
+  },
+});
+
+export const viewDependency = rule({
+  type: 'schema.view-dependency',
+  title: 'Do not break views',
+  description: 'Dropping a table, view or column that a view reads (PostgreSQL refuses it, or with CASCADE drops the view too; MySQL leaves the view broken); on PostgreSQL changing the type of such a column (refused); on MySQL renaming such a table or column (the view breaks). Views are those of the synced schema, their definitions parsed with the same parser, and those the script creates. Needs the synced schema.',
+  engines: ['POSTGRES', 'MYSQL'],
+  defaultLevel: 'ERROR',
+  schema: 'REQUIRED',
+  check(ctx) {
+    const views = (s: ParsedStatement, table: ObjectName, column?: string) => ctx.catalog!.viewsReading(table, column, s.index);
+    const named = (list: string[]) => `the view${list.length > 1 ? 's' : ''} ${list.join(', ')}`;
+    for (const [s, f] of withFacts(ctx.statements, 'DROP')) {
+      if (f.object !== 'TABLE' && f.object !== 'VIEW') continue;
+      const dropped = new Set(f.names.map((n) => n.name.toLowerCase()));
+      for (const n of f.names) {
+        const list = views(s, n).filter((v) => !dropped.has(v.split('.').pop()!.toLowerCase()));
+        if (list.length) ctx.report(s, `${display(n)} is read by ${named(list)}: ${f.cascade ? 'CASCADE drops them too' : 'drop or change them first'}.`);
+      }
+    }
+    for (const [s, table, a] of actions(ctx.statements, 'DROP_COLUMN', 'ALTER_COLUMN_TYPE', 'RENAME_COLUMN', 'REDEFINE_COLUMN', 'RENAME_TABLE')) {
+      if (a.kind === 'DROP_COLUMN') {
+        const list = views(s, table, a.column);
+        if (list.length) ctx.report(s, `Column ${a.column} of ${display(table)} is read by ${named(list)}: change them first.`, a.at);
+      } else if (a.kind === 'ALTER_COLUMN_TYPE' && ctx.engine === 'POSTGRES') {
+        const list = views(s, table, a.column);
+        if (list.length) ctx.report(s, `Column ${a.column} of ${display(table)} is read by ${named(list)}: PostgreSQL cannot change its type while they do.`, a.at);
+      } else if (ctx.engine === 'MYSQL' && (a.kind === 'RENAME_COLUMN' || (a.kind === 'REDEFINE_COLUMN' && a.from.toLowerCase() !== a.column.name.toLowerCase()))) {
+        const list = views(s, table, a.from);
+        if (list.length) ctx.report(s, `Column ${a.from} of ${display(table)} is read by ${named(list)}, which break when it is renamed.`, a.at);
+      } else if (ctx.engine === 'MYSQL' && a.kind === 'RENAME_TABLE') {
+        const list = views(s, table);
+        if (list.length) ctx.report(s, `${display(table)} is read by ${named(list)}, which break when it is renamed.`, a.at);
+      }
+    }
+    if (ctx.engine === 'MYSQL') {
+      for (const [s, f] of withFacts(ctx.statements, 'RENAME_TABLE')) {
+        for (const p of f.pairs) {
+          const list = views(s, p.from);
+          if (list.length) ctx.report(s, `${display(p.from)} is read by ${named(list)}, which break when it is renamed.`);
+        }
+      }
     }
   },
 });

@@ -2,8 +2,7 @@
 // lists where the rule's advices land ("line:column"); an empty list means the rule stays silent.
 // catalog.test.ts checks that every rule has both kinds of case on every engine it claims.
 import type { ReviewEngine } from '../../../domain/review/index.js';
-import type { CatalogColumn, SchemaCatalog } from '../../../domain/review/rule.js';
-import type { ObjectName } from '../../../domain/review/model.js';
+import type { DatabaseSchema, Schema } from '../../../domain/schema/model.js';
 
 export interface Case {
   engine: ReviewEngine;
@@ -12,8 +11,14 @@ export interface Case {
   at: string[];
   payload?: unknown;
   affectedRows?: number;
-  /** Tables the target has, with their columns (`name type [not null] [default]`). */
+  /**
+   * Tables the target has, with their columns (`name type [not null] [default]`); each has the
+   * primary key (id) unless listed in `noPk`. A PostgreSQL table may be `schema.table` (else public).
+   */
   schema?: Record<string, string[]>;
+  noPk?: string[];
+  /** Views the target has: name → definition, as the catalog prints it. */
+  views?: Record<string, string>;
   why?: string;
 }
 
@@ -21,21 +26,45 @@ const PG = 'POSTGRES' as const;
 const MY = 'MYSQL' as const;
 const c = (engine: ReviewEngine, sql: string, at: string[], extra: Partial<Case> = {}): Case => ({ engine, sql, at, ...extra });
 
-/** A SchemaCatalog over a small description of tables (`"id bigint not null default"`). */
-export function catalogOf(schema: Record<string, string[]>): SchemaCatalog {
-  const columns = (t: ObjectName): CatalogColumn[] | undefined =>
-    schema[t.name]?.map((d) => {
-      const [name, ...rest] = d.split(' ');
-      const text = rest.join(' ');
-      return { name: name!, type: text.replace(/ not null| default/g, ''), notNull: text.includes('not null'), hasDefault: text.includes('default') };
-    });
-  return {
-    tableExists: (t) => t.name in schema,
-    columnsOf: columns,
-    primaryKeyOf: (t) => (t.name in schema ? { name: `${t.name}_pkey`, columns: ['id'] } : undefined),
-    viewsUsingColumn: (t, col) => (t.name === 'employees' && col === 'email' ? ['staff_directory'] : []),
+/** The synced schema model a case describes. */
+export function modelOf(k: Pick<Case, 'engine' | 'schema' | 'noPk' | 'views'>): DatabaseSchema {
+  const schemas = new Map<string, Schema>();
+  const schemaOf = (name: string) => {
+    let s = schemas.get(name);
+    if (!s) schemas.set(name, (s = { name, tables: [], views: [], sequences: [], enums: [], routines: [] }));
+    return s;
   };
+  const split = (qualified: string): [string, string] => {
+    const parts = qualified.split('.');
+    return parts.length > 1 ? [parts[0]!, parts[1]!] : [k.engine === 'MYSQL' ? '' : 'public', parts[0]!];
+  };
+  schemaOf(k.engine === 'MYSQL' ? '' : 'public');
+  for (const [qualified, columns] of Object.entries(k.schema ?? {})) {
+    const [schema, name] = split(qualified);
+    schemaOf(schema).tables.push({
+      name,
+      rowEstimate: 0,
+      columns: columns.map((d, i) => {
+        const [column, ...rest] = d.split(' ');
+        const text = rest.join(' ');
+        return { name: column!, position: i + 1, type: text.replace(/ not null| default/g, ''), nullable: !text.includes('not null'), ...(text.includes('default') ? { default: '0' } : {}) };
+      }),
+      constraints: k.noPk?.includes(qualified) ? [] : [{ name: `${name}_pkey`, type: 'PRIMARY KEY', columns: ['id'] }],
+      indexes: [],
+    });
+  }
+  for (const [qualified, definition] of Object.entries(k.views ?? {})) {
+    const [schema, name] = split(qualified);
+    schemaOf(schema).views.push({ name, definition });
+  }
+  return { engine: k.engine, schemas: [...schemas.values()] };
 }
+
+const EMPLOYEES = { employees: ['id integer not null', 'email text', 'phone text'] };
+const LOGS = { logs: ['ts timestamptz not null'] };
+/** A view as pg_get_viewdef prints it, and as MySQL's information_schema.VIEWS does (names of the database unqualified). */
+const PG_VIEW = ' SELECT employees.id,\n    employees.email\n   FROM employees;';
+const MY_VIEW = 'select `employees`.`id` AS `id`,`employees`.`email` AS `email` from `employees`';
 
 export const CASES: Record<string, Case[]> = {
   'statement.where.require': [
@@ -162,6 +191,40 @@ export const CASES: Record<string, Case[]> = {
     c(MY, 'CREATE TABLE t (id bigint unsigned NOT NULL AUTO_INCREMENT, PRIMARY KEY (id))', []),
     c(MY, 'ALTER TABLE t DROP PRIMARY KEY', ['1:1']),
     c(MY, 'ALTER TABLE t DROP PRIMARY KEY, ADD PRIMARY KEY (id, x)', []),
+    c(PG, 'ALTER TABLE logs ADD COLUMN note text', ['1:1'], { schema: LOGS, noPk: ['logs'], why: 'altering a synced table that has none' }),
+    c(PG, 'ALTER TABLE logs ADD COLUMN id bigint PRIMARY KEY', [], { schema: LOGS, noPk: ['logs'] }),
+    c(PG, 'ALTER TABLE logs ADD PRIMARY KEY (ts);\nALTER TABLE logs ADD COLUMN note text', [], { schema: LOGS, noPk: ['logs'], why: 'the script gave it one first' }),
+    c(PG, 'ALTER TABLE employees ADD COLUMN note text', [], { schema: EMPLOYEES }),
+    c(MY, 'ALTER TABLE logs ADD COLUMN note text', ['1:1'], { schema: LOGS, noPk: ['logs'] }),
+    c(MY, 'CREATE TABLE tags (id int PRIMARY KEY);\nALTER TABLE tags ADD COLUMN n int', [], { schema: LOGS, noPk: ['logs'] }),
+  ],
+  'table.no-duplicate': [
+    c(PG, 'CREATE TABLE employees (id int PRIMARY KEY)', ['1:1'], { schema: EMPLOYEES }),
+    c(PG, 'CREATE TABLE IF NOT EXISTS employees (id int PRIMARY KEY)', [], { schema: EMPLOYEES }),
+    c(PG, 'CREATE TABLE badges (id int PRIMARY KEY);\nCREATE TABLE badges (id int PRIMARY KEY)', ['2:1'], { schema: EMPLOYEES, why: 'made earlier in the script' }),
+    c(PG, 'DROP TABLE employees;\nCREATE TABLE employees (id int PRIMARY KEY)', [], { schema: EMPLOYEES, why: 'dropped first' }),
+    c(PG, 'CREATE TABLE staff_directory (id int PRIMARY KEY)', ['1:1'], { schema: EMPLOYEES, views: { staff_directory: PG_VIEW }, why: 'a view has the name' }),
+    c(PG, 'ALTER TABLE logs RENAME TO employees', ['1:1'], { schema: { ...EMPLOYEES, ...LOGS } }),
+    c(PG, 'CREATE TABLE hr.employees (id int PRIMARY KEY)', [], { schema: EMPLOYEES, why: 'another schema' }),
+    c(MY, 'CREATE TABLE employees (id int PRIMARY KEY)', ['1:1'], { schema: EMPLOYEES }),
+    c(MY, 'CREATE TABLE shop.employees (id int PRIMARY KEY)', ['1:1'], { schema: EMPLOYEES, why: 'qualified with the target database' }),
+    c(MY, 'CREATE TABLE other.employees (id int PRIMARY KEY)', [], { schema: EMPLOYEES, why: 'another database' }),
+    c(MY, 'RENAME TABLE logs TO employees', ['1:1'], { schema: { ...EMPLOYEES, ...LOGS } }),
+    c(MY, 'CREATE TABLE badges (id int PRIMARY KEY)', [], { schema: EMPLOYEES }),
+  ],
+  'table.must-exist': [
+    c(PG, 'ALTER TABLE ghost ADD COLUMN a int', ['1:1'], { schema: EMPLOYEES }),
+    c(PG, 'DROP TABLE IF EXISTS ghost', [], { schema: EMPLOYEES }),
+    c(PG, 'CREATE TABLE ghost (id int PRIMARY KEY);\nALTER TABLE ghost ADD COLUMN a int', [], { schema: EMPLOYEES }),
+    c(PG, 'DROP TABLE employees;\nDELETE FROM employees WHERE id = 1', ['2:1'], { schema: EMPLOYEES, why: 'dropped earlier in the script' }),
+    c(PG, 'INSERT INTO ghost (id) VALUES (1)', ['1:1'], { schema: EMPLOYEES }),
+    c(PG, 'UPDATE staff_directory SET email = NULL WHERE id = 1', [], { schema: EMPLOYEES, views: { staff_directory: PG_VIEW }, why: 'an updatable view' }),
+    c(PG, 'UPDATE audit.events SET a = 1 WHERE id = 1', [], { schema: EMPLOYEES, why: 'a schema the sync did not record' }),
+    c(MY, 'TRUNCATE TABLE ghost', ['1:1'], { schema: EMPLOYEES }),
+    c(MY, 'UPDATE employees SET email = NULL WHERE id = 1', [], { schema: EMPLOYEES }),
+    c(MY, 'DELETE a FROM ghost AS a JOIN employees e ON e.id = a.id WHERE e.id = 1', [], { schema: EMPLOYEES, why: 'multi-table DELETE names aliases' }),
+    c(MY, 'UPDATE other.t SET a = 1 WHERE id = 1', [], { schema: EMPLOYEES, why: 'another database' }),
+    c(MY, 'RENAME TABLE employees TO staff;\nALTER TABLE employees ADD COLUMN a int', ['2:1'], { schema: EMPLOYEES }),
   ],
   'table.no-foreign-key': [
     c(PG, 'CREATE TABLE o (id int PRIMARY KEY, c int, CONSTRAINT fk FOREIGN KEY (c) REFERENCES c (id))', ['1:44']),
@@ -191,6 +254,34 @@ export const CASES: Record<string, Case[]> = {
     c(MY, 'CREATE TABLE t (id int PRIMARY KEY)', ['1:1'], { payload: { columns: ['id', 'tenant_id'] } }),
     c(MY, 'ALTER TABLE t CHANGE COLUMN tenant_id org_id int', ['1:29'], { payload: { columns: ['tenant_id'] } }),
     c(MY, 'ALTER TABLE t MODIFY COLUMN tenant_id bigint', [], { payload: { columns: ['tenant_id'] } }),
+  ],
+  'column.no-duplicate': [
+    c(PG, 'ALTER TABLE employees ADD COLUMN email text', ['1:34'], { schema: EMPLOYEES }),
+    c(PG, 'ALTER TABLE employees ADD COLUMN IF NOT EXISTS email text', [], { schema: EMPLOYEES }),
+    c(PG, 'ALTER TABLE employees ADD COLUMN badge text', [], { schema: EMPLOYEES }),
+    c(PG, 'ALTER TABLE employees ADD COLUMN badge text;\nALTER TABLE employees ADD COLUMN badge text', ['2:34'], { schema: EMPLOYEES, why: 'added earlier in the script' }),
+    c(PG, 'ALTER TABLE employees DROP COLUMN email;\nALTER TABLE employees ADD COLUMN email text', [], { schema: EMPLOYEES, why: 'dropped first' }),
+    c(PG, 'ALTER TABLE employees RENAME COLUMN phone TO email', ['1:1'], { schema: EMPLOYEES }),
+    c(MY, 'ALTER TABLE employees ADD COLUMN email varchar(100)', ['1:34'], { schema: EMPLOYEES }),
+    c(MY, 'ALTER TABLE employees CHANGE COLUMN phone email varchar(100)', ['1:37'], { schema: EMPLOYEES }),
+    c(MY, 'CREATE TABLE badges (id int PRIMARY KEY);\nALTER TABLE badges ADD COLUMN id int', ['2:31'], { schema: EMPLOYEES, why: 'the script made the table with it' }),
+    c(MY, 'ALTER TABLE employees ADD COLUMN badge int', [], { schema: EMPLOYEES }),
+  ],
+  'column.must-exist': [
+    c(PG, 'ALTER TABLE employees DROP COLUMN nope', ['1:1'], { schema: EMPLOYEES }),
+    c(PG, 'ALTER TABLE employees DROP COLUMN IF EXISTS nope', [], { schema: EMPLOYEES }),
+    c(PG, 'ALTER TABLE employees ALTER COLUMN nope TYPE bigint', ['1:36'], { schema: EMPLOYEES }),
+    c(PG, 'ALTER TABLE employees ADD COLUMN badge text, ALTER COLUMN badge SET NOT NULL', [], { schema: EMPLOYEES, why: 'added by the same statement' }),
+    c(PG, "UPDATE employees SET emial = 'x' WHERE id = 1", ['1:22'], { schema: EMPLOYEES }),
+    c(PG, 'DELETE FROM employees WHERE emp_no = 1', ['1:29'], { schema: EMPLOYEES }),
+    c(PG, 'DELETE FROM employees e USING logs l WHERE l.ts < now() AND e.nope = 1', [], { schema: { ...EMPLOYEES, ...LOGS }, why: 'USING: not judged' }),
+    c(PG, 'UPDATE employees SET email = lower(email) WHERE id = 1', [], { schema: EMPLOYEES }),
+    c(PG, 'ALTER TABLE employees DROP COLUMN email;\nUPDATE employees SET email = NULL WHERE id = 1', ['2:22'], { schema: EMPLOYEES, why: 'dropped earlier in the script' }),
+    c(MY, 'ALTER TABLE employees DROP COLUMN nope', ['1:35'], { schema: EMPLOYEES }),
+    c(MY, 'DELETE FROM employees WHERE emp_no = 1', ['1:29'], { schema: EMPLOYEES }),
+    c(MY, 'UPDATE employees SET nope = 1 WHERE id = 1', ['1:1'], { schema: EMPLOYEES, why: 'node-sql-parser gives SET no position' }),
+    c(MY, 'UPDATE employees e JOIN logs l ON l.id = e.id SET e.nope = 1', [], { schema: { ...EMPLOYEES, ...LOGS }, why: 'a join: not judged' }),
+    c(MY, 'ALTER TABLE employees MODIFY COLUMN email varchar(200)', [], { schema: EMPLOYEES }),
   ],
   'column.set-default-for-not-null': [
     c(PG, 'CREATE TABLE t (id int PRIMARY KEY, name text NOT NULL)', ['1:37']),
@@ -295,6 +386,20 @@ export const CASES: Record<string, Case[]> = {
     c(MY, 'ALTER TABLE t MODIFY COLUMN a decimal(8,2)', ['1:29'], { schema: { t: ['a decimal(10,2)'] } }),
     c(MY, 'ALTER TABLE t MODIFY COLUMN a varchar(200)', [], { schema: { t: ['a varchar(100)'] } }),
     c(MY, 'ALTER TABLE t ADD COLUMN b int', []),
+  ],
+  'schema.view-dependency': [
+    c(PG, 'ALTER TABLE employees DROP COLUMN email', ['1:1'], { schema: EMPLOYEES, views: { staff_directory: PG_VIEW } }),
+    c(PG, 'ALTER TABLE employees DROP COLUMN phone', [], { schema: EMPLOYEES, views: { staff_directory: PG_VIEW } }),
+    c(PG, 'ALTER TABLE employees ALTER COLUMN email TYPE varchar(200)', ['1:36'], { schema: EMPLOYEES, views: { staff_directory: PG_VIEW } }),
+    c(PG, 'DROP TABLE employees CASCADE', ['1:1'], { schema: EMPLOYEES, views: { staff_directory: PG_VIEW } }),
+    c(PG, 'DROP VIEW staff_directory;\nALTER TABLE employees DROP COLUMN email', [], { schema: EMPLOYEES, views: { staff_directory: PG_VIEW }, why: 'the view is gone first' }),
+    c(PG, 'CREATE VIEW phones AS SELECT id, phone FROM employees;\nALTER TABLE employees DROP COLUMN phone', ['2:1'], { schema: EMPLOYEES, why: 'a view the script made' }),
+    c(MY, 'ALTER TABLE employees DROP COLUMN email', ['1:35'], { schema: EMPLOYEES, views: { staff_directory: MY_VIEW } }),
+    c(MY, 'ALTER TABLE employees DROP COLUMN phone', [], { schema: EMPLOYEES, views: { staff_directory: MY_VIEW } }),
+    c(MY, 'ALTER TABLE employees CHANGE COLUMN email mail varchar(100)', ['1:37'], { schema: EMPLOYEES, views: { staff_directory: MY_VIEW } }),
+    c(MY, 'RENAME TABLE employees TO staff', ['1:1'], { schema: EMPLOYEES, views: { staff_directory: MY_VIEW } }),
+    c(MY, 'DROP TABLE employees', ['1:1'], { schema: EMPLOYEES, views: { staff_directory: MY_VIEW } }),
+    c(MY, 'ALTER TABLE employees MODIFY COLUMN email varchar(200)', [], { schema: EMPLOYEES, views: { staff_directory: MY_VIEW }, why: 'MySQL views follow a type change' }),
   ],
   'engine.mysql.use-innodb': [
     c(MY, 'CREATE TABLE t (id int PRIMARY KEY) ENGINE=MyISAM', ['1:1']),

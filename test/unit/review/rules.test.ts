@@ -1,7 +1,7 @@
 // Each rule against statements that must and must not trip it (cases.ts), on each engine it claims.
 import { describe, expect, it } from 'vitest';
 import { review, reviewRuleCatalog, type Level } from '../../../domain/review/index.js';
-import { CASES, catalogOf, type Case } from './cases.js';
+import { CASES, modelOf, type Case } from './cases.js';
 
 const levelOf = (type: string): Level => reviewRuleCatalog().find((r) => r.type === type)!.defaultLevel;
 const label = (k: Case) => `${k.engine}: ${k.sql.replace(/\s+/g, ' ').slice(0, 90)}${k.at.length ? ` → ${k.at.join(', ')}` : ' → silent'}${k.why ? ` (${k.why})` : ''}`;
@@ -16,7 +16,7 @@ describe.each(Object.keys(CASES))('%s', (type) => {
       statement: k.sql,
       rules: [{ type, level, ...(k.payload !== undefined ? { payload: k.payload } : {}) }],
       ...(k.affectedRows !== undefined ? { affectedRows: () => k.affectedRows } : {}),
-      ...(k.schema ? { catalog: catalogOf(k.schema) } : {}),
+      ...(k.schema || k.views ? { schema: { model: modelOf(k), database: 'shop' } } : {}),
     });
     // Assess
     const mine = advices.filter((a) => a.rule === type);
