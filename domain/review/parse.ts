@@ -18,12 +18,26 @@ export async function parse(engine: ReviewEngine, sql: string): Promise<ParseRes
   return parseMysqlWith(await loadMysqlParser(), sql);
 }
 
-/** What a query reads (a view's definition, as the catalog prints it): undefined when it cannot be parsed. */
-export async function readsOf(engine: ReviewEngine, sql: string): Promise<Reads | undefined> {
-  const tree = (await parse(engine, sql)).statements[0]?.tree;
-  if (tree === undefined) return undefined;
-  if (engine === 'POSTGRES') return (await import('./postgres.js')).postgresReads(tree);
-  return (await import('./mysql.js')).mysqlReads(tree);
+/**
+ * What each query reads (views' definitions, as the catalog prints them): undefined for one that
+ * cannot be parsed. The grammar is loaded once and each definition parsed on its own.
+ */
+export async function readsOf(engine: ReviewEngine, queries: string[]): Promise<(Reads | undefined)[]> {
+  const first = (r: ParseResult) => r.statements[0]?.tree;
+  if (engine === 'POSTGRES') {
+    const pg = await import('./postgres.js');
+    const parser = await pg.loadPostgresParser();
+    return queries.map((q) => {
+      const tree = first(pg.parsePostgresWith(parser, q));
+      return tree === undefined ? undefined : pg.postgresReads(tree);
+    });
+  }
+  const my = await import('./mysql.js');
+  const grammar = await my.loadMysqlParser();
+  return queries.map((q) => {
+    const tree = first(my.parseMysqlWith(grammar, q));
+    return tree === undefined ? undefined : my.mysqlReads(tree);
+  });
 }
 
 /** The types of the statements in a script, each once, in order of first appearance. */

@@ -106,11 +106,12 @@ function primaryKeyOf(columns: ColumnDef[], constraints: ConstraintDef[]): Catal
 export async function schemaCatalog(parsed: ParseResult, schema: ReviewSchema): Promise<SchemaCatalog> {
   const base = cachedBase(schema, parsed.engine);
   if (parsed.statements.some((s) => touchesViews(s.facts))) {
-    base.viewsRead ??= Promise.all(
-      [...base.views.values()].map(async (v) => {
-        v.reads = v.definition !== undefined ? await readsOf(parsed.engine, v.definition).catch(() => undefined) : undefined;
-      }),
-    ).then(() => undefined);
+    base.viewsRead ??= (async () => {
+      const views = [...base.views.values()];
+      const reads = await readsOf(parsed.engine, views.map((v) => v.definition ?? ''));
+      views.forEach((v, i) => (v.reads = reads[i]));
+    })();
+    base.viewsRead.catch(() => (base.viewsRead = undefined));
     await base.viewsRead;
   }
   return new ScriptCatalog(base, schema.database, parsed.statements);
