@@ -1,6 +1,6 @@
 // Column rules: what columns are defined with, and how they change.
 import * as z from 'zod/mini';
-import type { ColumnDef } from '../model.js';
+import type { ColumnDef, ObjectName, ParsedStatement } from '../model.js';
 import { actions, BOTH, columnOf, definedColumns, display, PG, rule, tableAt, type RuleContext, withFacts } from '../rule.js';
 
 export const required = rule({
@@ -187,7 +187,7 @@ export const noDuplicate = rule({
 export const mustExist = rule({
   type: 'column.must-exist',
   title: 'Columns named must exist',
-  description: 'A column that ALTER TABLE drops (without IF EXISTS), renames, retypes, redefines (MySQL MODIFY/CHANGE) or changes the NOT NULL or DEFAULT of, or that an UPDATE sets or an UPDATE or DELETE filters on, and that its table does not have, in the synced schema or after an earlier statement of the script: the statement would fail. UPDATE and DELETE are judged only when every column reference surely belongs to their one table (no join, FROM/USING, subquery or CTE). Needs the synced schema.',
+  description: 'A column that ALTER TABLE drops (without IF EXISTS), renames, retypes, redefines (MySQL MODIFY/CHANGE) or changes the NOT NULL or DEFAULT of, that an INSERT lists, that an UPDATE sets or an UPDATE or DELETE filters on, or (PostgreSQL) that an index or constraint is made on, and that its table does not have, in the synced schema or after an earlier statement of the script: the statement would fail. UPDATE and DELETE are judged only when every column reference surely belongs to their one table (no join, FROM/USING, subquery or CTE). Needs the synced schema.',
   engines: BOTH,
   defaultLevel: 'ERROR',
   schema: 'REQUIRED',
@@ -218,11 +218,23 @@ export const mustExist = rule({
           case 'SET_DEFAULT':
             need(a.column, a.at);
             break;
+          // PostgreSQL only: MySQL's grammar names a functional key part by its function.
+          case 'ADD_INDEX':
+          case 'ADD_CONSTRAINT':
+            if (ctx.engine === 'POSTGRES') for (const c of a.kind === 'ADD_INDEX' ? a.index.columns : a.constraint.columns) need(c, a.kind === 'ADD_INDEX' ? a.index.at : a.constraint.at);
+            break;
           default:
             break;
         }
       }
     }
+    const missing = (s: ParsedStatement, table: ObjectName, columns: string[], at?: number) => {
+      const known = tableAt(ctx.catalog, table, s.index);
+      if (!known?.columns) return;
+      for (const c of new Set(columns)) if (!columnOf(known, c)) ctx.report(s, `Column ${c} does not exist in ${display(table)}.`, at);
+    };
+    for (const [s, f] of withFacts(ctx.statements, 'CREATE_INDEX')) if (ctx.engine === 'POSTGRES') missing(s, f.table, f.index.columns.filter((c) => c !== '(expression)'));
+    for (const [s, f] of withFacts(ctx.statements, 'INSERT')) if (f.columns) missing(s, f.table, f.columns);
     for (const [s, f] of withFacts(ctx.statements, 'UPDATE', 'DELETE')) {
       const table = f.columns && f.tables.length === 1 ? tableAt(ctx.catalog, f.tables[0]!, s.index) : undefined;
       if (!table?.columns) continue;

@@ -282,6 +282,12 @@ export const CASES: Record<string, Case[]> = {
     c(MY, 'UPDATE employees SET nope = 1 WHERE id = 1', ['1:1'], { schema: EMPLOYEES, why: 'node-sql-parser gives SET no position' }),
     c(MY, 'UPDATE employees e JOIN logs l ON l.id = e.id SET e.nope = 1', [], { schema: { ...EMPLOYEES, ...LOGS }, why: 'a join: not judged' }),
     c(MY, 'ALTER TABLE employees MODIFY COLUMN email varchar(200)', [], { schema: EMPLOYEES }),
+    c(PG, 'CREATE INDEX ON employees (emial)', ['1:1'], { schema: EMPLOYEES }),
+    c(PG, 'CREATE INDEX ON employees (lower(email), phone)', [], { schema: EMPLOYEES, why: 'an expression is not a column' }),
+    c(PG, 'ALTER TABLE employees ADD CONSTRAINT u UNIQUE (phone, fax)', ['1:27'], { schema: EMPLOYEES }),
+    c(PG, "INSERT INTO employees (id, emial) VALUES (1, 'x')", ['1:1'], { schema: EMPLOYEES }),
+    c(MY, "INSERT INTO employees (id, email, fax) VALUES (1, 'x', 'y')", ['1:1'], { schema: EMPLOYEES }),
+    c(MY, "INSERT INTO employees SET id = 1, email = 'x'", [], { schema: EMPLOYEES }),
   ],
   'column.set-default-for-not-null': [
     c(PG, 'CREATE TABLE t (id int PRIMARY KEY, name text NOT NULL)', ['1:37']),
