@@ -289,7 +289,8 @@ function factsOf(kind: string, n: Json, map: SourceMap): Facts {
       };
     }
     case 'CreateTableAsStmt':
-      if (n.objtype === 'OBJECT_MATVIEW') return { kind: 'OTHER' };
+      // A materialized view reads like a view: its columns cannot be dropped while it does.
+      if (n.objtype === 'OBJECT_MATVIEW') return { kind: 'CREATE_VIEW', view: rangeVar(at(n, 'into', 'rel')), reads: postgresReads(n.query) };
       return { kind: 'CREATE_TABLE', table: rangeVar(at(n, 'into', 'rel')), columns: [], constraints: [], indexes: [], copied: true, temporary: at(n, 'into', 'rel', 'relpersistence') === 't', partitioned: false, ...(n.if_not_exists === true ? { ifNotExists: true } : {}) };
     case 'AlterTableStmt':
       if (n.objtype !== 'OBJECT_TABLE') return { kind: 'OTHER' };

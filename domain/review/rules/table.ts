@@ -1,6 +1,7 @@
 // Table rules: what tables are created with, and how they go away.
 import * as z from 'zod/mini';
 import type { ObjectName, ParsedStatement } from '../model.js';
+import { at } from '../tree.js';
 import { actions, BOTH, display, rule, tableAt, withFacts } from '../rule.js';
 import { regexFormat } from './naming.js';
 
@@ -62,7 +63,8 @@ export const mustExist = rule({
     for (const s of ctx.statements) {
       const f = s.facts;
       if (f?.kind === 'ALTER_TABLE' && !f.ifExists) missing(s, f.table, 'ALTER TABLE');
-      else if (f?.kind === 'DROP' && (f.object === 'TABLE' || f.object === 'VIEW') && !f.ifExists) for (const n of f.names) missing(s, n, `DROP ${f.object}`);
+      // Materialized views are not in the synced model: DROP MATERIALIZED VIEW is left alone.
+      else if (f?.kind === 'DROP' && (f.object === 'TABLE' || f.object === 'VIEW') && !f.ifExists && at(s.tree, 'DropStmt', 'removeType') !== 'OBJECT_MATVIEW') for (const n of f.names) missing(s, n, `DROP ${f.object}`);
       else if (f?.kind === 'TRUNCATE') for (const n of f.tables) missing(s, n, 'TRUNCATE');
       else if (f?.kind === 'INSERT') missing(s, f.table, 'INSERT INTO');
       else if (f?.kind === 'CREATE_INDEX') missing(s, f.table, 'CREATE INDEX on');
