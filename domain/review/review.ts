@@ -45,7 +45,8 @@ export function reviewParsed(parsed: ParseResult, input: ReviewParsedInput): Adv
   }
 
   const madeHere = madeByScript(parsed.statements);
-  const existsBefore = (table: ObjectName, index: number) => madeHere(table, index) ?? (input.catalog?.lookup(table, index).state !== 'ABSENT');
+  // Only rules that declare they read the schema get it, so the others judge the same with or without one (plan checks run them once, schema-less).
+  const existsBefore = (catalog: SchemaCatalog | undefined) => (table: ObjectName, index: number) => madeHere(table, index) ?? (catalog?.lookup(table, index).state !== 'ABSENT');
 
   const skipped: string[] = [];
   for (const config of input.rules) {
@@ -61,13 +62,14 @@ export function reviewParsed(parsed: ParseResult, input: ReviewParsedInput): Adv
       if (!p.success) continue; // Configs are checked when saved (checkRuleConfigs); a bad one here is skipped, not guessed at.
       payload = p.data;
     }
+    const catalog = rule.schema ? input.catalog : undefined;
     const ctx: RuleContext<unknown> = {
       engine: parsed.engine,
       statements: parsed.statements,
       payload,
-      ...(input.catalog ? { catalog: input.catalog } : {}),
+      ...(catalog ? { catalog } : {}),
       ...(input.affectedRows ? { affectedRows: input.affectedRows } : {}),
-      existsBefore,
+      existsBefore: existsBefore(catalog),
       report: (s: ParsedStatement, content: string, at?: number) => add(config.level, rule.type, rule.title, content, at ?? s.start),
     };
     (rule.check as (c: RuleContext<unknown>) => void)(ctx);

@@ -9,6 +9,7 @@ export const createConcurrently = rule({
   description: 'CREATE INDEX without CONCURRENTLY blocks every write to the table until the index is built. Use CREATE INDEX CONCURRENTLY (Sluice runs it outside a transaction, alone). Indexes on tables created earlier in the same script are not reported.',
   engines: PG,
   defaultLevel: 'WARNING',
+  schema: 'OPTIONAL',
   check(ctx) {
     for (const [s, f] of withFacts(ctx.statements, 'CREATE_INDEX')) {
       if (!f.concurrently && ctx.existsBefore(f.table, s.index)) ctx.report(s, `CREATE INDEX${f.index.name ? ` ${f.index.name}` : ''} on ${display(f.table)} blocks writes to it until the index is built: add CONCURRENTLY.`);

@@ -132,6 +132,7 @@ export const addNotNullColumnRequireDefault = rule({
   description: 'On PostgreSQL, ADD COLUMN … NOT NULL without a DEFAULT fails on a table that has rows; on MySQL it silently fills the column with the type\'s zero value. Tables created earlier in the same script are not reported.',
   engines: BOTH,
   defaultLevel: 'ERROR',
+  schema: 'OPTIONAL',
   check(ctx) {
     for (const [s, table, a] of actions(ctx.statements, 'ADD_COLUMN')) {
       const c = a.column;
@@ -148,6 +149,7 @@ export const disallowAddColumnWithVolatileDefault = rule({
   description: 'PostgreSQL (11+) adds a column with a constant or STABLE default without touching the rows, but a VOLATILE default (random(), gen_random_uuid(), clock_timestamp(), nextval(), a user function) rewrites the whole table under an ACCESS EXCLUSIVE lock. Add the column without the default, backfill in batches, then set the default.',
   engines: PG,
   defaultLevel: 'WARNING',
+  schema: 'OPTIONAL',
   check(ctx) {
     for (const [s, table, a] of actions(ctx.statements, 'ADD_COLUMN')) {
       if (a.column.default?.volatile && ctx.existsBefore(table, s.index)) {
@@ -163,6 +165,7 @@ export const addConstraintNotValid = rule({
   description: 'Adding a CHECK or FOREIGN KEY constraint to an existing table scans every row while holding a lock that blocks writes. Add it NOT VALID, then VALIDATE CONSTRAINT in a later change (a weaker lock).',
   engines: PG,
   defaultLevel: 'WARNING',
+  schema: 'OPTIONAL',
   check(ctx) {
     for (const [s, table, a] of actions(ctx.statements, 'ADD_CONSTRAINT')) {
       const c = a.constraint;
@@ -182,6 +185,7 @@ export const requireLockTimeout = rule({
   description: 'A DDL statement waiting for its lock behind a long query blocks every query queued after it. `SET lock_timeout` first (e.g. `SET lock_timeout = \'2s\'`) so it fails fast instead; reported once, at the first DDL that locks an existing table.',
   engines: PG,
   defaultLevel: 'WARNING',
+  schema: 'OPTIONAL',
   check(ctx) {
     let timeoutSet = false;
     for (const s of ctx.statements) {
