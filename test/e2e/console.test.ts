@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../infra/local/dynamo-local.js';
-import { axe, chromiumMissing, openProfile, serious, type AxeViolation, type Profile } from '../support/browser.js';
+import { axe, chromiumMissing, consoleSteps, contentWidth, openProfile, signIn as signInAs, type Profile } from '../support/browser.js';
 import { fakeTenantIssue } from '../support/fake-tenants.js';
 import { npmStart, stopNpmStart, type NpmStart } from '../support/npm-start.js';
 
@@ -34,7 +34,6 @@ describe.skipIf(chromiumMissing)('the web console, in Chromium, on npm start', (
   let server: NpmStart;
   let admin: Profile;
   const profiles: Profile[] = [];
-  const a11y = new Map<string, AxeViolation[]>();
 
   beforeAll(async () => {
     server = await npmStart({ port: await freePort(), dataDir });
@@ -48,21 +47,8 @@ describe.skipIf(chromiumMissing)('the web console, in Chromium, on npm start', (
     rmSync(dataDir, { recursive: true, force: true });
   }, 120_000);
 
-  const go = async (p: Profile, hash: string) => {
-    await p.page.goto(`${server.url}/#/${hash}`);
-    await p.page.locator('main#main').waitFor();
-  };
-  /** Runs axe on the page once it shows `ready`, keeping what it found under `name`. */
-  const check = async (p: Profile, name: string, ready: string) => {
-    await p.page.getByText(ready, { exact: false }).first().waitFor();
-    a11y.set(name, await axe(p.page));
-  };
-  const signIn = async (p: Profile, email: string) => {
-    await p.page.goto(`${server.url}/`);
-    await p.page.getByLabel('Email').fill(email);
-    await p.page.getByRole('button', { name: 'Sign in' }).click();
-    await p.page.getByTestId('me').filter({ hasText: email }).waitFor();
-  };
+  const { a11y, go, check, seriousFound } = consoleSteps(() => server.url);
+  const signIn = (p: Profile, email: string) => signInAs(p, server.url, email);
 
   it('is served at / with a strict Content-Security-Policy, and the API stays under /v1', async () => {
     const page = await fetch(`${server.url}/`);
@@ -134,7 +120,7 @@ describe.skipIf(chromiumMissing)('the web console, in Chromium, on npm start', (
     for (const width of [375, 1280]) {
       await admin.page.setViewportSize({ width, height: 900 });
       await admin.page.screenshot({ path: join(OUTPUT, `issue-${width}.png`), fullPage: true });
-      if (width === 375) expect(await admin.page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(375);
+      if (width === 375) expect(await contentWidth(admin.page)).toBeLessThanOrEqual(375);
     }
 
     // The releaser, in a browser profile of their own.
@@ -232,8 +218,7 @@ describe.skipIf(chromiumMissing)('the web console, in Chromium, on npm start', (
 
   it('has no serious accessibility violation on any page, and no CSP refusal', () => {
     expect([...a11y.keys()].sort()).toEqual(['admin', 'create issue', 'database', 'issue', 'issues', 'large stage', 'projects', 'sign in', 'sql editor']);
-    const found = [...a11y].flatMap(([page, vs]) => serious(vs).map((v) => `${page}: ${v.id} (${v.impact}) ${v.help} at ${JSON.stringify(v.nodes.map((n) => n.target))}`));
-    expect(found).toEqual([]);
+    expect(seriousFound()).toEqual([]);
     expect(profiles.flatMap((p) => p.problems)).toEqual([]);
   });
 });
