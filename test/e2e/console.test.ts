@@ -2,15 +2,14 @@
 // as a newcomer runs it: the README's pipeline story by clicks only, a failed task retried from the
 // page, the SQL editor, an axe-core check of every page, and screenshots of the issue page.
 import { request } from 'node:http';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../infra/local/dynamo-local.js';
 import { axe, chromiumMissing, consoleSteps, contentWidth, openProfile, signIn as signInAs, type Profile } from '../support/browser.js';
 import { fakeTenantIssue } from '../support/fake-tenants.js';
-import { npmStart, stopNpmStart, type NpmStart } from '../support/npm-start.js';
+import { npmStart, onSampleServer, stopNpmStart, type NpmStart } from '../support/npm-start.js';
 
 /** Screenshots go here (not committed): the test output folder. */
 export const OUTPUT = join('test-output', 'console');
@@ -156,14 +155,7 @@ describe.skipIf(chromiumMissing)('the web console, in Chromium, on npm start', (
     await failed.getByText(/console_probe/).waitFor();
 
     // Fixed where it failed (the table made on hr_test), then retried by a click.
-    const sample = JSON.parse(readFileSync(join(dataDir, 'samples', 'pg-sample-test.json'), 'utf8')) as { port: number; password: string };
-    const db = new pg.Client({ host: '127.0.0.1', port: sample.port, user: 'sluice', password: sample.password, database: 'hr_test' });
-    await db.connect();
-    try {
-      await db.query('CREATE TABLE console_probe (id int PRIMARY KEY)');
-    } finally {
-      await db.end();
-    }
+    await onSampleServer(dataDir, 'pg-sample-test', 'hr_test', 'CREATE TABLE console_probe (id int PRIMARY KEY)');
     await admin.page.getByRole('button', { name: 'Run again' }).click();
     await admin.page.locator('h1 [data-status="DONE"]').waitFor({ timeout: 120_000 });
     await admin.page.locator('[data-activity="TASK_RETRIED"]').waitFor({ timeout: 30_000 });

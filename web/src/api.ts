@@ -62,7 +62,7 @@ export interface Issue {
 }
 export interface Activity { name: string; type: string; actor: string; time: string; target?: string; comment?: string }
 export interface Database { name: string; project: string; environment: string; engine: string; labels?: Record<string, string>; schemaVersion?: string; syncState?: string; drifted?: boolean; driftTime?: string }
-export interface ChangeHistory { name: string; status: string; type: string; statement: string; version: string; issue?: string; taskRun?: string; createTime: string; schemaDiff?: string; schemaBefore?: string; schemaAfter?: string }
+export interface ChangeHistory { name: string; status: string; type: string; statement: string; version: string; issue?: string; taskRun?: string; createTime: string; creator?: string; schemaDiff?: string; schemaBefore?: string; schemaAfter?: string }
 export interface Drift { drifted: boolean; expectedChecksum?: string; actualChecksum?: string; diff?: string }
 export interface RuleConfig { type: string; level: 'ERROR' | 'WARNING'; payload?: unknown }
 export interface ReviewConfig { name: string; id: string; title: string; enabled: boolean; rules: RuleConfig[]; resources: string[]; etag?: string; updateTime?: string }

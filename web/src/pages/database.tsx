@@ -2,7 +2,7 @@
 // DDL that recreates it, and its change history with each change's schema diff. Drift and schema
 // diffs are newer parts of the API: where this server lacks them, the page says so and goes on.
 import { useState } from 'preact/hooks';
-import { ApiError, api, lastId, post, v1, type ChangeHistory, type Database, type Drift, type User } from '../api';
+import { ApiError, api, lastId, post, v1, who, type ChangeHistory, type Database, type Drift, type User } from '../api';
 import type { Session } from '../main';
 import { DiffView, ErrorBox, Loading, NotAvailable, SqlView, Status, isNotAvailable, useApi, useProjectRoles, when } from '../ui';
 
@@ -176,7 +176,7 @@ function HistoryEntry({ c }: { c: ChangeHistory }) {
   return (
     <li data-change={id} data-type={c.type}>
       <h3><Status s={c.status} /> {c.type.toLowerCase()}{c.version ? ` · version ${c.version}` : ''} · {when(c.createTime)}</h3>
-      {c.issue && <p>From <a href={`#/${c.issue}`}>{c.issue}</a></p>}
+      {c.issue ? <p>From <a href={`#/${c.issue}`}>{c.issue}</a></p> : c.creator && <p>By {who(c.creator)}</p>}
       {(c.schemaBefore || c.schemaAfter) && <p class="muted">Schema <code>{short(c.schemaBefore)}</code> → <code>{short(c.schemaAfter)}</code></p>}
       {c.statement && <SqlView sql={c.statement} label={`Statement of change ${id}`} />}
       {c.schemaDiff !== undefined ? (

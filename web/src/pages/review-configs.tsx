@@ -37,7 +37,14 @@ export function ReviewConfigsPage({ session }: { session: Session }) {
       {catalog.data && (
         <details>
           <summary>{catalog.data.rules.length} rules</summary>
-          <ul>{catalog.data.rules.map((r) => <li><code>{r.type}</code>: {r.title}{r.engines ? ` (${r.engines.join(', ')})` : ''}</li>)}</ul>
+          <dl class="catalog">
+            {catalog.data.rules.map((r) => (
+              <>
+                <dt><code>{r.type}</code>: {r.title}</dt>
+                <dd>{r.description}{r.engines ? ` (${r.engines.join(', ')}; ${r.defaultLevel ?? 'WARNING'} by default)` : ''}</dd>
+              </>
+            ))}
+          </dl>
         </details>
       )}
     </main>
@@ -205,7 +212,7 @@ function ConfigForm({ config, catalog, reload }: { config: ReviewConfig | undefi
       </fieldset>
 
       <h2>Rules</h2>
-      <p class="muted">Tick a rule to use it; ERROR blocks an issue at plan check, WARNING only advises. A payload left empty takes the rule's defaults.</p>
+      <p class="muted">Tick a rule to use it (the <a href="#/review-configs">rule catalog</a> describes each); ERROR blocks an issue at plan check, WARNING only advises. A payload left empty takes the rule's defaults.</p>
       {families.map((f) => (
         <fieldset class="rule-family">
           <legend>{f} rules</legend>
@@ -216,12 +223,12 @@ function ConfigForm({ config, catalog, reload }: { config: ReviewConfig | undefi
             return (
               <div class={`rule-row${err ? ' invalid' : ''}`} data-rule={type}>
                 <label class="inline">
-                  <input type="checkbox" checked={d.on} onChange={(e) => change(type, rule, { on: e.currentTarget.checked })} aria-describedby={`rule-${i}-desc`} />
+                  <input type="checkbox" checked={d.on} onChange={(e) => change(type, rule, { on: e.currentTarget.checked })} {...(d.on ? { 'aria-describedby': `rule-${i}-desc` } : {})} />
                   <span>{rule?.title ?? type} <code>{type}</code></span>
                 </label>
-                <p class="muted rule-desc" id={`rule-${i}-desc`}>{rule?.description ?? 'Not in the catalog of this server.'}{rule?.engines ? ` (${rule.engines.join(', ')})` : ''}</p>
                 {d.on && (
                   <div class="rule-settings">
+                    <p class="muted rule-desc" id={`rule-${i}-desc`}>{rule?.description ?? 'Not in the catalog of this server.'}{rule?.engines ? ` (${rule.engines.join(', ')})` : ''}</p>
                     <label for={`rule-${i}-level`}>Level of {type}</label>
                     <select id={`rule-${i}-level`} value={d.level} onChange={(e) => change(type, rule, { level: e.currentTarget.value as RuleDraft['level'] })}>
                       <option value="ERROR">ERROR (blocks)</option>
