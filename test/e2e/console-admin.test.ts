@@ -125,6 +125,25 @@ describe.skipIf(chromiumMissing)('the console for admins, and the database page,
     await check(member, 'approval rules, read only', 'No rule');
   }, 60_000);
 
+  it('refuses a review config save over a newer version with the edits kept, then deletes the config', async () => {
+    const page = admin.page;
+    await go(admin, 'review-configs/prod-safety');
+    await page.getByLabel('Title', { exact: true }).fill('Prod safety, renamed here');
+    // Another admin saves first: this page's etag is stale.
+    expect((await call('PATCH', '/v1/reviewConfigs/prod-safety?updateMask=enabled', { enabled: false })).status).toBe(200);
+    await page.getByRole('button', { name: 'Save review config' }).click();
+    await page.locator('[data-conflict]').waitFor();
+    expect(await page.getByLabel('Title', { exact: true }).inputValue()).toBe('Prod safety, renamed here');
+    expect((await call('GET', '/v1/reviewConfigs/prod-safety')).body.title).toBe('Prod safety');
+
+    await page.getByRole('button', { name: /Load the latest version/ }).click();
+    await expect.poll(() => page.getByLabel('Enabled').isChecked()).toBe(false);
+    await page.getByRole('button', { name: 'Delete review config…' }).click();
+    await page.getByRole('button', { name: 'Yes, delete prod-safety' }).click();
+    await page.getByText('No review config').waitFor();
+    expect((await call('GET', '/v1/reviewConfigs/prod-safety')).status).toBe(404);
+  }, 60_000);
+
   it('edits approval rules as a form, shows a bad condition by its field, and a stale save as a 409 that keeps the edits', async () => {
     const page = admin.page;
     await go(admin, 'approval-rules');
