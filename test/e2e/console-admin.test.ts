@@ -199,7 +199,7 @@ describe.skipIf(chromiumMissing)('the console for admins, and the database page,
     expect((await call('GET', '/v1/projects/sample/webhooks')).body.webhooks).toEqual([]);
   }, 60_000);
 
-  it('shows a database: its schema as tables and as SQL, a change in its history, and drift as far as the server knows it', async () => {
+  it('shows a database: its schema as tables and as SQL, compared with another, a change in its history, and drift as far as the server knows it', async () => {
     const db = 'instances/pg-sample-test/databases/hr_test';
     // A change through Sluice, run to the end (test needs no approval).
     const made = await call('POST', '/v1/projects/sample/issues', { title: 'Nickname', type: 'DATABASE_SCHEMA_UPDATE', statement: 'ALTER TABLE employees ADD COLUMN nickname text;', targets: [db] });
@@ -210,7 +210,8 @@ describe.skipIf(chromiumMissing)('the console for admins, and the database page,
       if (status !== 'DONE') await new Promise((r) => setTimeout(r, 250));
     }
     expect(status).toBe('DONE');
-    for (let i = 0; i < 600 && (await call('GET', `/v1/${db}/schema`)).status !== 200; i++) await new Promise((r) => setTimeout(r, 250));
+    // A sync records the schema with the change in it (prod's has not got it).
+    expect((await syncAndWait(call, 'pg-sample-test')).status).toBe(200);
 
     const page = admin.page;
     await go(admin, db);
@@ -219,6 +220,15 @@ describe.skipIf(chromiumMissing)('the console for admins, and the database page,
     await page.getByRole('cell', { name: 'email', exact: true }).first().waitFor();
     await page.getByRole('button', { name: 'SQL (DDL)' }).click();
     await page.getByRole('figure', { name: 'DDL that recreates this schema' }).getByText(/CREATE TABLE/).first().waitFor();
+
+    // Against prod: the added column is a line marked "added" in words, not only by its colour.
+    await page.getByLabel('Another database of sample').selectOption({ label: 'hr_prod (pg-sample-prod)' });
+    await page.getByRole('button', { name: 'Compare', exact: true }).click();
+    const compared = page.getByRole('figure', { name: 'From the schema of instances/pg-sample-prod/databases/hr_prod to this one' });
+    const added = compared.locator('[data-diff="add"]').filter({ hasText: 'nickname' });
+    await added.waitFor();
+    expect(await added.textContent()).toMatch(/^added: \+.*"nickname" text/);
+    await page.getByRole('figure', { name: 'DDL that makes instances/pg-sample-prod/databases/hr_prod like this database' }).getByText(/ADD COLUMN "nickname"/i).waitFor();
 
     const entry = page.locator('.history li[data-change]').filter({ hasText: 'ALTER TABLE employees ADD COLUMN nickname text;' });
     await entry.waitFor();

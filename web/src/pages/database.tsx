@@ -1,10 +1,11 @@
 // A database: drift (with Accept drift for those who may), its recorded schema as tables or as the
-// DDL that recreates it, and its change history with each change's schema diff. Drift and schema
-// diffs are newer parts of the API: where this server lacks them, the page says so and goes on.
+// DDL that recreates it, compared with another database's, and its change history with each
+// change's schema diff. Drift and schema diffs are newer parts of the API: where this server
+// lacks them, the page says so and goes on.
 import { useState } from 'preact/hooks';
 import { ApiError, api, lastId, post, v1, who, type ChangeHistory, type Database, type Drift, type User } from '../api';
 import type { Session } from '../main';
-import { DiffView, ErrorBox, Loading, NotAvailable, SqlView, Status, isNotAvailable, useApi, useProjectRoles, when } from '../ui';
+import { DiffView, ErrorBox, Loading, NotAvailable, SqlView, Status, isNotAvailable, useAction, useApi, useProjectRoles, when } from '../ui';
 
 interface Column { name: string; type: string; nullable?: boolean; default?: string }
 interface Table { name: string; schema?: string; rowEstimate?: number; columns?: Column[]; constraints?: { name: string; type: string; columns?: string[] }[]; indexes?: { name: string }[] }
@@ -41,6 +42,7 @@ export function DatabasePage({ instance, database, session }: { instance: string
       )}
       <DriftSection name={name} db={db.data} drift={drift.data} error={drift.error} me={session.me} onAccepted={afterAccept} />
       <SchemaSection name={name} />
+      {db.data && <CompareSection name={name} db={db.data} />}
       <HistorySection name={name} version={historyVersion} />
     </main>
   );
@@ -146,6 +148,43 @@ function SchemaView({ schema }: { schema: Schema }) {
       ))}
       {others.length > 0 && <details><summary>{others.length} other object{others.length === 1 ? '' : 's'}</summary><ul>{others.map((o) => <li><code>{o}</code></li>)}</ul></details>}
     </>
+  );
+}
+
+/** The recorded schema against another database's (`:diffSchema`): the diff, and the DDL that would make the other one like this. */
+function CompareSection({ name, db }: { name: string; db: Database }) {
+  const others = useApi(() => api<{ databases: Database[] }>(v1(`${db.project}/databases`, { pageSize: 1000 })), [db.project]);
+  const [target, setTarget] = useState('');
+  const [result, setResult] = useState<{ target: string; diff: string; statement: string } | undefined>();
+  const { busy, error, run } = useAction();
+  const compare = run(async () => {
+    setResult(undefined);
+    const r = await post<{ diff: string; statement: string }>(v1(`${name}:diffSchema`), { target });
+    setResult({ target, ...r });
+  });
+  const choices = (others.data?.databases ?? []).filter((d) => d.name !== name && d.engine === db.engine);
+  if (choices.length === 0) return null;
+  return (
+    <section aria-labelledby="compare-h">
+      <h2 id="compare-h">Compare schemas</h2>
+      <form class="act" onSubmit={compare}>
+        <div>
+          <label for="compare-target">Another database of {lastId(db.project)}</label>
+          <select id="compare-target" required value={target} onChange={(e) => setTarget(e.currentTarget.value)}>
+            <option value="">choose a database</option>
+            {choices.map((d) => <option value={d.name}>{lastId(d.name)} ({d.name.split('/')[1]})</option>)}
+          </select>
+        </div>
+        <button type="submit" disabled={busy || !target}>Compare</button>
+      </form>
+      <ErrorBox error={error} />
+      {result && (result.diff ? (
+        <>
+          <DiffView diff={result.diff} label={`From the schema of ${result.target} to this one`} />
+          <SqlView sql={result.statement} label={`DDL that makes ${result.target} like this database`} />
+        </>
+      ) : <p><Status s="OK" label="Same schema" />: {result.target} has the schema recorded here.</p>)}
+    </section>
   );
 }
 
