@@ -260,6 +260,7 @@ describe.skipIf(chromiumMissing)('the console for admins, and the database page,
 
     const page = admin.page;
     await go(admin, db);
+    await page.reload(); // the same address as the last test's: a hash change alone reads nothing again
     const drift = page.locator('[data-drift="true"]');
     await drift.locator('[data-diff="add"]').filter({ hasText: 'drift_probe' }).first().waitFor();
     await check(admin, 'database, drifted', 'Accept drift');
