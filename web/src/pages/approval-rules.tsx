@@ -21,15 +21,15 @@ export function ApprovalRulesPage({ session }: { session: Session }) {
       <p>For each stage, the first rule whose condition holds gives the approval steps, in order. When none holds, a stage whose environment requires approval asks for one approval.</p>
       {r.loading && !r.data && <Loading />}
       {isNotAvailable(r.error) ? <NotAvailable what="Approval rules" /> : <ErrorBox error={r.error} />}
-      {r.data && (editor ? <RulesForm data={r.data} reload={r.reload} /> : <RulesView data={r.data} signedIn={!!session.me} />)}
+      {r.data && session.me && (editor ? <RulesForm data={r.data} reload={r.reload} /> : <RulesView data={r.data} />)}
     </main>
   );
 }
 
-function RulesView({ data, signedIn }: { data: ApprovalRules; signedIn: boolean }) {
+function RulesView({ data }: { data: ApprovalRules }) {
   return (
     <>
-      {signedIn && <p class="muted">Read only: a workspace admin changes approval rules.</p>}
+      <p class="muted">Read only: a workspace admin changes approval rules.</p>
       {data.rules.length === 0 ? <p>No rule.</p> : (
         <ol class="approval-rules">
           {data.rules.map((rule) => (

@@ -63,7 +63,8 @@ export function ReviewConfigPage({ id, session }: { id: string; session: Session
       {(config.loading || catalog.loading) && <Loading />}
       <ErrorBox error={config.error} />
       {isNotAvailable(catalog.error) && <NotAvailable what="Review rule catalog" />}
-      {!config.loading && !catalog.loading && !config.error && (
+      {/* Form or view only once the caller's role is known: no flash of the wrong one. */}
+      {!config.loading && !catalog.loading && !config.error && session.me && (
         editor
           ? <ConfigForm config={config.data} catalog={catalog.data?.rules ?? []} reload={config.reload} />
           : config.data && <ConfigView config={config.data} catalog={catalog.data?.rules ?? []} />
@@ -131,8 +132,9 @@ function ConfigForm({ config, catalog, reload }: { config: ReviewConfig | undefi
   const known = new Set(catalog.map((r) => r.type));
   const rows: { type: string; rule?: ReviewRule }[] = [...catalog.map((r) => ({ type: r.type, rule: r })), ...[...rules.keys()].filter((t) => !known.has(t)).map((type) => ({ type }))];
   const families = [...new Set(rows.map((r) => family(r.type)))];
-  const draft = (type: string, rule?: ReviewRule): RuleDraft => rules.get(type) ?? { on: false, level: rule?.defaultLevel ?? 'WARNING', payload: '' };
-  const change = (type: string, rule: ReviewRule | undefined, patch: Partial<RuleDraft>) => setRules((m) => new Map(m).set(type, { ...draft(type, rule), ...patch }));
+  const fresh = (rule?: ReviewRule): RuleDraft => ({ on: false, level: rule?.defaultLevel ?? 'WARNING', payload: '' });
+  const draft = (type: string, rule?: ReviewRule): RuleDraft => rules.get(type) ?? fresh(rule);
+  const change = (type: string, rule: ReviewRule | undefined, patch: Partial<RuleDraft>) => setRules((m) => new Map(m).set(type, { ...(m.get(type) ?? fresh(rule)), ...patch }));
 
   const errors = fieldErrors(error);
   const ruleError = (type: string) => {
