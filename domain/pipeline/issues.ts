@@ -2,7 +2,7 @@
 import type { Access } from '../access/access.js';
 import { checkEtag, eachLimit, parse, resolveUpdateMask, type ListOptions, type Page } from '../common/values.js';
 import type { Database } from '../inventory/databases.js';
-import { AbortedError, FailedPreconditionError, NotFoundError, SluiceError, fieldError } from '../common/errors.js';
+import { AbortedError, ConcurrentModificationError, FailedPreconditionError, NotFoundError, SluiceError, fieldError } from '../common/errors.js';
 import type { Instance } from '../inventory/instances.js';
 import { USER_CHOSEN_ID, databaseName, instanceName } from '../common/names.js';
 import { PIPELINE_ERRORS, TaskTokenGoneError, pipelineExecutionName, type Orchestrator } from './orchestrator.js';
@@ -181,7 +181,30 @@ export async function listIssues(deps: IssueDeps, access: Access, project: strin
   return deps.issues.list(project, options, status);
 }
 
+/**
+ * The pipeline itself writes the issue item while it runs (the plan checks' summary, the gate's
+ * token), so a request that read it a moment earlier can lose the version race through nobody's
+ * fault. A request without an etag (`:cancel`, `:overrideChecks`, a PATCH without one) reads again
+ * and retries; one with an etag asked to hear of any change, and gets its 409. Each retried
+ * operation's first write is its conditional issue update, so a lost race has written nothing.
+ */
+async function retryingPipelineRaces<T>(work: () => Promise<T>): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await work();
+    } catch (e) {
+      if (attempt >= 5 || !(e instanceof ConcurrentModificationError)) throw e;
+    }
+  }
+}
+
 export async function updateIssue(deps: IssueDeps, access: Access, project: string, n: number, body: unknown, mask: string | undefined, ifMatch: string | undefined): Promise<IssueAggregate> {
+  const etagGiven = ifMatch !== undefined || (typeof body === 'object' && body !== null && (body as { etag?: unknown }).etag !== undefined);
+  const once = () => updateIssueOnce(deps, access, project, n, body, mask, ifMatch);
+  return etagGiven ? once() : retryingPipelineRaces(once);
+}
+
+async function updateIssueOnce(deps: IssueDeps, access: Access, project: string, n: number, body: unknown, mask: string | undefined, ifMatch: string | undefined): Promise<IssueAggregate> {
   const agg = await loadIssue(deps, access, project, n, 'issues.update');
   const patch = parse(IssuePatch, body);
   const fields = resolveUpdateMask(mask, patch, MUTABLE);
@@ -241,6 +264,10 @@ function statementEdit(agg: IssueAggregate, statement: string): { fields: Partia
  */
 export async function overrideChecks(deps: IssueDeps, access: Access, project: string, n: number, body: unknown): Promise<IssueAggregate> {
   const { reason } = parse(OverrideChecksRequest, body);
+  return retryingPipelineRaces(() => overrideChecksOnce(deps, access, project, n, reason));
+}
+
+async function overrideChecksOnce(deps: IssueDeps, access: Access, project: string, n: number, reason: string): Promise<IssueAggregate> {
   const agg = await loadIssue(deps, access, project, n, 'issues.overrideChecks');
   const name = issueName(project, n);
   requireOpen(agg);
@@ -270,10 +297,22 @@ export async function listPlanCheckRuns(deps: IssueDeps, access: Access, project
  * written: they show CANCELED (shownStatus), and the runner runs nothing for an issue that is
  * not OPEN.
  */
-export async function markCanceled(deps: IssueDeps, agg: IssueAggregate, actor: number, comment?: string): Promise<void> {
-  const { issue } = agg;
+export async function markCanceled(deps: IssueDeps, read: IssueAggregate, actor: number, comment?: string): Promise<void> {
   const now = deps.now().toISOString();
-  await deps.issues.updateIssue(issue.project, issue.number, { status: 'CANCELED', updateTime: now }, issue.version, { status: 'OPEN' });
+  let agg = read;
+  // Lost to the pipeline's own write (retryingPipelineRaces): read again; canceled only while still OPEN.
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await deps.issues.updateIssue(agg.issue.project, agg.issue.number, { status: 'CANCELED', updateTime: now }, agg.issue.version, { status: 'OPEN' });
+      break;
+    } catch (e) {
+      if (attempt >= 5 || !(e instanceof ConcurrentModificationError)) throw e;
+      const again = await deps.issues.get(agg.issue.project, agg.issue.number);
+      if (!again || again.issue.status !== 'OPEN') throw new FailedPreconditionError(`${issueName(agg.issue.project, agg.issue.number)} is ${again?.issue.status ?? 'gone'} and cannot be canceled`);
+      agg = again;
+    }
+  }
+  const { issue } = agg;
   await Promise.all([
     ...agg.tasks.filter((t) => t.status === 'RUNNING').map((t) => deps.issues.updateTask(t, { status: 'CANCELED' }, { status: ['RUNNING'] })),
     ...agg.stages

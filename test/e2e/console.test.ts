@@ -2,15 +2,14 @@
 // as a newcomer runs it: the README's pipeline story by clicks only, a failed task retried from the
 // page, the SQL editor, an axe-core check of every page, and screenshots of the issue page.
 import { request } from 'node:http';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../infra/local/dynamo-local.js';
-import { axe, chromiumMissing, openProfile, serious, type AxeViolation, type Profile } from '../support/browser.js';
+import { axe, chromiumMissing, consoleSteps, contentWidth, openProfile, signIn as signInAs, type Profile } from '../support/browser.js';
 import { fakeTenantIssue } from '../support/fake-tenants.js';
-import { npmStart, stopNpmStart, type NpmStart } from '../support/npm-start.js';
+import { npmStart, onSampleServer, stopNpmStart, type NpmStart } from '../support/npm-start.js';
 
 /** Screenshots go here (not committed): the test output folder. */
 export const OUTPUT = join('test-output', 'console');
@@ -34,7 +33,6 @@ describe.skipIf(chromiumMissing)('the web console, in Chromium, on npm start', (
   let server: NpmStart;
   let admin: Profile;
   const profiles: Profile[] = [];
-  const a11y = new Map<string, AxeViolation[]>();
 
   beforeAll(async () => {
     server = await npmStart({ port: await freePort(), dataDir });
@@ -48,21 +46,8 @@ describe.skipIf(chromiumMissing)('the web console, in Chromium, on npm start', (
     rmSync(dataDir, { recursive: true, force: true });
   }, 120_000);
 
-  const go = async (p: Profile, hash: string) => {
-    await p.page.goto(`${server.url}/#/${hash}`);
-    await p.page.locator('main#main').waitFor();
-  };
-  /** Runs axe on the page once it shows `ready`, keeping what it found under `name`. */
-  const check = async (p: Profile, name: string, ready: string) => {
-    await p.page.getByText(ready, { exact: false }).first().waitFor();
-    a11y.set(name, await axe(p.page));
-  };
-  const signIn = async (p: Profile, email: string) => {
-    await p.page.goto(`${server.url}/`);
-    await p.page.getByLabel('Email').fill(email);
-    await p.page.getByRole('button', { name: 'Sign in' }).click();
-    await p.page.getByTestId('me').filter({ hasText: email }).waitFor();
-  };
+  const { a11y, go, check, seriousFound } = consoleSteps(() => server.url);
+  const signIn = (p: Profile, email: string) => signInAs(p, server.url, email);
 
   it('is served at / with a strict Content-Security-Policy, and the API stays under /v1', async () => {
     const page = await fetch(`${server.url}/`);
@@ -134,7 +119,7 @@ describe.skipIf(chromiumMissing)('the web console, in Chromium, on npm start', (
     for (const width of [375, 1280]) {
       await admin.page.setViewportSize({ width, height: 900 });
       await admin.page.screenshot({ path: join(OUTPUT, `issue-${width}.png`), fullPage: true });
-      if (width === 375) expect(await admin.page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(375);
+      if (width === 375) expect(await contentWidth(admin.page)).toBeLessThanOrEqual(375);
     }
 
     // The releaser, in a browser profile of their own.
@@ -170,14 +155,7 @@ describe.skipIf(chromiumMissing)('the web console, in Chromium, on npm start', (
     await failed.getByText(/console_probe/).waitFor();
 
     // Fixed where it failed (the table made on hr_test), then retried by a click.
-    const sample = JSON.parse(readFileSync(join(dataDir, 'samples', 'pg-sample-test.json'), 'utf8')) as { port: number; password: string };
-    const db = new pg.Client({ host: '127.0.0.1', port: sample.port, user: 'sluice', password: sample.password, database: 'hr_test' });
-    await db.connect();
-    try {
-      await db.query('CREATE TABLE console_probe (id int PRIMARY KEY)');
-    } finally {
-      await db.end();
-    }
+    await onSampleServer(dataDir, 'pg-sample-test', 'hr_test', 'CREATE TABLE console_probe (id int PRIMARY KEY)');
     await admin.page.getByRole('button', { name: 'Run again' }).click();
     await admin.page.locator('h1 [data-status="DONE"]').waitFor({ timeout: 120_000 });
     await admin.page.locator('[data-activity="TASK_RETRIED"]').waitFor({ timeout: 30_000 });
@@ -232,8 +210,7 @@ describe.skipIf(chromiumMissing)('the web console, in Chromium, on npm start', (
 
   it('has no serious accessibility violation on any page, and no CSP refusal', () => {
     expect([...a11y.keys()].sort()).toEqual(['admin', 'create issue', 'database', 'issue', 'issues', 'large stage', 'projects', 'sign in', 'sql editor']);
-    const found = [...a11y].flatMap(([page, vs]) => serious(vs).map((v) => `${page}: ${v.id} (${v.impact}) ${v.help} at ${JSON.stringify(v.nodes.map((n) => n.target))}`));
-    expect(found).toEqual([]);
+    expect(seriousFound()).toEqual([]);
     expect(profiles.flatMap((p) => p.problems)).toEqual([]);
   });
 });

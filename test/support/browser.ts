@@ -59,3 +59,35 @@ export async function axe(page: Page): Promise<AxeViolation[]> {
 
 /** The violations a user would be hurt by: serious and critical. */
 export const serious = (vs: AxeViolation[]) => vs.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+
+/** The console's dev sign-in (`npm start`), as a person does it: the email, then the button. */
+export async function signIn(p: Profile, url: string, email: string): Promise<void> {
+  await p.page.goto(`${url}/`);
+  await p.page.getByLabel('Email').fill(email);
+  await p.page.getByRole('button', { name: 'Sign in' }).click();
+  await p.page.getByTestId('me').filter({ hasText: email }).waitFor();
+}
+
+/** How wide the page's content is, to compare with the viewport (nothing should need sideways scrolling). */
+export const contentWidth = (page: Page): Promise<number> => page.evaluate('document.documentElement.scrollWidth') as Promise<number>;
+
+/**
+ * The steps every console test takes against one `npm start`: open a route (`go`), and run axe
+ * once the page shows `ready` (`check`), keeping what it found per page name in `a11y`.
+ */
+export function consoleSteps(url: () => string) {
+  const a11y = new Map<string, AxeViolation[]>();
+  return {
+    a11y,
+    go: async (p: Profile, hash: string): Promise<void> => {
+      await p.page.goto(`${url()}/#/${hash}`);
+      await p.page.locator('main#main').waitFor();
+    },
+    check: async (p: Profile, name: string, ready: string): Promise<void> => {
+      await p.page.getByText(ready, { exact: false }).first().waitFor();
+      a11y.set(name, await axe(p.page));
+    },
+    /** The serious and critical violations found, one line each, naming the page. */
+    seriousFound: (): string[] => [...a11y].flatMap(([page, vs]) => serious(vs).map((v) => `${page}: ${v.id} (${v.impact}) ${v.help} at ${JSON.stringify(v.nodes.map((n) => n.target))}`)),
+  };
+}

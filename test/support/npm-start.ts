@@ -1,6 +1,9 @@
 // `npm start` exactly as a newcomer runs it (npm itself as the child, not node), on a data folder
 // of the test's own and a port of its own, and the process tree it leaves behind.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import pg from 'pg';
 
 export interface NpmStart {
   /** The npm process (the one `nohup npm start &` puts in `$!`). */
@@ -90,5 +93,17 @@ export async function stopNpmStart(s: NpmStart, graceMs = 30_000): Promise<void>
         process.kill(p.pid, 'SIGKILL');
       } catch { /* gone meanwhile */ }
     }
+  }
+}
+
+/** Runs `sql` on a sample server of `npm start` directly, behind Sluice's back (as a DBA at a psql prompt would). */
+export async function onSampleServer(dataDir: string, server: string, database: string, sql: string): Promise<void> {
+  const sample = JSON.parse(readFileSync(join(dataDir, 'samples', `${server}.json`), 'utf8')) as { port: number; password: string };
+  const client = new pg.Client({ host: '127.0.0.1', port: sample.port, user: 'sluice', password: sample.password, database });
+  await client.connect();
+  try {
+    await client.query(sql);
+  } finally {
+    await client.end();
   }
 }

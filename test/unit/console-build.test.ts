@@ -2,8 +2,12 @@
 import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CONSOLE_ROOT, ensureConsoleBuilt } from '../../infra/console-build.js';
+
+/** The console's script, gzipped, as a browser downloads it (about 25 KiB today). */
+const CONSOLE_GZIP_BUDGET = 40 * 1024;
 
 describe('the console build', () => {
   // A copy of web/ beside the project's node_modules, so editing a source here touches nothing real.
@@ -23,6 +27,10 @@ describe('the console build', () => {
     // The page names its hashed assets, and holds no inline script or style (the CSP allows none).
     for (const a of assets) expect(html).toContain(`/assets/${a}`);
     expect(html).not.toMatch(/<script>|<style>|style=/);
+    // One ES module, small enough for a phone on a slow link: Preact and every page, no UI kit.
+    expect(html).toMatch(/<script type="module" src="\/assets\/main-[A-Z0-9]+\.js">/);
+    const js = readFileSync(join(out, 'assets', assets.find((f) => f.endsWith('.js'))!));
+    expect(gzipSync(js).length).toBeLessThan(CONSOLE_GZIP_BUDGET);
     expect(ensureConsoleBuilt(out, root)).toBe(false);
 
     writeFileSync(join(root, 'src', 'styles.css'), readFileSync(join(root, 'src', 'styles.css'), 'utf8') + '\n.probe { color: #000; }\n');

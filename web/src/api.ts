@@ -61,8 +61,15 @@ export interface Issue {
   runTime?: string; createTime: string; updateTime: string; etag: string; planCheck?: PlanCheck; pipeline?: { stages: Stage[] };
 }
 export interface Activity { name: string; type: string; actor: string; time: string; target?: string; comment?: string }
-export interface Database { name: string; project: string; environment: string; engine: string; labels?: Record<string, string>; schemaVersion?: string; syncState?: string; drifted?: boolean }
-export interface ChangeHistory { name: string; status: string; type: string; statement: string; version: string; issue: string; taskRun: string; createTime: string; schemaDiff?: string; schemaBefore?: string; schemaAfter?: string }
+export interface Database { name: string; project: string; environment: string; engine: string; labels?: Record<string, string>; schemaVersion?: string; syncState?: string; drifted?: boolean; driftTime?: string }
+export interface ChangeHistory { name: string; status: string; type: string; statement: string; version: string; issue?: string; taskRun?: string; createTime: string; creator?: string; schemaDiff?: string; schemaBefore?: string; schemaAfter?: string }
+export interface Drift { drifted: boolean; expectedChecksum?: string; actualChecksum?: string; diff?: string }
+export interface RuleConfig { type: string; level: 'ERROR' | 'WARNING'; payload?: unknown }
+export interface ReviewConfig { name: string; id: string; title: string; enabled: boolean; rules: RuleConfig[]; resources: string[]; etag?: string; updateTime?: string }
+export interface ReviewRule { type: string; title: string; description?: string; engines?: string[]; defaultLevel?: 'ERROR' | 'WARNING'; payloadSchema?: { properties?: Record<string, { default?: unknown }> } }
+export interface ApprovalRule { title: string; condition: string; steps: { role: string }[] }
+export interface ApprovalRules { rules: ApprovalRule[]; etag?: string; updateTime?: string }
+export interface Webhook { name: string; id: string; title: string; type: string; events: string[]; hasSecret?: boolean; etag?: string }
 export interface Sheet { name: string; title: string; content: string; database?: string; visibility: string }
 export interface QueryResult { columns: { name: string; type: string }[]; rows: unknown[][]; rowCount: number; truncated: boolean; elapsedMs: number }
 
@@ -72,3 +79,11 @@ export const lastId = (name: string): string => name.slice(name.lastIndexOf('/')
 /** Emails of the workspace's users by name (filled at sign-in), to show people rather than `users/4`. */
 export const userEmails = new Map<string, string>();
 export const who = (name: string): string => (name === 'users/1' ? 'Sluice (system bot)' : userEmails.get(name) ?? name);
+
+/**
+ * Which workspace roles may change what: the server's role table (domain/access/roles.ts) decides,
+ * this only keeps edit controls away from those who would get a 403. DBAs manage review configs;
+ * only an admin writes approval rules (they decide who signs off on a DBA's own changes).
+ */
+const EDITORS = { reviewConfigs: ['workspaceAdmin', 'workspaceDBA'], approvalRules: ['workspaceAdmin'] } as const;
+export const mayEdit = (me: User | undefined, what: keyof typeof EDITORS): boolean => !!me && (EDITORS[what] as readonly string[]).includes(me.role);

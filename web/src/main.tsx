@@ -6,11 +6,13 @@ import { useEffect, useState } from 'preact/hooks';
 import { api, userEmails, type User } from './api';
 import { currentToken, finishHostedSignIn, loadConfig, onAuthChange, signOut, tokenEmail, type ConsoleConfig } from './auth';
 import { AdminPage } from './pages/admin';
+import { ApprovalRulesPage } from './pages/approval-rules';
 import { CreateIssuePage } from './pages/create';
 import { DatabasePage } from './pages/database';
 import { IssuePage } from './pages/issue';
 import { IssuesPage } from './pages/issues';
 import { ProjectsPage } from './pages/projects';
+import { ReviewConfigPage, ReviewConfigsPage } from './pages/review-configs';
 import { SignInPage } from './pages/signin';
 import { SqlEditorPage } from './pages/sql-editor';
 import { ErrorBox, Loading } from './ui';
@@ -29,14 +31,17 @@ function useRoute(): string[] {
 }
 
 function Page({ route, session }: { route: string[]; session: Session }) {
-  const [a, b, c, d, e] = route;
+  const [a, b, c, d] = route;
   if (!a) return <ProjectsPage />;
-  if (a === 'projects' && b && !c) return <IssuesPage project={b} />;
+  if (a === 'projects' && b && !c) return <IssuesPage project={b} session={session} />;
   if (a === 'projects' && b && c === 'issues' && d === 'new') return <CreateIssuePage project={b} />;
   if (a === 'projects' && b && c === 'issues' && d) return <IssuePage project={b} issue={d} session={session} />;
   if (a === 'projects' && b && c === 'sql') return <SqlEditorPage project={b} sheet={d} />;
-  if (a === 'instances' && b && c === 'databases' && d) return <DatabasePage instance={b} database={d} tab={e} />;
+  if (a === 'instances' && b && c === 'databases' && d) return <DatabasePage instance={b} database={d} session={session} />;
   if (a === 'admin') return <AdminPage session={session} />;
+  if (a === 'review-configs' && b) return <ReviewConfigPage id={b} session={session} />;
+  if (a === 'review-configs') return <ReviewConfigsPage session={session} />;
+  if (a === 'approval-rules') return <ApprovalRulesPage session={session} />;
   return (
     <main id="main">
       <h1>Not found</h1>

@@ -2,7 +2,7 @@
 // states, the "not available on this server" notice, and the SQL view with advices at their lines.
 import type { ComponentChildren } from 'preact';
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
-import { ApiError, type Advice } from './api';
+import { ApiError, api, v1, type Advice, type User } from './api';
 
 const SYMBOL: Record<string, string> = {
   DONE: '✓', APPROVED: '✓', SUCCESS: '✓', OK: '✓',
@@ -164,8 +164,8 @@ export function AdviceList({ advices }: { advices: Advice[] }) {
 
 export const when = (t?: string): string => (t ? new Date(t).toLocaleString() : '');
 
-/** A button's or form's action: busy while it runs, its error kept to show; `then` runs after success. */
-export function useAction(): { busy: boolean; error: unknown; run: (f: () => Promise<unknown>, then?: () => void) => (ev?: Event) => Promise<void> } {
+/** A button's or form's action: busy while it runs, its error kept to show (until `clear`); `then` runs after success. */
+export function useAction(): { busy: boolean; error: unknown; clear: () => void; run: (f: () => Promise<unknown>, then?: () => void) => (ev?: Event) => Promise<void> } {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>();
   const run = (f: () => Promise<unknown>, then?: () => void) => async (ev?: Event) => {
@@ -181,5 +181,75 @@ export function useAction(): { busy: boolean; error: unknown; run: (f: () => Pro
       setBusy(false);
     }
   };
-  return { busy, error, run };
+  return { busy, error, clear: useCallback(() => setError(undefined), []), run };
+}
+
+/** The caller's roles here: the workspace role and the project's bindings (when the caller may read them). */
+export function useProjectRoles(project: string, me: User | undefined): Set<string> | undefined {
+  const [roles, setRoles] = useState<Set<string> | undefined>();
+  useEffect(() => {
+    if (!me) return;
+    api<{ policy?: { bindings: { role: string; members: string[] }[] }; bindings?: { role: string; members: string[] }[] }>(v1(`projects/${project}:getIamPolicy`))
+      .then((p) => (p.policy?.bindings ?? p.bindings ?? []).filter((b) => b.members.includes(me.name)).map((b) => b.role), () => [])
+      .then((held) => setRoles(new Set([me.role, ...held])));
+  }, [project, me]);
+  return roles;
+}
+
+/**
+ * The API's 400 details by field, spelled one way: `rules[2].payload` and `rules.2.payload` both
+ * become `rules.2.payload`, so a form can show each next to its control.
+ */
+export function fieldErrors(error: unknown): Map<string, string> {
+  const out = new Map<string, string>();
+  if (!(error instanceof ApiError) || error.code !== 400) return out;
+  for (const d of error.details) if (d.field) out.set(d.field.replace(/\[(\d+)\]/g, '.$1'), d.description ?? 'invalid');
+  return out;
+}
+
+/** A control's own error, under it; `id` is what the control names in aria-describedby. */
+export function FieldError({ id, message }: { id: string; message: string | undefined }) {
+  if (!message) return null;
+  return <p class="error field-error" id={id}><span aria-hidden="true">✗ </span>{message}</p>;
+}
+
+/** What a form shows for a failed save: a 409 says the resource moved on (the form keeps what was typed). */
+export function SaveError({ error, what }: { error: unknown; what: string }) {
+  if (!error) return null;
+  if (error instanceof ApiError && error.code === 409 && error.status === 'ABORTED') {
+    return (
+      <p class="error" role="alert" data-conflict="">
+        <span aria-hidden="true">✗ </span>Not saved: {what} changed since you opened it ({error.message}). Your edits are still in the form;
+        load the latest version to see the other change, then make yours again.
+      </p>
+    );
+  }
+  return <ErrorBox error={error} />;
+}
+
+const DIFF_SHOWN = 2000;
+
+/** A unified diff, each line marked in words for screen readers and by its +/- sign for everyone, colour only on top. */
+export function DiffView({ diff, label }: { diff: string; label: string }) {
+  const lines = diff.replace(/\n$/, '').split('\n');
+  const added = lines.filter((l) => l.startsWith('+') && !l.startsWith('+++')).length;
+  const removed = lines.filter((l) => l.startsWith('-') && !l.startsWith('---')).length;
+  return (
+    <figure class="diff-view" aria-label={label}>
+      <figcaption class="muted">{added} line{added === 1 ? '' : 's'} added, {removed} removed</figcaption>
+      <pre class="diff" tabIndex={0}>
+        {lines.slice(0, DIFF_SHOWN).map((l) => {
+          const kind = l.startsWith('+++') || l.startsWith('---') ? 'file' : l.startsWith('@@') ? 'hunk' : l.startsWith('+') ? 'add' : l.startsWith('-') ? 'del' : 'ctx';
+          return (
+            <span class={`diff-line diff-${kind}`} data-diff={kind}>
+              {kind === 'add' && <span class="sr-only">added: </span>}
+              {kind === 'del' && <span class="sr-only">removed: </span>}
+              {l}{'\n'}
+            </span>
+          );
+        })}
+        {lines.length > DIFF_SHOWN && <span class="muted">… {lines.length - DIFF_SHOWN} more lines</span>}
+      </pre>
+    </figure>
+  );
 }

@@ -4,7 +4,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api, lastId, post, v1, who, type Activity, type Advice, type Issue, type Stage, type Task, type TaskRun } from '../api';
 import type { Session } from '../main';
-import { AdviceList, ErrorBox, Loading, NotAvailable, SqlView, Status, human, isNotAvailable, useAction, useApi, usePoll, when } from '../ui';
+import { AdviceList, ErrorBox, Loading, NotAvailable, SqlView, Status, human, isNotAvailable, useAction, useApi, usePoll, useProjectRoles, when } from '../ui';
 
 /** Stages with at most this many tasks draw each task; larger ones show counts and a paged list. */
 const BOXES_UP_TO = 50;
@@ -25,7 +25,7 @@ export function IssuePage({ project, issue, session }: { project: string; issue:
     setActivitiesVersion((n) => n + 1);
   };
   usePoll(() => api<Issue>(v1(name)), refresh, data?.status === 'OPEN', pipelineKey);
-  const roles = useProjectRoles(project, session);
+  const roles = useProjectRoles(project, session.me);
 
   if (!data) {
     return (
@@ -85,19 +85,6 @@ function collectAdvices(i: Issue): Advice[] {
   const seen = new Map<string, Advice>();
   for (const s of i.pipeline?.stages ?? []) for (const t of s.tasks ?? []) for (const a of t.planCheck?.advices ?? []) seen.set(`${a.line}:${a.column}:${a.rule}:${a.content}`, a);
   return [...seen.values()].sort((a, b) => a.line - b.line || a.column - b.column);
-}
-
-/** The caller's roles that count for approvals here: workspace role and project bindings (when readable). */
-function useProjectRoles(project: string, session: Session): Set<string> | undefined {
-  const [roles, setRoles] = useState<Set<string> | undefined>();
-  useEffect(() => {
-    if (!session.me) return;
-    const me = session.me;
-    api<{ policy?: { bindings: { role: string; members: string[] }[] }; bindings?: { role: string; members: string[] }[] }>(v1(`projects/${project}:getIamPolicy`))
-      .then((p) => (p.policy?.bindings ?? p.bindings ?? []).filter((b) => b.members.includes(me.name)).map((b) => b.role), () => [])
-      .then((project) => setRoles(new Set([me.role, ...project])));
-  }, [project, session.me]);
-  return roles;
 }
 
 function CancelIssue({ onCancel }: { onCancel: () => Promise<void> }) {

@@ -1,11 +1,13 @@
 import { useState } from 'preact/hooks';
 import { api, lastId, v1, type Database, type Issue } from '../api';
+import type { Session } from '../main';
 import { MembersSection } from './members';
-import { ErrorBox, Loading, NotAvailable, Status, isNotAvailable, useApi, when } from '../ui';
+import { WebhooksSection } from './webhooks';
+import { ErrorBox, Loading, Status, useApi, when } from '../ui';
 
 const STATUSES = ['', 'OPEN', 'DONE', 'CANCELED'];
 
-export function IssuesPage({ project }: { project: string }) {
+export function IssuesPage({ project, session }: { project: string; session: Session }) {
   const [status, setStatus] = useState('');
   const [pageToken, setPageToken] = useState<string[]>([]);
   const token = pageToken.at(-1);
@@ -47,22 +49,8 @@ export function IssuesPage({ project }: { project: string }) {
         </ul>
       )}
       <MembersSection project={project} />
-      <WebhooksSection project={project} />
+      <WebhooksSection project={project} session={session} />
     </main>
-  );
-}
-
-/** The project's webhooks (API.md, notifications): listed when the server has them. */
-function WebhooksSection({ project }: { project: string }) {
-  const r = useApi(() => api<{ webhooks: { name: string; title: string; type: string; events: string[] }[] }>(v1(`projects/${project}/webhooks`, { pageSize: 100 })), [project]);
-  return (
-    <section aria-labelledby="webhooks-h">
-      <h2 id="webhooks-h">Webhooks</h2>
-      {isNotAvailable(r.error) ? <NotAvailable what="Webhooks" /> : <ErrorBox error={r.error} />}
-      {r.data && (r.data.webhooks.length === 0 ? <p>No webhook.</p> : (
-        <ul>{r.data.webhooks.map((w) => <li><strong>{w.title}</strong> <span class="muted">{w.type} · {w.events.join(', ')}</span></li>)}</ul>
-      ))}
-    </section>
   );
 }
 
