@@ -86,6 +86,8 @@ function deps(w: World, opts: { configs?: ReviewConfig[]; tables?: Record<string
     instances: { get: async (id) => INSTANCES.find((i) => i.id === id), listAll: async () => INSTANCES },
     projects: { get: async () => undefined },
     reviewConfigs: { listAll: async () => opts.configs ?? [] },
+    // No target here has a recorded schema (plan-checks-schema.test.ts has those that do).
+    schemas: { head: async () => undefined, snapshot: async () => undefined },
     probe: {
       withCatalog: async (inst, database, work) => {
         w.probed.push(`${inst.id}/${database}`);
