@@ -13,7 +13,7 @@ import { createDatabaseStatement } from '../inventory/instances.js';
 import { sha256 } from '../common/hash.js';
 import { NOT_DECIDED } from '../approval/flow.js';
 import { sheetSnapshot, type SheetRepo } from '../sheets/sheets.js';
-import { DATABASE_TARGET, INSTANCE_REF, type Issue, type IssueAggregate, type IssueRepo, MAX_STATEMENT_BYTES, MAX_TARGETS, NEW_DATABASE_NAME, type Stage, type TaskPlanCheck, UNFINISHED_STAGE_STATUSES, type Task, type TaskStatus, issueName, stageName, type IssueDraft } from './model.js';
+import { DATABASE_TARGET, INSTANCE_REF, type Issue, type IssueAggregate, type IssueRepo, type IssueView, MAX_INLINE_TASKS, MAX_STATEMENT_BYTES, MAX_TARGETS, NEW_DATABASE_NAME, type Stage, type TaskPlanCheck, UNFINISHED_STAGE_STATUSES, type Task, type TaskStatus, issueName, stageName, type IssueDraft } from './model.js';
 import { IssueCreate, type IssueCreateInput, IssuePatch, MUTABLE, OverrideChecksRequest } from './resources.js';
 import { type PlanTarget, parseIssueFilter, planPipeline, utc } from './planning.js';
 import { checkVersionOrder } from './versions.js';
@@ -173,7 +173,20 @@ export async function startIssue(deps: IssueDeps, draft: IssueDraft): Promise<Is
   return created;
 }
 
-export const getIssue = (deps: IssueDeps, access: Access, project: string, n: number): Promise<IssueAggregate> => loadIssue(deps, access, project, n, 'issues.get');
+/** The issue as a change left it (the response of every change): as GET reads it. */
+export const issueAfter = async (deps: Pick<IssueDeps, 'issues'>, project: string, n: number): Promise<IssueView> => (await deps.issues.view(project, n, MAX_INLINE_TASKS))!;
+
+/**
+ * GET issue: the issue, its stages and their task counts (a handful of items whatever its size),
+ * with its tasks only when it has at most MAX_INLINE_TASKS (beyond, they are listed per stage).
+ */
+export async function getIssue(deps: IssueDeps, access: Access, project: string, n: number): Promise<IssueView> {
+  const name = issueName(project, n);
+  await projectWith(deps, access, project, 'issues.get', name);
+  const view = await deps.issues.view(project, n, MAX_INLINE_TASKS);
+  if (!view) throw new NotFoundError(name);
+  return view;
+}
 
 export async function listIssues(deps: IssueDeps, access: Access, project: string, filter: string | undefined, options: ListOptions): Promise<Page<Issue>> {
   const { status } = parseIssueFilter(filter);
@@ -181,7 +194,7 @@ export async function listIssues(deps: IssueDeps, access: Access, project: strin
   return deps.issues.list(project, options, status);
 }
 
-export async function updateIssue(deps: IssueDeps, access: Access, project: string, n: number, body: unknown, mask: string | undefined, ifMatch: string | undefined): Promise<IssueAggregate> {
+export async function updateIssue(deps: IssueDeps, access: Access, project: string, n: number, body: unknown, mask: string | undefined, ifMatch: string | undefined): Promise<IssueAggregate | IssueView> {
   const agg = await loadIssue(deps, access, project, n, 'issues.update');
   const patch = parse(IssuePatch, body);
   const fields = resolveUpdateMask(mask, patch, MUTABLE);
@@ -211,7 +224,7 @@ export async function updateIssue(deps: IssueDeps, access: Access, project: stri
       if (!(e instanceof TaskTokenGoneError)) throw e;
     }
   }
-  return (await deps.issues.get(project, n))!;
+  return issueAfter(deps, project, n);
 }
 
 /** A statement as large as one issue item holds (larger ones are stored in chunks, written only at create). */
@@ -239,7 +252,7 @@ function statementEdit(agg: IssueAggregate, statement: string): { fields: Partia
  * `:overrideChecks {reason}` (workspaceAdmin, workspaceDBA): the pipeline blocked by ERROR advices
  * runs anyway; the override holds for this statement only (an edit is checked afresh).
  */
-export async function overrideChecks(deps: IssueDeps, access: Access, project: string, n: number, body: unknown): Promise<IssueAggregate> {
+export async function overrideChecks(deps: IssueDeps, access: Access, project: string, n: number, body: unknown): Promise<IssueView> {
   const { reason } = parse(OverrideChecksRequest, body);
   const agg = await loadIssue(deps, access, project, n, 'issues.overrideChecks');
   const name = issueName(project, n);
@@ -255,7 +268,7 @@ export async function overrideChecks(deps: IssueDeps, access: Access, project: s
   } catch (e) {
     if (!(e instanceof TaskTokenGoneError)) throw e;
   }
-  return (await deps.issues.get(project, n))!;
+  return issueAfter(deps, project, n);
 }
 
 /** The plan checks' results per task, in task order, paged. */
@@ -283,13 +296,13 @@ export async function markCanceled(deps: IssueDeps, agg: IssueAggregate, actor: 
   await deps.issues.appendActivity({ project: issue.project, issue: issue.number, type: 'ISSUE_CANCELED', actor, time: now, ...(comment ? { comment } : {}) });
 }
 
-export async function cancelIssue(deps: IssueDeps, access: Access, project: string, n: number): Promise<IssueAggregate> {
+export async function cancelIssue(deps: IssueDeps, access: Access, project: string, n: number): Promise<IssueView> {
   const agg = await loadIssue(deps, access, project, n, 'issues.cancel');
   if (agg.issue.status !== 'OPEN') throw new FailedPreconditionError(`${issueName(project, n)} is ${agg.issue.status} and cannot be canceled`);
   const name = issueName(project, n);
   await deps.orchestrator.stopExecution(pipelineExecutionName(name), `canceled by ${access.member}`);
   await markCanceled(deps, agg, access.user.id);
-  return (await deps.issues.get(project, n))!;
+  return issueAfter(deps, project, n);
 }
 
 export function stageOf(agg: IssueAggregate, stage: string): Stage {

@@ -206,6 +206,33 @@ export interface IssueAggregate {
   latestRuns: TaskRun[];
 }
 
+/** How many tasks are in each stored status (statuses with none left out, or 0). */
+export type TaskCounts = Partial<Record<TaskStatus, number>>;
+
+/** A stage's tasks in numbers: counts by stored status, and the range of their ids (contiguous per stage: planning.ts). */
+export interface StageTasks {
+  counts: TaskCounts;
+  /** First and last task id of the stage, when known to be contiguous. */
+  first?: number;
+  last?: number;
+}
+
+/**
+ * An issue as GET, Advance and StageResult read it: the issue, its stages and each stage's task
+ * counts (counters kept in the same transactions as the task statuses, so a handful of items
+ * whatever the number of tasks); the tasks themselves and their latest runs only when asked for
+ * and the issue has few enough (or was made before the counters existed: then its counts are
+ * counted from its tasks).
+ */
+export interface IssueView {
+  issue: Issue;
+  stages: Stage[];
+  /** Per stage id. */
+  stageTasks: Record<string, StageTasks>;
+  tasks?: Task[];
+  latestRuns?: TaskRun[];
+}
+
 /** What `appendActivity` takes: the activity without its `seq`, which the store allocates. */
 export type ActivityInput = Omit<Activity, 'seq'>;
 
@@ -221,6 +248,14 @@ export interface IssueRepo {
   discard(project: string, number: number): Promise<void>;
   /** The issue with its whole pipeline and each task's latest run: one Query. */
   get(project: string, number: number): Promise<IssueAggregate | undefined>;
+  /**
+   * The issue, its stages and their task counts (one bounded read); with its tasks, their plan
+   * checks and latest runs too when it has at most `inlineTasks` tasks, or was made before the
+   * task counters (its counts are then its tasks').
+   */
+  view(project: string, number: number, inlineTasks: number): Promise<IssueView | undefined>;
+  /** The ids and stored statuses of the tasks `first`..`last` (one stage's range), in id order. */
+  taskStates(project: string, number: number, first: number, last: number): Promise<{ id: number; status: TaskStatus }[]>;
   list(project: string, options: ListOptions, status?: IssueStatus): Promise<Page<Issue>>;
   /** SETs the given issue fields, conditional on `expectedVersion`; ConcurrentModificationError on a lost race. */
   updateIssue(project: string, number: number, fields: Partial<Issue>, expectedVersion: number, condition?: { status?: IssueStatus }): Promise<void>;

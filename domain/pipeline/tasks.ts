@@ -3,10 +3,10 @@ import * as z from 'zod/mini';
 import type { Access } from '../access/access.js';
 import { parse, type ListOptions, type Page } from '../common/values.js';
 import { FailedPreconditionError, NotFoundError } from '../common/errors.js';
-import { type Activity, type IssueAggregate, type Stage, TASK_STATUSES, type Task, type TaskRun, type TaskStatus, stageName, taskName } from './model.js';
+import { type Activity, type IssueAggregate, type IssueView, type Stage, TASK_STATUSES, type Task, type TaskRun, type TaskStatus, stageName, taskName } from './model.js';
 import { RunTaskRequest, SkipTaskRequest, TaskResource, shownStatus, toTaskResource } from './resources.js';
 import { parseStatusFilter } from './planning.js';
-import { type IssueDeps, loadIssue, requireOpen, stageOf } from './issues.js';
+import { type IssueDeps, issueAfter, loadIssue, requireOpen, stageOf } from './issues.js';
 import { LostGateError } from './approvals.js';
 
 function failedTask(agg: IssueAggregate, stage: string, taskId: number): { s: Stage; t: Task; token: string } {
@@ -26,25 +26,25 @@ function failedTask(agg: IssueAggregate, stage: string, taskId: number): { s: St
 }
 
 /** Retries a FAILED task: a new task run, created by the caller. */
-export async function runTask(deps: IssueDeps, access: Access, project: string, n: number, stage: string, taskId: number, body: unknown): Promise<IssueAggregate> {
+export async function runTask(deps: IssueDeps, access: Access, project: string, n: number, stage: string, taskId: number, body: unknown): Promise<IssueView> {
   const agg = await loadIssue(deps, access, project, n, 'issues.runTask');
   const { comment } = parse(RunTaskRequest, body ?? {});
   const { s, t, token } = failedTask(agg, stage, taskId);
   if (!(await deps.issues.resolveFailure(t, { status: 'NOT_STARTED', runRequestedBy: access.user.id }, s, token))) throw new LostGateError(stageName(project, n, stage));
   await deps.orchestrator.sendTaskSuccess(token, { taskIds: [String(t.id)] });
   await deps.issues.appendActivity({ project, issue: n, type: 'TASK_RETRIED', actor: access.user.id, time: deps.now().toISOString(), target: taskName(t), ...(comment ? { comment } : {}) });
-  return (await deps.issues.get(project, n))!;
+  return issueAfter(deps, project, n);
 }
 
 /** Skips a FAILED task with a reason; the pipeline goes on. */
-export async function skipTask(deps: IssueDeps, access: Access, project: string, n: number, stage: string, taskId: number, body: unknown): Promise<IssueAggregate> {
+export async function skipTask(deps: IssueDeps, access: Access, project: string, n: number, stage: string, taskId: number, body: unknown): Promise<IssueView> {
   const agg = await loadIssue(deps, access, project, n, 'issues.runTask');
   const { reason } = parse(SkipTaskRequest, body ?? {});
   const { s, t, token } = failedTask(agg, stage, taskId);
   if (!(await deps.issues.resolveFailure(t, { status: 'SKIPPED', skipReason: reason }, s, token))) throw new LostGateError(stageName(project, n, stage));
   await deps.orchestrator.sendTaskSuccess(token, { taskIds: [] });
   await deps.issues.appendActivity({ project, issue: n, type: 'TASK_SKIPPED', actor: access.user.id, time: deps.now().toISOString(), target: taskName(t), comment: reason });
-  return (await deps.issues.get(project, n))!;
+  return issueAfter(deps, project, n);
 }
 
 export async function listTaskRuns(deps: IssueDeps, access: Access, project: string, n: number, stage: string, taskId: number): Promise<{ task: Task; runs: TaskRun[] }> {
