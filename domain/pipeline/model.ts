@@ -1,5 +1,5 @@
 // Issues and their pipelines: the entities, names and limits, and the storage port. One DynamoDB
-// item collection per issue (issue, stages, tasks, task runs, activities), so GET issue is one Query.
+// item collection per issue (issue, stages, task counters, tasks, task runs, activities).
 import type { ListOptions, Page } from '../common/values.js';
 import { fieldError } from '../common/errors.js';
 import type { ApprovalStatus, StageApproval } from '../approval/flow.js';
@@ -117,7 +117,7 @@ export interface Task {
   runRequestedBy?: number;
   /**
    * The task's own statement, where it differs from the issue's (a rollback issue's restore
-   * statements): stored on the task item, in the issue's partition, so GET issue stays one Query.
+   * statements): stored on the task item, in the issue's partition, read with the tasks.
    */
   statement?: string;
   /** sha256 of `statement`, hex. */
@@ -197,7 +197,7 @@ export interface ChangeHistory {
   checksum: string;
 }
 
-/** The whole aggregate, as one Query returns it. */
+/** The whole aggregate: the issue, its stages, every task and each task's latest run. */
 export interface IssueAggregate {
   issue: Issue;
   stages: Stage[];
@@ -246,7 +246,7 @@ export interface IssueRepo {
   create(draft: IssueDraft): Promise<IssueAggregate>;
   /** Removes an issue that a failed start just wrote, and gives its number back when it was the last. */
   discard(project: string, number: number): Promise<void>;
-  /** The issue with its whole pipeline and each task's latest run: one Query. */
+  /** The issue with its whole pipeline and each task's latest run (every task read: see `view`). */
   get(project: string, number: number): Promise<IssueAggregate | undefined>;
   /**
    * The issue, its stages and their task counts (one bounded read); with its tasks, their plan

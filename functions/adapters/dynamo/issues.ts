@@ -1,6 +1,7 @@
-// The issue collection in DynamoDB: issue, stages, tasks, task runs and activities share one
-// partition (keys.issuePartition), so GET issue with its whole pipeline is one Query. Issue
-// numbers come from a per-project counter checked inside the create transaction.
+// The issue collection in DynamoDB: issue, stages, task counters, tasks, task runs and activities
+// share one partition (keys.issuePartition). GET issue reads the issue with its counters and its
+// stages (two small Queries, whatever the size), and the tasks only when they are shown (`view`).
+// Issue numbers come from a per-project counter checked inside the create transaction.
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { ListOptions, Page } from '../../../domain/common/values.js';
