@@ -305,7 +305,7 @@ export async function cancelIssue(deps: IssueDeps, access: Access, project: stri
   return issueAfter(deps, project, n);
 }
 
-export function stageOf(agg: IssueAggregate, stage: string): Stage {
+export function stageOf(agg: Pick<IssueView, 'issue' | 'stages'>, stage: string): Stage {
   const s = agg.stages.find((x) => x.id === stage);
   if (!s || !USER_CHOSEN_ID.test(stage)) throw new NotFoundError(stageName(agg.issue.project, agg.issue.number, stage));
   return s;

@@ -256,6 +256,12 @@ export interface IssueRepo {
   view(project: string, number: number, inlineTasks: number): Promise<IssueView | undefined>;
   /** The ids and stored statuses of the tasks `first`..`last` (one stage's range), in id order. */
   taskStates(project: string, number: number, first: number, last: number): Promise<{ id: number; status: TaskStatus }[]>;
+  /**
+   * Up to `limit` tasks of ids `from`..`to` (one stage's range) whose stored status is one of
+   * `statuses` (any when not given), in id order, with their plan checks and latest runs: the
+   * tasks' range is read, the runs and checks of the tasks returned only.
+   */
+  taskPage(project: string, number: number, range: { from: number; to: number; statuses?: readonly TaskStatus[]; limit: number }): Promise<{ tasks: Task[]; latestRuns: TaskRun[] }>;
   list(project: string, options: ListOptions, status?: IssueStatus): Promise<Page<Issue>>;
   /** SETs the given issue fields, conditional on `expectedVersion`; ConcurrentModificationError on a lost race. */
   updateIssue(project: string, number: number, fields: Partial<Issue>, expectedVersion: number, condition?: { status?: IssueStatus }): Promise<void>;

@@ -127,6 +127,12 @@ async function failingOn(db: string, table: string): Promise<{ name: string; fai
   return { name, failed: failed.name };
 }
 
+/** `:run` or `:skip` of a failed task, once its stage's failure gate has stored its token (the gate's token shows in the runner a moment before). */
+async function resolve(task: string, action: 'run' | 'skip', body: unknown): Promise<void> {
+  const res = await waitFor(`${task}:${action} to be taken`, () => api.call('POST', `/v1/${task}:${action}`, { body }), (r) => !/not waiting on its failed tasks yet/.test(r.text));
+  expect(res.status, res.text).toBe(200);
+}
+
 const done = (name: string): Promise<Body> => waitFor(`${name} to be DONE`, () => issue(name), (i) => i.status === 'DONE', 60_000);
 
 describe('stage task counters equal the stored tasks', () => {
@@ -145,7 +151,7 @@ describe('stage task counters equal the stored tasks', () => {
 
     // Act
     await adminQuery(pg, 'DROP TABLE retried', DBS[2]);
-    await okCall(api, 'POST', `/v1/${failed}:run`, {});
+    await resolve(failed, 'run', {});
     await done(name);
 
     // Assess
@@ -155,7 +161,7 @@ describe('stage task counters equal the stored tasks', () => {
   it('after a skip: the failed task SKIPPED, the issue DONE', async () => {
     const { name, failed } = await failingOn(DBS[0]!, 'skipped');
 
-    await okCall(api, 'POST', `/v1/${failed}:skip`, { reason: 'there already' });
+    await resolve(failed, 'skip', { reason: 'there already' });
     await done(name);
 
     await expectCounts(name, { test: { DONE: 2, SKIPPED: 1 } });
@@ -251,14 +257,14 @@ describe('a batch change of 1,200 tasks, 40 batches at a time', () => {
     const failed = (await okCall(api, 'GET', `/v1/${name}/stages/test/tasks?filter=${encodeURIComponent('status == "FAILED"')}`)).tasks.map((t: Body) => t.name);
     expect(failed).toHaveLength(10);
     let token = await gate(name, 'FailureGate');
-    await okCall(api, 'POST', `/v1/${failed[0]}:run`, {});
+    await resolve(failed[0], 'run', {});
     for (const task of failed.slice(1)) {
       token = await gate(name, 'FailureGate', token);
-      await okCall(api, 'POST', `/v1/${task}:skip`, { reason: 'not this one' });
+      await resolve(task, 'skip', { reason: 'not this one' });
     }
     await gate(name, 'ApprovalGate');
-    const approved = await api.call('POST', `/v1/${name}/stages/prod:approve`, { as: DBA, body: {} });
-    expect(approved.status, approved.text).toBe(200);
+    // The gate stores its token a moment after it shows in the runner: approve when it takes.
+    await waitFor('the approval to be taken', async () => (await api.call('POST', `/v1/${name}/stages/prod:approve`, { as: DBA, body: {} })).status, (st) => st === 200);
     await waitFor(`${name} to be DONE`, () => issue(name), (i) => i.status === 'DONE', 180_000);
 
     await expectCounts(name, { test: { DONE: 991, SKIPPED: 9 }, prod: { DONE: 200 } });

@@ -266,12 +266,7 @@ export class DynamoIssueRepo implements IssueRepo {
       .map((i) => readEntity<Task>(i))
       .map((t) => (checks.has(t.id) ? { ...t, planCheck: checks.get(t.id)! } : t))
       .sort((a, b) => a.id - b.id);
-    const latest = new Map<number, TaskRun>();
-    for (const run of runItems.map((i) => readEntity<TaskRun>(i))) {
-      const seen = latest.get(run.task);
-      if (!seen || run.attempt > seen.attempt) latest.set(run.task, run);
-    }
-    return { issue, stages, stageTasks: counters ?? countTasks(tasks), tasks, latestRuns: [...latest.values()] };
+    return { issue, stages, stageTasks: counters ?? countTasks(tasks), tasks, latestRuns: latestOf(runItems.map((i) => readEntity<TaskRun>(i))) };
   }
 
   async taskStates(project: string, number: number, first: number, last: number): Promise<{ id: number; status: TaskStatus }[]> {
@@ -293,6 +288,46 @@ export class DynamoIssueRepo implements IssueRepo {
       start = page.LastEvaluatedKey;
     } while (start);
     return out;
+  }
+
+  async taskPage(project: string, number: number, range: { from: number; to: number; statuses?: readonly TaskStatus[]; limit: number }): Promise<{ tasks: Task[]; latestRuns: TaskRun[] }> {
+    const pk = keys.issuePartition(project, number);
+    const statuses = range.statuses;
+    const tasks: Task[] = [];
+    let start: Item | undefined;
+    do {
+      const values: Record<string, unknown> = { ':pk': pk, ':from': keys.task(project, number, range.from).sk, ':to': keys.task(project, number, range.to).sk };
+      statuses?.forEach((st, i) => (values[`:s${i}`] = st));
+      const out = await this.store.doc.send(
+        new QueryCommand({
+          TableName: this.store.tableName,
+          KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+          ...(statuses ? { FilterExpression: `#status IN (${statuses.map((_, i) => `:s${i}`).join(', ')})`, ExpressionAttributeNames: { '#status': 'status' } } : {}),
+          ExpressionAttributeValues: values,
+          ConsistentRead: true,
+          ...(start ? { ExclusiveStartKey: start } : {}),
+        }),
+      );
+      for (const i of out.Items ?? []) tasks.push(readEntity<Task>(i));
+      start = out.LastEvaluatedKey;
+    } while (start && tasks.length < range.limit);
+    const page = tasks.slice(0, range.limit);
+    if (page.length === 0) return { tasks: [], latestRuns: [] };
+    // The page's plan checks and latest runs: a filtered page (a few tasks spread over the stage)
+    // by key, each task's latest run being its attempt number's (the claim writes both at once);
+    // an unfiltered page is a contiguous range of ids, read as ranges.
+    const [first, last] = [page[0]!.id, page[page.length - 1]!.id];
+    const found = statuses
+      ? await this.store.getMany([...page.map((t) => keys.planCheck(project, number, t.id)), ...page.filter((t) => t.attempts > 0).map((t) => keys.taskRun(project, number, t.id, t.attempts))])
+      : (await Promise.all([
+          this.store.queryRange(pk, keys.planCheck(project, number, first).sk, keys.planCheck(project, number, last).sk),
+          this.store.queryRange(pk, keys.taskRunPrefix(first), `${keys.taskRunPrefix(last)}\uffff`),
+        ])).flat();
+    const checks = new Map(found.filter((i) => i.type === 'PlanCheck').map((i) => [Number(i.task), fromItem<{ check: TaskPlanCheck }>(i)!.check]));
+    return {
+      tasks: page.map((t) => (checks.has(t.id) ? { ...t, planCheck: checks.get(t.id)! } : t)),
+      latestRuns: latestOf(found.filter((i) => i.type === 'TaskRun').map((i) => readEntity<TaskRun>(i))),
+    };
   }
 
   async list(project: string, options: ListOptions, status?: IssueStatus): Promise<Page<Issue>> {
@@ -514,6 +549,16 @@ export class DynamoIssueRepo implements IssueRepo {
   }
 }
 
+
+/** Each task's run of the highest attempt. */
+function latestOf(runs: readonly TaskRun[]): TaskRun[] {
+  const latest = new Map<number, TaskRun>();
+  for (const run of runs) {
+    const seen = latest.get(run.task);
+    if (!seen || run.attempt > seen.attempt) latest.set(run.task, run);
+  }
+  return [...latest.values()];
+}
 
 function stageConditions(expected: StageCondition, names: Record<string, string>, values: Record<string, unknown>): string[] {
   const conds: string[] = [];
