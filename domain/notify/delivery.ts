@@ -53,7 +53,7 @@ export interface DeliveryDeps {
   sender: WebhookSender;
   queue: DeliveryQueue;
   users: Pick<UserRepo, 'get'>;
-  issues: Pick<IssueRepo, 'get'>;
+  issues: Pick<IssueRepo, 'view'>;
   now(): Date;
   /** The console (else the API) base URL links point at. */
   linkBase: string;
@@ -77,7 +77,8 @@ export async function messageContext(deps: Pick<DeliveryDeps, 'users' | 'issues'
   let issueTitle: string | undefined;
   if (e.issue) {
     const { project, number } = parseIssueName(e.issue);
-    issueTitle = (await deps.issues.get(project, number))?.issue.title;
+    // The issue item (and its counters), not its tasks: a batch change emits an event per failed task.
+    issueTitle = (await deps.issues.view(project, number, 0))?.issue.title;
   }
   const base = deps.linkBase.replace(/\/+$/, '');
   return {

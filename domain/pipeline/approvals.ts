@@ -14,9 +14,9 @@ import { statementTypes } from '../review/parse.js';
 import { REVIEW_ENGINES, type ReviewEngine } from '../review/model.js';
 import { NOT_DECIDED, approveStep, decideFlow, describeStep, rejectStep, restartSteps, type ActContext, type Approver, type StageApproval } from '../approval/flow.js';
 import { type ApprovalFacts, type ApprovalRole, type ApprovalRuleRepo } from '../approval/rules.js';
-import { type IssueAggregate, type Stage, issueName, stageName } from './model.js';
+import { type IssueAggregate, type IssueView, type Stage, issueName, stageName } from './model.js';
 import { ApproveRequest, RejectRequest } from './resources.js';
-import { type IssueDeps, requireOpen, stageOf } from './issues.js';
+import { type IssueDeps, issueAfter, requireOpen, stageOf } from './issues.js';
 
 // ---------------------------------------------------------------------------------------------
 // Deciding the flow (Advance, and the approval gate should it find none)
@@ -68,12 +68,14 @@ export async function stageFacts(deps: DecideDeps, agg: IssueAggregate, stage: S
  * The statement is parsed only when a rule's condition names `statement` (parsing a 1 MiB script
  * takes seconds, and most workspaces have no rules).
  */
-export async function decideApproval(deps: DecideDeps, agg: IssueAggregate, stage: Stage): Promise<StageApproval> {
+export async function decideApproval(deps: DecideDeps, agg: IssueAggregate | (() => Promise<IssueAggregate>), stage: Stage): Promise<StageApproval> {
   const { rules } = await deps.approvalRules.get();
   if (rules.length === 0) return decideFlow([], [], stage.requireApproval);
   const parse = rules.some((r) => /\bstatement\b/.test(r.condition));
   const { compileRule } = await import('../approval/conditions.js');
-  return decideFlow(rules.map(compileRule), await stageFacts(deps, agg, stage, { parse }), stage.requireApproval);
+  // The stage's tasks (their plan checks) are read only when there are rules to see them.
+  const whole = typeof agg === 'function' ? await agg() : agg;
+  return decideFlow(rules.map(compileRule), await stageFacts(deps, whole, stage, { parse }), stage.requireApproval);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -119,7 +121,7 @@ const stepComment = (approval: StageApproval, step: number, text?: string): stri
  * (same write) and resumes the execution. Of concurrent approvals of one step, one write wins;
  * the others fail their condition: 409, nothing written.
  */
-export async function approveStage(deps: IssueDeps, access: Access, project: string, n: number, stage: string, body: unknown): Promise<IssueAggregate> {
+export async function approveStage(deps: IssueDeps, access: Access, project: string, n: number, stage: string, body: unknown): Promise<IssueView> {
   const { policy, agg } = await loadVisible(deps, access, project, n);
   const { comment } = parse(ApproveRequest, body ?? {});
   const s = stageOf(agg, stage);
@@ -135,7 +137,7 @@ export async function approveStage(deps: IssueDeps, access: Access, project: str
   if (!written) throw new LostGateError(ctx.stage);
   if (last) await deps.orchestrator.sendTaskSuccess(token, {});
   await deps.issues.appendActivity({ project, issue: n, type: last ? 'STAGE_APPROVED' : 'STEP_APPROVED', actor: access.user.id, time: ctx.now, target: ctx.stage, comment: stepComment(approval, step, comment) });
-  return (await deps.issues.get(project, n))!;
+  return issueAfter(deps, project, n);
 }
 
 /**
@@ -143,7 +145,7 @@ export async function approveStage(deps: IssueDeps, access: Access, project: str
  * stays parked at the approval gate with its token, until `:requestApproval` (steps again), a
  * changed statement (resetApproval) or `:cancel`.
  */
-export async function rejectStage(deps: IssueDeps, access: Access, project: string, n: number, stage: string, body: unknown): Promise<IssueAggregate> {
+export async function rejectStage(deps: IssueDeps, access: Access, project: string, n: number, stage: string, body: unknown): Promise<IssueView> {
   const { policy, agg } = await loadVisible(deps, access, project, n);
   const { reason } = parse(RejectRequest, body ?? {});
   const s = stageOf(agg, stage);
@@ -154,7 +156,7 @@ export async function rejectStage(deps: IssueDeps, access: Access, project: stri
   const written = await deps.issues.updateStage(s, { approval, status: 'REJECTED' }, [], { status: ['PENDING_APPROVAL'], version: s.version });
   if (!written) throw new LostGateError(ctx.stage);
   await deps.issues.appendActivity({ project, issue: n, type: 'STAGE_REJECTED', actor: access.user.id, time: ctx.now, target: ctx.stage, comment: stepComment(approval, step, reason) });
-  return (await deps.issues.get(project, n))!;
+  return issueAfter(deps, project, n);
 }
 
 /**
@@ -162,7 +164,7 @@ export async function rejectStage(deps: IssueDeps, access: Access, project: stri
  * PENDING, the stage PENDING_APPROVAL, the gate's token kept). By the issue's creator, or anyone
  * with issues.update in the project.
  */
-export async function requestApproval(deps: IssueDeps, access: Access, project: string, n: number, stage: string, body: unknown): Promise<IssueAggregate> {
+export async function requestApproval(deps: IssueDeps, access: Access, project: string, n: number, stage: string, body: unknown): Promise<IssueView> {
   const { policy, agg } = await loadVisible(deps, access, project, n);
   if (agg.issue.creator !== access.user.id) access.require('issues.update', policy, issueName(project, n));
   const { comment } = parse(ApproveRequest, body ?? {});
@@ -173,7 +175,7 @@ export async function requestApproval(deps: IssueDeps, access: Access, project: 
   }
   await resetApproval(deps, s);
   await deps.issues.appendActivity({ project, issue: n, type: 'APPROVAL_REREQUESTED', actor: access.user.id, time: deps.now().toISOString(), target: stageName(project, n, stage), ...(comment ? { comment } : {}) });
-  return (await deps.issues.get(project, n))!;
+  return issueAfter(deps, project, n);
 }
 
 /**

@@ -13,7 +13,7 @@ import { createDatabaseStatement } from '../inventory/instances.js';
 import { sha256 } from '../common/hash.js';
 import { NOT_DECIDED } from '../approval/flow.js';
 import { sheetSnapshot, type SheetRepo } from '../sheets/sheets.js';
-import { DATABASE_TARGET, INSTANCE_REF, type Issue, type IssueAggregate, type IssueRepo, MAX_STATEMENT_BYTES, MAX_TARGETS, NEW_DATABASE_NAME, type Stage, type TaskPlanCheck, UNFINISHED_STAGE_STATUSES, type Task, type TaskStatus, issueName, stageName, type IssueDraft } from './model.js';
+import { DATABASE_TARGET, INSTANCE_REF, type Issue, type IssueAggregate, type IssueRepo, type IssueView, MAX_INLINE_TASKS, MAX_STATEMENT_BYTES, MAX_TARGETS, NEW_DATABASE_NAME, type Stage, type TaskPlanCheck, UNFINISHED_STAGE_STATUSES, type Task, type TaskStatus, issueName, stageName, type IssueDraft } from './model.js';
 import { IssueCreate, type IssueCreateInput, IssuePatch, MUTABLE, OverrideChecksRequest } from './resources.js';
 import { type PlanTarget, parseIssueFilter, planPipeline, utc } from './planning.js';
 import { checkVersionOrder } from './versions.js';
@@ -173,7 +173,20 @@ export async function startIssue(deps: IssueDeps, draft: IssueDraft): Promise<Is
   return created;
 }
 
-export const getIssue = (deps: IssueDeps, access: Access, project: string, n: number): Promise<IssueAggregate> => loadIssue(deps, access, project, n, 'issues.get');
+/** The issue as a change left it (the response of every change): as GET reads it. */
+export const issueAfter = async (deps: Pick<IssueDeps, 'issues'>, project: string, n: number): Promise<IssueView> => (await deps.issues.view(project, n, MAX_INLINE_TASKS))!;
+
+/**
+ * GET issue: the issue, its stages and their task counts (a handful of items whatever its size),
+ * with its tasks only when it has at most MAX_INLINE_TASKS (beyond, they are listed per stage).
+ */
+export async function getIssue(deps: IssueDeps, access: Access, project: string, n: number): Promise<IssueView> {
+  const name = issueName(project, n);
+  await projectWith(deps, access, project, 'issues.get', name);
+  const view = await deps.issues.view(project, n, MAX_INLINE_TASKS);
+  if (!view) throw new NotFoundError(name);
+  return view;
+}
 
 export async function listIssues(deps: IssueDeps, access: Access, project: string, filter: string | undefined, options: ListOptions): Promise<Page<Issue>> {
   const { status } = parseIssueFilter(filter);
@@ -198,13 +211,13 @@ async function retryingPipelineRaces<T>(work: () => Promise<T>): Promise<T> {
   }
 }
 
-export async function updateIssue(deps: IssueDeps, access: Access, project: string, n: number, body: unknown, mask: string | undefined, ifMatch: string | undefined): Promise<IssueAggregate> {
+export async function updateIssue(deps: IssueDeps, access: Access, project: string, n: number, body: unknown, mask: string | undefined, ifMatch: string | undefined): Promise<IssueAggregate | IssueView> {
   const etagGiven = ifMatch !== undefined || (typeof body === 'object' && body !== null && (body as { etag?: unknown }).etag !== undefined);
   const once = () => updateIssueOnce(deps, access, project, n, body, mask, ifMatch);
   return etagGiven ? once() : retryingPipelineRaces(once);
 }
 
-async function updateIssueOnce(deps: IssueDeps, access: Access, project: string, n: number, body: unknown, mask: string | undefined, ifMatch: string | undefined): Promise<IssueAggregate> {
+async function updateIssueOnce(deps: IssueDeps, access: Access, project: string, n: number, body: unknown, mask: string | undefined, ifMatch: string | undefined): Promise<IssueAggregate | IssueView> {
   const agg = await loadIssue(deps, access, project, n, 'issues.update');
   const patch = parse(IssuePatch, body);
   const fields = resolveUpdateMask(mask, patch, MUTABLE);
@@ -234,7 +247,7 @@ async function updateIssueOnce(deps: IssueDeps, access: Access, project: string,
       if (!(e instanceof TaskTokenGoneError)) throw e;
     }
   }
-  return (await deps.issues.get(project, n))!;
+  return issueAfter(deps, project, n);
 }
 
 /** A statement as large as one issue item holds (larger ones are stored in chunks, written only at create). */
@@ -262,12 +275,12 @@ function statementEdit(agg: IssueAggregate, statement: string): { fields: Partia
  * `:overrideChecks {reason}` (workspaceAdmin, workspaceDBA): the pipeline blocked by ERROR advices
  * runs anyway; the override holds for this statement only (an edit is checked afresh).
  */
-export async function overrideChecks(deps: IssueDeps, access: Access, project: string, n: number, body: unknown): Promise<IssueAggregate> {
+export async function overrideChecks(deps: IssueDeps, access: Access, project: string, n: number, body: unknown): Promise<IssueView> {
   const { reason } = parse(OverrideChecksRequest, body);
   return retryingPipelineRaces(() => overrideChecksOnce(deps, access, project, n, reason));
 }
 
-async function overrideChecksOnce(deps: IssueDeps, access: Access, project: string, n: number, reason: string): Promise<IssueAggregate> {
+async function overrideChecksOnce(deps: IssueDeps, access: Access, project: string, n: number, reason: string): Promise<IssueView> {
   const agg = await loadIssue(deps, access, project, n, 'issues.overrideChecks');
   const name = issueName(project, n);
   requireOpen(agg);
@@ -282,7 +295,7 @@ async function overrideChecksOnce(deps: IssueDeps, access: Access, project: stri
   } catch (e) {
     if (!(e instanceof TaskTokenGoneError)) throw e;
   }
-  return (await deps.issues.get(project, n))!;
+  return issueAfter(deps, project, n);
 }
 
 /** The plan checks' results per task, in task order, paged. */
@@ -322,16 +335,16 @@ export async function markCanceled(deps: IssueDeps, read: IssueAggregate, actor:
   await deps.issues.appendActivity({ project: issue.project, issue: issue.number, type: 'ISSUE_CANCELED', actor, time: now, ...(comment ? { comment } : {}) });
 }
 
-export async function cancelIssue(deps: IssueDeps, access: Access, project: string, n: number): Promise<IssueAggregate> {
+export async function cancelIssue(deps: IssueDeps, access: Access, project: string, n: number): Promise<IssueView> {
   const agg = await loadIssue(deps, access, project, n, 'issues.cancel');
   if (agg.issue.status !== 'OPEN') throw new FailedPreconditionError(`${issueName(project, n)} is ${agg.issue.status} and cannot be canceled`);
   const name = issueName(project, n);
   await deps.orchestrator.stopExecution(pipelineExecutionName(name), `canceled by ${access.member}`);
   await markCanceled(deps, agg, access.user.id);
-  return (await deps.issues.get(project, n))!;
+  return issueAfter(deps, project, n);
 }
 
-export function stageOf(agg: IssueAggregate, stage: string): Stage {
+export function stageOf(agg: Pick<IssueView, 'issue' | 'stages'>, stage: string): Stage {
   const s = agg.stages.find((x) => x.id === stage);
   if (!s || !USER_CHOSEN_ID.test(stage)) throw new NotFoundError(stageName(agg.issue.project, agg.issue.number, stage));
   return s;

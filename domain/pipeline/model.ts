@@ -1,5 +1,5 @@
 // Issues and their pipelines: the entities, names and limits, and the storage port. One DynamoDB
-// item collection per issue (issue, stages, tasks, task runs, activities), so GET issue is one Query.
+// item collection per issue (issue, stages, task counters, tasks, task runs, activities).
 import type { ListOptions, Page } from '../common/values.js';
 import { fieldError } from '../common/errors.js';
 import type { ApprovalStatus, StageApproval } from '../approval/flow.js';
@@ -117,7 +117,7 @@ export interface Task {
   runRequestedBy?: number;
   /**
    * The task's own statement, where it differs from the issue's (a rollback issue's restore
-   * statements): stored on the task item, in the issue's partition, so GET issue stays one Query.
+   * statements): stored on the task item, in the issue's partition, read with the tasks.
    */
   statement?: string;
   /** sha256 of `statement`, hex. */
@@ -197,13 +197,40 @@ export interface ChangeHistory {
   checksum: string;
 }
 
-/** The whole aggregate, as one Query returns it. */
+/** The whole aggregate: the issue, its stages, every task and each task's latest run. */
 export interface IssueAggregate {
   issue: Issue;
   stages: Stage[];
   tasks: Task[];
   /** The latest run of each task that has one. */
   latestRuns: TaskRun[];
+}
+
+/** How many tasks are in each stored status (statuses with none left out, or 0). */
+export type TaskCounts = Partial<Record<TaskStatus, number>>;
+
+/** A stage's tasks in numbers: counts by stored status, and the range of their ids (contiguous per stage: planning.ts). */
+export interface StageTasks {
+  counts: TaskCounts;
+  /** First and last task id of the stage, when known to be contiguous. */
+  first?: number;
+  last?: number;
+}
+
+/**
+ * An issue as GET, Advance and StageResult read it: the issue, its stages and each stage's task
+ * counts (counters kept in the same transactions as the task statuses, so a handful of items
+ * whatever the number of tasks); the tasks themselves and their latest runs only when asked for
+ * and the issue has few enough (or was made before the counters existed: then its counts are
+ * counted from its tasks).
+ */
+export interface IssueView {
+  issue: Issue;
+  stages: Stage[];
+  /** Per stage id. */
+  stageTasks: Record<string, StageTasks>;
+  tasks?: Task[];
+  latestRuns?: TaskRun[];
 }
 
 /** What `appendActivity` takes: the activity without its `seq`, which the store allocates. */
@@ -219,8 +246,22 @@ export interface IssueRepo {
   create(draft: IssueDraft): Promise<IssueAggregate>;
   /** Removes an issue that a failed start just wrote, and gives its number back when it was the last. */
   discard(project: string, number: number): Promise<void>;
-  /** The issue with its whole pipeline and each task's latest run: one Query. */
+  /** The issue with its whole pipeline and each task's latest run (every task read: see `view`). */
   get(project: string, number: number): Promise<IssueAggregate | undefined>;
+  /**
+   * The issue, its stages and their task counts (one bounded read); with its tasks, their plan
+   * checks and latest runs too when it has at most `inlineTasks` tasks, or was made before the
+   * task counters (its counts are then its tasks').
+   */
+  view(project: string, number: number, inlineTasks: number): Promise<IssueView | undefined>;
+  /** The ids and stored statuses of the tasks `first`..`last` (one stage's range), in id order. */
+  taskStates(project: string, number: number, first: number, last: number): Promise<{ id: number; status: TaskStatus }[]>;
+  /**
+   * Up to `limit` tasks of ids `from`..`to` (one stage's range) whose stored status is one of
+   * `statuses` (any when not given), in id order, with their plan checks and latest runs: the
+   * tasks' range is read, the runs and checks of the tasks returned only.
+   */
+  taskPage(project: string, number: number, range: { from: number; to: number; statuses?: readonly TaskStatus[]; limit: number }): Promise<{ tasks: Task[]; latestRuns: TaskRun[] }>;
   list(project: string, options: ListOptions, status?: IssueStatus): Promise<Page<Issue>>;
   /** SETs the given issue fields, conditional on `expectedVersion`; ConcurrentModificationError on a lost race. */
   updateIssue(project: string, number: number, fields: Partial<Issue>, expectedVersion: number, condition?: { status?: IssueStatus }): Promise<void>;

@@ -5,7 +5,8 @@ import { databaseName, environmentName, instanceName, userName } from '../common
 import type { OperationSchemas } from '../common/operations.js';
 import { AdviceResource } from '../review/resources.js';
 import { APPROVAL_STATUSES, STEP_STATUSES, waitingRoles, type StageApproval } from '../approval/flow.js';
-import { type Activity, type ChangeHistory, ISSUE_STATUSES, ISSUE_TYPES, type Issue, type IssueAggregate, type IssuePlanCheck, type TaskPlanCheck, MAX_INLINE_TASKS, MAX_TARGETS, MAX_TASK_STATEMENT_BYTES, type Stage, TASK_STATUSES, type Task, type TaskRun, type TaskStatus, issueName, stageName, taskName } from './model.js';
+import { countOf, totalOf } from './progress.js';
+import { type Activity, type ChangeHistory, ISSUE_STATUSES, ISSUE_TYPES, type Issue, type IssueView, type IssuePlanCheck, type TaskPlanCheck, MAX_INLINE_TASKS, MAX_TARGETS, MAX_TASK_STATEMENT_BYTES, type Stage, TASK_STATUSES, type Task, type TaskRun, type TaskStatus, issueName, stageName, taskName } from './model.js';
 
 export const RunTime = z.string().check(z.iso.datetime({ offset: true }));
 /** A canonical migration version (gitops/vcs.ts parseMigrationPath): `V001_2__x.sql` is `1.2`. */
@@ -239,7 +240,7 @@ export const toTaskRunResource = (t: Pick<Task, 'project' | 'issue' | 'stage' | 
   },
 });
 
-export function toIssueResource(issue: Issue, pipeline?: Omit<IssueAggregate, 'issue'>): z.infer<typeof IssueResource> {
+export function toIssueResource(issue: Issue, pipeline?: PipelineRead): z.infer<typeof IssueResource> {
   const name = issueName(issue.project, issue.number);
   return {
     name,
@@ -261,19 +262,37 @@ export function toIssueResource(issue: Issue, pipeline?: Omit<IssueAggregate, 'i
   };
 }
 
-function toStageResource(issue: Issue, s: Stage, p: Omit<IssueAggregate, 'issue'>): z.infer<typeof StageResource> {
+/** A pipeline as a resource shows it: the aggregate (tasks read), or a view with only its stages' counts. */
+export type PipelineRead = Pick<IssueView, 'stages' | 'tasks' | 'latestRuns'> & { stageTasks?: IssueView['stageTasks'] };
+
+function toStageResource(issue: Issue, s: Stage, p: PipelineRead): z.infer<typeof StageResource> {
+  const stage = {
+    name: stageName(s.project, s.issue, s.id),
+    environment: environmentName(s.id),
+    status: s.status,
+    approval: toApprovalResource(s.approval),
+  };
+  if (!p.tasks) {
+    // Over MAX_INLINE_TASKS: the stage's counters, shown as its tasks' statuses would be.
+    const stored = p.stageTasks?.[s.id]?.counts ?? {};
+    const counts: Record<string, number> = {};
+    for (const status of TASK_STATUSES) {
+      const n = countOf(stored, status);
+      if (n === 0) continue;
+      const shown = shownStatusOf(issue, status, s);
+      counts[shown] = (counts[shown] ?? 0) + n;
+    }
+    return { ...stage, taskCount: totalOf(stored), taskStatusCounts: counts };
+  }
   const tasks = p.tasks.filter((t) => t.stage === s.id);
   const counts: Record<string, number> = {};
   for (const t of tasks) {
     const status = shownStatus(issue, t, s);
     counts[status] = (counts[status] ?? 0) + 1;
   }
-  const runs = p.tasks.length <= MAX_INLINE_TASKS ? new Map(p.latestRuns.map((r) => [r.task, r])) : undefined;
+  const runs = p.tasks.length <= MAX_INLINE_TASKS ? new Map((p.latestRuns ?? []).map((r) => [r.task, r])) : undefined;
   return {
-    name: stageName(s.project, s.issue, s.id),
-    environment: environmentName(s.id),
-    status: s.status,
-    approval: toApprovalResource(s.approval),
+    ...stage,
     taskCount: tasks.length,
     taskStatusCounts: counts,
     ...(runs ? { tasks: tasks.map((t) => toTaskResource(issue, t, s, runs.get(t.id))) } : {}),
@@ -333,9 +352,12 @@ export const toTaskPlanCheckResource = (c: TaskPlanCheck): z.infer<typeof TaskPl
  * has begun (or waits for its approval) is waiting for its turn, PENDING; an unstarted task of a
  * canceled issue is CANCELED.
  */
-export function shownStatus(issue: Pick<Issue, 'status'>, t: Task, s: Stage): TaskStatus {
-  if (issue.status === 'CANCELED' && (t.status === 'NOT_STARTED' || t.status === 'PENDING')) return 'CANCELED';
-  return t.status === 'NOT_STARTED' && (s.status === 'RUNNING' || s.status === 'PENDING_APPROVAL' || s.status === 'REJECTED') ? 'PENDING' : t.status;
+export const shownStatus = (issue: Pick<Issue, 'status'>, t: Task, s: Stage): TaskStatus => shownStatusOf(issue, t.status, s);
+
+/** shownStatus of a stored status (a stage's counters are by stored status). */
+export function shownStatusOf(issue: Pick<Issue, 'status'>, status: TaskStatus, s: Pick<Stage, 'status'>): TaskStatus {
+  if (issue.status === 'CANCELED' && (status === 'NOT_STARTED' || status === 'PENDING')) return 'CANCELED';
+  return status === 'NOT_STARTED' && (s.status === 'RUNNING' || s.status === 'PENDING_APPROVAL' || s.status === 'REJECTED') ? 'PENDING' : status;
 }
 
 export const toActivityResource = (a: Activity): z.infer<typeof ActivityResource> => ({

@@ -158,9 +158,10 @@ export interface TaskRunStore {
    * In one transaction: the task's outcome (only while this run holds it), the run's outcome,
    * the change history (if any), the applied version (GitOps, if any) and the `finished`
    * activity (its id allocated first). When the task moved on without this run (canceled, taken
-   * over), still records the run, the history and the activity, and answers false.
+   * over), still records the run, the history and the activity, and answers false. `stage`: the
+   * task's, whose task counts move with it.
    */
-  record(run: TaskRun, history: ChangeHistory | undefined, finished: Omit<Activity, 'seq'>, applied?: AppliedVersion): Promise<boolean>;
+  record(run: TaskRun, history: ChangeHistory | undefined, finished: Omit<Activity, 'seq'>, applied: AppliedVersion | undefined, stage: string): Promise<boolean>;
   /** GitOps: the version as applied to the database, if it was (written by `record` with `applied`). */
   getAppliedVersion(instance: string, database: string, version: string): Promise<AppliedVersion | undefined>;
   appendActivity(activity: Omit<Activity, 'seq'>): Promise<void>;

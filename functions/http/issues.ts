@@ -3,7 +3,7 @@ import { UnauthenticatedError } from '../../domain/common/errors.js';
 import { approveStage, rejectStage, requestApproval } from '../../domain/pipeline/approvals.js';
 import { cancelIssue, createIssue, getIssue, listIssues, listPlanCheckRuns, overrideChecks, updateIssue } from '../../domain/pipeline/issues.js';
 import { getTaskRun, listActivities, listStageTasks, listTaskRuns, runTask, skipTask } from '../../domain/pipeline/tasks.js';
-import { parseIssueNumber, parseTaskId, taskName, type IssueAggregate } from '../../domain/pipeline/model.js';
+import { parseIssueNumber, parseTaskId, taskName, type IssueAggregate, type IssueView } from '../../domain/pipeline/model.js';
 import { toActivityResource, toIssueResource, toTaskPlanCheckResource, toTaskRunResource } from '../../domain/pipeline/resources.js';
 import { parseUserChosenId } from '../../domain/common/names.js';
 import { httpHandler, type Request } from '../shared/http.js';
@@ -21,7 +21,7 @@ const project = (req: Request): string => parseUserChosenId(req.params.project!,
 const issue = (req: Request): number => parseIssueNumber(req.params.issue!);
 const stage = (req: Request): string => parseUserChosenId(req.params.stage!, 'stage');
 const task = (req: Request): number => parseTaskId(req.params.task!);
-const full = (a: IssueAggregate) => ({ body: toIssueResource(a.issue, a) });
+const full = (a: IssueAggregate | IssueView) => ({ body: toIssueResource(a.issue, a) });
 
 export const handler = httpHandler('issues', { deps, idempotency, audit }, {
   listIssues: async (req) => {

@@ -146,7 +146,7 @@ export function taskRunner(deps: RunTaskDeps): (input: RunTaskInput) => Promise<
     };
     let final: Status = status;
     const finishedActivity = activity(run, status === 'DONE' ? 'TASK_RUN_DONE' : 'TASK_RUN_FAILED', time, detail);
-    if (!(await store.record(finished, earlier && !drift ? undefined : history, finishedActivity, applied))) {
+    if (!(await store.record(finished, earlier && !drift ? undefined : history, finishedActivity, applied, task.stage))) {
       // The task moved on without us (canceled, or taken over past our lease): it keeps its status.
       const current = await store.getTask(task.project, task.issue, task.id);
       final = statusOf(current?.status ?? 'FAILED');

@@ -6,6 +6,7 @@ import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Database } from '../../domain/inventory/databases.js';
 import type { Json, Orchestrator, PipelineInput } from '../../domain/pipeline/orchestrator.js';
+import { COUNTER_SHARDS } from '../../functions/adapters/dynamo/task-counts.js';
 import { PIPELINE_STATES as S } from '../../infra/lib/pipeline.js';
 import { aslFromTemplate, LocalStepFunctions, type LocalHandler } from '../../infra/local/stepfunctions.js';
 import { apiClient, type Api, type Body, type Handlers } from '../support/api.js';
@@ -139,7 +140,8 @@ describe('a batch change over 10,000 databases', () => {
       ['environments/test', TENANTS - PROD, undefined],
       ['environments/prod', PROD, undefined],
     ]);
-    expect(await partition(2)).toEqual({ Issue: 1, Stage: 2, Task: TENANTS, Activity: 1 });
+    // Each stage's task counters: one item per shard (task-counts.ts), written with the tasks.
+    expect(await partition(2)).toEqual({ Issue: 1, Stage: 2, Task: TENANTS, TaskCount: 2 * COUNTER_SHARDS, Activity: 1 });
     const listed = await api('GET', '/v1/projects/saas/issues/2/stages/prod/tasks?pageSize=1000', { as: email('alice') });
     expect(listed.body.tasks).toHaveLength(1000);
     expect(listed.body.tasks[0]).toMatchObject({ name: `projects/saas/issues/2/stages/prod/tasks/${TENANTS - PROD + 1}`, database: 'instances/pg-prod/databases/tenant_00001' });

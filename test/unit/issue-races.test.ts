@@ -47,6 +47,8 @@ function fake(races: number, extra: Partial<IssueAggregate['issue']> = {}): Fake
       if (expected !== f.agg.issue.version || (condition.status && condition.status !== f.agg.issue.status)) throw new ConcurrentModificationError('projects/shop/issues/1');
       f.agg.issue = { ...f.agg.issue, ...fields, version: f.agg.issue.version + 1 };
     },
+    // The answer's read (after the write): the issue as stored, no race.
+    view: async () => ({ ...structuredClone(f.agg), stageTasks: {} }),
     updateStage: async (s: Stage, fields: Partial<Stage>) => Object.assign(f.agg.stages.find((x) => x.id === s.id)!, fields),
     updateTask: async () => true,
     appendActivity: async (a: Omit<Activity, 'seq'>) => {

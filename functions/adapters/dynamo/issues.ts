@@ -1,11 +1,13 @@
-// The issue collection in DynamoDB: issue, stages, tasks, task runs and activities share one
-// partition (keys.issuePartition), so GET issue with its whole pipeline is one Query. Issue
-// numbers come from a per-project counter checked inside the create transaction.
-import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+// The issue collection in DynamoDB: issue, stages, task counters, tasks, task runs and activities
+// share one partition (keys.issuePartition). GET issue reads the issue with its counters and its
+// stages (two small Queries, whatever the size), and the tasks only when they are shown (`view`).
+// Issue numbers come from a per-project counter checked inside the create transaction.
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { ListOptions, Page } from '../../../domain/common/values.js';
 import { ConcurrentModificationError, NotFoundError } from '../../../domain/common/errors.js';
-import type { Activity, ActivityInput, ChangeHistory, Issue, IssueAggregate, IssueDraft, IssueRepo, IssueStatus, Stage, StageCondition, StatementCheck, Task, TaskPlanCheck, TaskRun, TaskStatus } from '../../../domain/pipeline/model.js';
+import type { Activity, ActivityInput, ChangeHistory, Issue, IssueAggregate, IssueDraft, IssueRepo, IssueStatus, IssueView, Stage, StageCondition, StatementCheck, Task, TaskPlanCheck, TaskRun, TaskStatus } from '../../../domain/pipeline/model.js';
+import { countTasks, totalOf } from '../../../domain/pipeline/progress.js';
 import { upgradeApproval } from '../../../domain/approval/flow.js';
 import { keys, type EntityType, type Key } from './keys.js';
 import { chunkContent, joinChunks } from './sheets.js';
@@ -13,6 +15,7 @@ import { fromItem, toItem } from './item.js';
 import type { DynamoStore } from './store.js';
 import { GSI1 } from './table.js';
 import { versionedTaskItems } from './versions.js';
+import { COUNTER_SHARDS, countMove, counterItems, readCounters, transact } from './task-counts.js';
 
 type Item = Record<string, unknown>;
 
@@ -67,7 +70,8 @@ const BATCHES_IN_FLIGHT = 8;
 /** The issue item as stored (statement moved to chunks when large) and its chunk items. */
 function issueItems(issue: Issue): Item[] {
   const { project, number: n } = issue;
-  const base = { ...keys.issueInProject(project, n), activitySeq: 1 };
+  // taskCounters: the issue's stage task counters exist (written with it; task-counts.ts).
+  const base = { ...keys.issueInProject(project, n), activitySeq: 1, taskCounters: COUNTER_SHARDS };
   if (Buffer.byteLength(issue.statement, 'utf8') <= INLINE_STATEMENT_BYTES) return [{ ...entityItem('Issue', keys.issue(project, n), issue), ...base }];
   const chunks = chunkContent(issue.statement);
   return [
@@ -81,7 +85,7 @@ function issueItems(issue: Issue): Item[] {
  * under keys.statementChunkPrefix) when it was stored in chunks; fetches them when not given.
  */
 export async function readIssue(store: DynamoStore, item: Item, chunks?: Item[]): Promise<Issue> {
-  const { statementChunks, ...rest } = item;
+  const { statementChunks, taskCounters: _counters, ...rest } = item;
   const issue = readEntity<Issue>(rest);
   if (statementChunks === undefined) return issue;
   const parts = chunks ?? (await store.queryAll(item.pk as string, keys.statementChunkPrefix));
@@ -123,9 +127,6 @@ export async function appendActivity(store: DynamoStore, activity: ActivityInput
 function stripUndefined<T extends object>(o: T): T {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
 }
-
-const cancelCodes = (e: unknown): string[] =>
-  e instanceof TransactionCanceledException ? (e.CancellationReasons ?? []).map((r) => r.Code ?? 'None') : [];
 
 
 /** Builds `SET a = :a, ... REMOVE x` with names and values for an UpdateCommand. */
@@ -185,6 +186,7 @@ export class DynamoIssueRepo implements IssueRepo {
     const activity: Activity = { ...draft.activity, issue: n, seq: 1 };
     const pipeline = [
       ...stages.map((s) => entityItem('Stage', keys.stage(project, n, s.order, s.id), s)), ...tasks.map((t) => entityItem('Task', keys.task(project, n, t.id), t)),
+      ...counterItems(project, n, tasks),
       // A versioned issue's tasks, indexed per database: later versions wait for them (versions.ts).
       ...versionedTaskItems(issue, tasks),
     ];
@@ -209,7 +211,7 @@ export class DynamoIssueRepo implements IssueRepo {
 
   async discard(project: string, number: number): Promise<void> {
     const pk = keys.issuePartition(project, number);
-    const prefixes = ['#ISSUE', keys.stagePrefix, keys.taskPrefix, keys.taskRunPrefix(), keys.activityPrefix, keys.statementChunkPrefix, keys.planCheckPrefix, keys.statementCheckPrefix];
+    const prefixes = ['#ISSUE', keys.taskCountPrefix, keys.stagePrefix, keys.taskPrefix, keys.taskRunPrefix(), keys.activityPrefix, keys.statementChunkPrefix, keys.planCheckPrefix, keys.statementCheckPrefix];
     const items = (await Promise.all(prefixes.map((p) => this.store.queryAll(pk, p)))).flat();
     await this.store.batchWrite(items.map((i) => ({ DeleteRequest: { Key: { pk: i.pk, sk: i.sk } } })), BATCHES_IN_FLIGHT);
     // Give the number back when no later issue took the next one, so numbers keep no gaps.
@@ -235,39 +237,97 @@ export class DynamoIssueRepo implements IssueRepo {
   }
 
   async get(project: string, number: number): Promise<IssueAggregate | undefined> {
-    const items: Item[] = [];
+    const view = await this.view(project, number, Infinity);
+    return view && { issue: view.issue, stages: view.stages, tasks: view.tasks ?? [], latestRuns: view.latestRuns ?? [] };
+  }
+
+  /**
+   * The issue item with its counters and the stages: two small Queries at once, whatever the number
+   * of tasks. Tasks, plan checks and runs (never activities) are read only when the issue has at
+   * most `inlineTasks` tasks, or has no counters (made before them: counted from its tasks).
+   */
+  async view(project: string, number: number, inlineTasks: number): Promise<IssueView | undefined> {
+    const pk = keys.issuePartition(project, number);
+    const [head, stageItems] = await Promise.all([this.store.queryAll(pk, keys.issueHeadPrefix), this.store.queryAll(pk, keys.stagePrefix)]);
+    const issueItem = head.find((i) => i.type === 'Issue');
+    if (!issueItem) return undefined;
+    const stages = stageItems.map(readStage).sort((a, b) => a.order - b.order);
+    const counters = issueItem.taskCounters === undefined ? undefined : readCounters(head);
+    const total = counters ? Object.values(counters).reduce((n, s) => n + totalOf(s.counts), 0) : undefined;
+    if (counters && total! > inlineTasks) return { issue: await readIssue(this.store, issueItem), stages, stageTasks: counters };
+    const [issue, taskItems, runItems, checkItems] = await Promise.all([
+      readIssue(this.store, issueItem),
+      this.store.queryAll(pk, keys.taskPrefix),
+      this.store.queryAll(pk, keys.taskRunPrefix()),
+      this.store.queryAll(pk, keys.planCheckPrefix),
+    ]);
+    const checks = new Map(checkItems.map((i) => [Number(i.task), fromItem<{ check: TaskPlanCheck }>(i)!.check]));
+    const tasks = taskItems
+      .map((i) => readEntity<Task>(i))
+      .map((t) => (checks.has(t.id) ? { ...t, planCheck: checks.get(t.id)! } : t))
+      .sort((a, b) => a.id - b.id);
+    return { issue, stages, stageTasks: counters ?? countTasks(tasks), tasks, latestRuns: latestOf(runItems.map((i) => readEntity<TaskRun>(i))) };
+  }
+
+  async taskStates(project: string, number: number, first: number, last: number): Promise<{ id: number; status: TaskStatus }[]> {
+    const out: { id: number; status: TaskStatus }[] = [];
     let start: Item | undefined;
     do {
-      const out = await this.store.doc.send(
+      const page = await this.store.doc.send(
         new QueryCommand({
           TableName: this.store.tableName,
-          KeyConditionExpression: 'pk = :pk',
-          // Activities and statement checks share the partition but not the pipeline; leave them on the server.
-          FilterExpression: '#type <> :act AND #type <> :stmt',
-          ExpressionAttributeNames: { '#type': 'type' },
-          ExpressionAttributeValues: { ':pk': keys.issuePartition(project, number), ':act': 'Activity', ':stmt': 'StatementCheck' },
+          KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+          ProjectionExpression: 'id, #status',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: { ':pk': keys.issuePartition(project, number), ':from': keys.task(project, number, first).sk, ':to': keys.task(project, number, last).sk },
           ConsistentRead: true,
           ...(start ? { ExclusiveStartKey: start } : {}),
         }),
       );
-      items.push(...(out.Items ?? []));
-      start = out.LastEvaluatedKey;
+      for (const i of page.Items ?? []) out.push({ id: Number(i.id), status: i.status as TaskStatus });
+      start = page.LastEvaluatedKey;
     } while (start);
-    const issueItem = items.find((i) => i.type === 'Issue');
-    if (!issueItem) return undefined;
-    const of = <T>(type: string): T[] => items.filter((i) => i.type === type).map((i) => readEntity<T>(i));
-    const issue = await readIssue(this.store, issueItem, items.filter((i) => i.type === 'StatementChunk'));
-    const stages = items.filter((i) => i.type === 'Stage').map(readStage).sort((a, b) => a.order - b.order);
-    const checks = new Map(items.filter((i) => i.type === 'PlanCheck').map((i) => [Number(i.task), fromItem<{ check: TaskPlanCheck }>(i)!.check]));
-    const tasks = of<Task>('Task')
-      .map((t) => (checks.has(t.id) ? { ...t, planCheck: checks.get(t.id)! } : t))
-      .sort((a, b) => a.id - b.id);
-    const latest = new Map<number, TaskRun>();
-    for (const run of of<TaskRun>('TaskRun')) {
-      const seen = latest.get(run.task);
-      if (!seen || run.attempt > seen.attempt) latest.set(run.task, run);
-    }
-    return { issue, stages, tasks, latestRuns: [...latest.values()] };
+    return out;
+  }
+
+  async taskPage(project: string, number: number, range: { from: number; to: number; statuses?: readonly TaskStatus[]; limit: number }): Promise<{ tasks: Task[]; latestRuns: TaskRun[] }> {
+    const pk = keys.issuePartition(project, number);
+    const statuses = range.statuses;
+    const tasks: Task[] = [];
+    let start: Item | undefined;
+    do {
+      const values: Record<string, unknown> = { ':pk': pk, ':from': keys.task(project, number, range.from).sk, ':to': keys.task(project, number, range.to).sk };
+      statuses?.forEach((st, i) => (values[`:s${i}`] = st));
+      const out = await this.store.doc.send(
+        new QueryCommand({
+          TableName: this.store.tableName,
+          KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+          ...(statuses ? { FilterExpression: `#status IN (${statuses.map((_, i) => `:s${i}`).join(', ')})`, ExpressionAttributeNames: { '#status': 'status' } } : {}),
+          ExpressionAttributeValues: values,
+          ConsistentRead: true,
+          ...(start ? { ExclusiveStartKey: start } : {}),
+        }),
+      );
+      for (const i of out.Items ?? []) tasks.push(readEntity<Task>(i));
+      start = out.LastEvaluatedKey;
+    } while (start && tasks.length < range.limit);
+    const page = tasks.slice(0, range.limit);
+    if (page.length === 0) return { tasks: [], latestRuns: [] };
+    // The page's plan checks and latest runs: a filtered page (a few tasks spread over the stage)
+    // by key, each task's latest run being its attempt number's (the claim writes both at once);
+    // an unfiltered page is a contiguous range of ids, read as ranges.
+    const [first, last] = [page[0]!.id, page[page.length - 1]!.id];
+    const found = statuses
+      ? await this.store.getMany([...page.map((t) => keys.planCheck(project, number, t.id)), ...page.filter((t) => t.attempts > 0).map((t) => keys.taskRun(project, number, t.id, t.attempts))])
+      : (await Promise.all([
+          this.store.queryRange(pk, keys.planCheck(project, number, first).sk, keys.planCheck(project, number, last).sk),
+          this.store.queryRange(pk, keys.taskRunPrefix(first), `${keys.taskRunPrefix(last)}\uffff`),
+        ])).flat();
+    const checks = new Map(found.filter((i) => i.type === 'PlanCheck').map((i) => [Number(i.task), fromItem<{ check: TaskPlanCheck }>(i)!.check]));
+    return {
+      tasks: page.map((t) => (checks.has(t.id) ? { ...t, planCheck: checks.get(t.id)! } : t)),
+      latestRuns: latestOf(found.filter((i) => i.type === 'TaskRun').map((i) => readEntity<TaskRun>(i))),
+    };
   }
 
   async list(project: string, options: ListOptions, status?: IssueStatus): Promise<Page<Issue>> {
@@ -330,66 +390,87 @@ export class DynamoIssueRepo implements IssueRepo {
     }
   }
 
+  /**
+   * A status change is one transaction with the stage's counter (task-counts.ts), conditional on the
+   * exact status it moves from: the status read, then (should it have moved within `expected`
+   * since) the one read again, so the condition `expected` states holds as before.
+   */
   async updateTask(task: Task, fields: Partial<Task>, expected: { status?: TaskStatus[] } = {}): Promise<boolean> {
-    const { names, values, expr } = setExpression(fields);
-    const conds = ['attribute_exists(pk)', ...taskConditions(expected, names, values)];
-    try {
-      await this.store.doc.send(
-        new UpdateCommand({
-          TableName: this.store.tableName,
-          Key: keys.task(task.project, task.issue, task.id),
-          UpdateExpression: expr,
-          ConditionExpression: conds.join(' AND '),
-          ExpressionAttributeNames: names,
-          ExpressionAttributeValues: values,
-        }),
-      );
-      return true;
-    } catch (e) {
-      if (e instanceof ConditionalCheckFailedException) return false;
-      throw e;
+    const moves = fields.status !== undefined;
+    let from = task.status;
+    for (let round = 0; round < 5; round++) {
+      if (expected.status && !expected.status.includes(from)) return false;
+      const { names, values, expr } = setExpression(fields);
+      const conds = ['attribute_exists(pk)', ...taskConditions(moves ? { status: [from] } : expected, names, values)];
+      const update = {
+        TableName: this.store.tableName,
+        Key: keys.task(task.project, task.issue, task.id),
+        UpdateExpression: expr,
+        ConditionExpression: conds.join(' AND '),
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
+      };
+      if (!moves || fields.status === from) {
+        try {
+          await this.store.doc.send(new UpdateCommand(update));
+          return true;
+        } catch (e) {
+          if (!(e instanceof ConditionalCheckFailedException)) throw e;
+        }
+      } else if ((await transact(this.store, [{ Update: update }, countMove(this.store.tableName, task, from, fields.status!)])) === undefined) return true;
+      if (!moves) return false;
+      const now = await this.readTask(task);
+      if (!now || now.status === from) return false;
+      from = now.status;
     }
+    return false;
+  }
+
+  private async readTask(task: Pick<Task, 'project' | 'issue' | 'id'>): Promise<Task | undefined> {
+    const out = await this.store.doc.send(new GetCommand({ TableName: this.store.tableName, Key: keys.task(task.project, task.issue, task.id), ConsistentRead: true }));
+    return out.Item ? readEntity<Task>(out.Item) : undefined;
   }
 
   async resolveFailure(task: Task, fields: Partial<Task>, stage: Stage, token: string): Promise<boolean> {
-    const t = setExpression(fields);
     // RUNNING: a task whose runner died, taken over at the failure gate (failedTask in the domain).
-    const tConds = taskConditions({ status: ['FAILED', 'RUNNING'] }, t.names, t.values);
-    const s = setExpression({ status: 'RUNNING' }, ['failureToken']);
-    const sConds = stageConditions({ failureToken: token }, s.names, s.values);
-    try {
-      await this.store.doc.send(
-        new TransactWriteCommand({
-          TransactItems: [
-            {
-              Update: {
-                TableName: this.store.tableName,
-                Key: keys.task(task.project, task.issue, task.id),
-                UpdateExpression: t.expr,
-                ConditionExpression: tConds.join(' AND '),
-                ExpressionAttributeNames: t.names,
-                ExpressionAttributeValues: t.values,
-              },
-            },
-            {
-              Update: {
-                TableName: this.store.tableName,
-                Key: keys.stage(stage.project, stage.issue, stage.order, stage.id),
-                UpdateExpression: s.expr,
-                ConditionExpression: sConds.join(' AND '),
-                ExpressionAttributeNames: s.names,
-                ExpressionAttributeValues: s.values,
-              },
-            },
-          ],
-        }),
-      );
-      return true;
-    } catch (e) {
-      const codes = cancelCodes(e);
-      if (codes.includes('ConditionalCheckFailed') || codes.includes('TransactionConflict')) return false;
-      throw e;
+    const resolvable: TaskStatus[] = ['FAILED', 'RUNNING'];
+    let from = task.status;
+    for (let round = 0; round < 5 && resolvable.includes(from); round++) {
+      const t = setExpression(fields);
+      const tConds = taskConditions({ status: [from] }, t.names, t.values);
+      const s = setExpression({ status: 'RUNNING' }, ['failureToken']);
+      const sConds = stageConditions({ failureToken: token }, s.names, s.values);
+      const codes = await transact(this.store, [
+        {
+          Update: {
+            TableName: this.store.tableName,
+            Key: keys.task(task.project, task.issue, task.id),
+            UpdateExpression: t.expr,
+            ConditionExpression: tConds.join(' AND '),
+            ExpressionAttributeNames: t.names,
+            ExpressionAttributeValues: t.values,
+          },
+        },
+        {
+          Update: {
+            TableName: this.store.tableName,
+            Key: keys.stage(stage.project, stage.issue, stage.order, stage.id),
+            UpdateExpression: s.expr,
+            ConditionExpression: sConds.join(' AND '),
+            ExpressionAttributeNames: s.names,
+            ExpressionAttributeValues: s.values,
+          },
+        },
+        ...(fields.status !== undefined && fields.status !== from ? [countMove(this.store.tableName, task, from, fields.status)] : []),
+      ]);
+      if (codes === undefined) return true;
+      // Only the task's own status moved (FAILED ↔ RUNNING) while the gate still waits: try from where it is now.
+      if (codes[0] !== 'ConditionalCheckFailed' || codes[1] === 'ConditionalCheckFailed') return false;
+      const now = await this.readTask(task);
+      if (!now || now.status === from) return false;
+      from = now.status;
     }
+    return false;
   }
 
   async listTaskRuns(project: string, number: number, task: number): Promise<TaskRun[]> {
@@ -468,6 +549,16 @@ export class DynamoIssueRepo implements IssueRepo {
   }
 }
 
+
+/** Each task's run of the highest attempt. */
+function latestOf(runs: readonly TaskRun[]): TaskRun[] {
+  const latest = new Map<number, TaskRun>();
+  for (const run of runs) {
+    const seen = latest.get(run.task);
+    if (!seen || run.attempt > seen.attempt) latest.set(run.task, run);
+  }
+  return [...latest.values()];
+}
 
 function stageConditions(expected: StageCondition, names: Record<string, string>, values: Record<string, unknown>): string[] {
   const conds: string[] = [];

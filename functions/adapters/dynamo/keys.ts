@@ -10,7 +10,7 @@ export type EntityType = 'Workspace' | 'Counter' | 'User' | 'UserEmail' | 'Envir
   | 'Issue' | 'Stage' | 'Task' | 'TaskRun' | 'Activity' | 'ChangeHistory' | 'Sheet' | 'SheetChunk' | 'StatementChunk' | 'DatabaseGroup' | 'TableGroup'
   | 'VcsConnector' | 'VcsDelivery' | 'VcsDeliveryId' | 'VcsFile' | 'AppliedVersion' | 'VersionedTask' | 'ApprovalRules' | 'AuditLog' | 'BackupIndex'
   | 'SchemaHead' | 'SchemaChunk' | 'Operation' | 'Webhook' | 'WebhookDelivery'
-  | 'ReviewConfig' | 'PlanCheck' | 'StatementCheck';
+  | 'ReviewConfig' | 'PlanCheck' | 'StatementCheck' | 'TaskCount';
 
 /** Server-given names go into sort keys escaped, so that `#` and `.` stay separators. */
 const part = (s: string): string => s.replace(/[%#.]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
@@ -68,6 +68,15 @@ export const keys = {
   issue: (project: string, n: number): Key => ({ pk: keys.issuePartition(project, n), sk: '#ISSUE' }),
   stage: (project: string, n: number, order: number, env: string): Key => ({ pk: keys.issuePartition(project, n), sk: `STAGE#${pad(order, 3)}#${env}` }),
   stagePrefix: 'STAGE#',
+  /**
+   * A stage's task counters (how many of its tasks are in each stored status), sharded by task id
+   * (task-counts.ts): beside the issue item, so the issue and its counters are one small Query on
+   * `issueHeadPrefix`, whatever the number of tasks.
+   */
+  taskCount: (project: string, n: number, stage: string, shard: number): Key => ({ pk: keys.issuePartition(project, n), sk: `#TASKS#${stage}#${pad(shard, 2)}` }),
+  taskCountPrefix: '#TASKS#',
+  /** The issue item (`#ISSUE`) and its task counters (`#TASKS#…`): nothing else sorts under `#`. */
+  issueHeadPrefix: '#',
   task: (project: string, n: number, id: number): Key => ({ pk: keys.issuePartition(project, n), sk: `TASK#${pad(id, 6)}` }),
   taskPrefix: 'TASK#',
   taskRun: (project: string, n: number, task: number, attempt: number): Key => ({ pk: keys.issuePartition(project, n), sk: `RUN#${pad(task, 6)}#${pad(attempt, 4)}` }),

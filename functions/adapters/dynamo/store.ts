@@ -52,6 +52,40 @@ export class DynamoStore {
     return fromItem<T>(out.Item);
   }
 
+  /** The items of `wanted` that exist: consistent GetItems, `inFlight` at a time (no BatchGetItem: not among the functions' grants). */
+  async getMany(wanted: readonly Key[], inFlight = 16): Promise<Item[]> {
+    const out: Item[] = [];
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < wanted.length) {
+        const res = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: wanted[next++], ConsistentRead: true }));
+        if (res.Item) out.push(res.Item);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(inFlight, wanted.length) }, worker));
+    return out;
+  }
+
+  /** Every item of the partition with a sort key from `from` to `to`. */
+  async queryRange(pk: string, from: string, to: string): Promise<Item[]> {
+    const items: Item[] = [];
+    let start: Item | undefined;
+    do {
+      const out = await this.doc.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+          ExpressionAttributeValues: { ':pk': pk, ':from': from, ':to': to },
+          ConsistentRead: true,
+          ...(start ? { ExclusiveStartKey: start } : {}),
+        }),
+      );
+      items.push(...(out.Items ?? []));
+      start = out.LastEvaluatedKey;
+    } while (start);
+    return items;
+  }
+
   async queryAll(pk: string, prefix: string): Promise<Item[]> {
     const items: Item[] = [];
     let start: Item | undefined;

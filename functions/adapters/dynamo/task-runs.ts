@@ -10,6 +10,7 @@ import { appendActivity, entityItem, readEntity } from './issues.js';
 import { readIssueCached } from './statement-cache.js';
 import { keys, type Key } from './keys.js';
 import { toItem } from './item.js';
+import { countMove, transact } from './task-counts.js';
 import type { DynamoStore } from './store.js';
 import { DynamoVersionOrder } from './versions.js';
 import type { VersionedTaskState } from '../../../domain/pipeline/versions.js';
@@ -104,35 +105,44 @@ export class DynamoTaskRunStore implements TaskRunStore {
     };
   }
 
+  /**
+   * The claim's task update names the exact status it moves from, so the stage's counter moves in
+   * the same transaction (task-counts.ts). Claimable is as before: NOT_STARTED, PENDING, FAILED, or
+   * RUNNING past its lease, still at `task.attempts`; should the status have moved between those
+   * since it was read (a :run reset, a late outcome), the claim is tried from where it is now.
+   */
   async claim(task: StoredTask, run: TaskRun, leaseUntil: string, now: string, started: Activity): Promise<boolean> {
     const table = this.store.tableName;
-    try {
-      await this.store.doc.send(
-        new TransactWriteCommand({
-          TransactItems: [
-            {
-              Update: {
-                TableName: table,
-                Key: keys.task(task.project, task.issue, task.id),
-                // A wait for a lower version (versions.ts) is over once the task runs.
-                UpdateExpression: 'SET #status = :running, attempts = :attempt, leaseUntil = :lease, runId = :run, version = version + :one REMOVE runRequestedBy, waitDetail, waitingSince',
-                // Claimable, or RUNNING past its lease (its runner died); and nobody claimed since we read it.
-                ConditionExpression: '(#status IN (:ns, :pending, :failed) OR (#status = :running AND leaseUntil < :now)) AND attempts = :attempts',
-                ExpressionAttributeNames: { '#status': 'status' },
-                ExpressionAttributeValues: {
-                  ':running': 'RUNNING', ':attempt': run.attempt, ':attempts': task.attempts, ':one': 1, ':run': run.id, ':lease': leaseUntil, ':now': now,
-                  ':ns': 'NOT_STARTED', ':pending': 'PENDING', ':failed': 'FAILED',
-                },
-              },
+    const claimable = (t: StoredTask | undefined): t is StoredTask =>
+      t !== undefined && t.attempts === task.attempts && (['NOT_STARTED', 'PENDING', 'FAILED'].includes(t.status) || (t.status === 'RUNNING' && t.leaseUntil !== undefined && t.leaseUntil < now));
+    let from = task.status;
+    for (let round = 0; ; round++) {
+      const codes = await transact(this.store, [
+        {
+          Update: {
+            TableName: table,
+            Key: keys.task(task.project, task.issue, task.id),
+            // A wait for a lower version (versions.ts) is over once the task runs.
+            UpdateExpression: 'SET #status = :running, attempts = :attempt, leaseUntil = :lease, runId = :run, version = version + :one REMOVE runRequestedBy, waitDetail, waitingSince',
+            // Still as read: nobody claimed or resolved it since (RUNNING: its runner's lease ran out).
+            ConditionExpression: from === 'RUNNING' ? '#status = :from AND leaseUntil < :now AND attempts = :attempts' : '#status = :from AND attempts = :attempts',
+            ExpressionAttributeNames: { '#status': 'status' },
+            ExpressionAttributeValues: {
+              ':running': 'RUNNING', ':attempt': run.attempt, ':attempts': task.attempts, ':one': 1, ':run': run.id, ':lease': leaseUntil, ':from': from,
+              ...(from === 'RUNNING' ? { ':now': now } : {}),
             },
-            { Put: { TableName: table, Item: entityItem('TaskRun', keys.taskRun(task.project, task.issue, task.id, run.attempt), run), ConditionExpression: 'attribute_not_exists(pk)' } },
-            this.activityPut(started),
-          ],
-        }),
-      );
-    } catch (e) {
-      if (e instanceof TransactionCanceledException) return false;
-      throw e;
+          },
+        },
+        { Put: { TableName: table, Item: entityItem('TaskRun', keys.taskRun(task.project, task.issue, task.id, run.attempt), run), ConditionExpression: 'attribute_not_exists(pk)' } },
+        this.activityPut(started),
+        // A takeover (RUNNING → RUNNING) moves no count.
+        ...(from === 'RUNNING' ? [] : [countMove(table, task, from, 'RUNNING')]),
+      ]);
+      if (codes === undefined) break;
+      if (codes[0] !== 'ConditionalCheckFailed' || round >= 4) return false;
+      const current = await this.getTask(task.project, task.issue, task.id);
+      if (!claimable(current) || current.status === from) return false;
+      from = current.status;
     }
     // The run a dead runner left RUNNING (taken over past its lease, or reset by `:run`) ends FAILED.
     if (task.attempts > 0) {
@@ -157,7 +167,7 @@ export class DynamoTaskRunStore implements TaskRunStore {
   getAppliedVersion = (instance: string, database: string, version: string): Promise<AppliedVersion | undefined> =>
     this.store.get<AppliedVersion>(keys.appliedVersion(instance, database, version));
 
-  async record(run: TaskRun, history: ChangeHistory | undefined, finished: Omit<Activity, 'seq'>, applied?: AppliedVersion): Promise<boolean> {
+  async record(run: TaskRun, history: ChangeHistory | undefined, finished: Omit<Activity, 'seq'>, applied: AppliedVersion | undefined, stage: string): Promise<boolean> {
     const table = this.store.tableName;
     const activity = this.activityPut({ ...finished, seq: await this.nextActivitySeq(run.project, run.issue) });
     const runUpdate = {
@@ -196,12 +206,11 @@ export class DynamoTaskRunStore implements TaskRunStore {
     const advance = async () => {
       if (applied) await this.versions.advanceSchemaVersion(applied.instance, applied.database, applied.version);
     };
-    try {
-      await this.store.doc.send(new TransactWriteCommand({ TransactItems: [taskUpdate, runUpdate, ...rest, activity] }));
+    // RUNNING → the outcome, in the stage's counter too (the condition names RUNNING: exact).
+    const counted = [taskUpdate, runUpdate, ...rest, activity, countMove(table, { project: run.project, issue: run.issue, stage, id: run.task }, 'RUNNING', run.status)];
+    if ((await transact(this.store, counted)) === undefined) {
       await advance();
       return true;
-    } catch (e) {
-      if (!(e instanceof TransactionCanceledException)) throw e;
     }
     // The task moved on without this run: what happened on the target is still recorded.
     try {

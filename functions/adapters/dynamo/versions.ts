@@ -3,7 +3,7 @@
 // runner finds the lower versions made for that database with one Query and their status with one
 // BatchGet. An entry whose task is settled for good is deleted when first seen so: the index stays
 // as small as the versions still in flight.
-import { BatchGetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { versionSortKey } from '../../../domain/common/migrations.js';
 import type { Issue, IssueStatus, Task, TaskStatus } from '../../../domain/pipeline/model.js';
@@ -12,6 +12,7 @@ import { isSettled, type VersionedTask, type VersionedTaskState } from '../../..
 import { keys, type Key } from './keys.js';
 import { fromItem, toItem } from './item.js';
 import type { DynamoStore } from './store.js';
+import { countMove, transact } from './task-counts.js';
 
 type Item = Record<string, unknown>;
 
@@ -83,24 +84,41 @@ export class DynamoVersionOrder {
 
   /**
    * The task PENDING with what it waits for; `waitingSince` set by the first wait only. Answers
-   * waitingSince, or undefined when the task moved on (claimed, settled) since it was read.
+   * waitingSince, or undefined when the task moved on (claimed, settled) since it was read. From
+   * NOT_STARTED or FAILED the stage's counter moves with it (one transaction, conditional on that
+   * exact status; tried again from where it is should it have moved within those since).
    */
   async markWaiting(task: StoredTask, detail: string, now: string): Promise<string | undefined> {
-    try {
-      const out = await this.store.doc.send(new UpdateCommand({
+    const waitable: TaskStatus[] = ['NOT_STARTED', 'PENDING', 'FAILED'];
+    let current: StoredTask | undefined = task;
+    for (let round = 0; round < 5 && current && current.attempts === task.attempts && waitable.includes(current.status); round++) {
+      const from: TaskStatus = current.status;
+      const update = {
         TableName: this.store.tableName,
         Key: keys.task(task.project, task.issue, task.id),
         UpdateExpression: 'SET #s = :pending, waitDetail = :detail, waitingSince = if_not_exists(waitingSince, :now)',
-        ConditionExpression: '#s IN (:ns, :pending, :failed) AND attempts = :attempts',
+        ConditionExpression: '#s = :from AND attempts = :attempts',
         ExpressionAttributeNames: { '#s': 'status' },
-        ExpressionAttributeValues: { ':pending': 'PENDING', ':ns': 'NOT_STARTED', ':failed': 'FAILED', ':detail': detail, ':now': now, ':attempts': task.attempts },
-        ReturnValues: 'ALL_NEW',
-      }));
-      return String(out.Attributes!.waitingSince);
-    } catch (e) {
-      if (e instanceof ConditionalCheckFailedException) return undefined;
-      throw e;
+        ExpressionAttributeValues: { ':pending': 'PENDING', ':from': from, ':detail': detail, ':now': now, ':attempts': task.attempts },
+      };
+      if (from === 'PENDING') {
+        try {
+          const out = await this.store.doc.send(new UpdateCommand({ ...update, ReturnValues: 'ALL_NEW' }));
+          return String(out.Attributes!.waitingSince);
+        } catch (e) {
+          if (!(e instanceof ConditionalCheckFailedException)) throw e;
+        }
+      } else if ((await transact(this.store, [{ Update: update }, countMove(this.store.tableName, task, from, 'PENDING')])) === undefined) {
+        // Not PENDING before, so no wait was recorded unless one was kept from an earlier one.
+        return current.waitingSince ?? now;
+      }
+      const out = await this.store.doc.send(new GetCommand({ TableName: this.store.tableName, Key: keys.task(task.project, task.issue, task.id), ConsistentRead: true }));
+      // Status, attempts and waitingSince are all this reads (its `type` is the entity's, unused here).
+      const again = fromItem<StoredTask>(out.Item);
+      if (again?.status === from) return undefined;
+      current = again;
     }
+    return undefined;
   }
 
   /** The database's schemaVersion moves to `version` only if that is higher (a conditional write: concurrent appliers cannot move it back). */
