@@ -165,6 +165,8 @@ export class SluiceStack extends Stack {
       logRetention,
       timeout: Duration.minutes(15),
     });
+    // The runner's store sends BatchGetItem (functions/adapters/dynamo/task-runs.ts, versions.ts).
+    this.table.grantBatchGet(workflow.runTask.fn);
     this.table.grantData(this.backupCleanup.fn);
     grantDataSourceSecretRead(this.backupCleanup, this.stackName);
     this.backupCleanupSchedule = new Rule(this, 'BackupCleanupSchedule', {

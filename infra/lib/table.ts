@@ -9,7 +9,8 @@ export const GSI1 = 'gsi1';
 
 /**
  * What the store issues: single-item reads and writes, queries, and TransactWriteItems (which
- * IAM authorizes as its Put/Update/Delete/ConditionCheck parts). No Scan, no batch, no DescribeTable.
+ * IAM authorizes as its Put/Update/Delete/ConditionCheck parts). No Scan, no DescribeTable; batch
+ * reads and writes only where granted on their own (grantBatchGet, grantBatchWrite).
  */
 export const DATA_ACTIONS = [
   'dynamodb:GetItem',
@@ -53,6 +54,14 @@ export class SluiceTable extends Construct {
   /** BatchWriteItem on the table, for the functions that write many items at once (sync's tables). */
   grantBatchWrite(grantee: IGrantable): void {
     grantee.grantPrincipal.addToPrincipalPolicy(new PolicyStatement({ actions: ['dynamodb:BatchWriteItem'], resources: [this.table.tableArn] }));
+  }
+
+  /**
+   * BatchGetItem (consistent) on the table: the task runner reads its task and issue in one
+   * request, and the states of the lower versions it may wait for, 100 keys a request.
+   */
+  grantBatchGet(grantee: IGrantable): void {
+    grantee.grantPrincipal.addToPrincipalPolicy(new PolicyStatement({ actions: ['dynamodb:BatchGetItem'], resources: [this.table.tableArn] }));
   }
 
   /** Reads only: the audit log's reader (its one route is a GET, which is not itself audited). */

@@ -1,5 +1,6 @@
 // Least privilege, read from the template: no AWS managed policies, no `*` resource a narrower
 // ARN could replace, and each function holds exactly the actions its code needs.
+import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { ofType, synth } from './synth.js';
 
@@ -96,7 +97,7 @@ const EXPECTED: Record<string, { id: string; actions: string[] }> = {
   // Those that write transitions (ISSUE_DONE, APPROVAL_REQUESTED, TASK_FAILED…) also put them on the default bus.
   advance: { id: s.id(s.stack.workflow.advance.fn), actions: [...LOGS, ...TABLE_ITEMS, ...EVENTS].sort() },
   approvalGate: { id: s.id(s.stack.workflow.approvalGate.fn), actions: [...LOGS, ...TABLE_ITEMS, ...EVENTS].sort() },
-  runTask: { id: s.id(s.stack.workflow.runTask.fn), actions: [...LOGS, ...TABLE_ITEMS, 'secretsmanager:GetSecretValue', ...EVENTS].sort() },
+  runTask: { id: s.id(s.stack.workflow.runTask.fn), actions: [...LOGS, ...TABLE_ITEMS, 'dynamodb:BatchGetItem', 'secretsmanager:GetSecretValue', ...EVENTS].sort() },
   stageResult: { id: s.id(s.stack.workflow.stageResult.fn), actions: [...LOGS, ...TABLE_ITEMS].sort() },
   failureGate: { id: s.id(s.stack.workflow.failureGate.fn), actions: [...LOGS, ...TABLE_ITEMS].sort() },
   // Plan checks: table only; the target checks also read (never write) the data sources' passwords for EXPLAIN.
@@ -154,6 +155,19 @@ describe('IAM', () => {
     expect(actionsOf(EXPECTED[name]!.id)).toEqual(EXPECTED[name]!.actions);
   });
 
+  it('every DynamoDB request the store sends is granted to some function (a BatchGetItem once was to none)', () => {
+    // TransactWriteItems is authorized as its parts (Put/Update/Delete/ConditionCheck), all in TABLE_ITEMS.
+    const action: Record<string, string> = { Get: 'GetItem', Put: 'PutItem', Update: 'UpdateItem', Delete: 'DeleteItem', Query: 'Query', Scan: 'Scan', BatchGet: 'BatchGetItem', BatchWrite: 'BatchWriteItem' };
+    const dir = new URL('../../functions/adapters/dynamo/', import.meta.url);
+    const sent = new Set<string>();
+    for (const f of readdirSync(dir).filter((n) => n.endsWith('.ts'))) {
+      for (const m of readFileSync(new URL(f, dir), 'utf8').matchAll(/new (\w+)Command\(/g)) if (m[1] !== 'TransactWrite') sent.add(`dynamodb:${action[m[1]!] ?? m[1]}`);
+    }
+    const granted = new Set(Object.values(EXPECTED).flatMap((e) => e.actions));
+    expect(sent.size).toBeGreaterThan(5);
+    expect([...sent].filter((a) => !granted.has(a))).toEqual([]);
+  });
+
   it.each(Object.keys(EXPECTED))('%s: each action on its narrowest resource', (name) => {
     const fnId = EXPECTED[name]!.id;
     const ownLogs = { 'Fn::GetAtt': [s.resources[fnId]!.Properties.LoggingConfig.LogGroup.Ref, 'Arn'] };
@@ -162,7 +176,7 @@ describe('IAM', () => {
       expect(st.Effect).toBe('Allow');
       const service = list(st.Action)[0]!.split(':')[0];
       if (service === 'logs') expect(st.Resource).toEqual(ownLogs);
-      else if (list(st.Action).includes('dynamodb:BatchWriteItem')) expect(st.Resource).toEqual(table);
+      else if (list(st.Action).includes('dynamodb:BatchWriteItem') || list(st.Action).includes('dynamodb:BatchGetItem')) expect(st.Resource).toEqual(table);
       else if (service === 'dynamodb') expect(st.Resource).toEqual(tableResources);
       else if (service === 'secretsmanager') expect(st.Resource).toEqual(SECRET_RESOURCE[name] ?? ownSecrets);
       else if (list(st.Action).includes('states:StartExecution')) expect(st.Resource).toEqual(name === 'instances' ? syncMachine : stateMachine);
