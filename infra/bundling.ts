@@ -121,6 +121,8 @@ export const HANDLER_ENTRIES = {
   backupCleanup: 'functions/workflow/backup-cleanup.ts',
   // The instance sync state machine's one Lambda (infra/lib/sync.ts).
   syncInstance: 'functions/workflow/sync-instance.ts',
+  // The scheduled sync's tick: an EventBridge rule invokes it every minute (infra/lib/sluice-stack.ts).
+  syncSchedule: 'functions/workflow/sync-schedule.ts',
 } as const;
 
 /** The pipeline's functions, in HANDLER_ENTRIES: each module exports `handler(input)`. */

@@ -19,6 +19,23 @@ const AuditRetention = z.string().check(
   }, `must be between ${MIN_RETENTION_DAYS * DAY_SECONDS}s (1 day) and ${MAX_RETENTION_DAYS * DAY_SECONDS}s (${MAX_RETENTION_DAYS} days)`),
 );
 
+/** How often every instance is synced on a schedule (domain/schema/schedule.ts): a duration in whole seconds. */
+export const DEFAULT_SYNC_INTERVAL = '1800s';
+/** The schedule ticks every minute (an EventBridge rate): a shorter interval could not be kept. */
+export const MIN_SYNC_INTERVAL_SECONDS = 60;
+export const MAX_SYNC_INTERVAL_SECONDS = 7 * DAY_SECONDS;
+const SyncInterval = z.string().check(
+  z.regex(/^\d{1,10}s$/, 'must be a duration in whole seconds, like "1800s" (30 minutes)'),
+  z.refine((v) => {
+    const s = Number(v.slice(0, -1));
+    return s >= MIN_SYNC_INTERVAL_SECONDS && s <= MAX_SYNC_INTERVAL_SECONDS;
+  }, `must be between ${MIN_SYNC_INTERVAL_SECONDS}s (1 minute) and ${MAX_SYNC_INTERVAL_SECONDS}s (7 days)`),
+);
+
+/** The workspace's sync interval in seconds (the default for a workspace stored before the setting existed). */
+export const syncIntervalSeconds = (w: Pick<Workspace, 'syncInterval'> | undefined): number =>
+  Number((w?.syncInterval ?? DEFAULT_SYNC_INTERVAL).slice(0, -1));
+
 /** The workspace's audit retention in seconds (the default for a workspace stored before the setting existed). */
 export const auditRetentionSeconds = (w: Pick<Workspace, 'auditRetention'> | undefined): number =>
   Number((w?.auditRetention ?? DEFAULT_AUDIT_RETENTION).slice(0, -1));
@@ -30,6 +47,8 @@ export interface Workspace {
   auditRetention?: string;
   /** Hosts, IP addresses or CIDR ranges outbound calls (webhooks, the GitOps apiUrl) may reach though private (domain/common/outbound.ts). */
   outboundAllowlist?: string[];
+  /** How often the schedule syncs every instance; absent: DEFAULT_SYNC_INTERVAL. */
+  syncInterval?: string;
   createTime: string;
   updateTime: string;
   version: number;
@@ -41,6 +60,7 @@ export const WorkspaceResource = /* @__PURE__ */ z.object({
   allowSelfApproval: /* @__PURE__ */ z.boolean(),
   auditRetention: /* @__PURE__ */ z.string(),
   outboundAllowlist: /* @__PURE__ */ z.array(/* @__PURE__ */ z.string()),
+  syncInterval: /* @__PURE__ */ z.string(),
   createTime: Timestamp,
   updateTime: Timestamp,
   etag: /* @__PURE__ */ z.string(),
@@ -51,9 +71,10 @@ export const WorkspacePatch = z.strictObject({
   allowSelfApproval: z.optional(z.boolean()),
   auditRetention: z.optional(AuditRetention),
   outboundAllowlist: z.optional(z.array(z.string().check(z.refine(isAllowlistEntry, 'must be a host name, an IP address or a CIDR range like 10.0.0.0/8'))).check(z.maxLength(100))),
+  syncInterval: z.optional(SyncInterval),
   ...ECHOED,
 });
-const MUTABLE = ['title', 'allowSelfApproval', 'auditRetention', 'outboundAllowlist'] as const;
+const MUTABLE = ['title', 'allowSelfApproval', 'auditRetention', 'outboundAllowlist', 'syncInterval'] as const;
 
 export const toWorkspaceResource = (w: Workspace): z.infer<typeof WorkspaceResource> => ({
   name: WORKSPACE_NAME,
@@ -61,6 +82,7 @@ export const toWorkspaceResource = (w: Workspace): z.infer<typeof WorkspaceResou
   allowSelfApproval: w.allowSelfApproval,
   auditRetention: w.auditRetention ?? DEFAULT_AUDIT_RETENTION,
   outboundAllowlist: w.outboundAllowlist ?? [],
+  syncInterval: w.syncInterval ?? DEFAULT_SYNC_INTERVAL,
   createTime: w.createTime,
   updateTime: w.updateTime,
   etag: etagOf(WORKSPACE_NAME, w.version),
@@ -91,6 +113,7 @@ export async function updateWorkspace(
   if (fields.includes('title')) next.title = patch.title!;
   if (fields.includes('allowSelfApproval')) next.allowSelfApproval = patch.allowSelfApproval!;
   if (fields.includes('auditRetention')) next.auditRetention = patch.auditRetention!;
+  if (fields.includes('syncInterval')) next.syncInterval = patch.syncInterval!;
   if (fields.includes('outboundAllowlist')) next.outboundAllowlist = [...new Set(patch.outboundAllowlist!.map((e) => e.trim().toLowerCase()))];
   if (fields.length === 0) return current;
   return deps.workspace.update(next, current.version);

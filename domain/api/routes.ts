@@ -61,6 +61,8 @@ export const ROUTES = [
   { method: 'GET', path: '/v1/instances/{instance}/databases/{database}', family: 'databases', operation: 'getDatabase', permission: 'databases.get', summary: 'Get a database' },
   { method: 'PATCH', path: '/v1/instances/{instance}/databases/{database}', family: 'databases', operation: 'updateDatabase', permission: 'databases.update', summary: "Move a database to another project or change its labels", body: true },
   { method: 'GET', path: '/v1/instances/{instance}/databases/{database}/schema', family: 'databases', operation: 'getDatabaseSchema', permission: 'databases.get', summary: 'The schema the last sync recorded, with its checksum (?format=SQL: a DDL script that recreates it)' },
+  { method: 'GET', path: '/v1/instances/{instance}/databases/{database}/drift', family: 'databases', operation: 'getDatabaseDrift', permission: 'databases.get', summary: 'Whether the live schema drifted from the one Sluice last recorded: both checksums and the unified diff of their DDL' },
+  { method: 'POST', path: '/v1/instances/{instance}/databases/{database}:acceptDrift', family: 'sql', operation: 'acceptDrift', permission: 'databases.update', summary: 'Make the live schema the baseline (a BASELINE change history entry); the database is no longer drifted' },
   { method: 'POST', path: '/v1/instances/{instance}/databases/{database}:diffSchema', family: 'sql', operation: 'diffSchema', permission: 'databases.get', summary: "The unified diff from a target database's schema to this one's, and the DDL that makes the target equal", body: true },
   { method: 'GET', path: '/v1/projects/{project}/databases', family: 'databases', operation: 'listProjectDatabases', permission: 'databases.list', summary: "List a project's databases" },
 
@@ -73,8 +75,8 @@ export const ROUTES = [
   { method: 'GET', path: '/v1/projects/{project}:getIamPolicy', family: 'projects', operation: 'getIamPolicy', permission: 'projects.getIamPolicy', summary: "Get the project's role bindings" },
   { method: 'POST', path: '/v1/projects/{project}:setIamPolicy', family: 'projects', operation: 'setIamPolicy', permission: 'projects.setIamPolicy', summary: "Replace the project's role bindings (etag required to match)", body: true },
 
-  { method: 'GET', path: '/v1/instances/{instance}/databases/{database}/changeHistories', family: 'databases', operation: 'listChangeHistories', permission: 'databases.get', summary: "A database's change history, newest first" },
-  { method: 'GET', path: '/v1/instances/{instance}/databases/{database}/changeHistories/{changeHistory}', family: 'databases', operation: 'getChangeHistory', permission: 'databases.get', summary: 'One change-history entry' },
+  { method: 'GET', path: '/v1/instances/{instance}/databases/{database}/changeHistories', family: 'databases', operation: 'listChangeHistories', permission: 'databases.get', summary: "A database's change history, newest first (?view=FULL adds each entry's schemaDiff)" },
+  { method: 'GET', path: '/v1/instances/{instance}/databases/{database}/changeHistories/{changeHistory}', family: 'databases', operation: 'getChangeHistory', permission: 'databases.get', summary: 'One change-history entry (?view=FULL adds schemaDiff)' },
 
   { method: 'GET', path: '/v1/projects/{project}/issues', family: 'issues', operation: 'listIssues', permission: 'issues.list', summary: "List a project's issues (?filter=status == \"OPEN\")" },
   { method: 'POST', path: '/v1/projects/{project}/issues', family: 'issues', operation: 'createIssue', permission: 'issues.create', summary: 'Create an issue: plans its pipeline and starts its execution', body: true, create: true },

@@ -26,7 +26,7 @@ const REQUEST: Readonly<Record<string, Pick>> = {
   updateWorkspace: (b, q) => ({
     ...mask(b, q),
     // Settings that change who may do what, or how long this log is kept, are worth their value.
-    ...only({ allowSelfApproval: typeof b.allowSelfApproval === 'boolean' ? b.allowSelfApproval : undefined, auditRetention: str(b.auditRetention), outboundAllowlist: names(b.outboundAllowlist) }),
+    ...only({ allowSelfApproval: typeof b.allowSelfApproval === 'boolean' ? b.allowSelfApproval : undefined, auditRetention: str(b.auditRetention), outboundAllowlist: names(b.outboundAllowlist), syncInterval: str(b.syncInterval) }),
   }),
   createUser: (b) => only({ email: str(b.email), role: str(b.role) }),
   updateUser: (b, q) => ({ ...mask(b, q), ...only({ role: str(b.role) }) }),

@@ -27,6 +27,9 @@ export interface Database {
   syncState: SyncState;
   /** The last sync that found the database and recorded its tables. */
   lastSuccessfulSyncTime?: string;
+  /** The live schema differs from the baseline Sluice recorded (domain/schema/drift.ts), since driftTime. */
+  drifted?: boolean;
+  driftTime?: string;
   createTime: string;
   updateTime: string;
   version: number;
@@ -93,6 +96,8 @@ export const DatabasePatch = described(
     schemaVersion: z.optional(z.unknown()),
     syncState: z.optional(z.unknown()),
     lastSuccessfulSyncTime: z.optional(z.unknown()),
+    drifted: z.optional(z.unknown()),
+    driftTime: z.optional(z.unknown()),
     ...ECHOED,
   }),
   'Moving a database (project) needs databases.update in the project it leaves and in the one it joins: a caller who cannot ' +
@@ -112,21 +117,36 @@ export const DatabaseResource = /* @__PURE__ */ pure(() =>
       schemaVersion: z.string(),
       syncState: z.enum(SYNC_STATES),
       lastSuccessfulSyncTime: z.optional(Timestamp),
+      drifted: z.boolean(),
+      driftTime: z.optional(Timestamp),
       etag: z.string(),
     }),
     'environment and engine are the instance\'s. Lists show only databases in projects the caller may see (an instance\'s ' +
       'list is filtered, never a 404 for that); a project\'s list leaves out databases of deleted instances unless ' +
-      'showDeleted. lastSuccessfulSyncTime is the last sync that found the database and recorded its tables.',
+      'showDeleted. lastSuccessfulSyncTime is the last sync that found the database and recorded its tables. drifted: the ' +
+      'schema the last sync (or a schema-update task about to run) found differs from the one Sluice last recorded, since ' +
+      'driftTime (GET .../drift shows the diff). Lists take ?filter=drifted == true (or false).',
   ),
 );
 export type DatabaseView = z.infer<typeof DatabaseResource>;
 
+const DATABASE_FILTER = 'drifted == true (or false): only the databases whose schema drifted (or did not)';
 export const DATABASE_OPERATION_SCHEMAS: Record<string, OperationSchemas> = {
-  listInstanceDatabases: { list: { field: 'databases', item: DatabaseResource } },
+  listInstanceDatabases: { list: { field: 'databases', item: DatabaseResource }, filter: DATABASE_FILTER },
   getDatabase: { response: DatabaseResource },
   updateDatabase: { request: DatabasePatch, response: DatabaseResource },
-  listProjectDatabases: { list: { field: 'databases', item: DatabaseResource } },
+  listProjectDatabases: { list: { field: 'databases', item: DatabaseResource }, filter: DATABASE_FILTER },
 };
+
+/** A database list's filter: `drifted == true` (also `=`, and `false`); empty means none. Anything else is a 400. */
+export function parseDatabaseFilter(raw: string | undefined): { drifted?: boolean } {
+  if (raw === undefined || raw.trim() === '') return {};
+  const m = /^\s*drifted\s*==?\s*(true|false)\s*$/.exec(raw);
+  if (!m) throw fieldError('filter', 'must be like drifted == true');
+  return { drifted: m[1] === 'true' };
+}
+
+const matches = (d: Database, filter: { drifted?: boolean }): boolean => filter.drifted === undefined || (d.drifted === true) === filter.drifted;
 
 export const toDatabaseResource = (d: Database, instance: Pick<Instance, 'environment' | 'engine'>): DatabaseView => ({
   name: databaseName(d.instance, d.name),
@@ -137,6 +157,8 @@ export const toDatabaseResource = (d: Database, instance: Pick<Instance, 'enviro
   schemaVersion: d.schemaVersion,
   syncState: d.syncState,
   ...(d.lastSuccessfulSyncTime === undefined ? {} : { lastSuccessfulSyncTime: d.lastSuccessfulSyncTime }),
+  drifted: d.drifted === true,
+  ...(d.drifted && d.driftTime !== undefined ? { driftTime: d.driftTime } : {}),
   etag: etagOf(databaseName(d.instance, d.name), d.version),
 });
 
@@ -173,10 +195,11 @@ async function listableProjects(deps: Deps, access: Access): Promise<'all' | Set
 }
 
 /** An instance's databases, only those in projects the caller may see. */
-export async function listInstanceDatabases(deps: Deps, access: Access, instanceId: string, options: ListOptions): Promise<Page<Located>> {
+export async function listInstanceDatabases(deps: Deps, access: Access, instanceId: string, options: ListOptions, rawFilter?: string): Promise<Page<Located>> {
+  const filter = parseDatabaseFilter(rawFilter);
   const instance = await getInstance(deps, instanceId);
   const visible = await listableProjects(deps, access);
-  const keep: DatabaseFilter = (d) => visible === 'all' || visible.has(d.project);
+  const keep: DatabaseFilter = (d) => (visible === 'all' || visible.has(d.project)) && matches(d, filter);
   const page = await deps.databases.listByInstance(instanceId, options, keep);
   return { ...page, items: page.items.map((database) => ({ database, instance })) };
 }
@@ -185,14 +208,15 @@ export async function listInstanceDatabases(deps: Deps, access: Access, instance
  * A project's databases, across instances. Databases of a deleted instance are left out unless
  * `showDeleted`.
  */
-export async function listProjectDatabases(deps: Deps, access: Access, projectId: string, options: ListOptions): Promise<Page<Located>> {
+export async function listProjectDatabases(deps: Deps, access: Access, projectId: string, options: ListOptions, rawFilter?: string): Promise<Page<Located>> {
+  const filter = parseDatabaseFilter(rawFilter);
   const project = await deps.projects.get(projectId);
   if (!project) throw new NotFoundError(projectName(projectId));
   access.require('databases.list', project);
   const instances = new Map((await deps.instances.listAll()).map((i) => [i.id, i]));
   const keep: DatabaseFilter = (d) => {
     const instance = instances.get(d.instance);
-    return instance !== undefined && (options.showDeleted || instance.state === 'ACTIVE');
+    return instance !== undefined && (options.showDeleted || instance.state === 'ACTIVE') && matches(d, filter);
   };
   const page = await deps.databases.listByProject(projectId, options, keep);
   return { ...page, items: page.items.map((database) => ({ database, instance: instances.get(database.instance)! })) };

@@ -44,6 +44,11 @@ export interface DatabaseRepo {
   listTables(instance: string, database?: string): Promise<Table[]>;
   /** Writes `project`, `labels` and `updateTime`, conditional on `expectedVersion`. */
   update(next: Database, expectedVersion: number): Promise<Database>;
+  /**
+   * Marks the database drifted (since `time`) or not; true when this call changed it (so one
+   * caller, of any racing, sees a database become drifted). Nothing for a database that is gone.
+   */
+  setDrift(instance: string, name: string, drifted: boolean, time: string): Promise<boolean>;
   /** Applies a sync plan: creates (never overwriting), state changes, stamps and table changes. */
   applySync(instance: string, plan: SyncPlan): Promise<void>;
 }

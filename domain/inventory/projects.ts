@@ -43,6 +43,8 @@ export interface Project extends PolicyHolder {
   priorBackupRetention?: string;
   /** Versioned changes may apply a version lower than one a database has already (Flyway's outOfOrder); absent: false. */
   allowOutOfOrderVersions?: boolean;
+  /** A schema-update task runs on a database whose schema drifted from the recorded one (reported, not refused); absent: false. */
+  allowDriftedRollout?: boolean;
   createTime: string;
   updateTime: string;
   version: number;
@@ -70,6 +72,7 @@ export const ProjectCreate = z.strictObject({
   maxParallelTasks: z.optional(MaxParallelTasks),
   ...PRIOR_BACKUP_FIELDS,
   allowOutOfOrderVersions: z.optional(z.boolean()),
+  allowDriftedRollout: z.optional(z.boolean()),
 });
 
 export const ProjectPatch = z.strictObject({
@@ -77,9 +80,10 @@ export const ProjectPatch = z.strictObject({
   maxParallelTasks: z.optional(MaxParallelTasks),
   ...PRIOR_BACKUP_FIELDS,
   allowOutOfOrderVersions: z.optional(z.boolean()),
+  allowDriftedRollout: z.optional(z.boolean()),
   ...ECHOED,
 });
-const MUTABLE = ['title', 'maxParallelTasks', 'priorBackup', 'priorBackupMaxRows', 'priorBackupRetention', 'allowOutOfOrderVersions'] as const;
+const MUTABLE = ['title', 'maxParallelTasks', 'priorBackup', 'priorBackupMaxRows', 'priorBackupRetention', 'allowOutOfOrderVersions', 'allowDriftedRollout'] as const;
 
 /** The project's prior backup settings, defaults filled in. */
 export const priorBackupOf = (p: Pick<Project, 'priorBackup' | 'priorBackupMaxRows' | 'priorBackupRetention'> | undefined) => ({
@@ -106,6 +110,8 @@ export const ProjectResource = /* @__PURE__ */ z.object({
   priorBackupRetention: /* @__PURE__ */ z.string(),
   /** Versioned changes (GitOps, `sluice migrate`) may apply a version lower than one a database has already (default false). */
   allowOutOfOrderVersions: /* @__PURE__ */ z.boolean(),
+  /** A schema-update task runs on a drifted database instead of failing with the drift (default false). */
+  allowDriftedRollout: /* @__PURE__ */ z.boolean(),
   createTime: Timestamp,
   updateTime: Timestamp,
   etag: /* @__PURE__ */ z.string(),
@@ -148,6 +154,7 @@ export const toProjectResource = (p: Project): z.infer<typeof ProjectResource> =
   maxParallelTasks: maxParallelTasksOf(p),
   ...priorBackupOf(p),
   allowOutOfOrderVersions: p.allowOutOfOrderVersions ?? false,
+  allowDriftedRollout: p.allowDriftedRollout ?? false,
   createTime: p.createTime,
   updateTime: p.updateTime,
   etag: etagOf(projectName(p.id), p.version),
@@ -201,6 +208,7 @@ export async function createProject(deps: Deps, access: Access, body: unknown): 
     ...(input.priorBackupMaxRows !== undefined ? { priorBackupMaxRows: input.priorBackupMaxRows } : {}),
     ...(input.priorBackupRetention !== undefined ? { priorBackupRetention: input.priorBackupRetention } : {}),
     ...(input.allowOutOfOrderVersions !== undefined ? { allowOutOfOrderVersions: input.allowOutOfOrderVersions } : {}),
+    ...(input.allowDriftedRollout !== undefined ? { allowDriftedRollout: input.allowDriftedRollout } : {}),
     createTime: t,
     updateTime: t,
   });
@@ -223,6 +231,7 @@ export async function updateProject(deps: Deps, access: Access, id: string, body
   if (fields.includes('priorBackupMaxRows')) next.priorBackupMaxRows = patch.priorBackupMaxRows!;
   if (fields.includes('priorBackupRetention')) next.priorBackupRetention = patch.priorBackupRetention!;
   if (fields.includes('allowOutOfOrderVersions')) next.allowOutOfOrderVersions = patch.allowOutOfOrderVersions!;
+  if (fields.includes('allowDriftedRollout')) next.allowDriftedRollout = patch.allowDriftedRollout!;
   return deps.projects.update(next, current.version);
 }
 

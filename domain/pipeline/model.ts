@@ -187,7 +187,8 @@ export interface ChangeHistory {
   id: string;
   /** DRIFT (GitOps): this version was applied with another checksum; this statement did not run. */
   status: 'DONE' | 'FAILED' | 'PENDING' | 'DRIFT';
-  type: 'MIGRATE' | 'DATA';
+  /** BASELINE: :acceptDrift made the live schema the baseline (no statement ran; issue and taskRun are empty). */
+  type: 'MIGRATE' | 'DATA' | 'BASELINE';
   statement: string;
   version: string;
   /** `projects/p/issues/n`, and the task run's name. */
@@ -195,6 +196,11 @@ export interface ChangeHistory {
   taskRun: string;
   createTime: string;
   checksum: string;
+  /** Schema checksums before and after (a schema update the runner read them for; BASELINE: the old and new baseline). */
+  schemaBefore?: string;
+  schemaAfter?: string;
+  /** BASELINE: who accepted the drift (users/{id}). */
+  creator?: string;
 }
 
 /** The whole aggregate: the issue, its stages, every task and each task's latest run. */
@@ -281,6 +287,8 @@ export interface IssueRepo {
   listTaskChecks(project: string, number: number, options: ListOptions): Promise<Page<{ task: number; check: TaskPlanCheck }>>;
   listChangeHistories(instance: string, database: string, options: ListOptions): Promise<Page<ChangeHistory>>;
   getChangeHistory(instance: string, database: string, id: string): Promise<ChangeHistory | undefined>;
+  /** Writes an entry that no task run makes (BASELINE); an entry with its id already there is left alone. */
+  putChangeHistory(history: ChangeHistory): Promise<void>;
   /** Whether this migration version was applied to the database (its GitOps applied-version record). */
   isVersionApplied(instance: string, database: string, version: string): Promise<boolean>;
 }

@@ -182,13 +182,17 @@ export const ActivityResource = /* @__PURE__ */ z.object({
 export const ChangeHistoryResource = /* @__PURE__ */ z.object({
   name: Str,
   status: /* @__PURE__ */ z.enum(['DONE', 'FAILED', 'PENDING', 'DRIFT']),
-  type: /* @__PURE__ */ z.enum(['MIGRATE', 'DATA']),
+  type: /* @__PURE__ */ z.enum(['MIGRATE', 'DATA', 'BASELINE']),
   statement: Str,
   version: Str,
   issue: Str,
   taskRun: Str,
   createTime: Timestamp,
   checksum: Str,
+  schemaBefore: OptStr,
+  schemaAfter: OptStr,
+  schemaDiff: OptStr,
+  creator: OptStr,
 });
 
 export const ISSUE_OPERATION_SCHEMAS: Record<string, OperationSchemas> = {
@@ -212,6 +216,7 @@ export const ISSUE_OPERATION_SCHEMAS: Record<string, OperationSchemas> = {
   listPlanCheckRuns: { list: { field: 'planCheckRuns', item: PlanCheckRunResource } },
   listChangeHistories: { list: { field: 'changeHistories', item: ChangeHistoryResource } },
   getChangeHistory: { response: ChangeHistoryResource },
+  acceptDrift: { response: ChangeHistoryResource },
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -369,7 +374,7 @@ export const toActivityResource = (a: Activity): z.infer<typeof ActivityResource
   ...(a.comment ? { comment: a.comment } : {}),
 });
 
-export const toChangeHistoryResource = (h: ChangeHistory): z.infer<typeof ChangeHistoryResource> => ({
+export const toChangeHistoryResource = (h: ChangeHistory & { schemaDiff?: string }): z.infer<typeof ChangeHistoryResource> => ({
   name: `${databaseName(h.instance, h.database)}/changeHistories/${h.id}`,
   status: h.status,
   type: h.type,
@@ -379,4 +384,8 @@ export const toChangeHistoryResource = (h: ChangeHistory): z.infer<typeof Change
   taskRun: h.taskRun,
   createTime: h.createTime,
   checksum: h.checksum,
+  ...(h.schemaBefore !== undefined ? { schemaBefore: h.schemaBefore } : {}),
+  ...(h.schemaAfter !== undefined ? { schemaAfter: h.schemaAfter } : {}),
+  ...(h.schemaDiff !== undefined ? { schemaDiff: h.schemaDiff } : {}),
+  ...(h.creator !== undefined ? { creator: h.creator } : {}),
 });

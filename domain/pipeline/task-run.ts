@@ -4,6 +4,7 @@ import type { ConnectionTarget } from '../inventory/ports.js';
 import type { PriorBackupRecord } from '../backup/model.js';
 import type { Activity, ChangeHistory, Issue, IssueType, Task, TaskRun, TaskStatus } from './model.js';
 import type { VersionedTaskState } from './versions.js';
+import type { DatabaseSchema } from '../schema/model.js';
 
 /** The user automatic runs are made by. */
 export const SYSTEM_BOT = 1;
@@ -94,7 +95,18 @@ export interface ChangeRequest {
   kind: 'DDL' | 'DML';
   /** Data updates with prior backup on: the rows each statement changes are copied first (functions/adapters/sql/backup-execute.ts). */
   priorBackup?: PriorBackupRequest;
+  /** Schema updates: the executor reads the schema just before the statement (drift check) and just after. */
+  schemaCheck?: SchemaCheck;
 }
+
+/** The drift check a schema update carries (domain/schema/drift.ts has the baseline). */
+export interface SchemaCheck {
+  /** The baseline's checksum; absent when no schema was ever recorded for the database (nothing to compare). */
+  expected?: string;
+  /** The project's allowDriftedRollout: a drifted schema is reported, not refused. */
+  allowDrift: boolean;
+}
+
 
 /** What the executor needs to name and bound a task's backup tables. */
 export interface PriorBackupRequest {
@@ -107,9 +119,15 @@ export interface PriorBackupRequest {
 
 export type ChangeOutcome =
   /** `alreadyApplied`: a marker showed an earlier attempt committed it; nothing ran now. */
-  | { status: 'DONE'; affectedRows?: number; alreadyApplied: boolean; detail: string; priorBackup?: PriorBackupRecord }
-  /** A message a DBA can act on: the database's own words, the password scrubbed. */
-  | { status: 'FAILED'; error: string };
+  | { status: 'DONE'; affectedRows?: number; alreadyApplied: boolean; detail: string; priorBackup?: PriorBackupRecord; schema?: SchemaRead }
+  /** A message a DBA can act on: the database's own words, the password scrubbed. `drifted`: the live schema that refused the change. */
+  | { status: 'FAILED'; error: string; drifted?: DatabaseSchema };
+
+/** A schema update's schema just before and just after it ran (before: absent when an earlier attempt had applied it). */
+export interface SchemaRead {
+  before?: DatabaseSchema;
+  after: DatabaseSchema;
+}
 
 /**
  * Runs changes on database servers. Never throws for a database's refusal or an unreachable

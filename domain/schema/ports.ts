@@ -8,16 +8,44 @@ export interface SchemaReader {
   readSchema(target: ConnectionTarget, database: string): Promise<DatabaseSchema>;
 }
 
-/** The schema recorded for a database: which snapshot, and when a sync last found it. */
+/**
+ * The schema recorded for a database: the live one (what the last sync, or Sluice's own last
+ * change, found) and the baseline (the schema Sluice last recorded as intended: after its last
+ * change, at the first sync, or by :acceptDrift). Drift is the two differing.
+ */
 export interface SchemaHead {
   checksum: string;
   syncTime: string;
+  /** Absent on heads recorded before drift detection: then the head itself is the baseline. */
+  baseline?: { checksum: string; time: string };
 }
+
+/** The baseline of a head (the head itself when it has none recorded). */
+export const baselineOf = (head: SchemaHead): { checksum: string; time: string } => head.baseline ?? { checksum: head.checksum, time: head.syncTime };
 
 export interface SchemaRepo {
   head(instance: string, database: string): Promise<SchemaHead | undefined>;
   /** A snapshot by checksum (kept for history and drift), or undefined. */
   snapshot(instance: string, database: string, checksum: string): Promise<DatabaseSchema | undefined>;
-  /** Stores the snapshot (unless one with that checksum is stored) and then moves the head to it. */
-  record(instance: string, database: string, model: DatabaseSchema, head: SchemaHead): Promise<void>;
+  /**
+   * Stores the snapshot (unless the current head already has that checksum) and then moves the
+   * head. `current`: the head as the caller just read it (saves reading it again).
+   */
+  record(instance: string, database: string, model: DatabaseSchema, head: SchemaHead, current?: { head: SchemaHead | undefined }): Promise<void>;
+  /** Stores a snapshot by its checksum, without touching the head (idempotent). */
+  storeSnapshot(instance: string, database: string, model: DatabaseSchema, checksum: string): Promise<void>;
+}
+
+/** A database became drifted: the schema context's one outgoing notification (SCHEMA_DRIFT). */
+export interface DriftNotifier {
+  drifted(e: { instance: string; database: string; project: string; time: string; summary: string }): Promise<void>;
+}
+
+/** When the scheduled sync last ran: one shared item, so two ticks at once start one round of syncs. */
+export interface SyncScheduleRepo {
+  /**
+   * Records `time` as the last run if the last one was at or before `dueBefore`. The very first
+   * tick only records its time and answers false: the first round comes one interval later.
+   */
+  claim(time: string, dueBefore: string): Promise<boolean>;
 }

@@ -15,8 +15,9 @@ import type { OperationSchemas } from '../common/operations.js';
 import { SYSTEM_DATABASES, planSync, type Database, type SyncPlan, type Table, type TableRef } from '../inventory/databases.js';
 import { connectionTarget, getInstance } from '../inventory/instances.js';
 import { SqlConnectionError, type ConnectionTarget, type Deps, type SqlDeps } from '../inventory/ports.js';
-import { normalize, schemaChecksum, tableRefs } from './model.js';
-import type { SchemaReader, SchemaRepo } from './ports.js';
+import { normalize, tableRefs } from './model.js';
+import type { DriftNotifier, SchemaReader, SchemaRepo } from './ports.js';
+import { observeSchema } from './drift.js';
 
 export interface SyncSummary {
   syncTime: string;
@@ -63,6 +64,8 @@ export interface SyncDeps extends Deps, SqlDeps {
   schemas: SchemaRepo;
   operations: OperationRepo;
   syncRunner: SyncRunner;
+  /** SCHEMA_DRIFT, when a sync finds a database drifted. */
+  drift?: DriftNotifier;
 }
 
 export const operationName = (id: string): string => `operations/${id}`;
@@ -208,7 +211,8 @@ async function syncDatabase(deps: SyncDeps, target: ConnectionTarget, op: Operat
   let refs: TableRef[];
   try {
     const model = normalize(await deps.schemaReader.readSchema(target, d.name));
-    await deps.schemas.record(op.instance, d.name, model, { checksum: schemaChecksum(model), syncTime: op.summary.syncTime });
+    // The live schema moves the head; the baseline stays (drift.ts): a difference marks the database drifted.
+    await observeSchema(deps, { instance: op.instance, database: d.name, project: d.project, model, time: op.summary.syncTime, wasDrifted: d.drifted === true });
     refs = tableRefs(model);
   } catch (e) {
     if (!(e instanceof SqlConnectionError)) throw e;

@@ -11,6 +11,9 @@ import { deps, idempotency, audit } from '../shared/wiring.js';
 import { queryRunner, secrets, sql } from '../shared/wiring-sql.js';
 import { schemaRepo, sheetRepo } from '../shared/wiring-repos.js';
 import { diffSchema } from '../../domain/schema/service.js';
+import { acceptDrift } from '../../domain/pipeline/history.js';
+import { toChangeHistoryResource } from '../../domain/pipeline/resources.js';
+import { issueRepo } from '../shared/wiring-repos.js';
 
 const sheets = sheetRepo;
 const queries = queryRunner();
@@ -27,6 +30,11 @@ export const handler = httpHandler('sql', { deps, idempotency, audit }, {
   diffSchema: async (req) => ({
     status: 200,
     body: await diffSchema({ ...deps, schemas: schemaRepo }, caller(req), parseUserChosenId(req.params.instance!, 'instance'), req.params.database!, req.body),
+  }),
+  // Here for the same reason: {database}:acceptDrift.
+  acceptDrift: async (req) => ({
+    status: 200,
+    body: toChangeHistoryResource(await acceptDrift({ ...deps, issues: issueRepo, schemas: schemaRepo }, caller(req), parseUserChosenId(req.params.instance!, 'instance'), req.params.database!)),
   }),
   runSheet: async (req) => ({
     status: 200,

@@ -4,7 +4,7 @@
 // (functions/shared/sync-runner.ts). Without either (handler tests in one process), the same steps run in this
 // process, one after another, as the state machine would run them.
 import { failSync, syncStep, type SyncDeps, type SyncRunner } from '../../domain/schema/sync.js';
-import { DynamoOperationRepo } from '../adapters/dynamo/operations.js';
+import { DynamoOperationRepo, DynamoSyncScheduleRepo } from '../adapters/dynamo/operations.js';
 import { sfnSyncRunner } from '../adapters/sfn/sync.js';
 import { sqlDrivers } from '../adapters/sql/index.js';
 import type { Logger } from './logger.js';
@@ -12,9 +12,12 @@ import { store } from './wiring.js';
 import { schemaRepo } from './wiring-repos.js';
 import { sqlDeps } from './wiring-sql.js';
 import { installedSyncRunner } from './sync-runner.js';
+import { driftNotifier } from './wiring-drift.js';
 
 export { schemaRepo };
 export const operationRepo = new DynamoOperationRepo(store);
+/** The scheduled sync's last round (functions/workflow/sync-schedule.ts). */
+export const syncScheduleRepo = new DynamoSyncScheduleRepo(store);
 /** Catalog reads of a large schema take longer than a connection test: 60 s per query. */
 export const schemaReader = sqlDrivers({ queryTimeoutMs: 60_000 });
 
@@ -56,4 +59,4 @@ export function syncRunner(): SyncRunner {
 /** Waits for the syncs running in this process (tests, and a local shutdown). */
 export const syncsIdle = (): Promise<void> => inProcess.idle();
 
-export const syncDeps = (log?: Logger): SyncDeps => ({ ...sqlDeps(log), schemaReader, schemas: schemaRepo, operations: operationRepo, syncRunner: syncRunner() });
+export const syncDeps = (log?: Logger): SyncDeps => ({ ...sqlDeps(log), schemaReader, schemas: schemaRepo, operations: operationRepo, syncRunner: syncRunner(), drift: driftNotifier });

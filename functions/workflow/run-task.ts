@@ -18,6 +18,10 @@ import { SETTLED, SYSTEM_BOT, changeHistoryId, historyStatement, changeType, cha
 import { createDatabaseStatement } from '../../domain/inventory/instances.js';
 import { versionOrder } from '../../domain/pipeline/versions.js';
 import { sha256 } from '../../domain/common/hash.js';
+import { databaseName } from '../../domain/common/names.js';
+import type { ProjectRepo } from '../../domain/inventory/projects.js';
+import { baselineOf, type DriftNotifier, type SchemaRepo } from '../../domain/schema/ports.js';
+import { describeDrift, driftSummary, observeSchema, recordOwnChange } from '../../domain/schema/drift.js';
 import { DEFAULT_STATEMENT_TIMEOUT_MS, SqlChangeExecutor } from '../shared/wiring-runner.js';
 
 /** Where a test makes the runner die, as a crashed Lambda would: a hook that throws stops the run there. */
@@ -38,6 +42,13 @@ export interface RunTaskDeps {
   /** The statement timeout the executor uses; the claim's lease is derived from it. */
   statementTimeoutMs: number;
   hooks?: RunTaskHooks;
+  /**
+   * Schema updates: the recorded schemas (the drift check's baseline; the after-schema becomes the
+   * new one) and the project's allowDriftedRollout. Without them no schema is read.
+   */
+  schemas?: SchemaRepo;
+  projects?: Pick<ProjectRepo, 'get'>;
+  drift?: DriftNotifier;
 }
 
 export interface ClaimedRun {
@@ -118,7 +129,7 @@ export function taskRunner(deps: RunTaskDeps): (input: RunTaskInput) => Promise<
    * `earlier`: a GitOps version applied before (nothing ran); the same checksum points at that
    * change, another one is drift, recorded as a DRIFT change-history entry and activity.
    */
-  async function record(run: ClaimedRun, change: ChangeRequest, outcome: ChangeOutcome, earlier?: AppliedVersion): Promise<Status> {
+  async function record(run: ClaimedRun, change: ChangeRequest, outcome: ChangeOutcome, earlier?: AppliedVersion, schema?: { before?: string; after: string }): Promise<Status> {
     const { task } = run;
     const time = deps.now();
     const status = outcome.status;
@@ -127,6 +138,8 @@ export function taskRunner(deps: RunTaskDeps): (input: RunTaskInput) => Promise<
       instance: task.target.instance, database, id: changeHistoryId(time, task.project, task.issue, task.id, run.attempt), status,
       type: changeType(task.type), statement: historyStatement(change.statement, change.checksum), version: run.issue.migrationVersion ?? changeVersion(time), issue: issueNameOf(task.project, task.issue),
       taskRun: taskRunName(task, run.runId), createTime: time.toISOString(), checksum: change.checksum,
+      ...(schema?.before !== undefined ? { schemaBefore: schema.before } : {}),
+      ...(schema ? { schemaAfter: schema.after } : {}),
     };
     const drift = earlier !== undefined && earlier.checksum !== change.checksum;
     if (drift) history.status = 'DRIFT';
@@ -201,8 +214,19 @@ export function taskRunner(deps: RunTaskDeps): (input: RunTaskInput) => Promise<
       ? await store.getAppliedVersion(task.target.instance, change.database, issue.migrationVersion)
       : undefined;
     if (earlier) return { status: await record(run, change, appliedBefore(issue.migrationVersion!, change, earlier), earlier) };
+    await withSchemaCheck(task, change);
     let outcome = await execute(run, change);
     await deps.hooks?.afterCommit?.(run, outcome);
+    let schema: { before?: string; after: string } | undefined;
+    if (outcome.status === 'FAILED' && outcome.drifted) outcome = await refusedForDrift(run, change, outcome.drifted);
+    else if (outcome.status === 'DONE' && outcome.schema) {
+      // Before the outcome is recorded: a crash in between is retried, finds its marker, and records this again.
+      schema = await recordOwnChange(driftDeps(), { instance: task.target.instance, database: change.database, ...outcome.schema, time: deps.now().toISOString() });
+      const expected = change.schemaCheck?.expected;
+      if (expected !== undefined && schema.before !== undefined && schema.before !== expected) {
+        outcome = { ...outcome, detail: `${outcome.detail}; the schema had drifted from the recorded one (${expected}), run as the project allows drifted rollouts` };
+      }
+    }
 
     if (outcome.status === 'DONE' && task.type === 'DATABASE_CREATE') {
       try {
@@ -211,8 +235,37 @@ export function taskRunner(deps: RunTaskDeps): (input: RunTaskInput) => Promise<
         outcome = { status: 'FAILED', error: `database created, but registering it failed: ${(e as Error).message}; run the task again` };
       }
     }
-    return { status: await record(run, change, outcome) };
+    return { status: await record(run, change, outcome, undefined, schema) };
   };
+
+  function driftDeps() {
+    return { schemas: deps.schemas!, databases: deps.databases, ...(deps.drift ? { drift: deps.drift } : {}) };
+  }
+
+  /**
+   * A schema update reads the live schema just before it runs: the baseline to compare with (one
+   * GetItem) and whether the project lets a drifted database be changed. Data updates read no catalog.
+   */
+  async function withSchemaCheck(task: StoredTask, change: ChangeRequest): Promise<void> {
+    if (task.type !== 'DATABASE_SCHEMA_UPDATE' || !deps.schemas) return;
+    const [head, project] = await Promise.all([deps.schemas.head(task.target.instance, change.database), deps.projects?.get(task.project)]);
+    change.schemaCheck = { ...(head ? { expected: baselineOf(head).checksum } : {}), allowDrift: project?.allowDriftedRollout === true };
+  }
+
+  /** The drift the executor found: recorded (the database marked drifted, SCHEMA_DRIFT) and named in the task's error. */
+  async function refusedForDrift(run: ClaimedRun, change: ChangeRequest, live: NonNullable<Extract<ChangeOutcome, { status: 'FAILED' }>['drifted']>): Promise<ChangeOutcome> {
+    const { instance } = run.task.target;
+    const time = deps.now().toISOString();
+    const seen = await observeSchema(driftDeps(), { instance, database: change.database, project: run.task.project, model: live, time });
+    const recorded = await deps.schemas!.snapshot(instance, change.database, seen.baseline);
+    const name = databaseName(instance, change.database);
+    return {
+      status: 'FAILED',
+      error:
+        `schema drift on ${name}: ${driftSummary(recorded ? describeDrift(recorded, live) : [])} (recorded schema ${seen.baseline}, live ${seen.checksum}); ` +
+        `nothing ran. See GET /v1/${name}/drift; accept the live schema with POST /v1/${name}:acceptDrift, or set the project's allowDriftedRollout`,
+    };
+  }
 }
 
 /**
@@ -244,8 +297,9 @@ let wired: ((input: RunTaskInput) => Promise<RunTaskOutput>) | undefined;
 /** The Lambda: module-scope clients, wired on first use. */
 export const handler = async (input: RunTaskInput): Promise<RunTaskOutput> => {
   if (!wired) {
-    const [{ store, deps }, { secrets }, { DynamoTaskRunStore, runnerCache }, { observeTaskRunStore }, { lateSink, emitLog }] = await Promise.all([
+    const [{ store, deps }, { secrets }, { DynamoTaskRunStore, runnerCache }, { observeTaskRunStore }, { lateSink, emitLog }, { schemaRepo }, { driftNotifier }] = await Promise.all([
       import('../shared/wiring.js'), import('../shared/wiring-sql.js'), import('../shared/wiring-runner.js'), import('../../domain/notify/events.js'), import('../shared/wiring-events.js'),
+      import('../shared/wiring-repos.js'), import('../shared/wiring-drift.js'),
     ]);
     const statementTimeoutMs = statementTimeoutFrom(process.env);
     // The instance and its password, cached per container with a bounded lifetime (runner-cache.ts).
@@ -253,6 +307,7 @@ export const handler = async (input: RunTaskInput): Promise<RunTaskOutput> => {
     wired = taskRunner({
       // Every run's start, outcome and failure also goes on the event bus (TASK_FAILED for webhooks).
       store: observeTaskRunStore(new DynamoTaskRunStore(store), lateSink, emitLog), instances: cached.instances, databases: deps.databases, secrets: cached.secrets, executor: new SqlChangeExecutor({ statementTimeoutMs }), now: () => new Date(), statementTimeoutMs,
+      schemas: schemaRepo, projects: deps.projects, drift: driftNotifier,
     });
   }
   return wired(input);

@@ -96,6 +96,9 @@ export class SluiceStack extends Stack {
   /** Instance sync: the step Lambda and the state machine that loops it until the operation is done. */
   readonly syncStep: SluiceFunction;
   readonly sync: SyncStateMachine;
+  /** The scheduled sync: a tick every minute starts every instance's sync when the workspace's syncInterval has passed. */
+  readonly syncSchedule: SluiceFunction;
+  readonly syncScheduleRule: Rule;
   /** Events on EventBridge and webhook delivery (rule → queue → delivery function, with a DLQ). */
   readonly notify: Notify;
 
@@ -189,8 +192,24 @@ export class SluiceStack extends Stack {
     this.sync = new SyncStateMachine(this, 'Sync', { syncStep: this.syncStep.fn, logRetention });
     functions.instances.fn.addEnvironment('SYNC_STATE_MACHINE_ARN', this.sync.stateMachine.stateMachineArn);
     this.sync.stateMachine.grantStartExecution(functions.instances.role);
+    // The scheduled sync lists each instance's databases (as :sync does) and starts its execution.
+    this.syncSchedule = new SluiceFunction(this, 'SyncSchedule', {
+      entry: HANDLER_ENTRIES.syncSchedule,
+      description: 'Sluice scheduled sync: start every instance\'s sync when the workspace\'s syncInterval has passed',
+      environment: { ...tableEnv, SYNC_STATE_MACHINE_ARN: this.sync.stateMachine.stateMachineArn },
+      logRetention,
+      timeout: Duration.minutes(5),
+    });
+    this.table.grantData(this.syncSchedule.fn);
+    grantDataSourceSecretRead(this.syncSchedule, this.stackName);
+    this.sync.stateMachine.grantStartExecution(this.syncSchedule.role);
+    this.syncScheduleRule = new Rule(this, 'SyncScheduleTick', {
+      description: 'Sluice: sync every instance when the workspace\'s syncInterval has passed (checked every minute)',
+      schedule: Schedule.rate(Duration.minutes(1)),
+      targets: [new LambdaFunction(this.syncSchedule.fn, { retryAttempts: 0 })],
+    });
     // Everything that opens a connection to a target database goes where the databases are.
-    if (props.runnerVpc) for (const fn of [functions.instances, functions.sql, workflow.runTask, workflow.checkBatch, this.backupCleanup, this.syncStep]) placeInVpc(fn, props.runnerVpc);
+    if (props.runnerVpc) for (const fn of [functions.instances, functions.sql, workflow.runTask, workflow.checkBatch, this.backupCleanup, this.syncStep, this.syncSchedule]) placeInVpc(fn, props.runnerVpc);
     this.workflow = workflow;
     this.pipeline = new PipelineStateMachine(this, 'Pipeline', {
       advance: workflow.advance.fn,
@@ -271,7 +290,7 @@ export class SluiceStack extends Stack {
 
     // Events: what writes pipeline transitions puts them on the default bus; webhooks deliver them.
     this.notify = new Notify(this, 'Notify', { table: this.table, tableEnv, logRetention, secretsPrefix: this.stackName });
-    for (const fn of [functions.issues, workflow.advance, workflow.approvalGate, workflow.runTask, workflow.checksResult, this.vcsWorker]) grantPutEvents(fn);
+    for (const fn of [functions.issues, workflow.advance, workflow.approvalGate, workflow.runTask, workflow.checksResult, this.vcsWorker, this.syncStep]) grantPutEvents(fn);
     // The webhooks API stores and replaces a webhook's URL and secret (a PATCH of one keeps the other), and queues :test.
     grantWebhookSecrets(functions.webhooks, this.stackName, ['secretsmanager:CreateSecret', 'secretsmanager:PutSecretValue', 'secretsmanager:GetSecretValue', 'secretsmanager:DeleteSecret'], 'The webhooks API stores, replaces and deletes the URL and secret of any project\'s webhook');
     this.notify.grantRetry(functions.webhooks);

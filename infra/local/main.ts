@@ -19,6 +19,7 @@ import type { LocalStepFunctions } from './stepfunctions.js';
 import { startSamples, type Samples } from './samples.js';
 import { localVcsDispatcher } from './vcs-worker.js';
 import { startBackupCleanupTimer } from './backup-cleanup.js';
+import { startSyncScheduleTimer } from './sync-schedule.js';
 import { CONSOLE_DIST, ensureConsoleBuilt } from '../console-build.js';
 import { localNotify, type LocalNotify } from './notify.js';
 
@@ -43,6 +44,7 @@ async function main(): Promise<void> {
   let pipeline: LocalStepFunctions | undefined;
   let sync: LocalSync | undefined;
   let cleanup: { stop(): Promise<void> } | undefined;
+  let syncSchedule: { stop(): Promise<void> } | undefined;
   let notify: LocalNotify | undefined;
   const vcsWorker = localVcsDispatcher();
   let stopping = false;
@@ -51,6 +53,7 @@ async function main(): Promise<void> {
     stopping = true;
     await server?.close();
     await cleanup?.stop();
+    await syncSchedule?.stop();
     // A push being turned into issues finishes first (the next start would not pick it up).
     await vcsWorker.idle();
     // Deliveries under way finish; pending retries are dropped (EventBridge and SQS do not exist here).
@@ -113,6 +116,8 @@ async function main(): Promise<void> {
     process.env.SLUICE_API_URL ??= server.url;
     // Prior backup retention: the handler the deployed schedule invokes, on a timer.
     cleanup = startBackupCleanupTimer((line) => say(line));
+    // The scheduled sync (workspace syncInterval): the handler the deployed rule invokes, on a timer.
+    syncSchedule = startSyncScheduleTimer((line) => say(line));
     const token = await keys.sign(admin!.email);
     samples = await startSamples({ dataDir: config.dataDir, apiUrl: server.url, token });
     say(`Sluice is running at ${server.url}  (data: ${config.dataDir}, DynamoDB Local: ${dynamo.endpoint})`);

@@ -14,7 +14,7 @@
 // committed in the change's own transaction and which were written right after.
 import { waitForOperation } from '../support/operations.js';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { PutCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -132,6 +132,8 @@ interface Ctx {
   reviewConfig(): Promise<Params>;
   /** A fresh data update whose task has a DONE run with a prior backup (written as the task runner would). */
   backedUp(): Promise<Params>;
+  /** The shared database drifted: its recorded baseline made different from its live schema (as a sync finding drift leaves it). */
+  drifted(): Promise<Params>;
 }
 
 /** Nothing listens on port 1: connecting fails at once. */
@@ -242,6 +244,8 @@ const FIXTURES: Record<Operation, Fixture> = {
   },
   getDatabase: { params: (c) => ({ instance: c.shared.liveInstance, database: c.shared.database }) },
   getDatabaseSchema: { params: (c) => ({ instance: c.shared.liveInstance, database: c.shared.database }), query: 'format=SQL' },
+  getDatabaseDrift: { params: (c) => ({ instance: c.shared.liveInstance, database: c.shared.database }) },
+  acceptDrift: { params: (c) => c.drifted() },
   updateDatabase: {
     params: (c) => ({ instance: c.shared.liveInstance, database: c.shared.database }),
     query: 'updateMask=labels',
@@ -552,6 +556,11 @@ beforeAll(async () => {
       return { reviewConfig: id(made.name) };
     },
     backedUp,
+    drifted: async () => {
+      const head = (await doc.send(new GetCommand({ TableName: tableName, Key: keys.schemaHead(liveInstance, database), ConsistentRead: true }))).Item!;
+      await doc.send(new PutCommand({ TableName: tableName, Item: { ...head, baseline: { checksum: '0'.repeat(64), time: t } } }));
+      return { instance: liveInstance, database };
+    },
   };
 }, 180_000);
 

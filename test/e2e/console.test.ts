@@ -156,6 +156,11 @@ describe.skipIf(chromiumMissing)('the web console, in Chromium, on npm start', (
 
     // Fixed where it failed (the table made on hr_test), then retried by a click.
     await onSampleServer(dataDir, 'pg-sample-test', 'hr_test', 'CREATE TABLE console_probe (id int PRIMARY KEY)');
+    // The table made by hand is drift from the schema Sluice recorded at the samples' sync: let the project run on it.
+    const allowed = await fetch(`${server.url}/v1/projects/sample?updateMask=allowDriftedRollout`, {
+      method: 'PATCH', headers: { authorization: `Bearer ${server.token}`, 'content-type': 'application/json' }, body: JSON.stringify({ allowDriftedRollout: true }),
+    });
+    expect(allowed.status).toBe(200);
     await admin.page.getByRole('button', { name: 'Run again' }).click();
     await admin.page.locator('h1 [data-status="DONE"]').waitFor({ timeout: 120_000 });
     await admin.page.locator('[data-activity="TASK_RETRIED"]').waitFor({ timeout: 30_000 });

@@ -63,7 +63,8 @@ beforeAll(async () => {
   api = await startApi();
   ok(await api.call('POST', '/v1/users', { body: { email: DBA, title: 'DBA', role: 'workspaceDBA' } }), 201);
   const dev = ok(await api.call('POST', '/v1/users', { body: { email: DEV, title: 'Dev', role: 'workspaceMember' } }), 201);
-  ok(await api.call('POST', '/v1/projects', { body: { id: PROJECT, title: 'Checks' } }), 201);
+  // Tables made by hand here are the test's setup, not drift (test/e2e/drift.test.ts covers drift).
+  ok(await api.call('POST', '/v1/projects', { body: { id: PROJECT, title: 'Checks', allowDriftedRollout: true } }), 201);
   const policy = ok(await api.call('GET', `/v1/projects/${PROJECT}:getIamPolicy`));
   ok(await api.call('POST', `/v1/projects/${PROJECT}:setIamPolicy`, { body: { policy: { bindings: [...policy.bindings, { role: 'projectDeveloper', members: [dev.name] }], etag: policy.etag } } }));
   ok(await api.call('PATCH', '/v1/environments/prod?updateMask=rolloutPolicy.requireApproval', { body: { rolloutPolicy: { requireApproval: false } } }));
@@ -240,7 +241,8 @@ describe('statements that cannot run in a transaction', () => {
       const made = ok(await api.call('POST', `/v1/projects/${PROJECT}/issues`, { as: DEV, body: { title: 'Index', type: 'DATABASE_SCHEMA_UPDATE', statement: 'CREATE INDEX CONCURRENTLY busy_v ON busy (v);', targets: [pgTarget] } }), 201);
       const done = await waitIssue(made.name, 'the index to be built', finished);
       expect(done.status, JSON.stringify(tasksOf(done)[0].latestTaskRun)).toBe('DONE');
-      expect(tasksOf(done)[0].latestTaskRun.detail).toBe('applied in 1 step (CREATE INDEX CONCURRENTLY outside a transaction)');
+      // The table was made by hand after the sync: the detail also says it ran on a drifted schema.
+      expect(tasksOf(done)[0].latestTaskRun.detail).toMatch(/^applied in 1 step \(CREATE INDEX CONCURRENTLY outside a transaction\); the schema had drifted/);
       expect(await adminQuery(pg, "SELECT i.indisvalid AS valid FROM pg_index i WHERE i.indexrelid = to_regclass('public.busy_v')", DB)).toEqual([{ valid: true }]);
       const history = ok(await api.call('GET', `/v1/${pgTarget}/changeHistories`)).changeHistories.filter((h: Body) => h.issue === made.name);
       expect(history).toHaveLength(1);

@@ -196,6 +196,16 @@ describe.skipIf(!maria)('README.md, top to bottom in one shell', () => {
     expect(schemas).toContain('ALTER TABLE "public"."employees" DROP COLUMN "nickname";');
     expect(schemas).toMatch(/"differing":\["instances\/pg-sample-(prod|test)\/databases\/hr_(prod|test)"\]/);
 
+    // Drift: the column added by hand in hr_prod is listed by the filter and named by the diff; the
+    // schema change refuses with it; after :acceptDrift it runs, and its history entry's diff shows the index.
+    const found = out('filter=drifted');
+    expect(found).toMatch(/^instances\/pg-sample-prod\/databases\/hr_prod drifted since \d{4}-/m);
+    expect(found).toMatch(/^\+ {2}"locker" text$/m);
+    expect(out('Index hire dates')).toMatch(/^schema drift on instances\/pg-sample-prod\/databases\/hr_prod: table public\.employees: column locker added \(/m);
+    const accepted = out(':acceptDrift');
+    expect(accepted).toMatch(/^BASELINE [0-9a-f]{12} -> [0-9a-f]{12}$/m);
+    expect(accepted).toMatch(/^\+CREATE INDEX employees_hired_on ON public\.employees USING btree \(hired_on\)/m);
+
     expect(out('mariadb-local:testConnection')).toContain('"ok":true');
 
     // The developer of shop sees its database and gets 403 changing it; the releaser, not in shop, 404.

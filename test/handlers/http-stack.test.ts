@@ -62,7 +62,7 @@ describe('authentication', () => {
     // Assess
     expect(res.status).toBe(200);
     expect(res.body).toEqual({
-      name: 'workspace', title: 'Acme', allowSelfApproval: false, auditRetention: '7776000s', outboundAllowlist: [], createTime: '2026-01-01T00:00:00Z', updateTime: '2026-01-01T00:00:00Z', etag: expect.any(String),
+      name: 'workspace', title: 'Acme', allowSelfApproval: false, auditRetention: '7776000s', outboundAllowlist: [], syncInterval: '1800s', createTime: '2026-01-01T00:00:00Z', updateTime: '2026-01-01T00:00:00Z', etag: expect.any(String),
     });
   });
 

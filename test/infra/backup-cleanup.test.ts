@@ -20,7 +20,7 @@ describe('prior backup cleanup', () => {
 
   it('is invoked by one enabled schedule, every hour, with retries', () => {
     // Schedules only (the webhook rule matches events, not a clock).
-    const rules = ofType(s, 'AWS::Events::Rule').filter(([, r]) => r.Properties.ScheduleExpression);
+    const rules = ofType(s, 'AWS::Events::Rule').filter(([, r]) => r.Properties.ScheduleExpression && JSON.stringify(r.Properties.Targets).includes(fnId));
     expect(rules).toHaveLength(1);
     const [ruleId, rule] = rules[0]!;
     expect(ruleId).toBe(s.id(s.stack.backupCleanupSchedule));

@@ -43,6 +43,7 @@ const ON_FIRST_USE: Partial<Record<Name, Heavy[]>> = {
   workspace: ['cel'],
   hooks: ['lambda client', 'secrets-manager client'],
   backupCleanup: ['mysql2', 'pg'],
+  syncSchedule: ['mysql2', 'pg'],
 };
 
 const LIMIT = 400 * 1024;

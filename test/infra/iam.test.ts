@@ -122,8 +122,10 @@ const EXPECTED: Record<string, { id: string; actions: string[] }> = {
   audit: { id: s.id(s.stack.functions.audit.fn), actions: [...LOGS, 'dynamodb:GetItem', 'dynamodb:Query'].sort() },
   // Prior backup retention: reads the backup index and marks task runs, reads (never writes) the data sources' passwords to drop backup tables.
   backupCleanup: { id: s.id(s.stack.backupCleanup.fn), actions: [...LOGS, ...TABLE_ITEMS, 'secretsmanager:GetSecretValue'].sort() },
-  // Instance sync steps: record schemas (chunks in batches) and tables; read (never write) the data sources' passwords.
-  syncStep: { id: s.id(s.stack.syncStep.fn), actions: [...LOGS, ...TABLE_ITEMS, 'dynamodb:BatchWriteItem', 'secretsmanager:GetSecretValue'].sort() },
+  // Instance sync steps: record schemas (chunks in batches) and tables; read (never write) the data sources' passwords; SCHEMA_DRIFT.
+  syncStep: { id: s.id(s.stack.syncStep.fn), actions: [...LOGS, ...TABLE_ITEMS, 'dynamodb:BatchWriteItem', 'secretsmanager:GetSecretValue', ...EVENTS].sort() },
+  // The scheduled sync's tick: lists each instance's databases (the data sources' passwords, read only) and starts its sync execution.
+  syncSchedule: { id: s.id(s.stack.syncSchedule.fn), actions: [...LOGS, ...TABLE_ITEMS, 'secretsmanager:GetSecretValue', 'states:StartExecution'].sort() },
 };
 const SECRET_RESOURCE: Record<string, unknown> = { webhooks: webhookSecrets, webhookDelivery: webhookSecrets, vcs: vcsSecrets('*'), hooks: vcsSecrets('*/webhookSecret-??????'), vcsWorker: vcsSecrets('*/accessToken-??????') };
 
@@ -179,7 +181,7 @@ describe('IAM', () => {
       else if (list(st.Action).includes('dynamodb:BatchWriteItem') || list(st.Action).includes('dynamodb:BatchGetItem')) expect(st.Resource).toEqual(table);
       else if (service === 'dynamodb') expect(st.Resource).toEqual(tableResources);
       else if (service === 'secretsmanager') expect(st.Resource).toEqual(SECRET_RESOURCE[name] ?? ownSecrets);
-      else if (list(st.Action).includes('states:StartExecution')) expect(st.Resource).toEqual(name === 'instances' ? syncMachine : stateMachine);
+      else if (list(st.Action).includes('states:StartExecution')) expect(st.Resource).toEqual(name === 'instances' || name === 'syncSchedule' ? syncMachine : stateMachine);
       else if (service === 'events') expect([st.Action, st.Resource]).toEqual(['events:PutEvents', defaultBus]);
       else if (service === 'sqs') expect(st.Resource).toEqual(deliveryQueue);
       else if (list(st.Action).includes('states:StopExecution')) expect([st.Action, st.Resource]).toEqual([['states:StopExecution', 'states:DescribeExecution'], executions]);
@@ -265,21 +267,24 @@ describe('IAM', () => {
         [EXPECTED.hooks!.id, s.stack.stackName],
         [EXPECTED.vcsWorker!.id, s.stack.stackName],
         [EXPECTED.syncStep!.id, s.stack.stackName],
+        [EXPECTED.syncSchedule!.id, s.stack.stackName],
         [EXPECTED.webhooks!.id, s.stack.stackName],
         [EXPECTED.webhookDelivery!.id, s.stack.stackName],
       ].sort(),
     );
   });
 
-  it('only this API may invoke the HTTP functions, and only the cleanup schedule the cleanup', () => {
+  it('only this API may invoke the HTTP functions, only the cleanup schedule the cleanup, and only the sync tick the scheduled sync', () => {
     const api = s.id(s.stack.api.api);
-    const cleanup = s.id(s.stack.backupCleanup.fn);
-    const [scheduled, ...others] = ofType(s, 'AWS::Lambda::Permission').filter(([, p]) => p.Properties.Principal === 'events.amazonaws.com');
-    expect(others).toEqual([]);
-    expect(scheduled![1].Properties).toEqual({
-      Action: 'lambda:InvokeFunction', FunctionName: { 'Fn::GetAtt': [cleanup, 'Arn'] }, Principal: 'events.amazonaws.com',
-      SourceArn: { 'Fn::GetAtt': [s.id(s.stack.backupCleanupSchedule), 'Arn'] },
-    });
+    const scheduled = ofType(s, 'AWS::Lambda::Permission').filter(([, p]) => p.Properties.Principal === 'events.amazonaws.com').map(([, p]) => p.Properties);
+    expect(scheduled.sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)))).toEqual(
+      [
+        { fn: s.stack.backupCleanup.fn, rule: s.stack.backupCleanupSchedule },
+        { fn: s.stack.syncSchedule.fn, rule: s.stack.syncScheduleRule },
+      ]
+        .map(({ fn, rule }) => ({ Action: 'lambda:InvokeFunction', FunctionName: { 'Fn::GetAtt': [s.id(fn), 'Arn'] }, Principal: 'events.amazonaws.com', SourceArn: { 'Fn::GetAtt': [s.id(rule), 'Arn'] } }))
+        .sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b))),
+    );
     for (const [id, perm] of ofType(s, 'AWS::Lambda::Permission').filter(([, p]) => p.Properties.Principal !== 'events.amazonaws.com')) {
       expect(perm.Properties.Principal, id).toBe('apigateway.amazonaws.com');
       expect(JSON.stringify(perm.Properties.SourceArn), id).toContain(`{"Ref":"${api}"}`);

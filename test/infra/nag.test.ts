@@ -124,6 +124,8 @@ describe('cdk-nag AwsSolutions', () => {
       'Sluice/Sync/StateMachine/Role AwsSolutions-IAM5[Resource::*]',
       expect.stringMatching(/^Sluice\/Sync\/StateMachine\/Role AwsSolutions-IAM5\[Resource::<SyncInstanceFunction[0-9A-F]+\.Arn>:\*\]$/),
       'Sluice/SyncInstance/Role AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:Sluice/*]',
+      // The scheduled sync lists each instance's databases with its ADMIN data source, as :sync does.
+      'Sluice/SyncSchedule/Role AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:Sluice/*]',
       'Sluice/Vcs/Role AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:Sluice/vcs/*]',
       'Sluice/VcsWorker/Role AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:Sluice/vcs/*/accessToken-??????]',
       'Sluice/Webhooks/Role AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:Sluice/webhooks/*]',

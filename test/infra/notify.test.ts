@@ -32,6 +32,6 @@ describe('notify', () => {
     const [, mapping] = ofType(s, 'AWS::Lambda::EventSourceMapping')[0]!;
     expect(mapping.Properties).toMatchObject({ FunctionResponseTypes: ['ReportBatchItemFailures'], BatchSize: 5, EventSourceArn: { 'Fn::GetAtt': [s.id(s.stack.notify.queue), 'Arn'] } });
     const withBus = ofType(s, 'AWS::Lambda::Function').filter(([, f]) => f.Properties.Environment?.Variables?.SLUICE_EVENT_BUS === 'default').map(([id]) => id).sort();
-    expect(withBus).toEqual([s.stack.functions.issues, s.stack.workflow.advance, s.stack.workflow.approvalGate, s.stack.workflow.runTask, s.stack.workflow.checksResult, s.stack.vcsWorker].map((f) => s.id(f.fn)).sort());
+    expect(withBus).toEqual([s.stack.functions.issues, s.stack.workflow.advance, s.stack.workflow.approvalGate, s.stack.workflow.runTask, s.stack.workflow.checksResult, s.stack.vcsWorker, s.stack.syncStep].map((f) => s.id(f.fn)).sort());
   });
 });

@@ -94,7 +94,7 @@ describe('pipeline wiring in SluiceStack', () => {
     const v = synth({ adminEmail: ADMIN, vpcId: 'vpc-0123456789abcdef0', subnetIds: 'subnet-0123456789abcdef0, subnet-0123456789abcdef1', securityGroupIds: 'sg-0123456789abcdef0' });
     const placed = ofType(v, 'AWS::Lambda::Function').filter(([, f]) => f.Properties.VpcConfig !== undefined);
     expect(placed.map(([id]) => id).sort()).toEqual(
-      [v.stack.functions.instances.fn, v.stack.functions.sql.fn, v.stack.workflow.runTask.fn, v.stack.workflow.checkBatch.fn, v.stack.backupCleanup.fn, v.stack.syncStep.fn].map((fn) => v.id(fn)).sort(),
+      [v.stack.functions.instances.fn, v.stack.functions.sql.fn, v.stack.workflow.runTask.fn, v.stack.workflow.checkBatch.fn, v.stack.backupCleanup.fn, v.stack.syncStep.fn, v.stack.syncSchedule.fn].map((fn) => v.id(fn)).sort(),
     );
     expect(placed[0]![1].Properties.VpcConfig).toEqual({ SubnetIds: ['subnet-0123456789abcdef0', 'subnet-0123456789abcdef1'], SecurityGroupIds: ['sg-0123456789abcdef0'] });
     const role = v.resources[placed[0]![0]]!.Properties.Role['Fn::GetAtt'][0] as string;

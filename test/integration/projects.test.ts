@@ -43,7 +43,7 @@ describe('projects', () => {
     expect(created.status).toBe(201);
     expect(created.body).toEqual({
       name: 'projects/shop', title: 'Shop', state: 'ACTIVE', maxParallelTasks: 10,
-      priorBackup: true, priorBackupMaxRows: 1_000_000, priorBackupRetention: '2592000s', allowOutOfOrderVersions: false,
+      priorBackup: true, priorBackupMaxRows: 1_000_000, priorBackupRetention: '2592000s', allowOutOfOrderVersions: false, allowDriftedRollout: false,
       createTime: expect.any(String), updateTime: expect.any(String), etag: expect.any(String),
     });
     expect(policy.status).toBe(200);

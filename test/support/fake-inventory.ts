@@ -75,6 +75,18 @@ export class FakeDatabases implements DatabaseRepo {
     return structuredClone(written);
   }
 
+  async setDrift(instance: string, name: string, drifted: boolean, time: string): Promise<boolean> {
+    const row = this.rows.get(FakeDatabases.key(instance, name));
+    if (!row || (row.drifted === true) === drifted) return false;
+    this.writes++;
+    if (drifted) Object.assign(row, { drifted, driftTime: time });
+    else {
+      row.drifted = false;
+      delete row.driftTime;
+    }
+    return true;
+  }
+
   async applySync(instance: string, plan: SyncPlan): Promise<void> {
     for (const d of plan.create) {
       const key = FakeDatabases.key(instance, d.name);

@@ -12,6 +12,8 @@ export class FakeSchemas implements SchemaRepo {
     this.snapshots.set(`${instance}/${database}/${head.checksum}`, structuredClone(model));
     this.heads.set(`${instance}/${database}`, structuredClone(head));
   }
+  storeSnapshot = async (instance: string, database: string, model: DatabaseSchema, checksum: string) =>
+    void this.snapshots.set(`${instance}/${database}/${checksum}`, structuredClone(model));
 }
 
 export class FakeOperations implements OperationRepo {

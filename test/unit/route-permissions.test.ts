@@ -57,6 +57,8 @@ const PINNED: readonly (readonly [string, string, string | null])[] = [
   ['getOperation', 'GET /v1/operations/{operation}', 'instances.get'],
   ['getDatabaseSchema', 'GET /v1/instances/{instance}/databases/{database}/schema', 'databases.get'],
   ['diffSchema', 'POST /v1/instances/{instance}/databases/{database}:diffSchema', 'databases.get'],
+  ['getDatabaseDrift', 'GET /v1/instances/{instance}/databases/{database}/drift', 'databases.get'],
+  ['acceptDrift', 'POST /v1/instances/{instance}/databases/{database}:acceptDrift', 'databases.update'],
   ['checkConsistency', 'GET /v1/projects/{project}/databaseGroups/{databaseGroup}:checkConsistency', 'databaseGroups.get'],
 
   // Projects and members

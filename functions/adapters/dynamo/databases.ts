@@ -197,6 +197,25 @@ export class DynamoDatabaseRepo implements DatabaseRepo {
     }
   }
 
+  async setDrift(instance: string, name: string, drifted: boolean, time: string): Promise<boolean> {
+    try {
+      // No version bump: drift is the schema's state, not an edit of the database (an etag a client holds stays good).
+      await this.store.doc.send(
+        new UpdateCommand({
+          TableName: this.store.tableName,
+          Key: keys.database(instance, name),
+          UpdateExpression: drifted ? 'SET drifted = :d, driftTime = :t' : 'SET drifted = :d REMOVE driftTime',
+          ConditionExpression: drifted ? 'attribute_exists(pk) AND (attribute_not_exists(drifted) OR drifted = :no)' : 'drifted = :yes',
+          ExpressionAttributeValues: drifted ? { ':d': true, ':t': time, ':no': false } : { ':d': false, ':yes': true },
+        }),
+      );
+      return true;
+    } catch (e) {
+      if (e instanceof ConditionalCheckFailedException) return false;
+      throw e;
+    }
+  }
+
   /** BatchWriteItem in chunks of 25, retrying unprocessed items with backoff. */
   private batchWrite(requests: Record<string, unknown>[]): Promise<void> {
     return this.store.batchWrite(requests, 4);

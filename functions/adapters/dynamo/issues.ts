@@ -537,6 +537,20 @@ export class DynamoIssueRepo implements IssueRepo {
     return out.Item ? readEntity<ChangeHistory>(out.Item) : undefined;
   }
 
+  async putChangeHistory(history: ChangeHistory): Promise<void> {
+    try {
+      await this.store.doc.send(
+        new PutCommand({
+          TableName: this.store.tableName,
+          Item: entityItem('ChangeHistory', keys.changeHistory(history.instance, history.database, history.id), history),
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
+    } catch (e) {
+      if (!(e instanceof ConditionalCheckFailedException)) throw e;
+    }
+  }
+
   private async conditional(key: Key, expr: string, cond: string, names: Record<string, string>, values: Record<string, unknown>, label: string): Promise<void> {
     try {
       await this.store.doc.send(

@@ -9,7 +9,7 @@ export const pad = (n: number, width = 10): string => String(n).padStart(width, 
 export type EntityType = 'Workspace' | 'Counter' | 'User' | 'UserEmail' | 'Environment' | 'Project' | 'Idempotency' | 'Config' | 'Instance' | 'Database' | 'Table'
   | 'Issue' | 'Stage' | 'Task' | 'TaskRun' | 'Activity' | 'ChangeHistory' | 'Sheet' | 'SheetChunk' | 'StatementChunk' | 'DatabaseGroup' | 'TableGroup'
   | 'VcsConnector' | 'VcsDelivery' | 'VcsDeliveryId' | 'VcsFile' | 'AppliedVersion' | 'VersionedTask' | 'ApprovalRules' | 'AuditLog' | 'BackupIndex'
-  | 'SchemaHead' | 'SchemaChunk' | 'Operation' | 'Webhook' | 'WebhookDelivery'
+  | 'SchemaHead' | 'SchemaChunk' | 'SyncSchedule' | 'Operation' | 'Webhook' | 'WebhookDelivery'
   | 'ReviewConfig' | 'PlanCheck' | 'StatementCheck' | 'TaskCount';
 
 /** Server-given names go into sort keys escaped, so that `#` and `.` stay separators. */
@@ -201,6 +201,8 @@ export const keys = {
     sk: `SNAP#${checksum}#${pad(index, 4)}`,
   }),
   schemaChunkPrefix: (checksum: string): string => `SNAP#${checksum}#`,
+  /** When the scheduled sync last started a round (domain/schema/schedule.ts). */
+  syncSchedule: (): Key => ({ pk: 'SYNC_SCHEDULE', sk: 'SYNC_SCHEDULE' }),
   /** Long-running operations (instance sync), by id. */
   operation: (id: string): Key => ({ pk: `OPERATION#${id}`, sk: 'OPERATION' }),
 };

@@ -16,7 +16,7 @@ export class DynamoSchemaRepo implements SchemaRepo {
 
   async head(instance: string, database: string): Promise<SchemaHead | undefined> {
     const item = await this.store.get<SchemaHead>(keys.schemaHead(instance, database));
-    return item ? { checksum: item.checksum, syncTime: item.syncTime } : undefined;
+    return item ? { checksum: item.checksum, syncTime: item.syncTime, ...(item.baseline ? { baseline: item.baseline } : {}) } : undefined;
   }
 
   async snapshot(instance: string, database: string, checksum: string): Promise<DatabaseSchema | undefined> {
@@ -26,18 +26,20 @@ export class DynamoSchemaRepo implements SchemaRepo {
     return JSON.parse(gunzipSync(bytes).toString('utf8')) as DatabaseSchema;
   }
 
-  async record(instance: string, database: string, model: DatabaseSchema, head: SchemaHead): Promise<void> {
-    const current = await this.head(instance, database);
-    if (current?.checksum !== head.checksum) {
-      const zipped = gzipSync(JSON.stringify(model));
-      const parts: Buffer[] = [];
-      for (let i = 0; i < zipped.length; i += CHUNK_BYTES) parts.push(zipped.subarray(i, i + CHUNK_BYTES));
-      await this.store.batchWrite(
-        parts.map((data, index) => ({
-          PutRequest: { Item: toItem('SchemaChunk', keys.schemaChunk(instance, database, head.checksum, index), { instance, database, of: parts.length, data }) },
-        })),
-      );
-    }
+  async record(instance: string, database: string, model: DatabaseSchema, head: SchemaHead, known?: { head: SchemaHead | undefined }): Promise<void> {
+    const current = known ? known.head : await this.head(instance, database);
+    if (current?.checksum !== head.checksum) await this.storeSnapshot(instance, database, model, head.checksum);
     await this.store.doc.send(new PutCommand({ TableName: this.store.tableName, Item: toItem('SchemaHead', keys.schemaHead(instance, database), { instance, database, ...head }) }));
+  }
+
+  async storeSnapshot(instance: string, database: string, model: DatabaseSchema, checksum: string): Promise<void> {
+    const zipped = gzipSync(JSON.stringify(model));
+    const parts: Buffer[] = [];
+    for (let i = 0; i < zipped.length; i += CHUNK_BYTES) parts.push(zipped.subarray(i, i + CHUNK_BYTES));
+    await this.store.batchWrite(
+      parts.map((data, index) => ({
+        PutRequest: { Item: toItem('SchemaChunk', keys.schemaChunk(instance, database, checksum, index), { instance, database, of: parts.length, data }) },
+      })),
+    );
   }
 }

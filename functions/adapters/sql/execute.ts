@@ -5,11 +5,16 @@
 // copy wait for the first and then find it: a committed change is never run again.
 // MySQL/MariaDB: DDL commits implicitly, so the marker (in a `sluice_history` database) is checked
 // before and written after the statement; the crash window between the two is written down.
+// A schema update (change.schemaCheck) also reads the catalog on the same connection just before
+// the statement (after the marker check, so a change an earlier attempt applied is never taken
+// for drift; on PostgreSQL inside the change's transaction) and just after it.
 import type { Connection, ResultSetHeader } from 'mysql2/promise';
 import { pgClient } from './connect-pg.js';
 import { withMysqlConnection } from './connect-mysql.js';
 import pg from 'pg';
 import type { ChangeExecutor, ChangeOutcome, ChangeRequest } from '../../../domain/pipeline/task-run.js';
+import { driftRefusal } from '../../../domain/pipeline/schema-check.js';
+import { normalize, type DatabaseSchema } from '../../../domain/schema/model.js';
 import { createDatabaseStatement, quoteIdent } from '../../../domain/inventory/instances.js';
 import type { ConnectionTarget } from '../../../domain/inventory/ports.js';
 import { DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_STATEMENT_TIMEOUT_MS, describeFailure, scrub, settleWithin, withDeadline } from './common.js';
@@ -89,6 +94,17 @@ export class SqlChangeExecutor implements ChangeExecutor {
     return { status: 'FAILED', error: describeFailure(e, target, this.connectMs, this.statementMs) };
   }
 
+  /** The catalog readers load on the first schema update, not with the executor. */
+  private async pgSchema(c: pg.Client): Promise<DatabaseSchema> {
+    const { readPostgresSchema } = await import('./schema-postgres.js');
+    return normalize(await readPostgresSchema(c));
+  }
+
+  private async mysqlSchema(c: Connection, database: string): Promise<DatabaseSchema> {
+    const { readMysqlSchema } = await import('./schema-mysql.js');
+    return normalize(await readMysqlSchema(c, database, this.statementMs + 5_000));
+  }
+
   // PostgreSQL
 
   private async pg(target: ConnectionTarget, database: string, work: (c: pg.Client) => Promise<ChangeOutcome>): Promise<ChangeOutcome> {
@@ -151,7 +167,7 @@ export class SqlChangeExecutor implements ChangeExecutor {
   private async pgApply(c: pg.Client, change: ChangeRequest): Promise<ChangeOutcome> {
     // A statement PostgreSQL refuses in a transaction block (from the parse tree): in segments, each such one alone.
     const segments = await segmentsOf(c, change.statement);
-    if (segments) return pgApplySegments(c, change, segments, (client) => this.pgHistory(client));
+    if (segments) return this.pgApplyInSegments(c, change, segments);
     // The marker first: a second copy of this task blocks here until the first ends, then
     // finds its marker (committed) or takes over (rolled back).
     const marked = await this.pgBegin(c, change);
@@ -159,17 +175,45 @@ export class SqlChangeExecutor implements ChangeExecutor {
       if (marked.rowCount === 0) {
         await c.query('ROLLBACK');
         const prior = await c.query<{ attempt: number }>(`SELECT attempt FROM ${HISTORY}.applied WHERE task_key = $1`, [change.taskKey]);
-        return alreadyApplied(prior.rows[0]?.attempt, `${HISTORY}.applied`);
+        const done = alreadyApplied(prior.rows[0]?.attempt, `${HISTORY}.applied`);
+        return change.schemaCheck ? { ...done, schema: { after: await this.pgSchema(c) } } : done;
+      }
+      let before: DatabaseSchema | undefined;
+      if (change.schemaCheck) {
+        before = await this.pgSchema(c);
+        const refused = driftRefusal(change.schemaCheck, before);
+        if (refused) {
+          await c.query('ROLLBACK');
+          return refused;
+        }
       }
       const out = (await c.query(change.statement)) as pg.QueryResult | pg.QueryResult[];
+      // Read inside the transaction: exactly what this change leaves, committed with it.
+      const after = change.schemaCheck ? await this.pgSchema(c) : undefined;
       await c.query('COMMIT');
       const results = Array.isArray(out) ? out : [out];
       const affectedRows = results.reduce((n, r) => n + (r.command === 'SELECT' ? 0 : (r.rowCount ?? 0)), 0);
-      return { status: 'DONE', affectedRows, alreadyApplied: false, detail: 'applied' };
+      return { status: 'DONE', affectedRows, alreadyApplied: false, detail: 'applied', ...(after ? { schema: { ...(before ? { before } : {}), after } } : {}) };
     } catch (e) {
       await c.query('ROLLBACK').catch(() => undefined);
       throw e;
     }
+  }
+
+  /**
+   * Statements PostgreSQL refuses in a transaction, in segments (non-transactional.ts). The drift
+   * check runs on a first attempt only: a later one may find segments an earlier attempt ran.
+   */
+  private async pgApplyInSegments(c: pg.Client, change: ChangeRequest, segments: Parameters<typeof pgApplySegments>[2]): Promise<ChangeOutcome> {
+    let before: DatabaseSchema | undefined;
+    if (change.schemaCheck && change.attempt === 1) {
+      before = await this.pgSchema(c);
+      const refused = driftRefusal(change.schemaCheck, before);
+      if (refused) return refused;
+    }
+    const out = await pgApplySegments(c, change, segments, (client) => this.pgHistory(client));
+    if (!change.schemaCheck || out.status !== 'DONE') return out;
+    return { ...out, schema: { ...(before && !out.alreadyApplied ? { before } : {}), after: await this.pgSchema(c) } };
   }
 
   /**
@@ -256,7 +300,16 @@ export class SqlChangeExecutor implements ChangeExecutor {
     const marker = await this.mysqlHistory(c);
     if (marker) {
       const prior = await this.mysqlMarker(c, change.taskKey);
-      if (prior !== undefined) return alreadyApplied(prior, `${HISTORY}.applied`);
+      if (prior !== undefined) {
+        const done = alreadyApplied(prior, `${HISTORY}.applied`);
+        return change.schemaCheck ? { ...done, schema: { after: await this.mysqlSchema(c, change.database) } } : done;
+      }
+    }
+    let before: DatabaseSchema | undefined;
+    if (change.schemaCheck) {
+      before = await this.mysqlSchema(c, change.database);
+      const refused = driftRefusal(change.schemaCheck, before);
+      if (refused) return refused;
     }
     await this.query(c, `USE ${quoteIdent('MYSQL', change.database)}`);
     await this.mysqlTimeout(c);
@@ -268,7 +321,12 @@ export class SqlChangeExecutor implements ChangeExecutor {
       await this.query(c, 'COMMIT');
       const results = (Array.isArray(out) ? out : [out]) as unknown[];
       const affectedRows = results.reduce<number>((n, r) => n + (typeof (r as ResultSetHeader)?.affectedRows === 'number' ? (r as ResultSetHeader).affectedRows : 0), 0);
-      return { status: 'DONE', affectedRows, alreadyApplied: false, detail: marker ? 'applied' : `applied (no ${HISTORY} marker: the admin user cannot create it)` };
+      // DDL committed itself: the catalog shows it now.
+      const after = change.schemaCheck ? await this.mysqlSchema(c, change.database) : undefined;
+      return {
+        status: 'DONE', affectedRows, alreadyApplied: false, detail: marker ? 'applied' : `applied (no ${HISTORY} marker: the admin user cannot create it)`,
+        ...(after ? { schema: { ...(before ? { before } : {}), after } } : {}),
+      };
     } catch (e) {
       await this.query(c, 'ROLLBACK').catch(() => undefined);
       // Another copy committed first: ours was rolled back (DML), or ran twice (DDL; see RELIABILITY.md).

@@ -16,7 +16,7 @@ export class RunnerCrash extends Error {}
 /** A concurrent CREATE ... IF NOT EXISTS colliding on the catalog's unique index. */
 export const CATALOG_RACE = ['23505', '42P06', '42P07'];
 
-export const alreadyApplied = (attempt: unknown, where: string): ChangeOutcome => ({
+export const alreadyApplied = (attempt: unknown, where: string): Extract<ChangeOutcome, { status: 'DONE' }> => ({
   status: 'DONE',
   alreadyApplied: true,
   detail: `already applied by attempt ${String(attempt)} (marker in ${where}); not run again`,

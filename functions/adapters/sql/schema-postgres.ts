@@ -3,8 +3,8 @@
 import type pg from 'pg';
 import type { Column, Constraint, ConstraintType, DatabaseSchema, Index, Routine, Schema, Sequence, Table } from '../../../domain/schema/model.js';
 
-/** Schemas Sluice never reports: the system's and the runner's own. */
-const SKIP_SCHEMAS = `n.nspname NOT IN ('pg_catalog', 'information_schema', 'sluice_history') AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp\\_%'`;
+/** Schemas Sluice never reports: the system's and its own (the runner's markers, prior backups): they are no drift. */
+const SKIP_SCHEMAS = `n.nspname NOT IN ('pg_catalog', 'information_schema', 'sluice_history', 'sluice_backup') AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp\\_%'`;
 /** Objects an extension created belong to the extension, not to the schema. */
 const NOT_EXTENSION = (classid: string, oid: string) =>
   `NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d WHERE d.classid = '${classid}'::regclass AND d.objid = ${oid} AND d.deptype = 'e')`;
