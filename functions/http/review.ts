@@ -3,7 +3,6 @@
 import type { Access } from '../../domain/access/access.js';
 import { UnauthenticatedError } from '../../domain/common/errors.js';
 import { parseUserChosenId } from '../../domain/common/names.js';
-import { checkSql, listReviewRules } from '../../domain/review/check.js';
 import { createReviewConfig, deleteReviewConfig, getReviewConfig, listReviewConfigs, toReviewConfigResource, updateReviewConfig, type ReviewConfigDeps } from '../../domain/review/configs.js';
 import { httpHandler, type Request } from '../shared/http.js';
 import { reviewConfigRepo, schemaRepo } from '../shared/wiring-repos.js';
@@ -18,6 +17,9 @@ const configDeps: ReviewConfigDeps = {
   now: deps.now,
 };
 
+// The rules' code (and, through it, the parsers' loaders) on first use: the configs' routes never need it.
+const check = () => import('../../domain/review/check.js');
+
 const caller = (req: Request): Access => {
   if (!req.access) throw new UnauthenticatedError();
   return req.access;
@@ -25,7 +27,7 @@ const caller = (req: Request): Access => {
 const configId = (req: Request): string => parseUserChosenId(req.params.reviewConfig!, 'reviewConfig');
 
 export const handler = httpHandler('review', { deps, idempotency, audit }, {
-  listReviewRules: async () => ({ body: listReviewRules() }),
+  listReviewRules: async () => ({ body: (await check()).listReviewRules() }),
   listReviewConfigs: async () => ({ body: { reviewConfigs: (await listReviewConfigs(configDeps)).map(toReviewConfigResource) } }),
   createReviewConfig: async (req) => ({ body: toReviewConfigResource(await createReviewConfig(configDeps, req.body)) }),
   getReviewConfig: async (req) => ({ body: toReviewConfigResource(await getReviewConfig(configDeps, configId(req))) }),
@@ -36,5 +38,5 @@ export const handler = httpHandler('review', { deps, idempotency, audit }, {
     await deleteReviewConfig(configDeps, configId(req), req.headers['if-match']);
     return { body: {} };
   },
-  checkSql: async (req) => ({ body: await checkSql({ ...deps, reviewConfigs: reviewConfigRepo, schemas: schemaRepo }, caller(req), req.body) }),
+  checkSql: async (req) => ({ body: await (await check()).checkSql({ ...deps, reviewConfigs: reviewConfigRepo, schemas: schemaRepo }, caller(req), req.body) }),
 });
