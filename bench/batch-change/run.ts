@@ -124,6 +124,8 @@ const queryKind = (sql: string): string => {
   if (s.startsWith('INSERT INTO sluice_history')) return 'INSERT marker';
   if (s.startsWith('CREATE SCHEMA')) return 'CREATE SCHEMA IF NOT EXISTS';
   if (s.startsWith('CREATE TABLE IF NOT EXISTS sluice_history')) return 'CREATE TABLE IF NOT EXISTS marker';
+  // The runner's schema reads before and after a schema change (drift check, schemaBefore/After).
+  if (/\b(pg_catalog|pg_class|pg_namespace|pg_attribute|pg_index|pg_constraint|pg_proc|pg_type|pg_depend|information_schema)\b/.test(s)) return 'catalog read (schema before/after)';
   return s.split(' ').slice(0, 2).join(' ');
 };
 

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../infra/local/dynamo-local.js';
-import { startApi, waitFor, type Api, type CallResult } from '../support/http.js';
+import { startApi, waitFor, type Api, type CallResult, syncInstance } from '../support/http.js';
 import { adminQuery, dropDatabases, postgresServer, testDatabaseName } from '../support/postgres.js';
 import { sluice, start, stripAnsi, type Run } from './run.js';
 
@@ -60,7 +60,7 @@ beforeAll(async () => {
   ok(await api.call('POST', '/v1/projects', { body: { id: PROJECT, title: 'CLI', allowDriftedRollout: true } }), 201);
   for (const e of ['test', 'prod'] as const) {
     ok(await api.call('POST', '/v1/instances', { body: { id: `pg-${e}`, title: e, engine: 'POSTGRES', environment: `environments/${e}`, dataSources: [{ type: 'ADMIN', host: pg.host, port: pg.port, username: pg.username, ...(pg.password ? { password: pg.password } : {}) }] } }), 201);
-    ok(await api.call('POST', `/v1/instances/pg-${e}:sync`));
+    await syncInstance(api, `pg-${e}`);
     ok(await api.call('PATCH', `/v1/instances/pg-${e}/databases/${DB[e]}?updateMask=project`, { body: { project: `projects/${PROJECT}` } }));
   }
   ok(await api.call('POST', `/v1/projects/${PROJECT}/databaseGroups`, { body: { id: 'hr', title: 'HR', databaseExpr: `resource.database_name in ["${DB.test}", "${DB.prod}"]` } }), 201);

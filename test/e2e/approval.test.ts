@@ -8,7 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pipelineExecutionName } from '../../domain/pipeline/orchestrator.js';
-import { startApi, waitFor, type Api, type CallResult } from '../support/http.js';
+import { startApi, waitFor, type Api, type CallResult, syncInstance } from '../support/http.js';
 import { adminQuery, dropDatabases, postgresServer, type SqlServer } from '../support/postgres.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- API JSON
@@ -87,7 +87,7 @@ beforeAll(async () => {
     ok(await api.call('POST', '/v1/instances', {
       body: { id, title: id, engine: 'POSTGRES', environment: `environments/${env}`, dataSources: [{ type: 'ADMIN', host: pg.host, port: pg.port, username: pg.username, ...(pg.password ? { password: pg.password } : {}) }] },
     }), 201);
-    ok(await api.call('POST', `/v1/instances/${id}:sync`));
+    await syncInstance(api, id);
     ok(await api.call('PATCH', `/v1/instances/${id}/databases/${db}?updateMask=project`, { body: { project: `projects/${PROJECT}` } }));
   }
   await putRules([RISKY, PROD]);

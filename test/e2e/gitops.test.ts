@@ -8,7 +8,7 @@ import { setVcsDispatcher } from '../../functions/shared/vcs-dispatch.js';
 import { scanTable } from '../support/api.js';
 import { findPasswords } from '../support/capture.js';
 import { fakeProvider, githubHeaders, gitlabHeaders, pushPayload, type FakeProvider } from '../support/fake-vcs.js';
-import { startApi, waitFor, type Api, type CallResult } from '../support/http.js';
+import { startApi, waitFor, type Api, type CallResult, syncInstance } from '../support/http.js';
 import { adminQuery, dropDatabases, postgresServer, testDatabaseName, type SqlServer } from '../support/postgres.js';
 
 const DBA = 'dba@gitops.test';
@@ -50,7 +50,7 @@ async function registerInstance(id: string, environment: string, databases: [str
   ok(await api.call('POST', '/v1/instances', {
     body: { id, title: id, engine: 'POSTGRES', environment: `environments/${environment}`, dataSources: [{ type: 'ADMIN', host: pg.host, port: pg.port, username: pg.username, ...(pg.password ? { password: pg.password } : {}) }] },
   }), 201);
-  ok(await api.call('POST', `/v1/instances/${id}:sync`));
+  await syncInstance(api, id);
   for (const [db, project] of databases) ok(await api.call('PATCH', `/v1/instances/${id}/databases/${db}?updateMask=project`, { body: { project: `projects/${project}` } }));
 }
 

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pipelineExecutionName } from '../../domain/pipeline/orchestrator.js';
 import { setOrchestrator } from '../../functions/shared/orchestrator.js';
 import { localPipeline, resumeOpenIssues, synthesizePipeline } from '../../infra/local/pipeline.js';
-import { startApi, waitFor, type Api, type CallResult } from '../support/http.js';
+import { startApi, waitFor, type Api, type CallResult, syncInstance } from '../support/http.js';
 import { mysqlQuery, mysqlServer } from '../support/mysql.js';
 import { adminQuery, dropDatabases, postgresServer, testDatabaseName, type SqlServer } from '../support/postgres.js';
 
@@ -49,7 +49,7 @@ async function registerInstance(id: string, environment: string, server: SqlServ
     }),
     201,
   );
-  ok(await api.call('POST', `/v1/instances/${id}:sync`));
+  await syncInstance(api, id);
   for (const db of databases) ok(await api.call('PATCH', `/v1/instances/${id}/databases/${db}?updateMask=project`, { body: { project: `projects/${PROJECT}` } }));
 }
 

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runBackupCleanup } from '../../functions/workflow/backup-cleanup.js';
 import { HR_MYSQL_TABLES, hrMysqlRows } from '../support/hr-mysql.js';
-import { startApi, waitFor, type Api, type CallResult } from '../support/http.js';
+import { startApi, waitFor, type Api, type CallResult, syncInstance } from '../support/http.js';
 import { mysqlQuery, mysqlServer } from '../support/mysql.js';
 import { adminQuery, dropDatabases, postgresServer, type SqlServer } from '../support/postgres.js';
 
@@ -90,7 +90,7 @@ beforeAll(async () => {
   ok(await api.call('POST', '/v1/projects', { body: { id: PROJECT, title: 'Backups' } }), 201);
   const register = async (id: string, server: SqlServer, engine: string, db: string) => {
     ok(await api.call('POST', '/v1/instances', { body: { id, title: id, engine, environment: 'environments/test', dataSources: [{ type: 'ADMIN', host: server.host, port: server.port, username: server.username, ...(server.password ? { password: server.password } : {}) }] } }), 201);
-    ok(await api.call('POST', `/v1/instances/${id}:sync`));
+    await syncInstance(api, id);
     ok(await api.call('PATCH', `/v1/instances/${id}/databases/${db}?updateMask=project`, { body: { project: `projects/${PROJECT}` } }));
   };
   await register('bk-pg', pg, 'POSTGRES', PG_DB);

@@ -8,7 +8,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { recordPassword } from '../support/capture.js';
-import { startApi, waitFor, type Api, type CallResult } from '../support/http.js';
+import { startApi, waitFor, type Api, type CallResult, syncInstance } from '../support/http.js';
 import { adminQuery, dropDatabases, postgresServer, type SqlServer } from '../support/postgres.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- API JSON
@@ -111,7 +111,7 @@ beforeAll(async () => {
     ok(await api.call('POST', '/v1/instances', {
       body: { id: `pg-${env}`, title: env, engine: 'POSTGRES', environment: `environments/${env}`, dataSources: [{ type: 'ADMIN', host: pg.host, port: pg.port, username: pg.username, ...(pg.password ? { password: pg.password } : {}) }] },
     }), 201);
-    ok(await api.call('POST', `/v1/instances/pg-${env}:sync`));
+    await syncInstance(api, `pg-${env}`);
     ok(await api.call('PATCH', `/v1/instances/pg-${env}/databases/${db}?updateMask=project`, { body: { project: `projects/${PROJECT}` } }));
   }
   const rules = ok(await api.call('GET', '/v1/approvalRules'));

@@ -133,7 +133,7 @@ describe('sync', () => {
     expect(names.filter((n: string) => n.startsWith('template'))).toEqual([]);
     expect(mine(list.body.databases)).toEqual([CRM, SHOP].sort().map((db) => ({
       name: `instances/pg/databases/${db}`, project: 'projects/default', environment: 'environments/test', engine: 'POSTGRES',
-      labels: {}, schemaVersion: '', syncState: 'OK', lastSuccessfulSyncTime: res.body.syncTime, etag: expect.any(String),
+      labels: {}, schemaVersion: '', syncState: 'OK', lastSuccessfulSyncTime: res.body.syncTime, drifted: false, etag: expect.any(String),
     })));
     expect((await repo().listTables('pg', SHOP)).sort((a, b) => a.schema.localeCompare(b.schema))).toEqual([
       { database: SHOP, schema: 'audit', name: 'log' },

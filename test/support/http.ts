@@ -14,6 +14,7 @@ import { localNotify, type LocalNotify } from '../../infra/local/notify.js';
 import { HttpWebhookSender } from '../../functions/adapters/notify/http-sender.js';
 import type { DeliveryDeps } from '../../domain/notify/delivery.js';
 import { freshTable, type TestTable } from './table.js';
+import { waitForOperation } from './operations.js';
 
 export interface Api {
   server: LocalServer;
@@ -137,4 +138,16 @@ export async function waitFor<T>(what: string, read: () => Promise<T>, done: (v:
     last = await read();
   }
   return last;
+}
+
+/**
+ * `:sync` of an instance, waiting for its operation to finish: a setup that goes on while the
+ * sync still works in the background races it (tables recorded late, a baseline taken after the
+ * test's own change). Fails with the answer when the sync does not succeed.
+ */
+export async function syncInstance(api: Api, instance: string, as?: string): Promise<void> {
+  const res = await api.call('POST', `/v1/instances/${instance}:sync`, as === undefined ? {} : { as });
+  if (res.status !== 200) throw new Error(`:sync of ${instance}: ${res.status} ${res.text}`);
+  const op = await waitForOperation(async (path) => (await api.call('GET', path, as === undefined ? {} : { as })).json, res.json.name);
+  if ((op as { error?: unknown }).error) throw new Error(`:sync of ${instance} failed: ${JSON.stringify(op)}`);
 }

@@ -10,6 +10,7 @@ import { parseServer, type SqlServer } from './postgres.js';
 
 /** The test files with MariaDB cases (a test checks this list against the files). */
 export const MYSQL_SUITES = [
+  'test/e2e/catalog-review.test.ts',
   'test/e2e/drift.test.ts',
   'test/e2e/pipeline.test.ts',
   'test/e2e/plan-checks.test.ts',
