@@ -306,6 +306,24 @@ async function main(): Promise<void> {
   const dbs = Array.from({ length: N }, (_, i) => `${prefix}${String(i).padStart(5, '0')}`);
   let created: string[] = [];
   const cleanups: (() => Promise<void>)[] = [];
+  // Also on Ctrl-C or a kill: a run stopped half-way must not leave N databases on the shared
+  // server (every later sync of it, the tests' included, would read them all).
+  const cleanup = async () => {
+    for (const c of cleanups.splice(0)) await c().catch(() => undefined);
+    if (created.length > 0) say(`  dropping ${created.length} databases`);
+    await eachLimit(created, SETUP_CONCURRENCY, (db) => adminQuery(server, `DROP DATABASE IF EXISTS "${db}" WITH (FORCE)`).then(() => undefined)).catch(() => undefined);
+    created = [];
+    await pgServers.stop();
+    await dynamo.stop();
+    rmSync(secretsDir, { recursive: true, force: true });
+    rmSync(work, { recursive: true, force: true });
+  };
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      say(`  ${signal}: stopping`);
+      void cleanup().finally(() => process.exit(130));
+    });
+  }
   try {
     const tableName = `sluice-bench-${runId}`;
     await ensureTable(dynamo.endpoint, tableName);
@@ -567,14 +585,7 @@ async function main(): Promise<void> {
     writeFileSync('.bench/batch-change/results.json', JSON.stringify({ n: N, concurrency: CONCURRENCY, rounds, planning, profiles, report }, null, 2));
     process.stdout.write((flag('json') ? JSON.stringify({ rounds, planning, profiles, report }, null, 2) : report.text) + '\n');
   } finally {
-    for (const c of cleanups) await c().catch(() => undefined);
-    say(`  dropping ${created.length} databases`);
-    await eachLimit(created, SETUP_CONCURRENCY, (db) => adminQuery(server, `DROP DATABASE IF EXISTS "${db}" WITH (FORCE)`).then(() => undefined)).catch(() => undefined);
-    created = [];
-    await pgServers.stop();
-    await dynamo.stop();
-    rmSync(secretsDir, { recursive: true, force: true });
-    rmSync(work, { recursive: true, force: true });
+    await cleanup();
   }
 }
 
