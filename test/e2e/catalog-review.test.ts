@@ -8,13 +8,11 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HR_MYSQL_TABLES, hrMysqlRows } from '../support/hr-mysql.js';
-import { startApi, waitFor, type Api, type CallResult } from '../support/http.js';
+import { blocked, issueReader, ok, tasksOf, type Body } from '../support/e2e.js';
+import { startApi, type Api } from '../support/http.js';
 import { mysqlQuery, mysqlServer } from '../support/mysql.js';
 import { waitForOperation } from '../support/operations.js';
 import { adminQuery, dropDatabases, postgresServer, type SqlServer } from '../support/postgres.js';
-
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- API JSON
-type Body = any;
 
 const RUN = randomBytes(3).toString('hex');
 const PROJECT = `cr-${RUN}`;
@@ -25,14 +23,10 @@ const pg: SqlServer = postgresServer();
 const maria = mysqlServer();
 let api: Api;
 
-const ok = (res: CallResult, status = 200): Body => {
-  expect(res.status, res.text).toBe(status);
-  return res.json;
-};
 const pgTarget = `instances/cr-pg-${RUN}/databases/${DB}`;
 const myTarget = `instances/cr-my-${RUN}/databases/${DB}`;
 const targets = () => (maria ? [pgTarget, myTarget] : [pgTarget]);
-const tasksOf = (issue: Body): Body[] => issue.pipeline.stages.flatMap((s: Body) => s.tasks);
+const { waitIssue } = issueReader(() => api);
 const check = async (body: Record<string, unknown>): Promise<Body[]> => ok(await api.call('POST', '/v1/sql:check', { as: DEV, body })).advices;
 
 /** Every rule that reads the schema, as ERROR, on the project. */
@@ -118,7 +112,7 @@ describe('plan checks read each target\'s synced schema', () => {
   it('an issue that adds a column that exists is BLOCKED before its first stage, with the advice on every task; nothing reaches either database', async () => {
     // Act
     const made = ok(await api.call('POST', `/v1/projects/${PROJECT}/issues`, { as: DEV, body: { title: 'Add email again', type: 'DATABASE_SCHEMA_UPDATE', statement: 'ALTER TABLE employees ADD COLUMN email text;', targets: targets() } }), 201);
-    const issue = await waitFor('every stage BLOCKED', async () => ok(await api.call('GET', `/v1/${made.name}`)), (i: Body) => i.pipeline.stages.every((s: Body) => s.status === 'BLOCKED'), 120_000);
+    const issue = await waitIssue(made.name, 'every stage BLOCKED', blocked);
     // Assess
     expect(issue.planCheck).toMatchObject({ status: 'ERROR', errorCount: targets().length });
     for (const t of tasksOf(issue)) {

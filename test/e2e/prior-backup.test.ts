@@ -8,12 +8,10 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runBackupCleanup } from '../../functions/workflow/backup-cleanup.js';
 import { HR_MYSQL_TABLES, hrMysqlRows } from '../support/hr-mysql.js';
-import { startApi, waitFor, type Api, type CallResult, syncInstance } from '../support/http.js';
+import { blocked, issueReader, ok, tasksOf, type Body } from '../support/e2e.js';
+import { startApi, type Api, syncInstance } from '../support/http.js';
 import { mysqlQuery, mysqlServer } from '../support/mysql.js';
 import { adminQuery, dropDatabases, postgresServer, type SqlServer } from '../support/postgres.js';
-
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- API JSON
-type Body = any;
 
 const RUN = randomBytes(3).toString('hex');
 const PROJECT = `bk-${RUN}`;
@@ -24,14 +22,7 @@ const pg: SqlServer = postgresServer();
 const maria = mysqlServer();
 let api: Api;
 
-const ok = (res: CallResult, status = 200): Body => {
-  expect(res.status, res.text).toBe(status);
-  return res.json;
-};
-const getIssue = async (name: string): Promise<Body> => ok(await api.call('GET', `/v1/${name}`));
-const tasksOf = (issue: Body): Body[] => issue.pipeline.stages.flatMap((s: Body) => s.tasks);
-const waitIssue = (name: string, what: string, done: (issue: Body) => boolean) => waitFor(what, () => getIssue(name), done, 120_000);
-const blocked = (i: Body) => i.pipeline.stages.every((s: Body) => s.status === 'BLOCKED');
+const { waitIssue } = issueReader(() => api);
 const settled = (i: Body) => i.status === 'DONE' || tasksOf(i).some((t: Body) => t.status === 'FAILED') || blocked(i);
 
 /** Every row of each table, every column, in key order. */
