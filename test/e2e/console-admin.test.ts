@@ -177,7 +177,7 @@ describe.skipIf(chromiumMissing)('the console for admins, and the database page,
     await expect.poll(() => page.getByLabel('Title of rule 1').inputValue()).toBe('Changed elsewhere');
   }, 60_000);
 
-  it('lets an admin add and remove a project webhook, a refused field shown by its control', async () => {
+  it('lets an admin add a project webhook (a refused field shown by its control), send it a test and read its delivery log, and remove it', async () => {
     const page = admin.page;
     await go(admin, 'projects/sample');
     await page.getByLabel('Webhook title').fill('Ops room');
@@ -192,6 +192,18 @@ describe.skipIf(chromiumMissing)('the console for admins, and the database page,
     await page.locator('.webhooks li').filter({ hasText: 'Ops room' }).waitFor();
     expect((await call('GET', '/v1/projects/sample/webhooks')).body.webhooks.map((w: Body) => w.title)).toEqual(['Ops room']);
     await check(admin, 'project', 'Add a webhook');
+
+    // A test message: the log opens with the TEST delivery, then shows its first attempt, refused
+    // by the closed port (nothing listens on 9), with the error the server recorded.
+    await page.getByRole('button', { name: 'Send a test to Ops room' }).click();
+    const log = page.getByRole('list', { name: 'Deliveries of Ops room' });
+    await log.locator('li[data-delivery]').filter({ hasText: 'TEST' }).waitFor();
+    await log.locator('ol.attempts li').first().waitFor({ timeout: 30_000 });
+    const [delivery] = (await call('GET', `/v1/projects/sample/webhooks/${(await call('GET', '/v1/projects/sample/webhooks')).body.webhooks[0].id}/deliveries`)).body.deliveries;
+    expect(delivery).toMatchObject({ event: 'TEST' });
+    expect(await log.locator('ol.attempts li').first().textContent()).toContain(delivery.attempts[0].error ?? `HTTP ${delivery.attempts[0].statusCode}`);
+    await page.getByRole('button', { name: 'Deliveries of Ops room' }).click();
+    expect(await log.count()).toBe(0);
 
     await page.getByRole('button', { name: 'Remove webhook Ops room…' }).click();
     await page.getByRole('button', { name: 'Yes, remove webhook Ops room' }).click();

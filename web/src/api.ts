@@ -70,6 +70,10 @@ export interface ReviewRule { type: string; title: string; description?: string;
 export interface ApprovalRule { title: string; condition: string; steps: { role: string }[] }
 export interface ApprovalRules { rules: ApprovalRule[]; etag?: string; updateTime?: string }
 export interface Webhook { name: string; id: string; title: string; type: string; events: string[]; hasSecret?: boolean; etag?: string }
+export interface WebhookDelivery {
+  name: string; id: string; event: string; createTime: string; status: string; nextAttemptTime?: string;
+  attempts: { time: string; statusCode?: number; error?: string; durationMs: number }[];
+}
 export interface Sheet { name: string; title: string; content: string; database?: string; visibility: string }
 export interface QueryResult { columns: { name: string; type: string }[]; rows: unknown[][]; rowCount: number; truncated: boolean; elapsedMs: number }
 

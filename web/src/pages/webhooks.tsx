@@ -1,9 +1,9 @@
-// A project's webhooks: members see them (never their URL or secret: write-only); project owners,
-// workspace DBAs and admins add and remove them.
+// A project's webhooks: members see them and their delivery log (never their URL or secret:
+// write-only); project owners, workspace DBAs and admins add them, send a test, and remove them.
 import { useState } from 'preact/hooks';
-import { api, lastId, v1, type Webhook } from '../api';
+import { api, lastId, v1, type Webhook, type WebhookDelivery } from '../api';
 import type { Session } from '../main';
-import { ErrorBox, FieldError, NotAvailable, fieldErrors, isNotAvailable, useAction, useApi, useProjectRoles } from '../ui';
+import { ErrorBox, FieldError, NotAvailable, Status, fieldErrors, isNotAvailable, useAction, useApi, usePoll, useProjectRoles, when } from '../ui';
 
 const TYPES = ['GENERIC', 'SLACK', 'TEAMS', 'GOOGLE_CHAT', 'DISCORD'];
 const EVENTS = ['ISSUE_CREATED', 'APPROVAL_REQUESTED', 'STAGE_APPROVED', 'STAGE_REJECTED', 'TASK_FAILED', 'ISSUE_DONE', 'ISSUE_CANCELED', 'PLAN_CHECK_ERROR', 'SCHEMA_DRIFT'];
@@ -41,6 +41,7 @@ export function WebhooksSection({ project, session }: { project: string; session
                   <button type="button" class="secondary" onClick={() => setConfirm(undefined)}>Keep it</button>
                 </span>
               ) : <> <button type="button" class="secondary" onClick={() => setConfirm(w.name)}>Remove webhook {w.title}…</button></>)}
+              <Deliveries webhook={w} manager={manager} />
             </li>
           ))}
         </ul>
@@ -48,6 +49,50 @@ export function WebhooksSection({ project, session }: { project: string; session
       <ErrorBox error={removeError} />
       {manager && r.data && <NewWebhook project={project} onCreated={r.reload} />}
     </section>
+  );
+}
+
+/**
+ * The delivery log, opened on demand (newest first, each attempt's status code or error), and for
+ * managers a test message: it answers at once with the PENDING delivery, and the open log follows
+ * its attempts while any delivery is still PENDING.
+ */
+function Deliveries({ webhook, manager }: { webhook: Webhook; manager: boolean }) {
+  const [open, setOpen] = useState(false);
+  const [list, setList] = useState<WebhookDelivery[] | undefined>();
+  const read = () => api<{ deliveries: WebhookDelivery[] }>(v1(`${webhook.name}/deliveries`, { pageSize: 20 }));
+  const load = useAction();
+  const test = useAction();
+  const show = load.run(async () => setList((await read()).deliveries));
+  usePoll(read, (r) => setList(r.deliveries), open && !!list?.some((d) => d.status === 'PENDING'), (r) => JSON.stringify(r.deliveries.map((d) => [d.id, d.status, d.attempts.length])));
+  const sendTest = test.run(() => api(v1(`${webhook.name}:test`), { method: 'POST', body: {} }), () => {
+    setOpen(true);
+    void show();
+  });
+  return (
+    <div class="deliveries">
+      <button type="button" class="secondary" aria-expanded={open} onClick={() => {
+        if (!open) void show();
+        setOpen(!open);
+      }}>Deliveries of {webhook.title}</button>
+      {manager && <> <button type="button" class="secondary" disabled={test.busy} onClick={sendTest}>Send a test to {webhook.title}</button></>}
+      <ErrorBox error={test.error ?? load.error} />
+      {open && list && (list.length === 0 ? <p class="muted">No delivery yet.</p> : (
+        <ul aria-label={`Deliveries of ${webhook.title}`}>
+          {list.map((d) => (
+            <li data-delivery={d.id}>
+              <Status s={d.status} /> {d.event} · {when(d.createTime)}
+              {d.nextAttemptTime && <span class="muted"> · next attempt {when(d.nextAttemptTime)}</span>}
+              {d.attempts.length > 0 && (
+                <ol class="attempts">
+                  {d.attempts.map((a) => <li>{when(a.time)}: {a.statusCode !== undefined ? `HTTP ${a.statusCode}` : 'no answer'}{a.error ? ` (${a.error})` : ''}, {a.durationMs} ms</li>)}
+                </ol>
+              )}
+            </li>
+          ))}
+        </ul>
+      ))}
+    </div>
   );
 }
 
