@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../infra/local/dynamo-local.js';
-import { chromiumMissing, consoleSteps, contentWidth, openProfile, signIn, type Profile } from '../support/browser.js';
+import { chromiumMissing, consoleSteps, contentWidth, openProfile, signIn, tabTo, type Profile } from '../support/browser.js';
 import { npmStart, onSampleServer, stopNpmStart, type NpmStart } from '../support/npm-start.js';
 import { syncAndWait } from '../support/operations.js';
 
@@ -207,6 +207,25 @@ describe.skipIf(chromiumMissing)('the console for admins, and the database page,
 
     await page.getByRole('button', { name: 'Remove webhook Ops room…' }).click();
     await page.getByRole('button', { name: 'Yes, remove webhook Ops room' }).click();
+    await page.getByText('No webhook.').waitFor();
+    expect((await call('GET', '/v1/projects/sample/webhooks')).body.webhooks).toEqual([]);
+  }, 60_000);
+
+  it('works from the keyboard alone: Tab reaches the webhook form, Enter adds the webhook, and Tab and Enter remove it', async () => {
+    const page = admin.page;
+    await go(admin, 'projects/sample');
+    await tabTo(page, /^Webhook title$/);
+    await page.keyboard.type('Keyboard hook');
+    await tabTo(page, /^Receiver URL/, 3);
+    await page.keyboard.type('http://127.0.0.1:9/keys');
+    await page.keyboard.press('Enter');
+    await page.locator('.webhooks li').filter({ hasText: 'Keyboard hook' }).waitFor();
+    expect((await call('GET', '/v1/projects/sample/webhooks')).body.webhooks.map((w: Body) => w.title)).toEqual(['Keyboard hook']);
+
+    await tabTo(page, /^Remove webhook Keyboard hook…$/);
+    await page.keyboard.press('Enter');
+    await tabTo(page, /^Yes, remove webhook Keyboard hook$/, 3);
+    await page.keyboard.press('Enter');
     await page.getByText('No webhook.').waitFor();
     expect((await call('GET', '/v1/projects/sample/webhooks')).body.webhooks).toEqual([]);
   }, 60_000);

@@ -91,3 +91,23 @@ export function consoleSteps(url: () => string) {
     seriousFound: (): string[] => [...a11y].flatMap(([page, vs]) => serious(vs).map((v) => `${page}: ${v.id} (${v.impact}) ${v.help} at ${JSON.stringify(v.nodes.map((n) => n.target))}`)),
   };
 }
+
+/**
+ * Presses Tab (at most `limit` times) until the focused element's accessible name, label or text
+ * matches `name`; fails naming what focus went through. For keyboard-only tests: no click, no focus().
+ */
+export async function tabTo(page: Page, name: RegExp, limit = 250): Promise<void> {
+  const seen: string[] = [];
+  for (let i = 0; i < limit; i++) {
+    await page.keyboard.press('Tab');
+    const label = (await page.evaluate(`(() => {
+      const el = document.activeElement;
+      if (!el || el === document.body) return '';
+      const labelled = el.id ? document.querySelector('label[for="' + el.id + '"]') : null;
+      return el.getAttribute('aria-label') || (labelled && labelled.textContent) || el.textContent || '';
+    })()`)) as string;
+    seen.push(label.trim());
+    if (name.test(label.trim())) return;
+  }
+  throw new Error(`Tab never reached ${name}; focus went through: ${seen.filter(Boolean).slice(-40).join(' | ')}`);
+}
