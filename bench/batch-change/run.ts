@@ -37,6 +37,7 @@ import { ensureTable, startDynamoLocal } from '../../infra/local/dynamo-local.js
 import { generateJwk, keysFromJwk } from '../../infra/local/jwt.js';
 import { localPipeline } from '../../infra/local/pipeline.js';
 import { startServer } from '../../infra/local/server.js';
+import { waitForOperation } from '../../test/support/operations.js';
 import { adminQuery, startPostgres, type SqlServer } from '../../test/support/postgres.js';
 
 const run = promisify(execFile);
@@ -295,6 +296,23 @@ interface Contender {
   run(): Promise<Result>;
 }
 
+/**
+ * Setup's queries: a connect that times out is tried again. While hundreds of databases are made
+ * (each CREATE DATABASE forces a checkpoint), a connect can wait past the helpers' 2 s; nothing
+ * ran on a connection that never opened, so trying again is safe.
+ */
+async function setupQuery(s: SqlServer, sql: string, database?: string): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await adminQuery(s, sql, database);
+      return;
+    } catch (e) {
+      if (attempt >= 5 || !/timeout expired/.test((e as Error).message)) throw e;
+      await new Promise((r) => setTimeout(r, 500 * attempt));
+    }
+  }
+}
+
 async function main(): Promise<void> {
   const dynamo = await startDynamoLocal();
   const pgServers = await startPostgres();
@@ -386,9 +404,9 @@ async function main(): Promise<void> {
     say(`bench/batch-change: N=${N}, ${ROUNDS} rounds, concurrency ${CONCURRENCY}; PostgreSQL ${server.host}:${server.port}, DynamoDB Local ${dynamo.endpoint}`);
     let t0 = performance.now();
     await eachLimit(dbs, SETUP_CONCURRENCY, async (db) => {
-      await adminQuery(server, `CREATE DATABASE "${db}"`);
+      await setupQuery(server, `CREATE DATABASE "${db}"`);
       created.push(db);
-      await adminQuery(server, 'CREATE TABLE accounts (id int PRIMARY KEY, name text)', db);
+      await setupQuery(server, 'CREATE TABLE accounts (id int PRIMARY KEY, name text)', db);
     });
     say(`  setup: ${N} databases in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     t0 = performance.now();
@@ -396,12 +414,19 @@ async function main(): Promise<void> {
     await ok('POST', '/v1/projects', { id: project, title: 'Bench' });
     const source = { type: 'ADMIN', host: server.host, port: server.port, username: server.username, ...(server.password ? { password: server.password } : {}) };
     await ok('POST', '/v1/instances', { id: 'pg-bench', title: 'bench', engine: 'POSTGRES', environment: 'environments/test', dataSources: [source] });
-    await ok('POST', '/v1/instances/pg-bench:sync');
+    // Waited for: the sync records each database's schema in the background, and one recorded after
+    // a contender's ALTER (before the reset) would make the next Sluice round see drift and refuse.
+    const sync = await ok('POST', '/v1/instances/pg-bench:sync');
+    await waitForOperation((path) => ok('GET', path), sync.name as string, 30 * 60_000);
     await eachLimit(dbs, SETUP_CONCURRENCY, async (db) => {
       await ok('PATCH', `/v1/instances/pg-bench/databases/${db}?updateMask=project`, { project: `projects/${project}` });
     });
     await ok('POST', `/v1/projects/${project}/databaseGroups`, { id: 'tenants', title: 'Tenants', databaseExpr: `resource.database_name.startsWith("${prefix}")` });
     const limited = await call('PATCH', `/v1/projects/${project}?updateMask=maxParallelTasks`, { maxParallelTasks: CONCURRENCY });
+    // The reset between contenders drops the column Sluice's last round added: to Sluice that is a
+    // change made by hand (drift), and a schema update on a drifted database is refused. Allowed
+    // here, so every round runs; the runner still reads the schema before and after each change.
+    await ok('PATCH', `/v1/projects/${project}?updateMask=allowDriftedRollout`, { allowDriftedRollout: true });
     const sluiceConcurrency = limited.status < 300 ? `${CONCURRENCY} (project maxParallelTasks)` : 'every task of the stage at once, 40 at most (no maxParallelTasks on this branch)';
     say(`  setup: instance, sync, project and group in ${((performance.now() - t0) / 1000).toFixed(1)} s; Sluice runs ${sluiceConcurrency}`);
 
@@ -489,7 +514,12 @@ async function main(): Promise<void> {
             for (const [k, v] of Object.entries(st.taskStatusCounts)) counts[k] = (counts[k] ?? 0) + v;
           }
           if (counts.DONE === N) break;
-          if ((counts.FAILED ?? 0) > 0 && (counts.DONE ?? 0) + counts.FAILED! === N) throw new Error(`${created.name as string}: ${counts.FAILED} tasks FAILED`);
+          if ((counts.FAILED ?? 0) > 0 && (counts.DONE ?? 0) + counts.FAILED! === N) {
+            // Why, in a few tasks' own words (the stage lists its tasks, paged past 1,000).
+            const stages = issue.pipeline.stages as { tasks?: { name: string; status: string; latestTaskRun?: { detail?: string } }[] }[];
+            const failed = stages.flatMap((st) => st.tasks ?? []).filter((tk) => tk.status === 'FAILED').slice(0, 3);
+            throw new Error(`${created.name as string}: ${counts.FAILED} tasks FAILED, e.g.\n${failed.map((tk) => `  ${tk.name}: ${tk.latestTaskRun?.detail ?? '?'}`).join('\n')}`);
+          }
           if (performance.now() - t > 30 * 60_000) throw new Error(`${created.name as string}: not DONE after 30 min`);
         }
         const ms = performance.now() - t;

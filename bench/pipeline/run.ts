@@ -23,6 +23,7 @@ import { generateJwk, keysFromJwk } from '../../infra/local/jwt.js';
 import { synthesizePipeline, workflowHandlers } from '../../infra/local/pipeline.js';
 import { startServer } from '../../infra/local/server.js';
 import { LocalStepFunctions, type LocalHandler } from '../../infra/local/stepfunctions.js';
+import { waitForOperation } from '../../test/support/operations.js';
 import { adminQuery, startPostgres, type SqlServer } from '../../test/support/postgres.js';
 
 /** Prices (us-east-1, November 2026). */
@@ -137,7 +138,9 @@ async function main(): Promise<void> {
     const source = { type: 'ADMIN', host: pg.host, port: pg.port, username: pg.username, ...(pg.password ? { password: pg.password } : {}) };
     for (const env of ['test', 'prod']) {
       await call('POST', '/v1/instances', { id: `pg-${env}`, title: env, engine: 'POSTGRES', environment: `environments/${env}`, dataSources: [source] });
-      await call('POST', `/v1/instances/pg-${env}:sync`);
+      // Waited for: a sync still reading schemas in the background would share the timed runs' CPU.
+      const sync = await call('POST', `/v1/instances/pg-${env}:sync`);
+      await waitForOperation((path) => call('GET', path), sync.name as string, 10 * 60_000);
     }
 
     const results = [];
