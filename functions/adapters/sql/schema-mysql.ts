@@ -23,8 +23,8 @@ export async function readMysqlSchema(c: Connection, database: string, timeoutMs
     const [out] = await c.query<RowDataPacket[]>({ sql, values, timeout: timeoutMs });
     return out;
   }) as Rows<RowDataPacket>;
-  const [{ v }] = (await rows('SELECT VERSION() AS v')) as [{ v: string }];
-  const mariadb = /mariadb/i.test(v);
+  // The handshake says which (no round trip); a driver that does not tell is asked.
+  const mariadb = isMariadb(c) ?? /mariadb/i.test(((await rows('SELECT VERSION() AS v')) as [{ v: string }])[0].v);
   const schema: Schema = { name: '', tables: [], views: [], sequences: [], enums: [], routines: [] };
   const tables = new Map<string, Table>();
 
@@ -63,17 +63,11 @@ export async function readMysqlSchema(c: Connection, database: string, timeoutMs
 
   // Keys and indexes: PRIMARY and unique indexes are constraints; the rest are indexes.
   const grouped = new Map<string, { tbl: string; name: string; unique: boolean; type: string; cols: string[] }>();
+  // MariaDB has no EXPRESSION column (no functional indexes).
   for (const r of await rows(
-    `SELECT TABLE_NAME AS tbl, INDEX_NAME AS name, NON_UNIQUE AS nu, INDEX_TYPE AS type, COLUMN_NAME AS col, SUB_PART AS sub, EXPRESSION AS expr
+    `SELECT TABLE_NAME AS tbl, INDEX_NAME AS name, NON_UNIQUE AS nu, INDEX_TYPE AS type, COLUMN_NAME AS col, SUB_PART AS sub${mariadb ? '' : ', EXPRESSION AS expr'}
        FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = ? ORDER BY TABLE_NAME, INDEX_NAME, SEQ_IN_INDEX`,
     [database],
-  ).catch(() =>
-    // MariaDB has no EXPRESSION column (no functional indexes).
-    rows(
-      `SELECT TABLE_NAME AS tbl, INDEX_NAME AS name, NON_UNIQUE AS nu, INDEX_TYPE AS type, COLUMN_NAME AS col, SUB_PART AS sub
-         FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = ? ORDER BY TABLE_NAME, INDEX_NAME, SEQ_IN_INDEX`,
-      [database],
-    ),
   )) {
     const key = `${r.tbl}\u0000${r.name}`;
     let g = grouped.get(key);
