@@ -44,13 +44,14 @@ export async function checkBefore(catalog: CatalogReads, check: SchemaCheck): Pr
 }
 
 /**
- * The schema just after the statement. A full read is bracketed by two fingerprints: the
- * fingerprint goes with the model only when nothing moved the catalog while it was read.
+ * The schema just after the statement: unchanged when the fingerprint is the one before, else the
+ * full model, recorded with the fingerprint read just before it. A change by another session
+ * between the two is taken into the baseline with Sluice's own (as it always was); should it be
+ * undone later, the fingerprint then names this baseline (no drift reported for the undoing).
  */
 export async function readAfter(catalog: CatalogReads, before?: SchemaBefore): Promise<SchemaRead> {
   const fingerprint = await catalog.fingerprint();
   if (before && fingerprint === before.fingerprint) return { before: before.schema, after: before.schema, fingerprint };
   const after = normalize(await catalog.model());
-  const again = await catalog.fingerprint();
-  return { ...(before ? { before: before.schema } : {}), after, ...(again === fingerprint ? { fingerprint } : {}) };
+  return { ...(before ? { before: before.schema } : {}), after, fingerprint };
 }
