@@ -4,7 +4,7 @@ import type { ConnectionTarget } from '../inventory/ports.js';
 import type { PriorBackupRecord } from '../backup/model.js';
 import type { Activity, ChangeHistory, Issue, IssueType, Task, TaskRun, TaskStatus } from './model.js';
 import type { VersionedTaskState } from './versions.js';
-import type { DatabaseSchema } from '../schema/model.js';
+import type { DatabaseSchema, KnownSchema } from '../schema/model.js';
 
 /** The user automatic runs are made by. */
 export const SYSTEM_BOT = 1;
@@ -103,6 +103,8 @@ export interface ChangeRequest {
 export interface SchemaCheck {
   /** The baseline's checksum; absent when no schema was ever recorded for the database (nothing to compare). */
   expected?: string;
+  /** A catalog fingerprint recorded with the baseline: a live one equal to it is the baseline, no full read. */
+  fingerprint?: string;
   /** The project's allowDriftedRollout: a drifted schema is reported, not refused. */
   allowDrift: boolean;
 }
@@ -123,10 +125,16 @@ export type ChangeOutcome =
   /** A message a DBA can act on: the database's own words, the password scrubbed. `drifted`: the live schema that refused the change. */
   | { status: 'FAILED'; error: string; drifted?: DatabaseSchema };
 
-/** A schema update's schema just before and just after it ran (before: absent when an earlier attempt had applied it). */
+/**
+ * A schema update's schema just before and just after it ran (before: absent when an earlier
+ * attempt had applied it). Each is the model read, or only its checksum where the catalog
+ * fingerprint showed it is a schema already recorded (the baseline, or `before` unchanged).
+ */
 export interface SchemaRead {
-  before?: DatabaseSchema;
-  after: DatabaseSchema;
+  before?: DatabaseSchema | KnownSchema;
+  after: DatabaseSchema | KnownSchema;
+  /** The catalog fingerprint of `after`, recorded with it. */
+  fingerprint?: string;
 }
 
 /**

@@ -4,7 +4,7 @@
 // stays, and the database is marked drifted (SCHEMA_DRIFT once, when it becomes so) or cleared.
 // Kept apart from the API's zod schemas and the diff library: the task runner loads this module.
 import type { DatabaseRepo } from '../inventory/ports.js';
-import { canonical, normalize, schemaChecksum, type DatabaseSchema, type Schema } from './model.js';
+import { canonical, checksumOf, isModel, normalize, schemaChecksum, type DatabaseSchema, type KnownSchema, type Schema } from './model.js';
 import { baselineOf, type DriftNotifier, type SchemaHead, type SchemaRepo } from './ports.js';
 
 export interface DriftDeps {
@@ -86,23 +86,33 @@ export function driftSummary(lines: readonly string[]): string {
  * Records a live schema as found (a sync, or a task about to run) and compares it with the
  * baseline. The first schema ever recorded for a database is its baseline. `wasDrifted`: the
  * database's flag as the caller read it (a write only when it changes); undefined: unknown.
+ * `model`: the schema read, or only its checksum when the catalog fingerprint showed it is the
+ * recorded head; `fingerprint`: the catalog fingerprint read with it, recorded with the head (and
+ * with the baseline, when the live schema is the baseline).
  */
 export async function observeSchema(
   deps: DriftDeps,
-  input: { instance: string; database: string; project: string; model: DatabaseSchema; time: string; wasDrifted?: boolean },
+  input: {
+    instance: string; database: string; project: string; model: DatabaseSchema | KnownSchema; fingerprint?: string; time: string; wasDrifted?: boolean;
+    /** The head as the caller just read it (saves reading it again). */
+    current?: { head: SchemaHead | undefined };
+  },
 ): Promise<{ checksum: string; drifted: boolean; baseline: string; summary?: string }> {
   const { instance, database, time } = input;
-  const model = normalize(input.model);
-  const checksum = schemaChecksum(model);
-  const current = await deps.schemas.head(instance, database);
-  const baseline = current ? baselineOf(current) : { checksum, time };
-  await deps.schemas.record(instance, database, model, { checksum, syncTime: time, baseline }, { head: current });
+  const model = isModel(input.model) ? normalize(input.model) : undefined;
+  const checksum = model ? schemaChecksum(model) : checksumOf(input.model);
+  const fp = input.fingerprint ? { fingerprint: input.fingerprint } : {};
+  const current = input.current ? input.current.head : await deps.schemas.head(instance, database);
+  let baseline = current ? baselineOf(current) : { checksum, time, ...fp };
+  if (input.fingerprint && baseline.checksum === checksum) baseline = { ...baseline, ...fp };
+  await deps.schemas.record(instance, database, model, { checksum, syncTime: time, ...fp, baseline }, { head: current });
   const drifted = baseline.checksum !== checksum;
   if (input.wasDrifted === drifted) return { checksum, drifted, baseline: baseline.checksum };
   const changed = await deps.databases.setDrift(instance, database, drifted, time);
   if (!drifted || !changed) return { checksum, drifted, baseline: baseline.checksum };
   const recorded = await deps.schemas.snapshot(instance, database, baseline.checksum);
-  const summary = driftSummary(recorded ? describeDrift(recorded, model) : []);
+  const live = model ?? (await deps.schemas.snapshot(instance, database, checksum));
+  const summary = driftSummary(recorded && live ? describeDrift(recorded, live) : []);
   await deps.drift?.drifted({ instance, database, project: input.project, time, summary });
   return { checksum, drifted, baseline: baseline.checksum, summary };
 }
@@ -110,26 +120,35 @@ export async function observeSchema(
 /**
  * Sluice's own change moved the schema: the live schema becomes the baseline too (so it is never
  * drift) and the database is no longer drifted. `before`: the schema just before the change,
- * kept for the change history's diff when it differs.
+ * kept for the change history's diff when it differs. Either may be known by its checksum only
+ * (the catalog fingerprint showed it is recorded already); `fingerprint`: the one read with `after`.
  */
-export async function recordOwnChange(deps: DriftDeps, input: { instance: string; database: string; before?: DatabaseSchema; after: DatabaseSchema; time: string }): Promise<{ before?: string; after: string }> {
+export async function recordOwnChange(
+  deps: DriftDeps,
+  input: { instance: string; database: string; before?: DatabaseSchema | KnownSchema; after: DatabaseSchema | KnownSchema; fingerprint?: string; time: string },
+): Promise<{ before?: string; after: string }> {
   const { instance, database, time } = input;
-  const after = normalize(input.after);
-  const afterSum = schemaChecksum(after);
-  const before = input.before && normalize(input.before);
-  const beforeSum = before && schemaChecksum(before);
+  const after = isModel(input.after) ? normalize(input.after) : undefined;
+  const afterSum = after ? schemaChecksum(after) : checksumOf(input.after);
+  const before = input.before && isModel(input.before) ? normalize(input.before) : undefined;
+  const beforeSum = input.before && checksumOf(before ?? input.before);
   if (before && beforeSum !== afterSum) await deps.schemas.storeSnapshot(instance, database, before, beforeSum!);
+  const fp = input.fingerprint ? { fingerprint: input.fingerprint } : {};
   const current = await deps.schemas.head(instance, database);
-  await deps.schemas.record(instance, database, after, { checksum: afterSum, syncTime: time, baseline: { checksum: afterSum, time } }, { head: current });
+  await deps.schemas.record(instance, database, after, { checksum: afterSum, syncTime: time, ...fp, baseline: { checksum: afterSum, time, ...fp } }, { head: current });
   await deps.databases.setDrift(instance, database, false, time);
   return { ...(beforeSum ? { before: beforeSum } : {}), after: afterSum };
 }
 
-/** :acceptDrift: the live schema becomes the baseline. Returns the old and new baseline checksums. */
+/**
+ * :acceptDrift: the live schema becomes the baseline (with the catalog fingerprint the head was
+ * read with, if any). Returns the old and new baseline checksums.
+ */
 export async function acceptLiveSchema(deps: DriftDeps, instance: string, database: string, head: SchemaHead, time: string): Promise<{ before: string; after: string }> {
   const before = baselineOf(head).checksum;
-  const model = await deps.schemas.snapshot(instance, database, head.checksum);
-  await deps.schemas.record(instance, database, model!, { checksum: head.checksum, syncTime: head.syncTime, baseline: { checksum: head.checksum, time } }, { head });
+  const fp = head.fingerprint ? { fingerprint: head.fingerprint } : {};
+  // The head's snapshot is stored: only the head item moves.
+  await deps.schemas.record(instance, database, undefined, { checksum: head.checksum, syncTime: head.syncTime, ...fp, baseline: { checksum: head.checksum, time, ...fp } }, { head });
   await deps.databases.setDrift(instance, database, false, time);
   return { before, after: head.checksum };
 }

@@ -104,6 +104,13 @@ export interface DatabaseSchema {
   schemas: Schema[];
 }
 
+/** A schema known by its checksum only (its snapshot is recorded already): what a catalog fingerprint tells. */
+export interface KnownSchema {
+  checksum: string;
+}
+
+export const isModel = (s: DatabaseSchema | KnownSchema): s is DatabaseSchema => 'schemas' in s;
+
 const byName = <T extends { name: string }>(a: T, b: T): number => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
 const routineKey = (r: Routine): string => `${r.name}${r.signature}`;
 
@@ -152,6 +159,9 @@ export function schemaChecksum(schema: DatabaseSchema): string {
   const shape = { ...n, schemas: n.schemas.map((s) => ({ ...s, tables: s.tables.map(({ rowEstimate: _rows, ...t }) => t) })) };
   return sha256(canonical(shape));
 }
+
+/** The checksum of a model, or the one a known schema carries. */
+export const checksumOf = (s: DatabaseSchema | KnownSchema): string => (isModel(s) ? schemaChecksum(s) : s.checksum);
 
 /** The tables of a schema model, as the inventory records them (for table groups). */
 export const tableRefs = (schema: DatabaseSchema): { schema: string; name: string }[] =>

@@ -6,7 +6,21 @@ import type { DatabaseSchema } from './model.js';
 /** Reads a database's schema from its catalogs; SqlConnectionError when it cannot. */
 export interface SchemaReader {
   readSchema(target: ConnectionTarget, database: string): Promise<DatabaseSchema>;
+  /**
+   * The catalog fingerprint (one query) and, unless it is `known`, the full model. `fingerprint`
+   * is left out when it changed while the model was read (read again after it): a fingerprint
+   * recorded with a model must describe that model.
+   */
+  readSchemaFingerprinted?(target: ConnectionTarget, database: string, known?: string): Promise<{ fingerprint?: string; model?: DatabaseSchema }>;
 }
+
+/**
+ * A catalog fingerprint: a hash the server computes in one query over every catalog row the
+ * schema reader reads (row estimates left out). Equal fingerprints mean equal models; different
+ * ones may still be the same schema (an object made again), so only equality saves a full read.
+ * Recorded with the schema it was read with, never on its own.
+ */
+export type Fingerprint = string;
 
 /**
  * The schema recorded for a database: the live one (what the last sync, or Sluice's own last
@@ -16,22 +30,39 @@ export interface SchemaReader {
 export interface SchemaHead {
   checksum: string;
   syncTime: string;
+  /** The catalog fingerprint read with this schema, when one was. */
+  fingerprint?: Fingerprint;
   /** Absent on heads recorded before drift detection: then the head itself is the baseline. */
-  baseline?: { checksum: string; time: string };
+  baseline?: Baseline;
+}
+
+/** The schema Sluice last recorded as intended; `fingerprint`: one catalog state known to have this checksum. */
+export interface Baseline {
+  checksum: string;
+  time: string;
+  fingerprint?: Fingerprint;
 }
 
 /** The baseline of a head (the head itself when it has none recorded). */
-export const baselineOf = (head: SchemaHead): { checksum: string; time: string } => head.baseline ?? { checksum: head.checksum, time: head.syncTime };
+export const baselineOf = (head: SchemaHead): Baseline =>
+  head.baseline ?? { checksum: head.checksum, time: head.syncTime, ...(head.fingerprint ? { fingerprint: head.fingerprint } : {}) };
+
+/** What a schema update's drift check compares with: the baseline's checksum and the fingerprint recorded with it. */
+export const baselineCheck = (head: SchemaHead): { expected: string; fingerprint?: Fingerprint } => {
+  const b = baselineOf(head);
+  return { expected: b.checksum, ...(b.fingerprint ? { fingerprint: b.fingerprint } : {}) };
+};
 
 export interface SchemaRepo {
   head(instance: string, database: string): Promise<SchemaHead | undefined>;
   /** A snapshot by checksum (kept for history and drift), or undefined. */
   snapshot(instance: string, database: string, checksum: string): Promise<DatabaseSchema | undefined>;
   /**
-   * Stores the snapshot (unless the current head already has that checksum) and then moves the
-   * head. `current`: the head as the caller just read it (saves reading it again).
+   * Stores the snapshot (unless the current head already has that checksum, or no model is given:
+   * the caller knows it is stored) and then moves the head. `current`: the head as the caller just
+   * read it (saves reading it again).
    */
-  record(instance: string, database: string, model: DatabaseSchema, head: SchemaHead, current?: { head: SchemaHead | undefined }): Promise<void>;
+  record(instance: string, database: string, model: DatabaseSchema | undefined, head: SchemaHead, current?: { head: SchemaHead | undefined }): Promise<void>;
   /** Stores a snapshot by its checksum, without touching the head (idempotent). */
   storeSnapshot(instance: string, database: string, model: DatabaseSchema, checksum: string): Promise<void>;
 }

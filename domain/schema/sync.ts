@@ -206,20 +206,37 @@ export async function startSync(deps: SyncDeps, instanceId: string): Promise<Ope
   return op;
 }
 
-/** Reads and records one database's schema and tables; a connection failure is the database's failure only. */
+/**
+ * Reads and records one database's schema and tables; a connection failure is the database's
+ * failure only. With a catalog fingerprint (SchemaReader.readSchemaFingerprinted): one query when
+ * it is the one recorded with the head (the schema and its tables are as recorded), else the full read.
+ */
 async function syncDatabase(deps: SyncDeps, target: ConnectionTarget, op: Operation, d: Database): Promise<{ added: number; removed: number } | { error: string }> {
-  let refs: TableRef[];
+  let refs: TableRef[] | undefined;
   try {
-    const model = normalize(await deps.schemaReader.readSchema(target, d.name));
-    // The live schema moves the head; the baseline stays (drift.ts): a difference marks the database drifted.
-    await observeSchema(deps, { instance: op.instance, database: d.name, project: d.project, model, time: op.summary.syncTime, wasDrifted: d.drifted === true });
-    refs = tableRefs(model);
+    const observe = { instance: op.instance, database: d.name, project: d.project, time: op.summary.syncTime, wasDrifted: d.drifted === true };
+    const reader = deps.schemaReader;
+    if (reader.readSchemaFingerprinted) {
+      const head = await deps.schemas.head(op.instance, d.name);
+      const read = await reader.readSchemaFingerprinted(target, d.name, head?.fingerprint);
+      const model = read.model && normalize(read.model);
+      const fp = read.fingerprint ? { fingerprint: read.fingerprint } : {};
+      // The live schema moves the head; the baseline stays (drift.ts): a difference marks the database drifted.
+      await observeSchema(deps, { ...observe, ...fp, model: model ?? { checksum: head!.checksum }, current: { head } });
+      if (model) refs = tableRefs(model);
+    } else {
+      const model = normalize(await reader.readSchema(target, d.name));
+      await observeSchema(deps, { ...observe, model });
+      refs = tableRefs(model);
+    }
   } catch (e) {
     if (!(e instanceof SqlConnectionError)) throw e;
     deps.log?.warn('sync: cannot read schema', { database: databaseName(op.instance, d.name), error: e.message });
     return { error: e.message };
   }
   const recordedTables: Table[] = await deps.databases.listTables(op.instance, d.name);
+  // An unchanged catalog has the tables recorded.
+  refs ??= recordedTables.map((t) => ({ schema: t.schema, name: t.name }));
   const plan = planSync({ instance: op.instance, time: op.summary.syncTime, existing: [d], found: [d.name], recordedTables, tables: new Map([[d.name, refs]]) });
   await deps.databases.applySync(op.instance, { ...plan, create: [], setState: [] });
   return { added: plan.addTables.length, removed: plan.removeTables.length };

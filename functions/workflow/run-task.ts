@@ -20,7 +20,7 @@ import { versionOrder } from '../../domain/pipeline/versions.js';
 import { sha256 } from '../../domain/common/hash.js';
 import { databaseName } from '../../domain/common/names.js';
 import type { ProjectRepo } from '../../domain/inventory/projects.js';
-import { baselineOf, type DriftNotifier, type SchemaRepo } from '../../domain/schema/ports.js';
+import { baselineCheck, type DriftNotifier, type SchemaRepo } from '../../domain/schema/ports.js';
 import { describeDrift, driftSummary, observeSchema, recordOwnChange } from '../../domain/schema/drift.js';
 import { DEFAULT_STATEMENT_TIMEOUT_MS, SqlChangeExecutor } from '../shared/wiring-runner.js';
 
@@ -249,7 +249,7 @@ export function taskRunner(deps: RunTaskDeps): (input: RunTaskInput) => Promise<
   async function withSchemaCheck(task: StoredTask, change: ChangeRequest): Promise<void> {
     if (task.type !== 'DATABASE_SCHEMA_UPDATE' || !deps.schemas) return;
     const [head, project] = await Promise.all([deps.schemas.head(task.target.instance, change.database), deps.projects?.get(task.project)]);
-    change.schemaCheck = { ...(head ? { expected: baselineOf(head).checksum } : {}), allowDrift: project?.allowDriftedRollout === true };
+    change.schemaCheck = { ...(head ? baselineCheck(head) : {}), allowDrift: project?.allowDriftedRollout === true };
   }
 
   /** The drift the executor found: recorded (the database marked drifted, SCHEMA_DRIFT) and named in the task's error. */

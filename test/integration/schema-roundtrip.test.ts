@@ -3,7 +3,6 @@
 // object kind; and the diff's statements make a target equal to its source.
 import { readFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createConnection } from 'mysql2/promise';
 import { sqlDrivers } from '../../functions/adapters/sql/index.js';
 import { ddlStatements, toDdl } from '../../domain/schema/ddl.js';
 import { migrationStatements, toScript, unifiedDiff } from '../../domain/schema/diff.js';
@@ -11,7 +10,7 @@ import { normalize, schemaChecksum, type DatabaseSchema } from '../../domain/sch
 import type { ConnectionTarget } from '../../domain/inventory/ports.js';
 import { adminQuery, dropDatabases, postgresServer, testDatabaseName } from '../support/postgres.js';
 import { HR_MYSQL_TABLES } from '../support/hr-mysql.js';
-import { mysqlQuery, mysqlServer } from '../support/mysql.js';
+import { mysqlQuery, mysqlScript, mysqlServer } from '../support/mysql.js';
 import type { SqlServer } from '../support/postgres.js';
 
 const driver = sqlDrivers({ queryTimeoutMs: 30_000 });
@@ -77,15 +76,6 @@ const MYSQL_EVERY_KIND = [
 
 const pgTarget = (s: SqlServer): ConnectionTarget => ({ engine: 'POSTGRES', ...s });
 const myTarget = (s: SqlServer): ConnectionTarget => ({ engine: 'MYSQL', ...s });
-
-async function mysqlScript(s: SqlServer, database: string, sql: string): Promise<void> {
-  const c = await createConnection({ host: s.host, port: s.port, user: s.username, password: s.password ?? '', database, multipleStatements: true });
-  try {
-    await c.query(sql);
-  } finally {
-    await c.end();
-  }
-}
 
 describe('PostgreSQL schema round trip', () => {
   const server = postgresServer();

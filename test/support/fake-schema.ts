@@ -8,8 +8,8 @@ export class FakeSchemas implements SchemaRepo {
   readonly snapshots = new Map<string, DatabaseSchema>();
   head = async (instance: string, database: string) => structuredClone(this.heads.get(`${instance}/${database}`));
   snapshot = async (instance: string, database: string, checksum: string) => structuredClone(this.snapshots.get(`${instance}/${database}/${checksum}`));
-  async record(instance: string, database: string, model: DatabaseSchema, head: SchemaHead): Promise<void> {
-    this.snapshots.set(`${instance}/${database}/${head.checksum}`, structuredClone(model));
+  async record(instance: string, database: string, model: DatabaseSchema | undefined, head: SchemaHead): Promise<void> {
+    if (model) this.snapshots.set(`${instance}/${database}/${head.checksum}`, structuredClone(model));
     this.heads.set(`${instance}/${database}`, structuredClone(head));
   }
   storeSnapshot = async (instance: string, database: string, model: DatabaseSchema, checksum: string) =>

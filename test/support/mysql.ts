@@ -16,6 +16,7 @@ export const MYSQL_SUITES = [
   'test/e2e/plan-checks.test.ts',
   'test/e2e/prior-backup.test.ts',
   'test/e2e/readme.test.ts',
+  'test/integration/catalog-fingerprint.test.ts',
   'test/integration/instances-mysql.test.ts',
   'test/integration/password-leak.test.ts',
   'test/integration/run-task.test.ts',
@@ -34,6 +35,16 @@ export async function mysqlQuery<R = RowDataPacket>(s: SqlServer, sql: string, v
     return rows as R[];
   } finally {
     await c.end().catch(() => c.destroy());
+  }
+}
+
+/** Runs a script (several statements) in one database. */
+export async function mysqlScript(s: SqlServer, database: string, sql: string): Promise<void> {
+  const c = await createConnection({ host: s.host, port: s.port, user: s.username, password: s.password ?? '', database, multipleStatements: true });
+  try {
+    await c.query(sql);
+  } finally {
+    await c.end();
   }
 }
 

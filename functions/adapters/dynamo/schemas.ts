@@ -16,7 +16,9 @@ export class DynamoSchemaRepo implements SchemaRepo {
 
   async head(instance: string, database: string): Promise<SchemaHead | undefined> {
     const item = await this.store.get<SchemaHead>(keys.schemaHead(instance, database));
-    return item ? { checksum: item.checksum, syncTime: item.syncTime, ...(item.baseline ? { baseline: item.baseline } : {}) } : undefined;
+    return item
+      ? { checksum: item.checksum, syncTime: item.syncTime, ...(item.fingerprint ? { fingerprint: item.fingerprint } : {}), ...(item.baseline ? { baseline: item.baseline } : {}) }
+      : undefined;
   }
 
   async snapshot(instance: string, database: string, checksum: string): Promise<DatabaseSchema | undefined> {
@@ -26,9 +28,11 @@ export class DynamoSchemaRepo implements SchemaRepo {
     return JSON.parse(gunzipSync(bytes).toString('utf8')) as DatabaseSchema;
   }
 
-  async record(instance: string, database: string, model: DatabaseSchema, head: SchemaHead, known?: { head: SchemaHead | undefined }): Promise<void> {
-    const current = known ? known.head : await this.head(instance, database);
-    if (current?.checksum !== head.checksum) await this.storeSnapshot(instance, database, model, head.checksum);
+  async record(instance: string, database: string, model: DatabaseSchema | undefined, head: SchemaHead, known?: { head: SchemaHead | undefined }): Promise<void> {
+    if (model) {
+      const current = known ? known.head : await this.head(instance, database);
+      if (current?.checksum !== head.checksum) await this.storeSnapshot(instance, database, model, head.checksum);
+    }
     await this.store.doc.send(new PutCommand({ TableName: this.store.tableName, Item: toItem('SchemaHead', keys.schemaHead(instance, database), { instance, database, ...head }) }));
   }
 

@@ -84,3 +84,15 @@ export async function settleWithin(p: Promise<unknown>, ms: number): Promise<voi
 
 export const timeoutMessage = (target: ConnectionTarget, ms: number): string =>
   `timed out after ${seconds(ms)} talking to ${scrub(target.host, target.password)}:${target.port}`;
+
+/**
+ * The sync's catalog read (SchemaReader.readSchemaFingerprinted): the fingerprint; when it is the
+ * one recorded (`known`), nothing more; otherwise the full model, bracketed by a second
+ * fingerprint so the one recorded with the model was the catalog's all along.
+ */
+export async function readFingerprinted<M>(fingerprint: () => Promise<string>, model: () => Promise<M>, known?: string): Promise<{ fingerprint?: string; model?: M }> {
+  const first = await fingerprint();
+  if (first === known) return { fingerprint: first };
+  const read = await model();
+  return { model: read, ...((await fingerprint()) === first ? { fingerprint: first } : {}) };
+}

@@ -7,14 +7,15 @@
 // before and written after the statement; the crash window between the two is written down.
 // A schema update (change.schemaCheck) also reads the catalog on the same connection just before
 // the statement (after the marker check, so a change an earlier attempt applied is never taken
-// for drift; on PostgreSQL inside the change's transaction) and just after it.
+// for drift; on PostgreSQL inside the change's transaction) and just after it: the catalog
+// fingerprint first (one query), the full model only when the fingerprint does not show it is a
+// schema already known (domain/pipeline/schema-check.ts).
 import type { Connection, ResultSetHeader } from 'mysql2/promise';
 import { pgClient } from './connect-pg.js';
 import { withMysqlConnection } from './connect-mysql.js';
 import pg from 'pg';
 import type { ChangeExecutor, ChangeOutcome, ChangeRequest } from '../../../domain/pipeline/task-run.js';
-import { driftRefusal } from '../../../domain/pipeline/schema-check.js';
-import { normalize, type DatabaseSchema } from '../../../domain/schema/model.js';
+import { checkBefore, readAfter, type CatalogReads, type SchemaBefore } from '../../../domain/pipeline/schema-check.js';
 import { createDatabaseStatement, quoteIdent } from '../../../domain/inventory/instances.js';
 import type { ConnectionTarget } from '../../../domain/inventory/ports.js';
 import { DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_STATEMENT_TIMEOUT_MS, describeFailure, scrub, settleWithin, withDeadline } from './common.js';
@@ -95,14 +96,21 @@ export class SqlChangeExecutor implements ChangeExecutor {
   }
 
   /** The catalog readers load on the first schema update, not with the executor. */
-  private async pgSchema(c: pg.Client): Promise<DatabaseSchema> {
-    const { readPostgresSchema } = await import('./schema-postgres.js');
-    return normalize(await readPostgresSchema(c));
+  private pgCatalog(c: pg.Client): CatalogReads {
+    const reader = () => import('./schema-postgres.js');
+    return {
+      fingerprint: async () => (await reader()).postgresFingerprint(c),
+      model: async () => (await reader()).readPostgresSchema(c),
+    };
   }
 
-  private async mysqlSchema(c: Connection, database: string): Promise<DatabaseSchema> {
-    const { readMysqlSchema } = await import('./schema-mysql.js');
-    return normalize(await readMysqlSchema(c, database, this.statementMs + 5_000));
+  private mysqlCatalog(c: Connection, database: string): CatalogReads {
+    const reader = () => import('./schema-mysql.js');
+    const ms = this.statementMs + 5_000;
+    return {
+      fingerprint: async () => (await reader()).mysqlFingerprint(c, database, ms),
+      model: async () => (await reader()).readMysqlSchema(c, database, ms),
+    };
   }
 
   // PostgreSQL
@@ -176,24 +184,24 @@ export class SqlChangeExecutor implements ChangeExecutor {
         await c.query('ROLLBACK');
         const prior = await c.query<{ attempt: number }>(`SELECT attempt FROM ${HISTORY}.applied WHERE task_key = $1`, [change.taskKey]);
         const done = alreadyApplied(prior.rows[0]?.attempt, `${HISTORY}.applied`);
-        return change.schemaCheck ? { ...done, schema: { after: await this.pgSchema(c) } } : done;
+        return change.schemaCheck ? { ...done, schema: await readAfter(this.pgCatalog(c)) } : done;
       }
-      let before: DatabaseSchema | undefined;
+      let before: SchemaBefore | undefined;
       if (change.schemaCheck) {
-        before = await this.pgSchema(c);
-        const refused = driftRefusal(change.schemaCheck, before);
-        if (refused) {
+        const checked = await checkBefore(this.pgCatalog(c), change.schemaCheck);
+        if ('refused' in checked) {
           await c.query('ROLLBACK');
-          return refused;
+          return checked.refused;
         }
+        before = checked.before;
       }
       const out = (await c.query(change.statement)) as pg.QueryResult | pg.QueryResult[];
       // Read inside the transaction: exactly what this change leaves, committed with it.
-      const after = change.schemaCheck ? await this.pgSchema(c) : undefined;
+      const schema = change.schemaCheck ? await readAfter(this.pgCatalog(c), before) : undefined;
       await c.query('COMMIT');
       const results = Array.isArray(out) ? out : [out];
       const affectedRows = results.reduce((n, r) => n + (r.command === 'SELECT' ? 0 : (r.rowCount ?? 0)), 0);
-      return { status: 'DONE', affectedRows, alreadyApplied: false, detail: 'applied', ...(after ? { schema: { ...(before ? { before } : {}), after } } : {}) };
+      return { status: 'DONE', affectedRows, alreadyApplied: false, detail: 'applied', ...(schema ? { schema } : {}) };
     } catch (e) {
       await c.query('ROLLBACK').catch(() => undefined);
       throw e;
@@ -205,15 +213,15 @@ export class SqlChangeExecutor implements ChangeExecutor {
    * check runs on a first attempt only: a later one may find segments an earlier attempt ran.
    */
   private async pgApplyInSegments(c: pg.Client, change: ChangeRequest, segments: Parameters<typeof pgApplySegments>[2]): Promise<ChangeOutcome> {
-    let before: DatabaseSchema | undefined;
+    let before: SchemaBefore | undefined;
     if (change.schemaCheck && change.attempt === 1) {
-      before = await this.pgSchema(c);
-      const refused = driftRefusal(change.schemaCheck, before);
-      if (refused) return refused;
+      const checked = await checkBefore(this.pgCatalog(c), change.schemaCheck);
+      if ('refused' in checked) return checked.refused;
+      before = checked.before;
     }
     const out = await pgApplySegments(c, change, segments, (client) => this.pgHistory(client));
     if (!change.schemaCheck || out.status !== 'DONE') return out;
-    return { ...out, schema: { ...(before && !out.alreadyApplied ? { before } : {}), after: await this.pgSchema(c) } };
+    return { ...out, schema: await readAfter(this.pgCatalog(c), out.alreadyApplied ? undefined : before) };
   }
 
   /**
@@ -302,14 +310,14 @@ export class SqlChangeExecutor implements ChangeExecutor {
       const prior = await this.mysqlMarker(c, change.taskKey);
       if (prior !== undefined) {
         const done = alreadyApplied(prior, `${HISTORY}.applied`);
-        return change.schemaCheck ? { ...done, schema: { after: await this.mysqlSchema(c, change.database) } } : done;
+        return change.schemaCheck ? { ...done, schema: await readAfter(this.mysqlCatalog(c, change.database)) } : done;
       }
     }
-    let before: DatabaseSchema | undefined;
+    let before: SchemaBefore | undefined;
     if (change.schemaCheck) {
-      before = await this.mysqlSchema(c, change.database);
-      const refused = driftRefusal(change.schemaCheck, before);
-      if (refused) return refused;
+      const checked = await checkBefore(this.mysqlCatalog(c, change.database), change.schemaCheck);
+      if ('refused' in checked) return checked.refused;
+      before = checked.before;
     }
     await this.query(c, `USE ${quoteIdent('MYSQL', change.database)}`);
     await this.mysqlTimeout(c);
@@ -322,10 +330,10 @@ export class SqlChangeExecutor implements ChangeExecutor {
       const results = (Array.isArray(out) ? out : [out]) as unknown[];
       const affectedRows = results.reduce<number>((n, r) => n + (typeof (r as ResultSetHeader)?.affectedRows === 'number' ? (r as ResultSetHeader).affectedRows : 0), 0);
       // DDL committed itself: the catalog shows it now.
-      const after = change.schemaCheck ? await this.mysqlSchema(c, change.database) : undefined;
+      const schema = change.schemaCheck ? await readAfter(this.mysqlCatalog(c, change.database), before) : undefined;
       return {
         status: 'DONE', affectedRows, alreadyApplied: false, detail: marker ? 'applied' : `applied (no ${HISTORY} marker: the admin user cannot create it)`,
-        ...(after ? { schema: { ...(before ? { before } : {}), after } } : {}),
+        ...(schema ? { schema } : {}),
       };
     } catch (e) {
       await this.query(c, 'ROLLBACK').catch(() => undefined);

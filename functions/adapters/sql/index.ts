@@ -6,13 +6,15 @@ import type { ConnectionTarget, SqlDriver } from '../../../domain/inventory/port
 import type { DriverOptions } from './common.js';
 import type { SchemaReader } from '../../../domain/schema/ports.js';
 
-export function sqlDrivers(options: DriverOptions = {}): SqlDriver & SchemaReader {
-  const loaders: Record<Engine, () => Promise<SqlDriver & SchemaReader>> = {
+type Driver = SqlDriver & Required<SchemaReader>;
+
+export function sqlDrivers(options: DriverOptions = {}): Driver {
+  const loaders: Record<Engine, () => Promise<Driver>> = {
     POSTGRES: async () => new (await import('./postgres.js')).PostgresDriver(options),
     MYSQL: async () => new (await import('./mysql.js')).MysqlDriver(options),
   };
-  const loaded = new Map<Engine, Promise<SqlDriver & SchemaReader>>();
-  const driver = (engine: Engine): Promise<SqlDriver & SchemaReader> => {
+  const loaded = new Map<Engine, Promise<Driver>>();
+  const driver = (engine: Engine): Promise<Driver> => {
     if (!loaded.has(engine)) loaded.set(engine, loaders[engine]());
     return loaded.get(engine)!;
   };
@@ -21,5 +23,6 @@ export function sqlDrivers(options: DriverOptions = {}): SqlDriver & SchemaReade
     listDatabases: async (t: ConnectionTarget) => (await driver(t.engine)).listDatabases(t),
     listTables: async (t: ConnectionTarget, database: string) => (await driver(t.engine)).listTables(t, database),
     readSchema: async (t: ConnectionTarget, database: string) => (await driver(t.engine)).readSchema(t, database),
+    readSchemaFingerprinted: async (t: ConnectionTarget, database: string, known?: string) => (await driver(t.engine)).readSchemaFingerprinted(t, database, known),
   };
 }

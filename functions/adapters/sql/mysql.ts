@@ -3,10 +3,10 @@ import type { Connection, RowDataPacket } from 'mysql2/promise';
 import { withMysqlConnection } from './connect-mysql.js';
 import type { DatabaseSchema } from '../../../domain/schema/model.js';
 import type { SchemaReader } from '../../../domain/schema/ports.js';
-import { readMysqlSchema } from './schema-mysql.js';
+import { mysqlFingerprint, readMysqlSchema } from './schema-mysql.js';
 import type { TableRef } from '../../../domain/inventory/databases.js';
 import { SqlConnectionError, type ConnectionResult, type ConnectionTarget, type SqlDriver } from '../../../domain/inventory/ports.js';
-import { DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_QUERY_TIMEOUT_MS, describeFailure, timeoutMessage, type DriverOptions } from './common.js';
+import { DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_QUERY_TIMEOUT_MS, describeFailure, readFingerprinted, timeoutMessage, type DriverOptions } from './common.js';
 
 /** `10.11.19-MariaDB-0+deb12u1` → `10.11.19-MariaDB`; `8.0.36` → `8.0.36`. */
 export const shortVersion = (v: string): string => /^[\d.]+(?:-MariaDB)?/.exec(v)?.[0] ?? v;
@@ -69,5 +69,12 @@ export class MysqlDriver implements SqlDriver, SchemaReader {
   /** The whole schema, in one connection (functions/adapters/sql/schema-mysql.ts). */
   readSchema(target: ConnectionTarget, database: string): Promise<DatabaseSchema> {
     return this.withConnection(target, (c) => readMysqlSchema(c, database, this.queryMs));
+  }
+
+  /** The catalog fingerprint, and the whole schema unless the fingerprint is `known` (common.ts). */
+  readSchemaFingerprinted(target: ConnectionTarget, database: string, known?: string): Promise<{ fingerprint?: string; model?: DatabaseSchema }> {
+    return this.withConnection(target, (c) =>
+      readFingerprinted(() => mysqlFingerprint(c, database, this.queryMs), () => readMysqlSchema(c, database, this.queryMs), known),
+    );
   }
 }

@@ -2,11 +2,11 @@
 import pg from 'pg';
 import type { TableRef } from '../../../domain/inventory/databases.js';
 import { SqlConnectionError, type ConnectionResult, type ConnectionTarget, type SqlDriver } from '../../../domain/inventory/ports.js';
-import { DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_QUERY_TIMEOUT_MS, describeFailure, settleWithin, timeoutMessage, withDeadline, type DriverOptions } from './common.js';
+import { DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_QUERY_TIMEOUT_MS, describeFailure, readFingerprinted, settleWithin, timeoutMessage, withDeadline, type DriverOptions } from './common.js';
 import { pgClient } from './connect-pg.js';
 import type { DatabaseSchema } from '../../../domain/schema/model.js';
 import type { SchemaReader } from '../../../domain/schema/ports.js';
-import { readPostgresSchema } from './schema-postgres.js';
+import { postgresFingerprint, readPostgresSchema } from './schema-postgres.js';
 
 /** The database to connect to when the data source names none. */
 export const DEFAULT_DATABASE = 'postgres';
@@ -77,5 +77,10 @@ export class PostgresDriver implements SqlDriver, SchemaReader {
   /** The whole schema, in one connection (functions/adapters/sql/schema-postgres.ts). */
   readSchema(target: ConnectionTarget, database: string): Promise<DatabaseSchema> {
     return this.withClient(target, database, (c) => readPostgresSchema(c));
+  }
+
+  /** The catalog fingerprint, and the whole schema unless the fingerprint is `known` (common.ts). */
+  readSchemaFingerprinted(target: ConnectionTarget, database: string, known?: string): Promise<{ fingerprint?: string; model?: DatabaseSchema }> {
+    return this.withClient(target, database, (c) => readFingerprinted(() => postgresFingerprint(c), () => readPostgresSchema(c), known));
   }
 }

@@ -2,6 +2,7 @@
 // the whole database, plus SHOW CREATE per routine (information_schema has no full definition).
 // A database has one schema, "". Names of the database itself are taken out of view and routine
 // definitions, so the same schema in two databases reads the same.
+import { createHash } from 'node:crypto';
 import type { Connection, RowDataPacket } from 'mysql2/promise';
 import type { Column, Constraint, DatabaseSchema, Index, Routine, Schema, Sequence, Table } from '../../../domain/schema/model.js';
 
@@ -22,8 +23,8 @@ export async function readMysqlSchema(c: Connection, database: string, timeoutMs
     const [out] = await c.query<RowDataPacket[]>({ sql, values, timeout: timeoutMs });
     return out;
   }) as Rows<RowDataPacket>;
-  const [{ v }] = (await rows('SELECT VERSION() AS v')) as [{ v: string }];
-  const mariadb = /mariadb/i.test(v);
+  // The handshake says which (no round trip); a driver that does not tell is asked.
+  const mariadb = isMariadb(c) ?? /mariadb/i.test(((await rows('SELECT VERSION() AS v')) as [{ v: string }])[0].v);
   const schema: Schema = { name: '', tables: [], views: [], sequences: [], enums: [], routines: [] };
   const tables = new Map<string, Table>();
 
@@ -62,17 +63,11 @@ export async function readMysqlSchema(c: Connection, database: string, timeoutMs
 
   // Keys and indexes: PRIMARY and unique indexes are constraints; the rest are indexes.
   const grouped = new Map<string, { tbl: string; name: string; unique: boolean; type: string; cols: string[] }>();
+  // MariaDB has no EXPRESSION column (no functional indexes).
   for (const r of await rows(
-    `SELECT TABLE_NAME AS tbl, INDEX_NAME AS name, NON_UNIQUE AS nu, INDEX_TYPE AS type, COLUMN_NAME AS col, SUB_PART AS sub, EXPRESSION AS expr
+    `SELECT TABLE_NAME AS tbl, INDEX_NAME AS name, NON_UNIQUE AS nu, INDEX_TYPE AS type, COLUMN_NAME AS col, SUB_PART AS sub${mariadb ? '' : ', EXPRESSION AS expr'}
        FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = ? ORDER BY TABLE_NAME, INDEX_NAME, SEQ_IN_INDEX`,
     [database],
-  ).catch(() =>
-    // MariaDB has no EXPRESSION column (no functional indexes).
-    rows(
-      `SELECT TABLE_NAME AS tbl, INDEX_NAME AS name, NON_UNIQUE AS nu, INDEX_TYPE AS type, COLUMN_NAME AS col, SUB_PART AS sub
-         FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = ? ORDER BY TABLE_NAME, INDEX_NAME, SEQ_IN_INDEX`,
-      [database],
-    ),
   )) {
     const key = `${r.tbl}\u0000${r.name}`;
     let g = grouped.get(key);
@@ -137,4 +132,67 @@ export async function readMysqlSchema(c: Connection, database: string, timeoutMs
   }
 
   return { engine: 'MYSQL', schemas: [schema] };
+}
+
+/** MariaDB or MySQL from the connection's handshake (no round trip); undefined when the driver does not say. */
+export function isMariadb(c: Connection): boolean | undefined {
+  const version = (c as unknown as { connection?: { _handshakePacket?: { serverVersion?: string } } }).connection?._handshakePacket?.serverVersion;
+  return version === undefined ? undefined : /mariadb/i.test(version);
+}
+
+/** Each row of every kind the reader reads, as one hash per row (NULLs kept apart from '' by JSON_ARRAY). */
+const fingerprintRows = (mariadb: boolean): string => `
+  SELECT MD5(JSON_ARRAY('table', TABLE_NAME, TABLE_TYPE)) AS h FROM information_schema.TABLES WHERE TABLE_SCHEMA = ?
+  UNION ALL SELECT MD5(JSON_ARRAY('column', TABLE_NAME, COLUMN_NAME, ORDINAL_POSITION, COLUMN_TYPE, IS_NULLABLE, COLUMN_DEFAULT, EXTRA, GENERATION_EXPRESSION))
+    FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ?
+  UNION ALL SELECT MD5(JSON_ARRAY('index', TABLE_NAME, INDEX_NAME, SEQ_IN_INDEX, NON_UNIQUE, INDEX_TYPE, COLUMN_NAME, SUB_PART${mariadb ? '' : ', EXPRESSION'}))
+    FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = ?
+  UNION ALL SELECT MD5(JSON_ARRAY('foreign key', k.TABLE_NAME, k.CONSTRAINT_NAME, k.ORDINAL_POSITION, k.COLUMN_NAME, k.REFERENCED_TABLE_SCHEMA, k.REFERENCED_TABLE_NAME,
+                                  k.REFERENCED_COLUMN_NAME, rc.DELETE_RULE, rc.UPDATE_RULE))
+    FROM information_schema.KEY_COLUMN_USAGE k
+    JOIN information_schema.REFERENTIAL_CONSTRAINTS rc ON rc.CONSTRAINT_SCHEMA = k.CONSTRAINT_SCHEMA AND rc.CONSTRAINT_NAME = k.CONSTRAINT_NAME AND rc.TABLE_NAME = k.TABLE_NAME
+   WHERE k.TABLE_SCHEMA = ? AND k.REFERENCED_TABLE_NAME IS NOT NULL
+  UNION ALL SELECT MD5(JSON_ARRAY('check', TABLE_NAME, CONSTRAINT_NAME, CHECK_CLAUSE)) FROM information_schema.CHECK_CONSTRAINTS WHERE CONSTRAINT_SCHEMA = ?
+  UNION ALL SELECT MD5(JSON_ARRAY('view', TABLE_NAME, VIEW_DEFINITION)) FROM information_schema.VIEWS WHERE TABLE_SCHEMA = ?
+  UNION ALL SELECT MD5(JSON_ARRAY('parameter', SPECIFIC_NAME, ROUTINE_TYPE, ORDINAL_POSITION, PARAMETER_MODE, PARAMETER_NAME, DTD_IDENTIFIER))
+    FROM information_schema.PARAMETERS WHERE SPECIFIC_SCHEMA = ? AND ORDINAL_POSITION > 0
+  UNION ALL SELECT MD5(JSON_ARRAY('routine', ROUTINE_NAME, ROUTINE_TYPE, DTD_IDENTIFIER, ROUTINE_BODY, ROUTINE_DEFINITION, PARAMETER_STYLE, IS_DETERMINISTIC,
+                                  SQL_DATA_ACCESS, SECURITY_TYPE, SQL_MODE, ROUTINE_COMMENT, DEFINER, CHARACTER_SET_CLIENT, COLLATION_CONNECTION, DATABASE_COLLATION,
+                                  CREATED, LAST_ALTERED))
+    FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = ?`;
+
+/**
+ * The catalog fingerprint: every row the reader reads from information_schema, row estimates
+ * left out, each hashed (MD5 of a JSON array) and summed in two 64-bit halves with the row count,
+ * in ONE query: no GROUP_CONCAT, so no group_concat_max_len to mind, and no order to agree on.
+ * Routines add what SHOW CREATE prints (characteristics, definer) and their CREATED/LAST_ALTERED
+ * times: a routine made again differs even where information_schema prints its text the same.
+ * The same query lists the sequences (MariaDB): their settings live in each sequence's own table,
+ * so a database with sequences costs a second query that reads them all at once.
+ */
+export async function mysqlFingerprint(c: Connection, database: string, timeoutMs: number): Promise<string> {
+  let mariadb = isMariadb(c);
+  if (mariadb === undefined) {
+    const [[row]] = await c.query<RowDataPacket[]>({ sql: 'SELECT VERSION() AS v', timeout: timeoutMs });
+    mariadb = /mariadb/i.test(String(row!.v));
+  }
+  const sql = `SELECT 'sum' AS k, CAST(COUNT(*) AS CHAR) AS n,
+         CAST(SUM(CAST(CONV(SUBSTRING(h, 1, 16), 16, 10) AS UNSIGNED)) AS CHAR) AS a, CAST(SUM(CAST(CONV(SUBSTRING(h, 17, 16), 16, 10) AS UNSIGNED)) AS CHAR) AS b
+    FROM (${fingerprintRows(mariadb)}) x
+  UNION ALL SELECT 'sequence', TABLE_NAME, NULL, NULL FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_TYPE = 'SEQUENCE'`;
+  const [rows] = await c.query<RowDataPacket[]>({ sql, values: Array<string>(9).fill(database), timeout: timeoutMs });
+  const sum = rows.find((r) => r.k === 'sum')!;
+  const sequences = rows.filter((r) => r.k === 'sequence').map((r) => String(r.n)).sort();
+  let settings = '';
+  if (sequences.length > 0) {
+    const q = (s: string) => `\`${s.replace(/`/g, '``')}\``;
+    const [seq] = await c.query<RowDataPacket[]>({
+      sql: sequences
+        .map((s) => `SELECT JSON_ARRAY(${c.escape(s)}, start_value, minimum_value, maximum_value, increment, cache_size, cycle_option) AS s FROM ${q(database)}.${q(s)}`)
+        .join(' UNION ALL '),
+      timeout: timeoutMs,
+    });
+    settings = seq.map((r) => String(r.s)).sort().join('\n');
+  }
+  return `my:${createHash('md5').update(`${sum.n}:${sum.a ?? 0}:${sum.b ?? 0}\n${settings}`).digest('hex')}`;
 }
