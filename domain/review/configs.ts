@@ -4,6 +4,7 @@
 // workspaceDBA manage them (route permissions); every signed-in user reads them. Pure: the store
 // is a port; rule types and payloads are checked against the catalog before anything is written.
 import * as z from 'zod/mini';
+import { lazySchema } from '../common/lazy.js';
 import { ECHOED, Timestamp, Title, checkEtag, etagOf, parse, resolveUpdateMask } from '../common/values.js';
 import { AlreadyExistsError, InvalidArgumentError, NotFoundError, fieldError, type ErrorDetail } from '../common/errors.js';
 import { USER_CHOSEN_ID } from '../common/names.js';
@@ -55,18 +56,18 @@ export const MAX_RULES_PER_CONFIG = 200;
 export const MAX_RESOURCES_PER_CONFIG = 100;
 
 const RESOURCE = /^(environments|projects)\/([a-z][a-z0-9-]{1,62})$/;
-const RuleConfigSchema = z.strictObject({ type: z.string().check(z.minLength(1), z.maxLength(200)), level: z.enum(['ERROR', 'WARNING']), payload: z.optional(z.unknown()) });
-const Rules = z.array(RuleConfigSchema).check(z.maxLength(MAX_RULES_PER_CONFIG));
-const Resources = z.array(z.string().check(z.regex(RESOURCE, 'must be environments/{id} or projects/{id}'))).check(z.maxLength(MAX_RESOURCES_PER_CONFIG));
+const RuleConfigSchema = /* @__PURE__ */ lazySchema(() => z.strictObject({ type: z.string().check(z.minLength(1), z.maxLength(200)), level: z.enum(['ERROR', 'WARNING']), payload: z.optional(z.unknown()) }));
+const Rules = /* @__PURE__ */ lazySchema(() => z.array(RuleConfigSchema).check(z.maxLength(MAX_RULES_PER_CONFIG)));
+const Resources = /* @__PURE__ */ lazySchema(() => z.array(z.string().check(z.regex(RESOURCE, 'must be environments/{id} or projects/{id}'))).check(z.maxLength(MAX_RESOURCES_PER_CONFIG)));
 
-export const ReviewConfigCreate = z.strictObject({
+export const ReviewConfigCreate = /* @__PURE__ */ lazySchema(() => z.strictObject({
   id: z.string().check(z.regex(USER_CHOSEN_ID)),
   title: z.optional(Title),
   enabled: z.optional(z.boolean()),
   rules: Rules,
   resources: z.optional(Resources),
-});
-export const ReviewConfigPatch = z.strictObject({ title: z.optional(Title), enabled: z.optional(z.boolean()), rules: z.optional(Rules), resources: z.optional(Resources), ...ECHOED, id: z.optional(z.unknown()) });
+}));
+export const ReviewConfigPatch = /* @__PURE__ */ lazySchema(() => z.strictObject({ title: z.optional(Title), enabled: z.optional(z.boolean()), rules: z.optional(Rules), resources: z.optional(Resources), ...ECHOED, id: z.optional(z.unknown()) }));
 const MUTABLE = ['title', 'enabled', 'rules', 'resources'] as const;
 
 const Str = /* @__PURE__ */ z.string();
