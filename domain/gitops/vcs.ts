@@ -178,7 +178,7 @@ export const WebhookAnswer = /* @__PURE__ */ z.object({ message: Str, delivery: 
 export const VCS_OPERATION_SCHEMAS: Record<string, OperationSchemas> = {
   getVcsConnector: { response: VcsConnectorResource },
   putVcsConnector: { request: VcsConnectorPut, response: VcsConnectorResource },
-  deleteVcsConnector: { response: z.object({}) },
+  deleteVcsConnector: { response: /* @__PURE__ */ z.object({}) },
   receiveVcsWebhook: { response: WebhookAnswer },
 };
 

@@ -9,8 +9,8 @@ import { ECHOED, Timestamp, Title, checkEtag, etagOf, parse, resolveUpdateMask }
 import { AlreadyExistsError, InvalidArgumentError, NotFoundError, fieldError, type ErrorDetail } from '../common/errors.js';
 import { USER_CHOSEN_ID } from '../common/names.js';
 import type { OperationSchemas } from '../common/operations.js';
-import { checkRuleConfigs } from './catalog.js';
 import type { Level, RuleConfig } from './rule.js';
+import type { ConfigProblem } from './catalog.js';
 import { reviewConfigName } from './model.js';
 
 export { reviewConfigName };
@@ -49,6 +49,12 @@ export interface ReviewConfigDeps {
   reviewConfigs: ReviewConfigRepo;
   exists: ResourceExists;
   now(): Date;
+  /**
+   * The catalog's check of rule types, levels and payloads (catalog.ts checkRuleConfigs). A port,
+   * so that the review function loads the rules' code (40 KB) on the first config written, not at
+   * its cold start, while the plan checks, which run the rules anyway, keep it in their bundle.
+   */
+  checkRuleConfigs(rules: RuleConfig[]): ConfigProblem[] | Promise<ConfigProblem[]>;
 }
 
 export const MAX_REVIEW_CONFIGS = 200;
@@ -96,8 +102,8 @@ export const toReviewConfigResource = (c: ReviewConfig): z.infer<typeof ReviewCo
 });
 
 /** Unknown rule types, bad levels and payloads that do not fit: one 400 naming each. */
-function checkRules(rules: RuleConfig[]): void {
-  const problems = checkRuleConfigs(rules);
+async function checkRules(deps: Pick<ReviewConfigDeps, 'checkRuleConfigs'>, rules: RuleConfig[]): Promise<void> {
+  const problems = await deps.checkRuleConfigs(rules);
   const seen = new Set<string>();
   const details: ErrorDetail[] = problems.map((p) => ({ field: `rules[${p.index}].${p.field}`, description: p.message }));
   rules.forEach((r, i) => {
@@ -129,7 +135,7 @@ export const listReviewConfigs = async (deps: Pick<ReviewConfigDeps, 'reviewConf
 export async function createReviewConfig(deps: ReviewConfigDeps, body: unknown): Promise<ReviewConfig> {
   const input = parse(ReviewConfigCreate, body);
   const rules = input.rules as RuleConfig[];
-  checkRules(rules);
+  await checkRules(deps, rules);
   await checkResources(deps, input.resources ?? []);
   if (await deps.reviewConfigs.get(input.id)) throw new AlreadyExistsError(reviewConfigName(input.id));
   if ((await deps.reviewConfigs.listAll()).length >= MAX_REVIEW_CONFIGS) throw fieldError('id', `a workspace has at most ${MAX_REVIEW_CONFIGS} review configs`);
@@ -147,7 +153,7 @@ export async function updateReviewConfig(deps: ReviewConfigDeps, id: string, bod
   if (fields.includes('title')) next.title = patch.title!;
   if (fields.includes('enabled')) next.enabled = patch.enabled!;
   if (fields.includes('rules')) {
-    checkRules(patch.rules as RuleConfig[]);
+    await checkRules(deps, patch.rules as RuleConfig[]);
     next.rules = patch.rules as RuleConfig[];
   }
   if (fields.includes('resources')) {
