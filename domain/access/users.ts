@@ -1,4 +1,5 @@
 import * as z from 'zod/mini';
+import { lazySchema } from '../common/lazy.js';
 import { ECHOED, StateSchema, Timestamp, Title, checkEtag, etagOf, parse, resolveUpdateMask, type ListOptions, type Page, type State } from '../common/values.js';
 import { FailedPreconditionError, NotFoundError, fieldError } from '../common/errors.js';
 import { SYSTEM_BOT_ID, normalizeEmail, userName } from '../common/names.js';
@@ -20,25 +21,25 @@ export interface User {
 }
 
 export const SYSTEM_BOT_EMAIL = 'bot@sluice.invalid';
-const Email = z.string().check(
+const Email = /* @__PURE__ */ lazySchema(() => z.string().check(
   z.maxLength(254),
   z.regex(/^[^\s@"<>()[\]\\,;:]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$/, 'must be an email address'),
-);
-export const RoleSchema = z.enum(WORKSPACE_ROLES);
+));
+export const RoleSchema = /* @__PURE__ */ lazySchema(() => z.enum(WORKSPACE_ROLES));
 
-export const UserCreate = z.strictObject({
+export const UserCreate = /* @__PURE__ */ lazySchema(() => z.strictObject({
   email: Email,
   title: z.optional(Title),
   role: z.optional(RoleSchema),
-});
+}));
 
-export const UserPatch = z.strictObject({
+export const UserPatch = /* @__PURE__ */ lazySchema(() => z.strictObject({
   email: z.optional(z.string()),
   title: z.optional(Title),
   role: z.optional(RoleSchema),
   userType: z.optional(z.unknown()),
   ...ECHOED,
-});
+}));
 const MUTABLE = ['title', 'role'] as const;
 
 export const UserResource = /* @__PURE__ */ z.object({

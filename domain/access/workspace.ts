@@ -1,4 +1,5 @@
 import * as z from 'zod/mini';
+import { lazySchema } from '../common/lazy.js';
 import { ECHOED, Timestamp, Title, checkEtag, etagOf, parse, resolveUpdateMask } from '../common/values.js';
 import { NotFoundError } from '../common/errors.js';
 import type { AccessDeps } from './ports.js';
@@ -11,26 +12,26 @@ export const DEFAULT_AUDIT_RETENTION = '7776000s';
 const DAY_SECONDS = 86_400;
 const MIN_RETENTION_DAYS = 1;
 const MAX_RETENTION_DAYS = 3650;
-const AuditRetention = z.string().check(
+const AuditRetention = /* @__PURE__ */ lazySchema(() => z.string().check(
   z.regex(/^\d{1,10}s$/, 'must be a duration in whole seconds, like "7776000s" (90 days)'),
   z.refine((v) => {
     const s = Number(v.slice(0, -1));
     return s >= MIN_RETENTION_DAYS * DAY_SECONDS && s <= MAX_RETENTION_DAYS * DAY_SECONDS;
   }, `must be between ${MIN_RETENTION_DAYS * DAY_SECONDS}s (1 day) and ${MAX_RETENTION_DAYS * DAY_SECONDS}s (${MAX_RETENTION_DAYS} days)`),
-);
+));
 
 /** How often every instance is synced on a schedule (domain/schema/schedule.ts): a duration in whole seconds. */
 export const DEFAULT_SYNC_INTERVAL = '1800s';
 /** The schedule ticks every minute (an EventBridge rate): a shorter interval could not be kept. */
 export const MIN_SYNC_INTERVAL_SECONDS = 60;
 export const MAX_SYNC_INTERVAL_SECONDS = 7 * DAY_SECONDS;
-const SyncInterval = z.string().check(
+const SyncInterval = /* @__PURE__ */ lazySchema(() => z.string().check(
   z.regex(/^\d{1,10}s$/, 'must be a duration in whole seconds, like "1800s" (30 minutes)'),
   z.refine((v) => {
     const s = Number(v.slice(0, -1));
     return s >= MIN_SYNC_INTERVAL_SECONDS && s <= MAX_SYNC_INTERVAL_SECONDS;
   }, `must be between ${MIN_SYNC_INTERVAL_SECONDS}s (1 minute) and ${MAX_SYNC_INTERVAL_SECONDS}s (7 days)`),
-);
+));
 
 /** The workspace's sync interval in seconds (the default for a workspace stored before the setting existed). */
 export const syncIntervalSeconds = (w: Pick<Workspace, 'syncInterval'> | undefined): number =>
@@ -66,14 +67,14 @@ export const WorkspaceResource = /* @__PURE__ */ z.object({
   etag: /* @__PURE__ */ z.string(),
 });
 
-export const WorkspacePatch = z.strictObject({
+export const WorkspacePatch = /* @__PURE__ */ lazySchema(() => z.strictObject({
   title: z.optional(Title),
   allowSelfApproval: z.optional(z.boolean()),
   auditRetention: z.optional(AuditRetention),
   outboundAllowlist: z.optional(z.array(z.string().check(z.refine(isAllowlistEntry, 'must be a host name, an IP address or a CIDR range like 10.0.0.0/8'))).check(z.maxLength(100))),
   syncInterval: z.optional(SyncInterval),
   ...ECHOED,
-});
+}));
 const MUTABLE = ['title', 'allowSelfApproval', 'auditRetention', 'outboundAllowlist', 'syncInterval'] as const;
 
 export const toWorkspaceResource = (w: Workspace): z.infer<typeof WorkspaceResource> => ({

@@ -17,6 +17,7 @@ import type { OperationSchemas } from '../common/operations.js';
 import { REVIEW_CONFIG_OPERATION_SCHEMAS } from '../review/configs.js';
 import { REVIEW_DEPARTURES, REVIEW_OPERATION_SCHEMAS } from '../review/check.js';
 import { ROUTES, type RouteDef } from './routes.js';
+import { SUMMARIES } from './summaries.js';
 import { UserCreate, UserPatch, UserResource } from '../access/users.js';
 import { WorkspacePatch, WorkspaceResource } from '../access/workspace.js';
 
@@ -153,7 +154,7 @@ export function buildOpenApi(version = '1.0.0'): Record<string, unknown> {
     if (r.body) Object.assign(responses, { '413': errorResponse('body over 1 MiB'), '415': errorResponse('body not application/json') });
     (paths[r.path] ??= {})[r.method.toLowerCase()] = {
       operationId: r.operation,
-      summary: r.summary,
+      summary: SUMMARIES[r.operation as keyof typeof SUMMARIES],
       ...(r.permission ? { 'x-sluice-permission': r.permission } : { security: [] }),
       parameters: parameters(r),
       ...(s.request ? { requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(s.request, 'input') } } } } : {}),

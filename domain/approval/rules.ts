@@ -4,6 +4,7 @@
 // condition holds decides a stage's steps (flow.ts); none holding falls back to the environment.
 // One list per workspace, replaced whole by PUT with an etag. Pure: the store is a port.
 import * as z from 'zod/mini';
+import { lazySchema } from '../common/lazy.js';
 import { PROJECT_ROLES, WORKSPACE_ROLES, type ProjectRole, type WorkspaceRole } from '../access/roles.js';
 import { checkEtag, etagOf, parse, Timestamp, Title } from '../common/values.js';
 import { fieldError } from '../common/errors.js';
@@ -67,18 +68,18 @@ export function firstMatch(rules: readonly CompiledRule[], facts: readonly Appro
 // ---------------------------------------------------------------------------------------------
 // Schemas and resources
 
-const Role = z.enum(APPROVAL_ROLES);
-const RuleSchema = z.strictObject({
+const Role = /* @__PURE__ */ lazySchema(() => z.enum(APPROVAL_ROLES));
+const RuleSchema = /* @__PURE__ */ lazySchema(() => z.strictObject({
   title: Title,
   condition: z.string().check(z.minLength(1), z.maxLength(4096)),
   steps: z.array(z.strictObject({ role: Role })).check(z.minLength(1), z.maxLength(MAX_APPROVAL_STEPS)),
-});
-export const ApprovalRulesPut = z.strictObject({
+}));
+export const ApprovalRulesPut = /* @__PURE__ */ lazySchema(() => z.strictObject({
   rules: z.array(RuleSchema).check(z.maxLength(MAX_APPROVAL_RULES)),
   etag: z.optional(z.string()),
   name: z.optional(z.unknown()),
   updateTime: z.optional(z.unknown()),
-});
+}));
 
 export const ApprovalRulesResource = /* @__PURE__ */ z.object({
   name: /* @__PURE__ */ z.literal(APPROVAL_RULES_NAME),

@@ -24,15 +24,21 @@ const ranges = (list: readonly [string, number, 'ipv4' | 'ipv6'][]): BlockList =
   return b;
 };
 
-const LOOPBACK = ranges([['127.0.0.0', 8, 'ipv4'], ['::1', 128, 'ipv6']]);
-const LINK_LOCAL = ranges([['169.254.0.0', 16, 'ipv4'], ['fe80::', 10, 'ipv6']]);
-/** EC2/ECS/Lambda metadata and credential endpoints (also covered by link-local, named for the message). */
-const METADATA = ranges([['169.254.169.254', 32, 'ipv4'], ['169.254.170.2', 32, 'ipv4'], ['fd00:ec2::254', 128, 'ipv6']]);
-const PRIVATE = ranges([
-  ['0.0.0.0', 8, 'ipv4'], ['10.0.0.0', 8, 'ipv4'], ['100.64.0.0', 10, 'ipv4'], ['172.16.0.0', 12, 'ipv4'], ['192.0.0.0', 24, 'ipv4'],
-  ['192.168.0.0', 16, 'ipv4'], ['198.18.0.0', 15, 'ipv4'], ['224.0.0.0', 3, 'ipv4'],
-  ['::', 128, 'ipv6'], ['fc00::', 7, 'ipv6'], ['ff00::', 8, 'ipv6'],
-]);
+// Built on the first address checked, not when the module loads: every HTTP function imports this
+// module (the workspace allowlist), few ever check an address.
+let lists: { loopback: BlockList; linkLocal: BlockList; metadata: BlockList; private: BlockList } | undefined;
+const blockLists = () =>
+  (lists ??= {
+    loopback: ranges([['127.0.0.0', 8, 'ipv4'], ['::1', 128, 'ipv6']]),
+    linkLocal: ranges([['169.254.0.0', 16, 'ipv4'], ['fe80::', 10, 'ipv6']]),
+    /** EC2/ECS/Lambda metadata and credential endpoints (also covered by link-local, named for the message). */
+    metadata: ranges([['169.254.169.254', 32, 'ipv4'], ['169.254.170.2', 32, 'ipv4'], ['fd00:ec2::254', 128, 'ipv6']]),
+    private: ranges([
+      ['0.0.0.0', 8, 'ipv4'], ['10.0.0.0', 8, 'ipv4'], ['100.64.0.0', 10, 'ipv4'], ['172.16.0.0', 12, 'ipv4'], ['192.0.0.0', 24, 'ipv4'],
+      ['192.168.0.0', 16, 'ipv4'], ['198.18.0.0', 15, 'ipv4'], ['224.0.0.0', 3, 'ipv4'],
+      ['::', 128, 'ipv6'], ['fc00::', 7, 'ipv6'], ['ff00::', 8, 'ipv6'],
+    ]),
+  });
 
 /** An IPv4-mapped IPv6 address (::ffff:10.0.0.1) is judged as its IPv4 address. */
 function normalize(ip: string): { ip: string; family: 'ipv4' | 'ipv6' } {
@@ -45,10 +51,11 @@ function normalize(ip: string): { ip: string; family: 'ipv4' | 'ipv6' } {
 /** What kind of address this is, when it is one Sluice must not call by default. */
 export function addressKind(ip: string): 'metadata' | 'loopback' | 'link-local' | 'private' | undefined {
   const { ip: a, family } = normalize(ip);
-  if (METADATA.check(a, family)) return 'metadata';
-  if (LOOPBACK.check(a, family)) return 'loopback';
-  if (LINK_LOCAL.check(a, family)) return 'link-local';
-  if (PRIVATE.check(a, family)) return 'private';
+  const l = blockLists();
+  if (l.metadata.check(a, family)) return 'metadata';
+  if (l.loopback.check(a, family)) return 'loopback';
+  if (l.linkLocal.check(a, family)) return 'link-local';
+  if (l.private.check(a, family)) return 'private';
   return undefined;
 }
 

@@ -1,5 +1,6 @@
 // Conventions every resource shares (API.md): validation errors, update masks, etags, paging.
 import * as z from 'zod/mini';
+import { lazySchema } from './lazy.js';
 import { AbortedError, InvalidArgumentError, fieldError, type ErrorDetail } from './errors.js';
 
 export type State = 'ACTIVE' | 'DELETED';
@@ -8,7 +9,7 @@ export type State = 'ACTIVE' | 'DELETED';
 // zod's own @__NO_SIDE_EFFECTS__ across modules (evanw/esbuild#4369). See BENCHMARKS.md.
 export const StateSchema = /* @__PURE__ */ z.enum(['ACTIVE', 'DELETED']);
 export const Timestamp = /* @__PURE__ */ z.string().check(/* @__PURE__ */ z.iso.datetime());
-export const Title = z.string().check(z.minLength(1), z.maxLength(200));
+export const Title = /* @__PURE__ */ lazySchema(() => z.string().check(z.minLength(1), z.maxLength(200)));
 /** The longest CEL expression (a group's, an approval rule's condition), in characters. */
 export const MAX_EXPRESSION = 4096;
 
@@ -100,11 +101,11 @@ export function resolveUpdateMask(
 
 /** Output-only fields a client may echo back from a read into a PATCH body: ignored (etag is checked). */
 export const ECHOED = {
-  name: z.optional(z.unknown()),
-  createTime: z.optional(z.unknown()),
-  updateTime: z.optional(z.unknown()),
-  state: z.optional(z.unknown()),
-  etag: z.optional(z.string()),
+  name: /* @__PURE__ */ lazySchema(() => z.optional(z.unknown())),
+  createTime: /* @__PURE__ */ lazySchema(() => z.optional(z.unknown())),
+  updateTime: /* @__PURE__ */ lazySchema(() => z.optional(z.unknown())),
+  state: /* @__PURE__ */ lazySchema(() => z.optional(z.unknown())),
+  etag: /* @__PURE__ */ lazySchema(() => z.optional(z.string())),
 };
 
 export const PAGE_SIZE_DEFAULT = 50;

@@ -3,6 +3,7 @@
 // push turns into. Pure: storage, secrets, the provider's REST API and the async hand-off are ports.
 import { createHmac, createHash, timingSafeEqual } from 'node:crypto';
 import * as z from 'zod/mini';
+import { lazySchema } from '../common/lazy.js';
 import type { Access } from '../access/access.js';
 import { ECHOED, Timestamp, checkEtag, etagOf, parse } from '../common/values.js';
 import { FailedPreconditionError, NotFoundError, UnauthenticatedError, fieldError } from '../common/errors.js';
@@ -129,7 +130,7 @@ const REPOSITORY = /^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)+$/;
 const BRANCH = /^(?!\/|.*\/\/|.*\.\.|.*\/$)[A-Za-z0-9._/-]{1,255}$/;
 const BASE_DIRECTORY = /^(?!\/|.*\/\/|.*\/$)(?!.*(^|\/)\.\.?(\/|$))[A-Za-z0-9._@/ -]{0,255}$/;
 
-export const VcsConnectorPut = z.strictObject({
+export const VcsConnectorPut = /* @__PURE__ */ lazySchema(() => z.strictObject({
   provider: z.enum(VCS_PROVIDERS),
   apiUrl: z.optional(z.string().check(z.maxLength(2048))),
   repository: z.string().check(z.regex(REPOSITORY, 'must be owner/name (GitLab: group/subgroup/name)'), z.maxLength(255)),
@@ -140,7 +141,7 @@ export const VcsConnectorPut = z.strictObject({
   ...ECHOED,
   webhookUrl: z.optional(z.unknown()),
   recentDeliveries: z.optional(z.unknown()),
-});
+}));
 
 const Str = /* @__PURE__ */ z.string();
 export const VcsDeliveryResource = /* @__PURE__ */ z.object({
@@ -177,7 +178,7 @@ export const WebhookAnswer = /* @__PURE__ */ z.object({ message: Str, delivery: 
 export const VCS_OPERATION_SCHEMAS: Record<string, OperationSchemas> = {
   getVcsConnector: { response: VcsConnectorResource },
   putVcsConnector: { request: VcsConnectorPut, response: VcsConnectorResource },
-  deleteVcsConnector: { response: z.object({}) },
+  deleteVcsConnector: { response: /* @__PURE__ */ z.object({}) },
   receiveVcsWebhook: { response: WebhookAnswer },
 };
 

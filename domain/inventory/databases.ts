@@ -2,6 +2,7 @@
 // decided by its project (databases.* are project-scoped); a database in a project the caller
 // cannot see does not exist for it (404).
 import * as z from 'zod/mini';
+import { lazySchema } from '../common/lazy.js';
 import type { Access } from '../access/access.js';
 import { ECHOED, Timestamp, checkEtag, etagOf, parse, resolveUpdateMask, type ListOptions, type Page } from '../common/values.js';
 import { FailedPreconditionError, NotFoundError, fieldError } from '../common/errors.js';
@@ -56,17 +57,24 @@ export const SYSTEM_DATABASES: Readonly<Record<Engine, readonly string[]>> = {
 export const MAX_LABELS = 64;
 const LABEL_KEY = /^[A-Za-z][A-Za-z0-9_.-]{0,62}$/;
 
+/** Adds `meta` to zod's registry for `schema` (a lazy schema is registered as itself, not built). */
+const registered = <S extends z.ZodMiniType>(schema: S, meta: Parameters<typeof z.globalRegistry.add>[1]): S => {
+  z.globalRegistry.add(schema, meta);
+  return schema;
+};
+
 // Checked by checkLabels, which names the offending key; the metadata describes it in OpenAPI.
 // (z.record would cost the databases bundle about 3 KB of zod.)
-const Labels = z
-  .custom<Record<string, string>>((v) => typeof v === 'object' && v !== null && !Array.isArray(v), 'must be an object')
-  .register(z.globalRegistry, {
+const Labels = /* @__PURE__ */ registered(
+  lazySchema(() => z.custom<Record<string, string>>((v) => typeof v === 'object' && v !== null && !Array.isArray(v), 'must be an object')),
+  {
     type: 'object',
     description: `At most ${MAX_LABELS} labels; keys match ${LABEL_KEY.source}, values are strings of at most 63 characters. PATCH replaces the whole map.`,
     propertyNames: { pattern: LABEL_KEY.source },
     additionalProperties: { type: 'string', maxLength: 63 },
     maxProperties: MAX_LABELS,
-  } as never);
+  } as never,
+);
 
 function checkLabels(labels: Record<string, unknown>): Record<string, string> {
   const entries = Object.entries(labels);
@@ -87,7 +95,7 @@ const described = <S extends z.ZodMiniType>(schema: S, description: string): S =
 };
 
 export const DatabasePatch = described(
-  z.strictObject({
+  lazySchema(() => z.strictObject({
     project: z.optional(z.string()),
     labels: z.optional(Labels),
     // Output-only fields a client may echo back from a read.
@@ -99,7 +107,7 @@ export const DatabasePatch = described(
     drifted: z.optional(z.unknown()),
     driftTime: z.optional(z.unknown()),
     ...ECHOED,
-  }),
+  })),
   'Moving a database (project) needs databases.update in the project it leaves and in the one it joins: a caller who cannot ' +
     'see either gets 404, one who sees it without the permission 403. The target must exist (404) and be active (400 ' +
     'FAILED_PRECONDITION). labels replaces the whole map. A database of a deleted instance cannot be changed.',

@@ -1,4 +1,5 @@
 import * as z from 'zod/mini';
+import { lazySchema } from '../common/lazy.js';
 import { ECHOED, StateSchema, Timestamp, Title, checkEtag, etagOf, parse, resolveUpdateMask, type State } from '../common/values.js';
 import { AlreadyExistsError, FailedPreconditionError, InvalidArgumentError, NotFoundError, fieldError } from '../common/errors.js';
 import { USER_CHOSEN_ID, environmentName, parseEnvironmentName } from '../common/names.js';
@@ -19,24 +20,24 @@ export interface Environment {
   version: number;
 }
 
-const RolloutPolicy = z.strictObject({ requireApproval: z.optional(z.boolean()) });
+const RolloutPolicy = /* @__PURE__ */ lazySchema(() => z.strictObject({ requireApproval: z.optional(z.boolean()) }));
 
-export const EnvironmentCreate = z.strictObject({
+export const EnvironmentCreate = /* @__PURE__ */ lazySchema(() => z.strictObject({
   id: z.string().check(z.regex(USER_CHOSEN_ID)),
   title: Title,
   order: z.optional(z.int().check(z.minimum(0), z.maximum(MAX_ENVIRONMENTS))),
   rolloutPolicy: z.optional(RolloutPolicy),
-});
+}));
 
-export const EnvironmentPatch = z.strictObject({
+export const EnvironmentPatch = /* @__PURE__ */ lazySchema(() => z.strictObject({
   title: z.optional(Title),
   rolloutPolicy: z.optional(RolloutPolicy),
   order: z.optional(z.unknown()),
   ...ECHOED,
-});
+}));
 const MUTABLE = ['title', 'rolloutPolicy', 'rolloutPolicy.requireApproval'] as const;
 
-export const EnvironmentReorder = z.strictObject({ environments: z.array(z.string()) });
+export const EnvironmentReorder = /* @__PURE__ */ lazySchema(() => z.strictObject({ environments: z.array(z.string()) }));
 
 export const EnvironmentResource = /* @__PURE__ */ z.object({
   name: /* @__PURE__ */ z.string(),

@@ -3,6 +3,7 @@
 // loaded on first use). An expression is parsed and type-checked once, then evaluated per database,
 // so matching 10,000 databases costs one compile and 10,000 cheap calls.
 import * as z from 'zod/mini';
+import { lazySchema } from '../common/lazy.js';
 import type { Access } from '../access/access.js';
 import { ECHOED, MAX_EXPRESSION, Timestamp, Title, checkEtag, etagOf, parse, resolveUpdateMask, type ListOptions, type Page } from '../common/values.js';
 import type { Database } from './databases.js';
@@ -76,18 +77,18 @@ const expressions = () => import('./group-expressions.js');
 // Schemas and resources
 // ---------------------------------------------------------------------------------------------
 
-const Expr = z.string().check(z.minLength(1), z.maxLength(MAX_EXPRESSION));
+const Expr = /* @__PURE__ */ lazySchema(() => z.string().check(z.minLength(1), z.maxLength(MAX_EXPRESSION)));
 
-export const DatabaseGroupCreate = z.strictObject({ id: z.string().check(z.regex(USER_CHOSEN_ID)), title: Title, databaseExpr: Expr });
-export const DatabaseGroupPatch = z.strictObject({
+export const DatabaseGroupCreate = /* @__PURE__ */ lazySchema(() => z.strictObject({ id: z.string().check(z.regex(USER_CHOSEN_ID)), title: Title, databaseExpr: Expr }));
+export const DatabaseGroupPatch = /* @__PURE__ */ lazySchema(() => z.strictObject({
   title: z.optional(Title),
   databaseExpr: z.optional(Expr),
   ...ECHOED,
   matchedDatabases: z.optional(z.unknown()),
   unmatchedDatabases: z.optional(z.unknown()),
-});
-export const TableGroupCreate = z.strictObject({ id: z.string().check(z.regex(USER_CHOSEN_ID)), title: Title, tableExpr: Expr });
-export const TableGroupPatch = z.strictObject({ title: z.optional(Title), tableExpr: z.optional(Expr), ...ECHOED, matchedTables: z.optional(z.unknown()) });
+}));
+export const TableGroupCreate = /* @__PURE__ */ lazySchema(() => z.strictObject({ id: z.string().check(z.regex(USER_CHOSEN_ID)), title: Title, tableExpr: Expr }));
+export const TableGroupPatch = /* @__PURE__ */ lazySchema(() => z.strictObject({ title: z.optional(Title), tableExpr: z.optional(Expr), ...ECHOED, matchedTables: z.optional(z.unknown()) }));
 const DATABASE_MUTABLE = ['title', 'databaseExpr'] as const;
 const TABLE_MUTABLE = ['title', 'tableExpr'] as const;
 

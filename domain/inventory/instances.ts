@@ -2,6 +2,7 @@
 // instances.*). Passwords are write-only: the entity holds the name of the secret that holds
 // each data source's password, never the password, and no resource shows either.
 import * as z from 'zod/mini';
+import { lazySchema } from '../common/lazy.js';
 import { ECHOED, StateSchema, Timestamp, Title, checkEtag, etagOf, parse, resolveUpdateMask, type ListOptions, type Page, type State } from '../common/values.js';
 import { AlreadyExistsError, FailedPreconditionError, InvalidArgumentError, NotFoundError, fieldError } from '../common/errors.js';
 import { USER_CHOSEN_ID, environmentName, instanceName, parseEnvironmentName } from '../common/names.js';
@@ -50,20 +51,20 @@ const described = <S extends z.ZodMiniType>(schema: S, description: string): S =
 };
 // A host name (RFC 1123, underscores tolerated) or an IPv4/IPv6 address; no scheme, port or path.
 const HOST = /^(?:[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*\.?$|^[0-9A-Fa-f.]*:[0-9A-Fa-f:.]*$/;
-const Host = /* @__PURE__ */ pure(() => z.string().check(z.minLength(1), z.maxLength(253), z.regex(HOST, 'must be a host name or an IP address (no scheme, port or path)')));
-const Port = /* @__PURE__ */ pure(() => z.int().check(z.minimum(1), z.maximum(65535)));
-const Username = /* @__PURE__ */ pure(() => z.string().check(z.minLength(1), z.maxLength(128)));
+const Host = /* @__PURE__ */ lazySchema(() => z.string().check(z.minLength(1), z.maxLength(253), z.regex(HOST, 'must be a host name or an IP address (no scheme, port or path)')));
+const Port = /* @__PURE__ */ lazySchema(() => z.int().check(z.minimum(1), z.maximum(65535)));
+const Username = /* @__PURE__ */ lazySchema(() => z.string().check(z.minLength(1), z.maxLength(128)));
 /** Write-only. An empty string on PATCH removes the stored password. */
 const Password = /* @__PURE__ */ pure(() => {
-  const schema = z.string().check(z.maxLength(1024));
+  const schema = /* @__PURE__ */ lazySchema(() => z.string().check(z.maxLength(1024)));
   z.globalRegistry.add(schema, { writeOnly: true, description: 'Write-only: stored in the secret store, never returned, logged or written to the table.' });
   return schema;
 });
-const DatabaseField = /* @__PURE__ */ pure(() => z.string().check(z.minLength(1), z.maxLength(64)));
-const EngineSchema = /* @__PURE__ */ pure(() => z.enum(ENGINES));
-const DataSourceTypeSchema = /* @__PURE__ */ pure(() => z.enum(DATA_SOURCE_TYPES));
+const DatabaseField = /* @__PURE__ */ lazySchema(() => z.string().check(z.minLength(1), z.maxLength(64)));
+const EngineSchema = /* @__PURE__ */ lazySchema(() => z.enum(ENGINES));
+const DataSourceTypeSchema = /* @__PURE__ */ lazySchema(() => z.enum(DATA_SOURCE_TYPES));
 
-const DataSourceInput = /* @__PURE__ */ pure(() =>
+const DataSourceInput = /* @__PURE__ */ lazySchema(() =>
   z.strictObject({
     type: DataSourceTypeSchema,
     host: Host,
@@ -76,13 +77,13 @@ const DataSourceInput = /* @__PURE__ */ pure(() =>
 
 export const InstanceCreate = /* @__PURE__ */ pure(() =>
   described(
-    z.strictObject({
+    lazySchema(() => z.strictObject({
       id: z.string().check(z.regex(USER_CHOSEN_ID)),
       title: Title,
       engine: EngineSchema,
       environment: z.string(),
       dataSources: z.array(DataSourceInput).check(z.minLength(1), z.maxLength(2)),
-    }),
+    })),
     'Registers a database server in an active environment. The connection is checked only with ?validateOnly=true, which ' +
       'writes nothing (no instance, no secret) and answers 200 with the instance that would be created, or 400 INVALID_ARGUMENT ' +
       'on dataSources[i] with the driver\'s message; without it an unreachable server can be registered. Exactly one ADMIN data ' +
@@ -92,17 +93,17 @@ export const InstanceCreate = /* @__PURE__ */ pure(() =>
 );
 
 /** On PATCH, an omitted password keeps the stored one of that data source type. */
-const DataSourcePatch = /* @__PURE__ */ pure(() => z.extend(DataSourceInput, { hasPassword: z.optional(z.unknown()) }));
+const DataSourcePatch = /* @__PURE__ */ lazySchema(() => z.extend(DataSourceInput, { hasPassword: z.optional(z.unknown()) }));
 
 export const InstancePatch = /* @__PURE__ */ pure(() =>
   described(
-    z.strictObject({
+    lazySchema(() => z.strictObject({
       title: z.optional(Title),
       environment: z.optional(z.string()),
       dataSources: z.optional(z.array(DataSourcePatch).check(z.minLength(1), z.maxLength(2))),
       engine: z.optional(z.unknown()),
       ...ECHOED,
-    }),
+    })),
     'dataSources replaces the whole list. A data source sent without password keeps the stored password of its type, an ' +
       'empty password removes it, any other value replaces it; a data source left out loses its password. engine cannot ' +
       'change. A deleted instance must be undeleted first; soft delete keeps the passwords, so an undeleted instance connects again.',

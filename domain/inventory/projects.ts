@@ -2,6 +2,7 @@
 // decided here with Access.require: 404 for a caller who cannot see the project, 403 for a member
 // who lacks the permission.
 import * as z from 'zod/mini';
+import { lazySchema } from '../common/lazy.js';
 import type { Access, Binding, PolicyHolder } from '../access/access.js';
 import { ECHOED, StateSchema, Timestamp, Title, checkEtag, etagOf, parse, resolveUpdateMask, type ListOptions, type Page, type State } from '../common/values.js';
 import { FailedPreconditionError, NotFoundError, fieldError } from '../common/errors.js';
@@ -14,19 +15,19 @@ export const DEFAULT_PROJECT = 'default';
 
 /** Tasks of one issue that run at once (the pipeline's Map concurrency): default and bounds. */
 export const MAX_PARALLEL_TASKS = { default: 10, min: 1, max: 100 } as const;
-const MaxParallelTasks = z.int().check(z.minimum(MAX_PARALLEL_TASKS.min), z.maximum(MAX_PARALLEL_TASKS.max));
+const MaxParallelTasks = /* @__PURE__ */ lazySchema(() => z.int().check(z.minimum(MAX_PARALLEL_TASKS.min), z.maximum(MAX_PARALLEL_TASKS.max)));
 
 /**
  * Prior backup of data changes (issue 14): on by default, at most this many rows a statement,
  * backups kept this long. The values live here because a project holds them; domain/backup uses them.
  */
 export const PRIOR_BACKUP = { enabled: true, maxRows: 1_000_000, maxRowsLimit: 100_000_000, retention: '2592000s', retentionMin: 60, retentionMax: 10 * 366 * 86_400 } as const;
-const PriorBackupMaxRows = z.int().check(z.minimum(1), z.maximum(PRIOR_BACKUP.maxRowsLimit));
+const PriorBackupMaxRows = /* @__PURE__ */ lazySchema(() => z.int().check(z.minimum(1), z.maximum(PRIOR_BACKUP.maxRowsLimit)));
 /** A protobuf Duration in JSON ("2592000s"): whole seconds, from a minute to ten years. */
-const Retention = z.string().check(
+const Retention = /* @__PURE__ */ lazySchema(() => z.string().check(
   z.regex(/^[1-9][0-9]{0,9}s$/, 'must be a duration in seconds like "2592000s"'),
   z.refine((v) => Number(v.slice(0, -1)) >= PRIOR_BACKUP.retentionMin && Number(v.slice(0, -1)) <= PRIOR_BACKUP.retentionMax, `must be between ${PRIOR_BACKUP.retentionMin}s and ${PRIOR_BACKUP.retentionMax}s`),
-);
+));
 
 export interface Project extends PolicyHolder {
   id: string;
@@ -61,28 +62,28 @@ export interface ProjectRepo {
 }
 
 const PRIOR_BACKUP_FIELDS = {
-  priorBackup: z.optional(z.boolean()),
-  priorBackupMaxRows: z.optional(PriorBackupMaxRows),
-  priorBackupRetention: z.optional(Retention),
+  priorBackup: /* @__PURE__ */ lazySchema(() => z.optional(z.boolean())),
+  priorBackupMaxRows: /* @__PURE__ */ lazySchema(() => z.optional(PriorBackupMaxRows)),
+  priorBackupRetention: /* @__PURE__ */ lazySchema(() => z.optional(Retention)),
 };
 
-export const ProjectCreate = z.strictObject({
+export const ProjectCreate = /* @__PURE__ */ lazySchema(() => z.strictObject({
   id: z.string().check(z.regex(USER_CHOSEN_ID)),
   title: Title,
   maxParallelTasks: z.optional(MaxParallelTasks),
   ...PRIOR_BACKUP_FIELDS,
   allowOutOfOrderVersions: z.optional(z.boolean()),
   allowDriftedRollout: z.optional(z.boolean()),
-});
+}));
 
-export const ProjectPatch = z.strictObject({
+export const ProjectPatch = /* @__PURE__ */ lazySchema(() => z.strictObject({
   title: z.optional(Title),
   maxParallelTasks: z.optional(MaxParallelTasks),
   ...PRIOR_BACKUP_FIELDS,
   allowOutOfOrderVersions: z.optional(z.boolean()),
   allowDriftedRollout: z.optional(z.boolean()),
   ...ECHOED,
-});
+}));
 const MUTABLE = ['title', 'maxParallelTasks', 'priorBackup', 'priorBackupMaxRows', 'priorBackupRetention', 'allowOutOfOrderVersions', 'allowDriftedRollout'] as const;
 
 /** The project's prior backup settings, defaults filled in. */
@@ -117,19 +118,19 @@ export const ProjectResource = /* @__PURE__ */ z.object({
   etag: /* @__PURE__ */ z.string(),
 });
 
-export const ProjectRoleSchema = z.enum(PROJECT_ROLES);
-const BindingSchema = z.strictObject({
+export const ProjectRoleSchema = /* @__PURE__ */ lazySchema(() => z.enum(PROJECT_ROLES));
+const BindingSchema = /* @__PURE__ */ lazySchema(() => z.strictObject({
   role: ProjectRoleSchema,
   members: z.array(z.string()),
-});
+}));
 
 /** What getIamPolicy answers and setIamPolicy takes (`etag` is the one getIamPolicy gave). */
-export const IamPolicy = z.strictObject({
+export const IamPolicy = /* @__PURE__ */ lazySchema(() => z.strictObject({
   bindings: z.array(BindingSchema),
   etag: z.optional(z.string()),
-});
+}));
 
-export const SetIamPolicyRequest = z.strictObject({ policy: IamPolicy });
+export const SetIamPolicyRequest = /* @__PURE__ */ lazySchema(() => z.strictObject({ policy: IamPolicy }));
 
 const IamPolicyResource = /* @__PURE__ */ z.object({
   bindings: /* @__PURE__ */ z.array(/* @__PURE__ */ z.object({ role: ProjectRoleSchema, members: /* @__PURE__ */ z.array(/* @__PURE__ */ z.string()) })),

@@ -4,6 +4,7 @@
 // item, a response or a log line. Storage, secrets, DNS and the queue are ports.
 import { randomBytes } from 'node:crypto';
 import * as z from 'zod/mini';
+import { lazySchema } from '../common/lazy.js';
 import type { Access } from '../access/access.js';
 import { ECHOED, Timestamp, Title, checkEtag, etagOf, parse, resolveUpdateMask } from '../common/values.js';
 import { AlreadyExistsError, FailedPreconditionError, NotFoundError, fieldError } from '../common/errors.js';
@@ -84,11 +85,11 @@ export interface WebhookSecret {
   secret?: string;
 }
 
-const Url = z.string().check(z.minLength(1), z.maxLength(2048));
-const Secret = z.string().check(z.minLength(16, 'must be at least 16 characters'), z.maxLength(256));
-const Events = z.array(z.enum(WEBHOOK_EVENTS)).check(z.minLength(1, 'name at least one event'));
+const Url = /* @__PURE__ */ lazySchema(() => z.string().check(z.minLength(1), z.maxLength(2048)));
+const Secret = /* @__PURE__ */ lazySchema(() => z.string().check(z.minLength(16, 'must be at least 16 characters'), z.maxLength(256)));
+const Events = /* @__PURE__ */ lazySchema(() => z.array(z.enum(WEBHOOK_EVENTS)).check(z.minLength(1, 'name at least one event')));
 
-export const WebhookCreate = z.strictObject({
+export const WebhookCreate = /* @__PURE__ */ lazySchema(() => z.strictObject({
   id: z.optional(z.string().check(z.regex(USER_CHOSEN_ID, 'must match ^[a-z][a-z0-9-]{1,62}$'))),
   title: Title,
   type: z.enum(WEBHOOK_TYPES),
@@ -96,8 +97,8 @@ export const WebhookCreate = z.strictObject({
   secret: z.optional(Secret),
   events: Events,
   ...ECHOED,
-});
-export const WebhookPatch = z.strictObject({
+}));
+export const WebhookPatch = /* @__PURE__ */ lazySchema(() => z.strictObject({
   title: z.optional(Title),
   url: z.optional(Url),
   secret: z.optional(Secret),
@@ -106,7 +107,7 @@ export const WebhookPatch = z.strictObject({
   type: z.optional(z.unknown()),
   hasSecret: z.optional(z.unknown()),
   ...ECHOED,
-});
+}));
 const MUTABLE = ['title', 'url', 'secret', 'events'] as const;
 
 const Str = /* @__PURE__ */ z.string();

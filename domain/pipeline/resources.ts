@@ -1,5 +1,6 @@
 // The issue API's request and response schemas, and how entities become resources.
 import * as z from 'zod/mini';
+import { lazySchema } from '../common/lazy.js';
 import { ECHOED, Timestamp, Title, etagOf } from '../common/values.js';
 import { databaseName, environmentName, instanceName, userName } from '../common/names.js';
 import type { OperationSchemas } from '../common/operations.js';
@@ -8,11 +9,11 @@ import { APPROVAL_STATUSES, STEP_STATUSES, waitingRoles, type StageApproval } fr
 import { countOf, totalOf } from './progress.js';
 import { type Activity, type ChangeHistory, ISSUE_STATUSES, ISSUE_TYPES, type Issue, type IssueView, type IssuePlanCheck, type TaskPlanCheck, MAX_INLINE_TASKS, MAX_TARGETS, MAX_TASK_STATEMENT_BYTES, type Stage, TASK_STATUSES, type Task, type TaskRun, type TaskStatus, issueName, stageName, taskName } from './model.js';
 
-export const RunTime = z.string().check(z.iso.datetime({ offset: true }));
+export const RunTime = /* @__PURE__ */ lazySchema(() => z.string().check(z.iso.datetime({ offset: true })));
 /** A canonical migration version (gitops/vcs.ts parseMigrationPath): `V001_2__x.sql` is `1.2`. */
 const MIGRATION_VERSION = /^(0|[1-9][0-9]{0,17})(\.(0|[1-9][0-9]{0,17})){0,9}$/;
 
-export const IssueCreate = z.strictObject({
+export const IssueCreate = /* @__PURE__ */ lazySchema(() => z.strictObject({
   title: Title,
   description: z.optional(z.string().check(z.maxLength(65536))),
   type: z.enum(ISSUE_TYPES),
@@ -27,10 +28,10 @@ export const IssueCreate = z.strictObject({
   migrationVersion: z.optional(z.string().check(z.regex(MIGRATION_VERSION, 'must be a version like 1, 2.1 or 20261125 (numbers joined by dots, no leading zeros)'))),
   /** DATABASE_DATA_UPDATE: copy the rows each statement changes before it runs (default: the project's priorBackup). */
   enablePriorBackup: z.optional(z.boolean()),
-});
+}));
 export type IssueCreateInput = z.infer<typeof IssueCreate>;
 
-export const IssuePatch = z.strictObject({
+export const IssuePatch = /* @__PURE__ */ lazySchema(() => z.strictObject({
   title: z.optional(Title),
   description: z.optional(z.string().check(z.maxLength(65536))),
   ...ECHOED,
@@ -44,20 +45,20 @@ export const IssuePatch = z.strictObject({
   enablePriorBackup: z.optional(z.unknown()),
   rollbackOf: z.optional(z.unknown()),
   planCheck: z.optional(z.unknown()),
-});
+}));
 export const MUTABLE = ['title', 'description', 'statement'] as const;
-export const OverrideChecksRequest = z.strictObject({ reason: z.string().check(z.minLength(1), z.maxLength(4096)) });
+export const OverrideChecksRequest = /* @__PURE__ */ lazySchema(() => z.strictObject({ reason: z.string().check(z.minLength(1), z.maxLength(4096)) }));
 
-export const RollbackRequest = z.strictObject({
+export const RollbackRequest = /* @__PURE__ */ lazySchema(() => z.strictObject({
   /** Task names of the issue to undo (default: every task whose latest run is DONE with a prior backup). */
   tasks: z.optional(z.array(z.string()).check(z.minLength(1), z.maxLength(MAX_TARGETS))),
-});
+}));
 
-const Comment = z.string().check(z.maxLength(4096));
-export const ApproveRequest = z.strictObject({ comment: z.optional(Comment) });
-export const RejectRequest = z.strictObject({ reason: z.string().check(z.minLength(1), z.maxLength(4096)) });
-export const RunTaskRequest = z.strictObject({ comment: z.optional(Comment) });
-export const SkipTaskRequest = z.strictObject({ reason: z.string().check(z.minLength(1), z.maxLength(4096)) });
+const Comment = /* @__PURE__ */ lazySchema(() => z.string().check(z.maxLength(4096)));
+export const ApproveRequest = /* @__PURE__ */ lazySchema(() => z.strictObject({ comment: z.optional(Comment) }));
+export const RejectRequest = /* @__PURE__ */ lazySchema(() => z.strictObject({ reason: z.string().check(z.minLength(1), z.maxLength(4096)) }));
+export const RunTaskRequest = /* @__PURE__ */ lazySchema(() => z.strictObject({ comment: z.optional(Comment) }));
+export const SkipTaskRequest = /* @__PURE__ */ lazySchema(() => z.strictObject({ reason: z.string().check(z.minLength(1), z.maxLength(4096)) }));
 
 const Str = /* @__PURE__ */ z.string();
 const OptStr = /* @__PURE__ */ z.optional(Str);
@@ -94,7 +95,9 @@ export const TaskPlanCheckResource = /* @__PURE__ */ z.object({
   omittedAdvices: /* @__PURE__ */ z.optional(/* @__PURE__ */ z.number()),
   checkTime: Timestamp,
 });
-export const PlanCheckRunResource = /* @__PURE__ */ z.object({ name: Str, task: Str, ...TaskPlanCheckResource.shape });
+// Lazy: a spread of `.shape` is a property read, which esbuild must keep (and TaskPlanCheckResource,
+// AdviceResource with it) in every bundle that imports this module.
+export const PlanCheckRunResource = /* @__PURE__ */ lazySchema(() => z.object({ name: Str, task: Str, ...TaskPlanCheckResource.shape }));
 export const IssuePlanCheckResource = /* @__PURE__ */ z.object({
   status: /* @__PURE__ */ z.enum(['RUNNING', 'SUCCESS', 'WARNING', 'ERROR']),
   errorCount: /* @__PURE__ */ z.number(),

@@ -1,6 +1,7 @@
 // POST /v1/sql:check: review a statement without running it. With `database`, its engine, its
 // environment's and project's configs apply; otherwise `engine` (and `environment`'s configs).
 import * as z from 'zod/mini';
+import { lazySchema } from '../common/lazy.js';
 import type { Access } from '../access/access.js';
 import { fieldError, NotFoundError } from '../common/errors.js';
 import { parse as parseInput } from '../common/values.js';
@@ -21,12 +22,12 @@ import { recordedReviewSchema } from './schema-catalog.js';
 const MAX_STATEMENT_BYTES = 1024 * 1024;
 const DATABASE_TARGET = /^instances\/([a-z][a-z0-9-]{1,62})\/databases\/([^/]{1,128})$/;
 
-export const SqlCheckRequest = z.strictObject({
+export const SqlCheckRequest = /* @__PURE__ */ lazySchema(() => z.strictObject({
   statement: z.string().check(z.minLength(1), z.refine((s) => Buffer.byteLength(s, 'utf8') <= MAX_STATEMENT_BYTES, `must be at most ${MAX_STATEMENT_BYTES} bytes`)),
   database: z.optional(z.string()),
   engine: z.optional(z.enum(ENGINES)),
   environment: z.optional(z.string()),
-});
+}));
 
 const Str = /* @__PURE__ */ z.string();
 export const SqlCheckResponse = /* @__PURE__ */ z.object({ advices: /* @__PURE__ */ z.array(AdviceResource) });

@@ -4,12 +4,13 @@
 // workspaceDBA manage them (route permissions); every signed-in user reads them. Pure: the store
 // is a port; rule types and payloads are checked against the catalog before anything is written.
 import * as z from 'zod/mini';
+import { lazySchema } from '../common/lazy.js';
 import { ECHOED, Timestamp, Title, checkEtag, etagOf, parse, resolveUpdateMask } from '../common/values.js';
 import { AlreadyExistsError, InvalidArgumentError, NotFoundError, fieldError, type ErrorDetail } from '../common/errors.js';
 import { USER_CHOSEN_ID } from '../common/names.js';
 import type { OperationSchemas } from '../common/operations.js';
-import { checkRuleConfigs } from './catalog.js';
 import type { Level, RuleConfig } from './rule.js';
+import type { ConfigProblem } from './catalog.js';
 import { reviewConfigName } from './model.js';
 
 export { reviewConfigName };
@@ -48,6 +49,12 @@ export interface ReviewConfigDeps {
   reviewConfigs: ReviewConfigRepo;
   exists: ResourceExists;
   now(): Date;
+  /**
+   * The catalog's check of rule types, levels and payloads (catalog.ts checkRuleConfigs). A port,
+   * so that the review function loads the rules' code (40 KB) on the first config written, not at
+   * its cold start, while the plan checks, which run the rules anyway, keep it in their bundle.
+   */
+  checkRuleConfigs(rules: RuleConfig[]): ConfigProblem[] | Promise<ConfigProblem[]>;
 }
 
 export const MAX_REVIEW_CONFIGS = 200;
@@ -55,18 +62,18 @@ export const MAX_RULES_PER_CONFIG = 200;
 export const MAX_RESOURCES_PER_CONFIG = 100;
 
 const RESOURCE = /^(environments|projects)\/([a-z][a-z0-9-]{1,62})$/;
-const RuleConfigSchema = z.strictObject({ type: z.string().check(z.minLength(1), z.maxLength(200)), level: z.enum(['ERROR', 'WARNING']), payload: z.optional(z.unknown()) });
-const Rules = z.array(RuleConfigSchema).check(z.maxLength(MAX_RULES_PER_CONFIG));
-const Resources = z.array(z.string().check(z.regex(RESOURCE, 'must be environments/{id} or projects/{id}'))).check(z.maxLength(MAX_RESOURCES_PER_CONFIG));
+const RuleConfigSchema = /* @__PURE__ */ lazySchema(() => z.strictObject({ type: z.string().check(z.minLength(1), z.maxLength(200)), level: z.enum(['ERROR', 'WARNING']), payload: z.optional(z.unknown()) }));
+const Rules = /* @__PURE__ */ lazySchema(() => z.array(RuleConfigSchema).check(z.maxLength(MAX_RULES_PER_CONFIG)));
+const Resources = /* @__PURE__ */ lazySchema(() => z.array(z.string().check(z.regex(RESOURCE, 'must be environments/{id} or projects/{id}'))).check(z.maxLength(MAX_RESOURCES_PER_CONFIG)));
 
-export const ReviewConfigCreate = z.strictObject({
+export const ReviewConfigCreate = /* @__PURE__ */ lazySchema(() => z.strictObject({
   id: z.string().check(z.regex(USER_CHOSEN_ID)),
   title: z.optional(Title),
   enabled: z.optional(z.boolean()),
   rules: Rules,
   resources: z.optional(Resources),
-});
-export const ReviewConfigPatch = z.strictObject({ title: z.optional(Title), enabled: z.optional(z.boolean()), rules: z.optional(Rules), resources: z.optional(Resources), ...ECHOED, id: z.optional(z.unknown()) });
+}));
+export const ReviewConfigPatch = /* @__PURE__ */ lazySchema(() => z.strictObject({ title: z.optional(Title), enabled: z.optional(z.boolean()), rules: z.optional(Rules), resources: z.optional(Resources), ...ECHOED, id: z.optional(z.unknown()) }));
 const MUTABLE = ['title', 'enabled', 'rules', 'resources'] as const;
 
 const Str = /* @__PURE__ */ z.string();
@@ -95,8 +102,8 @@ export const toReviewConfigResource = (c: ReviewConfig): z.infer<typeof ReviewCo
 });
 
 /** Unknown rule types, bad levels and payloads that do not fit: one 400 naming each. */
-function checkRules(rules: RuleConfig[]): void {
-  const problems = checkRuleConfigs(rules);
+async function checkRules(deps: Pick<ReviewConfigDeps, 'checkRuleConfigs'>, rules: RuleConfig[]): Promise<void> {
+  const problems = await deps.checkRuleConfigs(rules);
   const seen = new Set<string>();
   const details: ErrorDetail[] = problems.map((p) => ({ field: `rules[${p.index}].${p.field}`, description: p.message }));
   rules.forEach((r, i) => {
@@ -128,7 +135,7 @@ export const listReviewConfigs = async (deps: Pick<ReviewConfigDeps, 'reviewConf
 export async function createReviewConfig(deps: ReviewConfigDeps, body: unknown): Promise<ReviewConfig> {
   const input = parse(ReviewConfigCreate, body);
   const rules = input.rules as RuleConfig[];
-  checkRules(rules);
+  await checkRules(deps, rules);
   await checkResources(deps, input.resources ?? []);
   if (await deps.reviewConfigs.get(input.id)) throw new AlreadyExistsError(reviewConfigName(input.id));
   if ((await deps.reviewConfigs.listAll()).length >= MAX_REVIEW_CONFIGS) throw fieldError('id', `a workspace has at most ${MAX_REVIEW_CONFIGS} review configs`);
@@ -146,7 +153,7 @@ export async function updateReviewConfig(deps: ReviewConfigDeps, id: string, bod
   if (fields.includes('title')) next.title = patch.title!;
   if (fields.includes('enabled')) next.enabled = patch.enabled!;
   if (fields.includes('rules')) {
-    checkRules(patch.rules as RuleConfig[]);
+    await checkRules(deps, patch.rules as RuleConfig[]);
     next.rules = patch.rules as RuleConfig[];
   }
   if (fields.includes('resources')) {

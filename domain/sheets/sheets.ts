@@ -4,6 +4,7 @@
 // not see is a 404, never a 403. Only the creator, a projectOwner, or a workspace admin/DBA may
 // change or delete a sheet they can see.
 import * as z from 'zod/mini';
+import { lazySchema } from '../common/lazy.js';
 import type { Access } from '../access/access.js';
 import { ECHOED, Timestamp, Title, checkEtag, etagOf, parse, resolveUpdateMask, type ListOptions, type Page } from '../common/values.js';
 import { FailedPreconditionError, NotFoundError, PermissionDeniedError, fieldError } from '../common/errors.js';
@@ -62,27 +63,27 @@ const described = <S extends z.ZodMiniType>(schema: S, description: string): S =
   z.globalRegistry.add(schema, { description });
   return schema;
 };
-const Content = z.string().check(z.refine((s) => Buffer.byteLength(s, 'utf8') <= MAX_SHEET_CONTENT_BYTES, `must be at most ${MAX_SHEET_CONTENT_BYTES} bytes (1 MiB) of UTF-8`));
-const VisibilitySchema = z.enum(VISIBILITIES);
+const Content = /* @__PURE__ */ lazySchema(() => z.string().check(z.refine((s) => Buffer.byteLength(s, 'utf8') <= MAX_SHEET_CONTENT_BYTES, `must be at most ${MAX_SHEET_CONTENT_BYTES} bytes (1 MiB) of UTF-8`)));
+const VisibilitySchema = /* @__PURE__ */ lazySchema(() => z.enum(VISIBILITIES));
 
 export const SheetCreate = described(
-  z.strictObject({
+  lazySchema(() => z.strictObject({
     title: Title,
     content: Content,
     database: z.optional(z.string()),
     visibility: z.optional(VisibilitySchema),
-  }),
+  })),
   'visibility defaults to PRIVATE. Only the creator, a projectOwner, or a workspace admin/DBA may update or delete a sheet (and only one they can see: a PRIVATE sheet is its creator\'s alone).',
 );
 
-export const SheetPatch = z.strictObject({
+export const SheetPatch = /* @__PURE__ */ lazySchema(() => z.strictObject({
   title: z.optional(Title),
   content: z.optional(Content),
   database: z.optional(z.string()),
   visibility: z.optional(VisibilitySchema),
   ...ECHOED,
   creator: z.optional(z.unknown()),
-});
+}));
 const MUTABLE = ['title', 'content', 'database', 'visibility'] as const;
 
 export const SheetResource = /* @__PURE__ */ z.object({
@@ -99,14 +100,14 @@ export const SheetResource = /* @__PURE__ */ z.object({
 });
 export type SheetView = z.infer<typeof SheetResource>;
 
-export const RunSheetRequest = z.strictObject({
+export const RunSheetRequest = /* @__PURE__ */ lazySchema(() => z.strictObject({
   database: z.optional(z.string()),
   limit: z.optional(z.int().check(z.minimum(1), z.maximum(10_000))),
-});
-export const QueryRequest = z.strictObject({
+}));
+export const QueryRequest = /* @__PURE__ */ lazySchema(() => z.strictObject({
   statement: z.string().check(z.minLength(1), z.refine((s) => Buffer.byteLength(s, 'utf8') <= MAX_SHEET_CONTENT_BYTES, 'must be at most 1 MiB')),
   limit: z.optional(z.int().check(z.minimum(1), z.maximum(10_000))),
-});
+}));
 export const QueryResultResource = /* @__PURE__ */ z.object({
   columns: /* @__PURE__ */ z.array(/* @__PURE__ */ z.object({ name: /* @__PURE__ */ z.string(), type: /* @__PURE__ */ z.string() })),
   rows: /* @__PURE__ */ z.array(/* @__PURE__ */ z.array(/* @__PURE__ */ z.unknown())),

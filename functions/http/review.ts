@@ -15,6 +15,8 @@ const configDeps: ReviewConfigDeps = {
     project: async (id) => (await deps.projects.get(id))?.state === 'ACTIVE',
   },
   now: deps.now,
+  // The rules' code on the first config written: reading configs never needs it.
+  checkRuleConfigs: async (rules) => (await import('../../domain/review/catalog.js')).checkRuleConfigs(rules),
 };
 
 // The rules' code (and, through it, the parsers' loaders) on first use: the configs' routes never need it.

@@ -5,7 +5,6 @@
 // process, one after another, as the state machine would run them.
 import { failSync, syncStep, type SyncDeps, type SyncRunner } from '../../domain/schema/sync.js';
 import { DynamoOperationRepo, DynamoSyncScheduleRepo } from '../adapters/dynamo/operations.js';
-import { sfnSyncRunner } from '../adapters/sfn/sync.js';
 import { sqlDrivers } from '../adapters/sql/index.js';
 import type { Logger } from './logger.js';
 import { store } from './wiring.js';
@@ -47,6 +46,23 @@ class InProcessSyncRunner implements SyncRunner {
   }
 }
 
+/**
+ * The deployed runner, its Step Functions client (22 KB) loaded on the first sync started (as the
+ * issues function's orchestrator, functions/shared/orchestrator.ts): most requests to the instances
+ * function, and every step of a sync, start none.
+ */
+function lazySfnSyncRunner(stateMachineArn: string): SyncRunner {
+  let runner: Promise<SyncRunner> | undefined;
+  const load = (): Promise<SyncRunner> =>
+    (runner ??= import('../adapters/sfn/sync.js')
+      .then((m) => m.sfnSyncRunner(stateMachineArn))
+      .catch((e: unknown) => {
+        runner = undefined;
+        throw e;
+      }));
+  return { start: async (operationId) => (await load()).start(operationId) };
+}
+
 let deployed: SyncRunner | undefined;
 const inProcess = new InProcessSyncRunner(() => syncDeps());
 
@@ -54,7 +70,7 @@ export function syncRunner(): SyncRunner {
   const installed = installedSyncRunner();
   if (installed) return installed;
   const arn = process.env.SYNC_STATE_MACHINE_ARN;
-  return arn ? (deployed ??= sfnSyncRunner(arn)) : inProcess;
+  return arn ? (deployed ??= lazySfnSyncRunner(arn)) : inProcess;
 }
 /** Waits for the syncs running in this process (tests, and a local shutdown). */
 export const syncsIdle = (): Promise<void> => inProcess.idle();

@@ -28,22 +28,25 @@ const HEAVY = {
   'pgsql-deparser': /node_modules\/pgsql-deparser\//,
   'secrets-manager client': /node_modules\/@aws-sdk\/client-secrets-manager\//,
   'lambda client': /node_modules\/@aws-sdk\/client-lambda\//,
+  // Step Functions: the issues function's orchestrator and the deployed sync runner load it on first use.
+  'sfn client': /node_modules\/@aws-sdk\/client-sfn\//,
 } as const;
 type Heavy = keyof typeof HEAVY;
 
 /** What must still be in the function, in a chunk loaded on first use (so the test sees laziness, not removal). */
 const ON_FIRST_USE: Partial<Record<Name, Heavy[]>> = {
   runTask: ['pg', 'mysql2', 'libpg-query', 'node-sql-parser', 'pgsql-deparser', 'secrets-manager client'],
-  instances: ['mysql2', 'pg', 'secrets-manager client'],
+  instances: ['mysql2', 'pg', 'secrets-manager client', 'sfn client'],
   sql: ['mysql2', 'pg', 'secrets-manager client'],
   groups: ['cel'],
-  issues: ['cel'],
+  issues: ['cel', 'sfn client'],
   advance: ['cel', 'libpg-query', 'node-sql-parser'],
   approvalGate: ['cel', 'libpg-query'],
   workspace: ['cel'],
   hooks: ['lambda client', 'secrets-manager client'],
   backupCleanup: ['mysql2', 'pg'],
   syncSchedule: ['mysql2', 'pg'],
+  syncInstance: ['sfn client'],
 };
 
 const LIMIT = 400 * 1024;

@@ -1,5 +1,6 @@
 // Column rules: what columns are defined with, and how they change.
 import * as z from 'zod/mini';
+import { lazySchema } from '../../common/lazy.js';
 import type { ColumnDef, ObjectName, ParsedStatement } from '../model.js';
 import { actions, BOTH, columnOf, definedColumns, display, PG, rule, tableAt, type RuleContext, withFacts } from '../rule.js';
 
@@ -9,7 +10,7 @@ export const required = rule({
   description: 'Every new table has the columns named in `columns` (by default id, created_at, updated_at), and none of them is dropped or renamed away.',
   engines: BOTH,
   defaultLevel: 'WARNING',
-  payload: z.object({ columns: z._default(z.array(z.string().check(z.minLength(1))).check(z.minLength(1)), ['id', 'created_at', 'updated_at']) }),
+  payload: /* @__PURE__ */ lazySchema(() => z.object({ columns: z._default(z.array(z.string().check(z.minLength(1))).check(z.minLength(1)), ['id', 'created_at', 'updated_at']) })),
   check(ctx) {
     const wanted = ctx.payload.columns;
     const has = (names: string[], c: string) => names.some((n) => n.toLowerCase() === c.toLowerCase());
@@ -112,7 +113,7 @@ export const typeDisallowList = rule({
   description: 'New and changed columns do not use the types in `types` (base names, case-insensitive, e.g. `json`, `money`, `char`, `float`).',
   engines: BOTH,
   defaultLevel: 'WARNING',
-  payload: z.object({ types: z.array(z.string().check(z.minLength(1))).check(z.minLength(1)) }),
+  payload: /* @__PURE__ */ lazySchema(() => z.object({ types: z.array(z.string().check(z.minLength(1))).check(z.minLength(1)) })),
   check(ctx) {
     const banned = new Set(ctx.payload.types.map((t) => normalizeType(t)));
     for (const [s, table, c] of definedColumns(ctx.statements)) {

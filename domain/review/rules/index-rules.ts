@@ -1,5 +1,6 @@
 // Index rules: how indexes are built and what they hold.
 import * as z from 'zod/mini';
+import { lazySchema } from '../../common/lazy.js';
 import type { IndexDef, ObjectName, ParsedStatement } from '../model.js';
 import { actions, BOTH, display, PG, rule, withFacts } from '../rule.js';
 
@@ -64,7 +65,7 @@ export const keyNumberLimit = rule({
   description: 'An index over more than `max` columns (default 5) is rarely used in full and costs on every write.',
   engines: BOTH,
   defaultLevel: 'WARNING',
-  payload: z.object({ max: z._default(z.int().check(z.minimum(1)), 5) }),
+  payload: /* @__PURE__ */ lazySchema(() => z.object({ max: z._default(z.int().check(z.minimum(1)), 5) })),
   check(ctx) {
     for (const [s, table, i] of createdIndexes(ctx.statements)) {
       if (i.columns.length > ctx.payload.max) ctx.report(s, `Index${i.name ? ` ${i.name}` : ''} on ${display(table)} has ${i.columns.length} columns, more than ${ctx.payload.max}.`, i.at);

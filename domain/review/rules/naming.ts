@@ -1,5 +1,6 @@
 // Naming rules: names of new tables, columns and indexes follow a format.
 import * as z from 'zod/mini';
+import { lazySchema } from '../../common/lazy.js';
 import type { ObjectName, ParsedStatement } from '../model.js';
 import { actions, BOTH, definedColumns, rule, type RuleContext, withFacts } from '../rule.js';
 
@@ -13,7 +14,7 @@ const validRegex = (s: string): boolean => {
 };
 
 /** A regular expression (JavaScript syntax), checked to compile. */
-export const regexFormat = z.string().check(z.minLength(1), z.refine(validRegex, 'must be a valid regular expression'));
+export const regexFormat = /* @__PURE__ */ lazySchema(() => z.string().check(z.minLength(1), z.refine(validRegex, 'must be a valid regular expression')));
 
 const SNAKE = '^[a-z][a-z0-9]*(_[a-z0-9]+)*$';
 
@@ -41,7 +42,7 @@ export const namingTable = rule({
   description: 'New table names (CREATE TABLE, ALTER TABLE … RENAME TO, RENAME TABLE) match `format`, a regular expression (by default lower snake_case), and are at most `maxLength` long.',
   engines: BOTH,
   defaultLevel: 'WARNING',
-  payload: namingPayload(SNAKE),
+  payload: /* @__PURE__ */ lazySchema(() => namingPayload(SNAKE)),
   check(ctx) {
     for (const [s, f] of withFacts(ctx.statements, 'CREATE_TABLE')) checkName(ctx, 'Table', f.table.name, s);
     for (const [s, , a] of actions(ctx.statements, 'RENAME_TABLE')) checkName(ctx, 'Table', a.to.name, s, a.at);
@@ -55,7 +56,7 @@ export const namingColumn = rule({
   description: 'New column names (CREATE TABLE, ADD COLUMN, RENAME COLUMN, MySQL CHANGE) match `format`, a regular expression (by default lower snake_case), and are at most `maxLength` long.',
   engines: BOTH,
   defaultLevel: 'WARNING',
-  payload: namingPayload(SNAKE),
+  payload: /* @__PURE__ */ lazySchema(() => namingPayload(SNAKE)),
   check(ctx) {
     for (const [s, , c, how] of definedColumns(ctx.statements)) {
       if (how !== 'REDEFINE') checkName(ctx, 'Column', c.name, s, c.at);
@@ -76,7 +77,7 @@ export const namingIndex = rule({
   description: 'Names of new indexes and unique keys (CREATE INDEX, indexes and keys in CREATE TABLE and ALTER TABLE, index renames) match `format`, a regular expression in which `{{table}}` stands for the table name and `{{column_list}}` for the indexed columns joined by `_` (by default `^(idx|uk)_{{table}}_{{column_list}}$`), and are at most `maxLength` long. Unnamed indexes are not checked.',
   engines: BOTH,
   defaultLevel: 'WARNING',
-  payload: namingPayload('^(idx|uk)_{{table}}_{{column_list}}$'),
+  payload: /* @__PURE__ */ lazySchema(() => namingPayload('^(idx|uk)_{{table}}_{{column_list}}$')),
   check(ctx) {
     const check = (s: ParsedStatement, table: ObjectName | undefined, name: string | undefined, columns: string[] | undefined, at?: number) => {
       if (name) checkName(ctx, 'Index', name, s, at, indexFormat(ctx.payload.format, table, columns));

@@ -1,5 +1,6 @@
 // Statement rules: what a single statement does, whatever the schema.
 import * as z from 'zod/mini';
+import { lazySchema } from '../../common/lazy.js';
 import { actions, BOTH, display, MY, PG, rule, withFacts } from '../rule.js';
 
 export const whereRequire = rule({
@@ -60,7 +61,7 @@ export const affectedRowLimit = rule({
   description: "An UPDATE or DELETE whose estimated affected rows (from the target database's own EXPLAIN at plan check) exceed `max` is reported. Without an estimate (SQL check without a database) the rule is silent.",
   engines: BOTH,
   defaultLevel: 'WARNING',
-  payload: z.object({ max: z._default(z.int().check(z.minimum(0)), 1000) }),
+  payload: /* @__PURE__ */ lazySchema(() => z.object({ max: z._default(z.int().check(z.minimum(0)), 1000) })),
   check(ctx) {
     for (const [s, f] of withFacts(ctx.statements, 'UPDATE', 'DELETE')) {
       const rows = ctx.affectedRows?.(s.index);

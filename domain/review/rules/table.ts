@@ -1,5 +1,6 @@
 // Table rules: what tables are created with, and how they go away.
 import * as z from 'zod/mini';
+import { lazySchema } from '../../common/lazy.js';
 import type { ObjectName, ParsedStatement } from '../model.js';
 import { at } from '../tree.js';
 import { actions, BOTH, display, rule, tableAt, withFacts } from '../rule.js';
@@ -109,7 +110,7 @@ export const dropNamingConvention = rule({
   description: 'A table may be dropped only when its name matches `format` (a regular expression, by default `_del$`): rename it first, let it sit, then drop it, so that a mistaken drop is caught while the rename can still be undone.',
   engines: BOTH,
   defaultLevel: 'ERROR',
-  payload: z.object({ format: z._default(regexFormat, '_del$') }),
+  payload: /* @__PURE__ */ lazySchema(() => z.object({ format: z._default(regexFormat, '_del$') })),
   check(ctx) {
     const re = new RegExp(ctx.payload.format);
     for (const [s, f] of withFacts(ctx.statements, 'DROP')) {

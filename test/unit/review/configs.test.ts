@@ -1,6 +1,7 @@
 // Review configs, the pure part: which rules apply to a target, and what a config may hold.
 import { describe, expect, it } from 'vitest';
 import { createReviewConfig, rulesFor, updateReviewConfig, type ReviewConfig, type ReviewConfigDeps } from '../../../domain/review/configs.js';
+import { checkRuleConfigs } from '../../../domain/review/catalog.js';
 
 const config = (id: string, resources: string[], rules: ReviewConfig['rules'], enabled = true): ReviewConfig => ({
   id, title: id, enabled, rules, resources, createTime: '2026-12-01T00:00:00Z', updateTime: '2026-12-01T00:00:00Z', version: 1,
@@ -27,6 +28,7 @@ function deps(): ReviewConfigDeps & { stored: Map<string, ReviewConfig> } {
     },
     exists: { environment: async (id) => ['test', 'prod'].includes(id), project: async (id) => id === 'shop' },
     now: () => new Date('2026-12-06T00:00:00Z'),
+    checkRuleConfigs,
   };
 }
 
