@@ -103,6 +103,11 @@ export function readCounters(items: readonly Item[]): Record<string, StageTasks>
       s.last = item.last;
     }
   }
+  // A batch's summed moves (countMoves) land on one shard: a status can be negative there and
+  // positive on others, so only the sums say which statuses a stage has.
+  for (const s of Object.values(out)) {
+    for (const [status, n] of Object.entries(s.counts)) if (n === 0) delete s.counts[status as TaskStatus];
+  }
   return out;
 }
 
