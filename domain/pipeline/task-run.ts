@@ -87,7 +87,7 @@ export const batchTaskBoundMs = (statementTimeoutMs: number): number => statemen
  * A batch's claim: how many of its next tasks to claim together, and each one's lease. The tasks run
  * one after another, so the one at position i starts at worst i task-bounds after the claim: its lease
  * is that plus the single task's lease (position 0 gets exactly the lease a single claim gets). Only
- * tasks that surely start before `deadline` are claimed, so a batch that runs out of time never holds
+ * tasks that surely finish before `deadline` (each taking its whole bound) are claimed, so a batch that runs out of time never holds
  * a task it will not run (the rest goes back to the state machine, unclaimed).
  */
 export function batchLeases(now: number, deadline: number, statementTimeoutMs: number, remaining: number, max: number): string[] {

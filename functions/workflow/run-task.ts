@@ -59,7 +59,7 @@ export interface RunTaskDeps {
   drift?: DriftNotifier;
   /**
    * How long one batch invoke may go on claiming (default DEFAULT_BATCH_BUDGET_MS, under the
-   * 15-minute invoke timeout): it claims only tasks that surely start before it runs out, and
+   * 15-minute invoke timeout): it claims only tasks that surely finish before it runs out, and
    * hands the others back, unclaimed, as `rest`.
    */
   batchBudgetMs?: number;
@@ -67,7 +67,7 @@ export interface RunTaskDeps {
   recordEveryMs?: number;
 }
 
-/** A batch claims tasks only while they surely start within this (the invoke's timeout is 15 minutes). */
+/** A batch claims tasks only while they surely finish within this (the invoke's timeout is 15 minutes). */
 export const DEFAULT_BATCH_BUDGET_MS = 13 * 60_000;
 /** A batch writes its finished tasks' outcomes at least this often (and whenever a transaction's worth has piled up). */
 export const RECORD_EVERY_MS = 1_500;
@@ -301,7 +301,7 @@ export function taskRunner(deps: RunTaskDeps): TaskRunnerFn {
    *     lower version, which only the per-task path's retrier can do; so do tasks not found;
    *   - one counter update gives every task its run id and its two activity ids;
    *   - claims in transactions of up to 100 items (claimBatch), each task conditional on the exact
-   *     status it was read in; only as many tasks as surely start before the batch's budget ends,
+   *     status it was read in; only as many tasks as surely finish before the batch's budget ends,
    *     each with a lease covering its place in the line (batchLeases): a task is never held by a
    *     batch that will not run it, and a claimed task's lease never runs out while it waits its turn;
    *   - the tasks run one after another, each one's outcome held and written together with others

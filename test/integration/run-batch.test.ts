@@ -142,7 +142,7 @@ describe('a batch of tasks', () => {
     expect(byCommand(requests.requests())).toEqual({ BatchGetItemCommand: 1, UpdateItemCommand: 2, GetItemCommand: 1, TransactWriteItemsCommand: 2 });
   });
 
-  it('with the default budget, claims only what surely starts in time: 25 tasks at a 10 s statement timeout are claimed 11 at a time', async () => {
+  it('with the default budget, claims only what surely finishes in time: 25 tasks at a 10 s statement timeout are claimed 11 at a time', async () => {
     const { issue, number, table, taskIds } = await makeIssue(25);
 
     requests.begin();
