@@ -332,53 +332,88 @@ export function taskRunner(deps: RunTaskDeps): TaskRunnerFn {
     const recorder = outcomeRecorder();
     let next = 0;
     let previous: ClaimedRun | undefined;
-    while (next < todo.length) {
-      const now = deps.now();
-      const leases = batchLeases(now.getTime(), deadline, deps.statementTimeoutMs, todo.length - next, todo.length);
-      if (leases.length === 0) break;
-      const chunk = leases.map((leaseUntil, k) => {
-        const i = next + k;
-        const task = todo[i]!;
-        const run: ClaimedRun = { task, issue, runId: runIds[i]!, attempt: task.attempts + 1, creator: task.runRequestedBy ?? SYSTEM_BOT, startTime: now.toISOString() };
-        const taskRun: TaskRun = {
-          project: task.project, issue: task.issue, task: task.id, id: run.runId, attempt: run.attempt, status: 'RUNNING', creator: run.creator, startTime: run.startTime, detail: '', result: {},
-        };
-        return { run, finishedSeq: activitySeqs[2 * i + 1]!, claim: { task, run: taskRun, leaseUntil, started: { ...activity(run, 'TASK_RUN_STARTED', now), seq: activitySeqs[2 * i]! } } };
-      });
-      next += chunk.length;
-      const claimed = await store.claimBatch(chunk.map((c) => c.claim), now.toISOString());
-      for (const [k, c] of chunk.entries()) {
-        // Not claimed: another copy claimed or resolved it first; it answers for it.
-        if (!claimed[k]) continue;
-        if (previous) await deps.hooks?.betweenTasks?.(previous, c.run);
-        await deps.hooks?.afterClaim?.(c.run);
-        const change = await changeOf(c.run);
-        const { outcome, schema } = await perform(c.run, change, project);
-        const { finished, history, finishedActivity } = outcomeOf(c.run, change, outcome, undefined, schema);
-        await recorder.add({ run: finished, history, finished: { ...finishedActivity, seq: c.finishedSeq }, stage: c.run.task.stage });
-        previous = c.run;
+    /** Claims and runs the tasks, chunk by chunk, while the budget lasts; `next`: how many of `todo` it got to (claimed or lost). */
+    const runClaims = async (): Promise<void> => {
+      while (next < todo.length) {
+        const now = deps.now();
+        const leases = batchLeases(now.getTime(), deadline, deps.statementTimeoutMs, todo.length - next, todo.length);
+        if (leases.length === 0) break;
+        const chunk = leases.map((leaseUntil, k) => {
+          const i = next + k;
+          const task = todo[i]!;
+          const run: ClaimedRun = { task, issue, runId: runIds[i]!, attempt: task.attempts + 1, creator: task.runRequestedBy ?? SYSTEM_BOT, startTime: now.toISOString() };
+          const taskRun: TaskRun = {
+            project: task.project, issue: task.issue, task: task.id, id: run.runId, attempt: run.attempt, status: 'RUNNING', creator: run.creator, startTime: run.startTime, detail: '', result: {},
+          };
+          return { run, finishedSeq: activitySeqs[2 * i + 1]!, claim: { task, run: taskRun, leaseUntil, started: { ...activity(run, 'TASK_RUN_STARTED', now), seq: activitySeqs[2 * i]! } } };
+        });
+        next += chunk.length;
+        const claimed = await store.claimBatch(chunk.map((c) => c.claim), now.toISOString());
+        for (const [k, c] of chunk.entries()) {
+          // Not claimed: another copy claimed or resolved it first; it answers for it.
+          if (!claimed[k]) continue;
+          if (previous) await deps.hooks?.betweenTasks?.(previous, c.run);
+          await deps.hooks?.afterClaim?.(c.run);
+          const change = await changeOf(c.run);
+          const { outcome, schema } = await perform(c.run, change, project);
+          const { finished, history, finishedActivity } = outcomeOf(c.run, change, outcome, undefined, schema);
+          await recorder.add({ run: finished, history, finished: { ...finishedActivity, seq: c.finishedSeq }, stage: c.run.task.stage });
+          previous = c.run;
+        }
       }
+    };
+    try {
+      await runClaims();
+    } catch (e) {
+      recorder.abandon();
+      throw e;
     }
     await recorder.flush();
     return { rest: [...rest, ...todo.slice(next).map((t) => String(t.id))] };
   }
 
-  /** A batch's outcomes, held until a transaction's worth piled up or RECORD_EVERY_MS passed since the last write. */
+  /**
+   * A batch's outcomes, held until a transaction's worth piled up, and written at the latest
+   * `recordEveryMs` after the last write, by a timer if the next task runs long. Writes go one after
+   * another; one that fails fails the batch at its next outcome or at its end. `abandon`: the batch
+   * threw; nothing more is written (as a dead Lambda writes nothing): the leases and the marker
+   * take care of what it held.
+   */
   function outcomeRecorder() {
+    const every = deps.recordEveryMs ?? RECORD_EVERY_MS;
     let held: BatchOutcome[] = [];
     let lastWrite = deps.now().getTime();
-    const flush = async () => {
+    let writing: Promise<void> = Promise.resolve();
+    let failed: { error: unknown } | undefined;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const write = (): Promise<void> => {
+      clearTimeout(timer);
+      timer = undefined;
       lastWrite = deps.now().getTime();
-      if (held.length === 0) return;
-      const writing = held;
+      const outcomes = held;
       held = [];
-      await store.recordBatch(writing);
+      if (outcomes.length > 0) {
+        writing = writing.then(async () => {
+          if (!failed) await store.recordBatch(outcomes);
+        }).catch((error: unknown) => {
+          failed ??= { error };
+        });
+      }
+      return writing.then(() => {
+        if (failed) throw failed.error;
+      });
     };
     return {
-      flush,
+      flush: write,
+      abandon() {
+        clearTimeout(timer);
+        held = [];
+      },
       async add(o: BatchOutcome) {
+        if (failed) throw failed.error;
         held.push(o);
-        if (held.length >= RECORD_BUFFER || deps.now().getTime() - lastWrite >= (deps.recordEveryMs ?? RECORD_EVERY_MS)) await flush();
+        if (held.length >= RECORD_BUFFER || deps.now().getTime() - lastWrite >= every) return write();
+        timer ??= setTimeout(() => void write().catch(() => undefined), every);
       },
     };
   }

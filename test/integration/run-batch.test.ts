@@ -260,6 +260,27 @@ describe('a batch of tasks', () => {
     }
   });
 
+  it('writes what it holds within recordEveryMs even while the next task runs long', async () => {
+    const { issue, number, table, taskIds } = await makeIssue(2);
+    const seen: string[] = [];
+    // Task 2 takes 700 ms before its statement; task 1's outcome is written meanwhile, by the timer.
+    const out = await runner({
+      recordEveryMs: 200,
+      hooks: {
+        afterClaim: async (run) => {
+          if (run.task.id !== 2) return;
+          await new Promise((r) => setTimeout(r, 700));
+          seen.push(...(await tasksOf(number, ['1'])).map((x) => x.status));
+        },
+      },
+    })({ issue, taskIds });
+
+    expect(out).toEqual({ rest: [] });
+    expect(seen).toEqual(['DONE']);
+    expect(await rows(table)).toBe(2);
+    expect(await counters(number)).toEqual({ DONE: 2 });
+  });
+
   it('a task canceled while the batch ran keeps its status; its run and history are still recorded', async () => {
     const { issue, number, table, taskIds } = await makeIssue(2);
     // Between the two tasks, task 1 (finished, its outcome held) is canceled under the runner.
