@@ -190,5 +190,16 @@ export function observeTaskRunStore(store: TaskRunStore, sink: EventSink | undef
       await store.appendActivity(activity);
       await emit(activity);
     },
+    // A batch's claims and outcomes: the same events, one per task, as if claimed and recorded alone.
+    claimBatch: async (...args: Parameters<TaskRunStore['claimBatch']>) => {
+      const claimed = await store.claimBatch(...args);
+      for (const [i, c] of args[0].entries()) if (claimed[i]) await emit(c.started);
+      return claimed;
+    },
+    recordBatch: async (...args: Parameters<TaskRunStore['recordBatch']>) => {
+      const recorded = await store.recordBatch(...args);
+      for (const o of args[0]) await emit(o.finished);
+      return recorded;
+    },
   });
 }

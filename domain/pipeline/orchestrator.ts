@@ -140,6 +140,14 @@ export type RunTaskInput = { issue: string; task: string };
 /** `runTask` output: kept tiny, since the Map gathers one per task. RUNNING: another copy holds the task. */
 export type RunTaskOutput = { status: 'DONE' | 'FAILED' | 'SKIPPED' | 'CANCELED' | 'RUNNING' };
 
+/**
+ * `runTask` given a whole batch (the RunStage child's first state): it claims, runs and records the
+ * batch's tasks together. `rest`: the tasks it left to the per-task path (RunBatch's inline Map of
+ * RunTaskAlone): a versioned issue's tasks (they may wait for a lower version, with the retrier),
+ * tasks it did not find, and those its time budget did not reach. Usually empty.
+ */
+export type RunBatchOutput = { rest: string[] };
+
 /** `stageResult` input: `{issue, stage}`. */
 export type StageResultInput = { issue: string; stage: string };
 

@@ -39,6 +39,19 @@ export function parseRunTaskInput(input: { issue?: unknown; task?: unknown }): {
   return { project: m[1]!, issue: Number(m[2]), task: Number(task) };
 }
 
+/** `{issue, taskIds: [...]}` (a RunStage batch, at most MAX_BATCH_TASKS ids) → ids; throws on anything else. */
+export function parseRunBatchInput(input: { issue?: unknown; taskIds?: unknown }): { project: string; issue: number; tasks: number[] } {
+  const m = typeof input.issue === 'string' ? ISSUE.exec(input.issue) : null;
+  const ids = Array.isArray(input.taskIds) ? input.taskIds.map((t: unknown) => (typeof t === 'number' ? String(t) : t)) : undefined;
+  if (!m || !ids || ids.length === 0 || ids.length > MAX_BATCH_TASKS || !ids.every((t): t is string => typeof t === 'string' && TASK.test(t)) || new Set(ids).size !== ids.length) {
+    throw new Error(`runTask expects {issue: "projects/{p}/issues/{n}", taskIds: ["{id}", …]} (1 to ${MAX_BATCH_TASKS} distinct ids), got ${JSON.stringify(input).slice(0, 500)}`);
+  }
+  return { project: m[1]!, issue: Number(m[2]), tasks: ids.map(Number) };
+}
+
+/** The most task ids one batch invoke takes (RunStage's batches hold at most 25). */
+export const MAX_BATCH_TASKS = 100;
+
 export const issueNameOf = (project: string, issue: number): string => `projects/${project}/issues/${issue}`;
 /**
  * The marker key in `sluice_history.applied`: one per task, whatever the attempt. The issue's
@@ -62,6 +75,27 @@ export const targetDatabase = (task: Task): string => ('database' in task.target
  * past it was left by a runner that died (Lambda timeout, crash): the next delivery may take it over.
  */
 export const leaseMs = (statementTimeoutMs: number): number => statementTimeoutMs + 2 * 60_000;
+
+/**
+ * The longest one task of a batch may take, from its start to its outcome handed to the record:
+ * connect, the drift check's reads, the statement (bounded by its timeout), the after-read. A batch
+ * claims only as many tasks as this bound lets it finish before its own deadline (batchLeases).
+ */
+export const batchTaskBoundMs = (statementTimeoutMs: number): number => statementTimeoutMs + 60_000;
+
+/**
+ * A batch's claim: how many of its next tasks to claim together, and each one's lease. The tasks run
+ * one after another, so the one at position i starts at worst i task-bounds after the claim: its lease
+ * is that plus the single task's lease (position 0 gets exactly the lease a single claim gets). Only
+ * tasks that surely finish before `deadline` (each taking its whole bound) are claimed, so a batch that runs out of time never holds
+ * a task it will not run (the rest goes back to the state machine, unclaimed).
+ */
+export function batchLeases(now: number, deadline: number, statementTimeoutMs: number, remaining: number, max: number): string[] {
+  const bound = batchTaskBoundMs(statementTimeoutMs);
+  const fit = Math.floor((deadline - now) / bound);
+  const n = Math.max(0, Math.min(remaining, max, fit));
+  return Array.from({ length: n }, (_, i) => new Date(now + i * bound + leaseMs(statementTimeoutMs)).toISOString());
+}
 
 /** A change-history id: sorts by time (newest last), unique per task run. */
 export const changeHistoryId = (time: Date, project: string, issue: number, task: number, attempt: number): string =>
@@ -158,6 +192,22 @@ export interface AppliedVersion {
   time: string;
 }
 
+/** One task of a batch claim: what `claim` takes for one task. */
+export interface BatchClaim {
+  task: StoredTask;
+  run: TaskRun;
+  leaseUntil: string;
+  started: Activity;
+}
+
+/** One task's outcome in a batch record: what `record` takes for one task, its activity id allocated already. */
+export interface BatchOutcome {
+  run: TaskRun;
+  history: ChangeHistory | undefined;
+  finished: Activity;
+  stage: string;
+}
+
 /**
  * What the runner stores: the issue's task, its runs and change histories (one DynamoDB table).
  * A run costs five requests here: the task with its issue (one read), the ids (one counter
@@ -188,6 +238,25 @@ export interface TaskRunStore {
    * task's, whose task counts move with it.
    */
   record(run: TaskRun, history: ChangeHistory | undefined, finished: Omit<Activity, 'seq'>, applied: AppliedVersion | undefined, stage: string): Promise<boolean>;
+  /**
+   * A batch: the issue and the tasks (consistent reads; tasks not found are left out), in as few
+   * requests as the store allows.
+   */
+  getTasksAndIssue(project: string, issue: number, tasks: readonly number[]): Promise<{ tasks: StoredTask[]; issue?: Issue }>;
+  /** `n` task-run ids and `2n` activity ids (a started and a finished activity per run), in one counter update: ascending, gaps possible, duplicates never. */
+  nextRunIds(project: string, issue: number, n: number): Promise<{ runIds: number[]; activitySeqs: number[] }>;
+  /**
+   * Claims each task as `claim` does (same conditions, same writes), in as few transactions as the
+   * store allows; answers, per claim, whether this runner holds the task now. A task some other
+   * copy claimed or resolved is false; a conflict with another transaction is never read as such.
+   */
+  claimBatch(claims: readonly BatchClaim[], now: string): Promise<boolean[]>;
+  /**
+   * Records each outcome as `record` does (conditional on the claim still holding), in as few
+   * transactions as the store allows; a task that moved on without its run goes the `record` way
+   * (the run, history and activity still written) and answers false.
+   */
+  recordBatch(outcomes: readonly BatchOutcome[]): Promise<boolean[]>;
   /** GitOps: the version as applied to the database, if it was (written by `record` with `applied`). */
   getAppliedVersion(instance: string, database: string, version: string): Promise<AppliedVersion | undefined>;
   appendActivity(activity: Omit<Activity, 'seq'>): Promise<void>;

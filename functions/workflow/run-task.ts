@@ -1,5 +1,6 @@
-// The task runner (a Lambda the pipeline's Map invokes per task): {issue, task} → {status}.
-// Step Functions delivers at least once, so every step is safe to repeat (RELIABILITY.md):
+// The task runner (a Lambda the pipeline invokes per batch, {issue, taskIds} → {rest}, and per task,
+// {issue, task} → {status}). Step Functions delivers at least once, so every step is safe to repeat
+// (RELIABILITY.md):
 //   1. a task that is DONE, SKIPPED or CANCELED runs nothing;
 //   2. the claim (task → RUNNING, attempts + 1, a new RUNNING task run) is one conditional
 //      transaction: of two copies at once, one runs and the other returns;
@@ -7,19 +8,24 @@
 //      its marker and never runs a committed change again;
 //   4. the outcome (task, task run, change history) is one transaction, then the activity.
 // A failing statement is a FAILED return, never a throw.
+// A batch keeps every one of these per task, only sending fewer requests (runBatch below): one read
+// of the issue and all its tasks, one id allocation, one claim transaction per chunk (each task's
+// update conditional on its exact status, as alone), the tasks run one after another, their
+// outcomes recorded together in conditional transactions. What may run twice is what may run twice
+// alone: a lost or duplicated batch is held off by the claims' leases, and past them by the marker.
 import type { Database } from '../../domain/inventory/databases.js';
 import { connectionTarget } from '../../domain/inventory/instances.js';
 import type { Activity, ActivityType, ChangeHistory, Issue, TaskRun, TaskStatus } from '../../domain/pipeline/model.js';
-import { VersionWaitingError, type RunTaskInput, type RunTaskOutput } from '../../domain/pipeline/orchestrator.js';
+import { VersionWaitingError, type RunBatchOutput, type RunTaskInput, type RunTaskOutput } from '../../domain/pipeline/orchestrator.js';
 import type { DatabaseRepo, InstanceRepo, SqlDriver } from '../../domain/inventory/ports.js';
 import type { SecretStore } from '../../domain/common/ports.js';
 import { DEFAULT_PROJECT, PRIOR_BACKUP } from '../../domain/inventory/projects.js';
-import { SETTLED, SYSTEM_BOT, changeHistoryId, historyStatement, changeType, changeVersion, issueNameOf, leaseMs, parseRunTaskInput, targetDatabase, taskKey, taskRunName, type AppliedVersion, type ChangeExecutor, type ChangeOutcome, type ChangeRequest, type StoredTask, type TaskRunStore } from '../../domain/pipeline/task-run.js';
+import { SETTLED, SYSTEM_BOT, batchLeases, parseRunBatchInput, type BatchOutcome, changeHistoryId, historyStatement, changeType, changeVersion, issueNameOf, leaseMs, parseRunTaskInput, targetDatabase, taskKey, taskRunName, type AppliedVersion, type ChangeExecutor, type ChangeOutcome, type ChangeRequest, type StoredTask, type TaskRunStore } from '../../domain/pipeline/task-run.js';
 import { createDatabaseStatement } from '../../domain/inventory/instances.js';
 import { versionOrder } from '../../domain/pipeline/versions.js';
 import { sha256 } from '../../domain/common/hash.js';
 import { databaseName } from '../../domain/common/names.js';
-import type { ProjectRepo } from '../../domain/inventory/projects.js';
+import type { Project, ProjectRepo } from '../../domain/inventory/projects.js';
 import { baselineCheck, type DriftNotifier, type SchemaRepo } from '../../domain/schema/ports.js';
 import { describeDrift, driftSummary, observeSchema, recordOwnChange } from '../../domain/schema/drift.js';
 import { DEFAULT_STATEMENT_TIMEOUT_MS, SqlChangeExecutor } from '../shared/wiring-runner.js';
@@ -30,6 +36,8 @@ export interface RunTaskHooks {
   afterClaim?(run: ClaimedRun): Promise<void> | void;
   /** After the target committed (or reported) the change, before Sluice records the outcome. */
   afterCommit?(run: ClaimedRun, outcome: ChangeOutcome): Promise<void> | void;
+  /** A batch: after one task's outcome is handed to the record (not necessarily written yet), before the next claimed task starts. */
+  betweenTasks?(done: ClaimedRun, next: ClaimedRun): Promise<void> | void;
 }
 
 export interface RunTaskDeps {
@@ -49,7 +57,22 @@ export interface RunTaskDeps {
   schemas?: SchemaRepo;
   projects?: Pick<ProjectRepo, 'get'>;
   drift?: DriftNotifier;
+  /**
+   * How long one batch invoke may go on claiming (default DEFAULT_BATCH_BUDGET_MS, under the
+   * 15-minute invoke timeout): it claims only tasks that surely finish before it runs out, and
+   * hands the others back, unclaimed, as `rest`.
+   */
+  batchBudgetMs?: number;
+  /** How often a batch writes the outcomes it holds, at the latest (default RECORD_EVERY_MS): progress a person can follow. */
+  recordEveryMs?: number;
 }
+
+/** A batch claims tasks only while they surely finish within this (the invoke's timeout is 15 minutes). */
+export const DEFAULT_BATCH_BUDGET_MS = 13 * 60_000;
+/** A batch writes its finished tasks' outcomes at least this often (and whenever a transaction's worth has piled up). */
+export const RECORD_EVERY_MS = 1_500;
+/** Outcomes held before a write: ≤ 5 items each, so one transaction of at most 100 items. */
+const RECORD_BUFFER = 19;
 
 export interface ClaimedRun {
   task: StoredTask;
@@ -68,7 +91,16 @@ const NO_DRIVER = undefined as unknown as SqlDriver;
 /** The handler's answer for a task someone else holds or resolved: its status as it stands. */
 const statusOf = (s: TaskStatus): Status => (s === 'NOT_STARTED' || s === 'PENDING' ? 'FAILED' : s);
 
-export function taskRunner(deps: RunTaskDeps): (input: RunTaskInput) => Promise<RunTaskOutput> {
+export type RunBatchInput = { issue: string; taskIds: string[] };
+
+/** The runner: one task (`{issue, task}`), or a batch (`{issue, taskIds}`). */
+export interface TaskRunnerFn {
+  (input: RunTaskInput): Promise<RunTaskOutput>;
+  (input: RunBatchInput): Promise<RunBatchOutput>;
+  (input: RunTaskInput | RunBatchInput): Promise<RunTaskOutput | RunBatchOutput>;
+}
+
+export function taskRunner(deps: RunTaskDeps): TaskRunnerFn {
   const { store } = deps;
 
   async function claim(task: StoredTask, issue: Issue): Promise<ClaimedRun | undefined> {
@@ -130,6 +162,19 @@ export function taskRunner(deps: RunTaskDeps): (input: RunTaskInput) => Promise<
    * change, another one is drift, recorded as a DRIFT change-history entry and activity.
    */
   async function record(run: ClaimedRun, change: ChangeRequest, outcome: ChangeOutcome, earlier?: AppliedVersion, schema?: { before?: string; after: string }): Promise<Status> {
+    const { finished, history, applied, finishedActivity, drift, detail, time } = outcomeOf(run, change, outcome, earlier, schema);
+    let final: Status = finished.status as Status;
+    if (!(await store.record(finished, history, finishedActivity, applied, run.task.stage))) {
+      // The task moved on without us (canceled, or taken over past our lease): it keeps its status.
+      const current = await store.getTask(run.task.project, run.task.issue, run.task.id);
+      final = statusOf(current?.status ?? 'FAILED');
+    }
+    if (drift) await store.appendActivity(activity(run, 'MIGRATION_DRIFT', time, detail));
+    return final;
+  }
+
+  /** What the outcome transaction writes: the finished run, the change history, the applied version (GitOps), the activity. */
+  function outcomeOf(run: ClaimedRun, change: ChangeRequest, outcome: ChangeOutcome, earlier?: AppliedVersion, schema?: { before?: string; after: string }) {
     const { task } = run;
     const time = deps.now();
     const status = outcome.status;
@@ -157,18 +202,11 @@ export function taskRunner(deps: RunTaskDeps): (input: RunTaskInput) => Promise<
         ...(outcome.status === 'DONE' && outcome.priorBackup ? { priorBackup: outcome.priorBackup } : {}),
       },
     };
-    let final: Status = status;
     const finishedActivity = activity(run, status === 'DONE' ? 'TASK_RUN_DONE' : 'TASK_RUN_FAILED', time, detail);
-    if (!(await store.record(finished, earlier && !drift ? undefined : history, finishedActivity, applied, task.stage))) {
-      // The task moved on without us (canceled, or taken over past our lease): it keeps its status.
-      const current = await store.getTask(task.project, task.issue, task.id);
-      final = statusOf(current?.status ?? 'FAILED');
-    }
-    if (drift) await store.appendActivity(activity(run, 'MIGRATION_DRIFT', time, detail));
-    return final;
+    return { finished, history: earlier && !drift ? undefined : history, applied, finishedActivity, drift, detail, time };
   }
 
-  return async (input: RunTaskInput): Promise<RunTaskOutput> => {
+  async function runOne(input: RunTaskInput): Promise<RunTaskOutput> {
     const ids = parseRunTaskInput(input);
     const { task, issue } = await store.getTaskAndIssue(ids.project, ids.issue, ids.task);
     if (!task || !issue) throw new Error(`${taskKey(ids.project, ids.issue, ids.task)} does not exist`);
@@ -194,12 +232,25 @@ export function taskRunner(deps: RunTaskDeps): (input: RunTaskInput) => Promise<
     }
     await deps.hooks?.afterClaim?.(run);
 
-    // A task of its own (a rollback issue's) runs its own statement; the others run the issue's.
+    const change = await changeOf(run);
+    if (order.kind === 'EXPIRED') return { status: await record(run, change, { status: 'FAILED', error: order.detail }) };
+    // GitOps: a version applied to this database before is never run again (drift when its content differs).
+    const earlier = issue.migrationVersion !== undefined && task.type !== 'DATABASE_CREATE'
+      ? await store.getAppliedVersion(task.target.instance, change.database, issue.migrationVersion)
+      : undefined;
+    if (earlier) return { status: await record(run, change, appliedBefore(issue.migrationVersion!, change, earlier), earlier) };
+    const { outcome, schema } = await perform(run, change);
+    return { status: await record(run, change, outcome, undefined, schema) };
+  }
+
+  /** The change a claimed task applies. A task of its own (a rollback issue's) runs its own statement; the others run the issue's. */
+  async function changeOf(run: ClaimedRun): Promise<ChangeRequest> {
+    const { task, issue } = run;
     const engineStatement = task.type === 'DATABASE_CREATE' ? undefined : (task.statement ?? issue.statement);
     const instance = task.type === 'DATABASE_CREATE' ? await deps.instances.get(task.target.instance) : undefined;
     const statement = engineStatement ?? createDatabaseStatement(instance?.engine ?? 'POSTGRES', targetDatabase(task));
     const ownChecksum = task.statement !== undefined ? task.checksum : issue.checksum;
-    const change: ChangeRequest = {
+    return {
       taskKey: taskKey(task.project, task.issue, task.id, issue.createTime),
       attempt: run.attempt,
       checksum: engineStatement !== undefined && ownChecksum ? ownChecksum : sha256(statement),
@@ -208,13 +259,16 @@ export function taskRunner(deps: RunTaskDeps): (input: RunTaskInput) => Promise<
       kind: task.type === 'DATABASE_DATA_UPDATE' ? 'DML' : 'DDL',
       ...priorBackupOf(issue, task),
     };
-    if (order.kind === 'EXPIRED') return { status: await record(run, change, { status: 'FAILED', error: order.detail }) };
-    // GitOps: a version applied to this database before is never run again (drift when its content differs).
-    const earlier = issue.migrationVersion !== undefined && task.type !== 'DATABASE_CREATE'
-      ? await store.getAppliedVersion(task.target.instance, change.database, issue.migrationVersion)
-      : undefined;
-    if (earlier) return { status: await record(run, change, appliedBefore(issue.migrationVersion!, change, earlier), earlier) };
-    await withSchemaCheck(task, change);
+  }
+
+  /**
+   * The change on the target (the drift check first, for a schema update), then what follows it
+   * before the record: the recorded schema, a created database registered. `project`: the batch's
+   * one read of the project (the drift check's allowDriftedRollout).
+   */
+  async function perform(run: ClaimedRun, change: ChangeRequest, project?: () => Promise<Project | undefined>): Promise<{ outcome: ChangeOutcome; schema?: { before?: string; after: string } }> {
+    const { task } = run;
+    await withSchemaCheck(task, change, project);
     let outcome = await execute(run, change);
     await deps.hooks?.afterCommit?.(run, outcome);
     let schema: { before?: string; after: string } | undefined;
@@ -235,8 +289,138 @@ export function taskRunner(deps: RunTaskDeps): (input: RunTaskInput) => Promise<
         outcome = { status: 'FAILED', error: `database created, but registering it failed: ${(e as Error).message}; run the task again` };
       }
     }
-    return { status: await record(run, change, outcome, undefined, schema) };
-  };
+    return { outcome, ...(schema ? { schema } : {}) };
+  }
+
+  /**
+   * A batch (RunStage's child: RunTask with `{issue, taskIds}`). Per task it decides, claims, runs
+   * and records exactly as runOne does; only the requests are shared:
+   *   - one read of the issue and every task (BatchGetItem);
+   *   - settled tasks and tasks another copy holds are left alone, as runOne answers them;
+   *   - a versioned issue's tasks go back to the state machine (`rest`): one may have to WAIT for a
+   *     lower version, which only the per-task path's retrier can do; so do tasks not found;
+   *   - one counter update gives every task its run id and its two activity ids;
+   *   - claims in transactions of up to 100 items (claimBatch), each task conditional on the exact
+   *     status it was read in; only as many tasks as surely finish before the batch's budget ends,
+   *     each with a lease covering its place in the line (batchLeases): a task is never held by a
+   *     batch that will not run it, and a claimed task's lease never runs out while it waits its turn;
+   *   - the tasks run one after another, each one's outcome held and written together with others
+   *     (recordBatch) once a transaction's worth piled up, every RECORD_EVERY_MS, and at the end.
+   * A crash before a write leaves those tasks RUNNING under their leases, as a crash of a single
+   * task does: a later delivery takes them over past the lease, and the marker keeps any statement
+   * that committed from running again (the task ends DONE "already applied").
+   */
+  async function runBatch(input: RunBatchInput): Promise<RunBatchOutput> {
+    const ids = parseRunBatchInput(input);
+    const deadline = deps.now().getTime() + (deps.batchBudgetMs ?? DEFAULT_BATCH_BUDGET_MS);
+    const { tasks, issue } = await store.getTasksAndIssue(ids.project, ids.issue, ids.tasks);
+    if (!issue) throw new Error(`${issueNameOf(ids.project, ids.issue)} does not exist`);
+    const found = new Set(tasks.map((t) => t.id));
+    // Not found: the per-task path throws for it, as it always did (caught as TaskErrored).
+    const rest = ids.tasks.filter((id) => !found.has(id)).map(String);
+    // A canceled issue's unstarted tasks are not written one by one (shownStatus): nothing runs for it.
+    if (issue.status !== 'OPEN') return { rest };
+    const readAt = deps.now().toISOString();
+    const todo = tasks.filter((t) => !SETTLED.includes(t.status) && !(t.status === 'RUNNING' && !(t.leaseUntil !== undefined && t.leaseUntil < readAt)));
+    if (issue.migrationVersion !== undefined) return { rest: [...rest, ...todo.map((t) => String(t.id))] };
+    if (todo.length === 0) return { rest };
+
+    // Ids for every task to claim: those not claimed in the end leave gaps, as a lost claim does.
+    const { runIds, activitySeqs } = await store.nextRunIds(ids.project, ids.issue, todo.length);
+    let projectRead: Promise<Project | undefined> | undefined;
+    const project = () => (projectRead ??= Promise.resolve(deps.projects?.get(issue.project)));
+    const recorder = outcomeRecorder();
+    let next = 0;
+    let previous: ClaimedRun | undefined;
+    /** Claims and runs the tasks, chunk by chunk, while the budget lasts; `next`: how many of `todo` it got to (claimed or lost). */
+    const runClaims = async (): Promise<void> => {
+      while (next < todo.length) {
+        const now = deps.now();
+        const leases = batchLeases(now.getTime(), deadline, deps.statementTimeoutMs, todo.length - next, todo.length);
+        if (leases.length === 0) break;
+        const chunk = leases.map((leaseUntil, k) => {
+          const i = next + k;
+          const task = todo[i]!;
+          const run: ClaimedRun = { task, issue, runId: runIds[i]!, attempt: task.attempts + 1, creator: task.runRequestedBy ?? SYSTEM_BOT, startTime: now.toISOString() };
+          const taskRun: TaskRun = {
+            project: task.project, issue: task.issue, task: task.id, id: run.runId, attempt: run.attempt, status: 'RUNNING', creator: run.creator, startTime: run.startTime, detail: '', result: {},
+          };
+          return { run, finishedSeq: activitySeqs[2 * i + 1]!, claim: { task, run: taskRun, leaseUntil, started: { ...activity(run, 'TASK_RUN_STARTED', now), seq: activitySeqs[2 * i]! } } };
+        });
+        next += chunk.length;
+        const claimed = await store.claimBatch(chunk.map((c) => c.claim), now.toISOString());
+        for (const [k, c] of chunk.entries()) {
+          // Not claimed: another copy claimed or resolved it first; it answers for it.
+          if (!claimed[k]) continue;
+          if (previous) await deps.hooks?.betweenTasks?.(previous, c.run);
+          await deps.hooks?.afterClaim?.(c.run);
+          const change = await changeOf(c.run);
+          const { outcome, schema } = await perform(c.run, change, project);
+          const { finished, history, finishedActivity } = outcomeOf(c.run, change, outcome, undefined, schema);
+          await recorder.add({ run: finished, history, finished: { ...finishedActivity, seq: c.finishedSeq }, stage: c.run.task.stage });
+          previous = c.run;
+        }
+      }
+    };
+    try {
+      await runClaims();
+    } catch (e) {
+      recorder.abandon();
+      throw e;
+    }
+    await recorder.flush();
+    return { rest: [...rest, ...todo.slice(next).map((t) => String(t.id))] };
+  }
+
+  /**
+   * A batch's outcomes, held until a transaction's worth piled up, and written at the latest
+   * `recordEveryMs` after the last write, by a timer if the next task runs long. Writes go one after
+   * another; one that fails fails the batch at its next outcome or at its end. `abandon`: the batch
+   * threw; nothing more is written (as a dead Lambda writes nothing): the leases and the marker
+   * take care of what it held.
+   */
+  function outcomeRecorder() {
+    const every = deps.recordEveryMs ?? RECORD_EVERY_MS;
+    let held: BatchOutcome[] = [];
+    let lastWrite = deps.now().getTime();
+    let writing: Promise<void> = Promise.resolve();
+    let failed: { error: unknown } | undefined;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const write = (): Promise<void> => {
+      clearTimeout(timer);
+      timer = undefined;
+      lastWrite = deps.now().getTime();
+      const outcomes = held;
+      held = [];
+      if (outcomes.length > 0) {
+        writing = writing.then(async () => {
+          if (!failed) await store.recordBatch(outcomes);
+        }).catch((error: unknown) => {
+          failed ??= { error };
+        });
+      }
+      return writing.then(() => {
+        if (failed) throw failed.error;
+      });
+    };
+    return {
+      flush: write,
+      abandon() {
+        clearTimeout(timer);
+        held = [];
+      },
+      async add(o: BatchOutcome) {
+        if (failed) throw failed.error;
+        held.push(o);
+        if (held.length >= RECORD_BUFFER || deps.now().getTime() - lastWrite >= every) return write();
+        timer ??= setTimeout(() => void write().catch(() => undefined), every);
+      },
+    };
+  }
+
+  const run = (input: RunTaskInput | RunBatchInput): Promise<RunTaskOutput | RunBatchOutput> =>
+    'taskIds' in input ? runBatch(input) : runOne(input);
+  return run as TaskRunnerFn;
 
   function driftDeps() {
     return { schemas: deps.schemas!, databases: deps.databases, ...(deps.drift ? { drift: deps.drift } : {}) };
@@ -246,9 +430,9 @@ export function taskRunner(deps: RunTaskDeps): (input: RunTaskInput) => Promise<
    * A schema update reads the live schema just before it runs: the baseline to compare with (one
    * GetItem) and whether the project lets a drifted database be changed. Data updates read no catalog.
    */
-  async function withSchemaCheck(task: StoredTask, change: ChangeRequest): Promise<void> {
+  async function withSchemaCheck(task: StoredTask, change: ChangeRequest, projectOf?: () => Promise<Project | undefined>): Promise<void> {
     if (task.type !== 'DATABASE_SCHEMA_UPDATE' || !deps.schemas) return;
-    const [head, project] = await Promise.all([deps.schemas.head(task.target.instance, change.database), deps.projects?.get(task.project)]);
+    const [head, project] = await Promise.all([deps.schemas.head(task.target.instance, change.database), projectOf ? projectOf() : deps.projects?.get(task.project)]);
     change.schemaCheck = { ...(head ? baselineCheck(head) : {}), allowDrift: project?.allowDriftedRollout === true };
   }
 
@@ -292,10 +476,10 @@ export const statementTimeoutFrom = (env: NodeJS.ProcessEnv): number => {
   return Number.isInteger(ms) && ms > 0 ? ms : DEFAULT_STATEMENT_TIMEOUT_MS;
 };
 
-let wired: ((input: RunTaskInput) => Promise<RunTaskOutput>) | undefined;
+let wired: TaskRunnerFn | undefined;
 
 /** The Lambda: module-scope clients, wired on first use. */
-export const handler = async (input: RunTaskInput): Promise<RunTaskOutput> => {
+export const handler = async (input: RunTaskInput | RunBatchInput): Promise<RunTaskOutput | RunBatchOutput> => {
   if (!wired) {
     const [{ store, deps }, { secrets }, { DynamoTaskRunStore, runnerCache }, { observeTaskRunStore }, { lateSink, emitLog }, { schemaRepo }, { driftNotifier }] = await Promise.all([
       import('../shared/wiring.js'), import('../shared/wiring-sql.js'), import('../shared/wiring-runner.js'), import('../../domain/notify/events.js'), import('../shared/wiring-events.js'),

@@ -22,15 +22,22 @@
 //     │       │      │
 //     │       ▼      ▼
 //     │      RunStage: Distributed Map over batches of task ids, maxParallelTasks at a time;
-//     │          │      each batch a child execution: RunBatch (inline Map, one task at a time:
-//     │          │      RunTask, retried with backoff while it waits for a lower version of its
-//     │          │      database; a crash is caught as TaskErrored), then BatchDone
+//     │          │      each batch a child execution:
+//     │          │        RunTask ({issue, taskIds}: the runner claims, runs and records the batch's
+//     │          │          │      tasks together, one after another; answers {rest}, usually [])
+//     │          │          ├─ crash (States.ALL) ─▶ BatchErrored (rest = every task id) ─┐
+//     │          │          ▼                                                            │
+//     │          │        RunBatch (inline Map over rest, one task at a time) ◀──────────┘
+//     │          │          └─ RunTaskAlone ({issue, task}, retried with backoff while it waits
+//     │          │             for a lower version of its database; a crash is caught as
+//     │          │             TaskErrored), then BatchDone
 //     │          ▼
 //     │     StageResult ─▶ StageFailed? ─yes─▶ FailureGate (.waitForTaskToken) ─▶ back to Advance
 //     └────────────────────────│no
 //
 // Scale: the execution's own history grows by a constant per stage, whatever the task count: the
-// tasks' events are in the child executions (≤ 25 tasks each, ~200 events). The state holds the
+// tasks' events are in the child executions (≤ 25 tasks each: 18 events for a batch run by RunTask,
+// ~200 when every task goes the per-task way). The state holds the
 // stage's task ids once (10,000 ids ≈ 80 KB, within the 256 KiB payload limit), never statements.
 // Locally the Distributed Map runs as an inline Map with the same concurrency
 // (infra/local/stepfunctions.ts), and its history is modelled on AWS's rules.
@@ -76,7 +83,12 @@ export const PIPELINE_STATES = {
   waitForRunTime: 'WaitForRunTime',
   runStage: 'RunStage',
   runBatch: 'RunBatch',
+  /** The batch's invoke of the runner (`{issue, taskIds}` → `{rest}`). */
   runTask: 'RunTask',
+  /** A crash of that invoke: every task of the batch goes the per-task way. */
+  batchErrored: 'BatchErrored',
+  /** One task's invoke (`{issue, task}`), for the tasks the batch left in `rest`. */
+  runTaskAlone: 'RunTaskAlone',
   taskErrored: 'TaskErrored',
   batchDone: 'BatchDone',
   stageResult: 'StageResult',
@@ -126,7 +138,7 @@ export interface PipelineStateMachineProps {
   readonly advance: IFunction;
   /** Stores the approval token on the stage (GateInput); resumed by `:approve`, failed by `:reject`. */
   readonly approvalGate: IFunction;
-  /** Runs one task (RunTaskInput → RunTaskOutput); idempotent, delivered at least once. */
+  /** Runs a batch (`{issue, taskIds}` → RunBatchOutput) or one task (RunTaskInput → RunTaskOutput); idempotent, delivered at least once. */
   readonly runTask: IFunction;
   /** Whether the stage's tasks all ended DONE/SKIPPED (StageResultInput → StageResultOutput). */
   readonly stageResult: IFunction;
@@ -224,7 +236,18 @@ export class PipelineStateMachine extends Construct {
 
     const waitForRunTime = new Wait(this, S.waitForRunTime, { stateName: S.waitForRunTime, time: WaitTime.timestampPath('$.plan.stage.runTime') });
 
-    const runTask = invoke(S.runTask, props.runTask, { issue: JsonPath.stringAt('$.issue'), task: JsonPath.stringAt('$.task') }, '$');
+    // One batch: the runner claims, runs and records its tasks together (functions/workflow/run-task.ts
+    // runBatch), one after another, so RunStage's concurrency is the task concurrency. It answers the
+    // tasks it left to the per-task path (`rest`: a versioned issue's, which may have to wait for a
+    // lower version with the retrier below; those its time budget did not reach).
+    const runTasks = invoke(S.runTask, props.runTask, { issue: JsonPath.stringAt('$.issue'), taskIds: JsonPath.listAt('$.taskIds') }, '$.batch');
+    // A crash of the batch invoke (after the service retries): every task goes the per-task way.
+    // Settled tasks answer at once; those the dead batch holds answer RUNNING (a held task), so the
+    // stage waits at its failure gate as after a single task's crash; the others run.
+    const batchErrored = new Pass(this, S.batchErrored, { stateName: S.batchErrored, parameters: { rest: JsonPath.listAt('$.taskIds') }, resultPath: '$.batch' });
+    runTasks.addCatch(batchErrored, { errors: ['States.ALL'], resultPath: JsonPath.DISCARD });
+
+    const runTask = invoke(S.runTaskAlone, props.runTask, { issue: JsonPath.stringAt('$.issue'), task: JsonPath.stringAt('$.task') }, '$');
     // A versioned change whose database has a lower version still to apply (domain/pipeline/
     // versions.ts): the runner claimed nothing, marked the task PENDING and threw; ask again with
     // bounded backoff. Past its limit the runner fails the task itself, before the attempts run out.
@@ -242,15 +265,17 @@ export class PipelineStateMachine extends Construct {
       errors: ['States.ALL'],
       resultPath: JsonPath.DISCARD,
     });
-    // One batch: its tasks one after another, so RunStage's concurrency is the task concurrency.
+    // The tasks the batch left: one at a time, as before the batch runner.
     const runBatch = MapState.jsonPath(this, S.runBatch, {
       stateName: S.runBatch,
-      itemsPath: '$.taskIds',
+      itemsPath: '$.batch.rest',
       maxConcurrency: 1,
       itemSelector: { issue: JsonPath.stringAt('$.issue'), task: JsonPath.stringAt('$$.Map.Item.Value') },
       resultPath: JsonPath.DISCARD,
     });
     runBatch.itemProcessor(runTask);
+    runTasks.next(runBatch);
+    batchErrored.next(runBatch);
     // The child's output is gathered by the Map Run: keep it empty.
     const batchDone = new Pass(this, S.batchDone, { stateName: S.batchDone, result: Result.fromObject({}) });
     const runStage = DistributedMap.jsonPath(this, S.runStage, {
@@ -266,7 +291,8 @@ export class PipelineStateMachine extends Construct {
       toleratedFailurePercentage: 100,
       resultPath: JsonPath.DISCARD,
     });
-    runStage.itemProcessor(runBatch.next(batchDone));
+    runBatch.next(batchDone);
+    runStage.itemProcessor(runTasks);
 
     const stageResult = invoke(S.stageResult, props.stageResult, { issue: JsonPath.stringAt('$.issue'), stage: JsonPath.stringAt('$.plan.stage.id') }, '$.result');
     // `:run` resets its task to NOT_STARTED, `:skip` marks it SKIPPED; Advance reads what is left.

@@ -66,6 +66,7 @@ describe('pipeline state machine definition', () => {
     expect(Object.fromEntries(direct.map(([name, st]) => [name, st.Resource]))).toEqual({
       [S.advance]: localFunctionArn(p.fnIds.advance),
       [S.runTask]: localFunctionArn(p.fnIds.runTask),
+      [S.runTaskAlone]: localFunctionArn(p.fnIds.runTask),
       [S.stageResult]: localFunctionArn(p.fnIds.stageResult),
       [S.planCheck]: localFunctionArn(p.fnIds.planCheck),
       [S.checkBatch]: localFunctionArn(p.fnIds.checkBatch),
@@ -97,51 +98,58 @@ describe('pipeline state machine definition', () => {
       [
         '$.checks', '$.checks.batches', '$.checks.maxConcurrency', '$.checkResult', '$.checkResult.blocked',
         '$$.Map.Item.Value', '$$.Task.Token', '$.issue', '$.plan', '$.plan.batches', '$.plan.done', '$.plan.stage.id', '$.plan.stage.maxConcurrency',
-        '$.plan.stage.requireApproval', '$.plan.stage.runTime', '$.rejection', '$.result', '$.result.status', '$.task', '$.taskIds', '$',
+        '$.plan.stage.requireApproval', '$.plan.stage.runTime', '$.rejection', '$.result', '$.result.status', '$.task', '$.taskIds', '$', '$.batch', '$.batch.rest',
       ].sort(),
     );
   });
 
   it('retries every invoke on Lambda service errors with exponential backoff, and no other error', () => {
     for (const [name, st] of tasks) {
-      // RunTask adds a retrier for PIPELINE_ERRORS.versionWaiting after this one (next test).
-      expect(st.Retry?.slice(0, name === S.runTask ? 1 : undefined), name).toEqual([expect.objectContaining({ ErrorEquals: LAMBDA_SERVICE_ERRORS, BackoffRate: 2, MaxAttempts: 6, JitterStrategy: 'FULL' })]);
+      // RunTaskAlone adds a retrier for PIPELINE_ERRORS.versionWaiting after this one (next test).
+      expect(st.Retry?.slice(0, name === S.runTaskAlone ? 1 : undefined), name).toEqual([expect.objectContaining({ ErrorEquals: LAMBDA_SERVICE_ERRORS, BackoffRate: 2, MaxAttempts: 6, JitterStrategy: 'FULL' })]);
     }
     expect(LAMBDA_SERVICE_ERRORS).toContain('Lambda.TooManyRequestsException');
   });
 
-  it('runs a stage as a Distributed Map over batches of task ids, maxParallelTasks at a time; each batch its tasks one by one', () => {
+  it('runs a stage as a Distributed Map over batches of task ids, maxParallelTasks at a time; each batch by one invoke of the runner, what it leaves one by one', () => {
     const map = states[S.runStage]!;
     expect(map).toMatchObject({
       Type: 'Map',
       ItemsPath: '$.plan.batches',
       MaxConcurrencyPath: '$.plan.stage.maxConcurrency',
       ItemSelector: { 'issue.$': '$.issue', 'taskIds.$': '$$.Map.Item.Value' },
-      ItemProcessor: { ProcessorConfig: { Mode: 'DISTRIBUTED', ExecutionType: 'STANDARD' }, StartAt: S.runBatch },
+      ItemProcessor: { ProcessorConfig: { Mode: 'DISTRIBUTED', ExecutionType: 'STANDARD' }, StartAt: S.runTask },
       ToleratedFailurePercentage: 100,
       ResultPath: null,
     });
     // No ItemReader or ResultWriter: nothing in S3; the batches come from Advance's output.
     expect(map.ItemReader).toBeUndefined();
     expect(map.ResultWriter).toBeUndefined();
+    // The batch: one invoke with its task ids; the tasks it leaves (`rest`, usually none) go one by one.
+    expect(states[S.runTask]).toMatchObject({ Parameters: { 'issue.$': '$.issue', 'taskIds.$': '$.taskIds' }, ResultPath: '$.batch', Next: S.runBatch });
+    expect(states[S.runTask]!.Retry).toEqual([expect.objectContaining({ ErrorEquals: LAMBDA_SERVICE_ERRORS })]);
+    // A crashed batch invoke: every task of the batch goes the per-task way.
+    expect(states[S.runTask]!.Catch).toEqual([{ ErrorEquals: ['States.ALL'], ResultPath: null, Next: S.batchErrored }]);
+    expect(states[S.batchErrored]).toMatchObject({ Type: 'Pass', Parameters: { 'rest.$': '$.taskIds' }, ResultPath: '$.batch', Next: S.runBatch });
     expect(states[S.runBatch]).toMatchObject({
       Type: 'Map',
-      ItemsPath: '$.taskIds',
+      ItemsPath: '$.batch.rest',
       MaxConcurrency: 1,
       ItemSelector: { 'issue.$': '$.issue', 'task.$': '$$.Map.Item.Value' },
+      ItemProcessor: { StartAt: S.runTaskAlone },
       ResultPath: null,
       Next: S.batchDone,
     });
     // The child's output, gathered by the Map Run, is empty.
     expect(states[S.batchDone]).toMatchObject({ Type: 'Pass', Result: {}, End: true });
-    expect(states[S.runTask]!.Parameters).toEqual({ 'issue.$': '$.issue', 'task.$': '$.task' });
+    expect(states[S.runTaskAlone]!.Parameters).toEqual({ 'issue.$': '$.issue', 'task.$': '$.task' });
     // A crashed runner ends its iteration only: the stage's other tasks keep running.
-    expect(states[S.runTask]!.Catch).toEqual([{ ErrorEquals: ['States.ALL'], ResultPath: null, Next: S.taskErrored }]);
+    expect(states[S.runTaskAlone]!.Catch).toEqual([{ ErrorEquals: ['States.ALL'], ResultPath: null, Next: S.taskErrored }]);
   });
 
   it('asks a task that waits for a lower version of its database again, with bounded backoff and no jitter, after the Lambda service retrier', () => {
-    expect(states[S.runTask]!.ResultPath).toBe('$');
-    expect(states[S.runTask]!.Retry).toEqual([
+    expect(states[S.runTaskAlone]!.ResultPath).toBe('$');
+    expect(states[S.runTaskAlone]!.Retry).toEqual([
       expect.objectContaining({ ErrorEquals: LAMBDA_SERVICE_ERRORS }),
       { ErrorEquals: [PIPELINE_ERRORS.versionWaiting], IntervalSeconds: 2, BackoffRate: 1.5, MaxDelaySeconds: 1200, MaxAttempts: 100, JitterStrategy: 'NONE' },
     ]);

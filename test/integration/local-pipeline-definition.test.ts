@@ -36,6 +36,7 @@ describe('the local pipeline runs the deployed definition', () => {
       [S.advance]: 'advance',
       [S.approvalGate]: 'approvalGate',
       [S.runTask]: 'runTask',
+      [S.runTaskAlone]: 'runTask',
       [S.stageResult]: 'stageResult',
       [S.failureGate]: 'failureGate',
       [S.planCheck]: 'planCheck',

@@ -2,7 +2,7 @@
 // with in-memory stand-ins for its five Lambdas: stages in order, the approval gate, the schedule
 // gate, the failure gate and retry, cancel, concurrency, and AWS history events per task.
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { PIPELINE_ERRORS, TaskTokenGoneError, batchTaskIds, type AdvanceOutput, type FailureGateOutput, type GateInput, type RunTaskInput, type StageResultOutput } from '../../domain/pipeline/orchestrator.js';
+import { PIPELINE_ERRORS, TaskTokenGoneError, batchTaskIds, type AdvanceOutput, type FailureGateOutput, type GateInput, type RunBatchOutput, type RunTaskInput, type StageResultOutput } from '../../domain/pipeline/orchestrator.js';
 import { PIPELINE_STATES as S } from '../../infra/lib/pipeline.js';
 import { aslFromTemplate, localFunctionArn, LocalStepFunctions, type LocalHandler } from '../../infra/local/stepfunctions.js';
 import { PIPELINE_FUNCTIONS, pipelineStack, type PipelineFunction } from '../support/pipeline-stack.js';
@@ -36,10 +36,17 @@ class FakePipeline {
   private running = 0;
   /** Most concurrent runTask calls seen, per stage. */
   readonly maxRunning = new Map<string, number>();
+  /** Each batch invoke's task ids. */
+  readonly batches: string[][] = [];
 
+  /**
+   * `batch`: what the runner does with a batch (`{issue, taskIds}`): runs its tasks one after another
+   * (as run-task.ts does), hands them all back to the per-task path (as for a versioned issue), or crashes.
+   */
   constructor(
     readonly stages: StageSpec[],
     private readonly taskMs = 5,
+    private readonly batch: 'run' | 'handBack' | 'crash' = 'run',
   ) {
     for (const s of stages) for (const t of s.tasks) this.status.set(t, 'NOT_STARTED');
   }
@@ -70,23 +77,15 @@ class FakePipeline {
       this.approvalTokens.set(stage, token);
     },
     runTask: async (event) => {
-      const { task } = event as RunTaskInput;
-      const stage = this.stageOf(task).id;
-      const throttle = this.throttled.get(task);
-      if (throttle) {
-        this.throttled.delete(task);
-        throw Object.assign(new Error('Rate exceeded'), { name: throttle });
+      const { taskIds } = event as { taskIds?: string[] };
+      if (taskIds) {
+        this.batches.push(taskIds);
+        if (this.batch === 'crash') throw Object.assign(new Error('the batch runner died (injected)'), { name: 'Lambda.Unknown' });
+        if (this.batch === 'handBack') return { rest: taskIds } satisfies RunBatchOutput;
+        for (const task of taskIds) await this.runOne(task);
+        return { rest: [] } satisfies RunBatchOutput;
       }
-      this.running += 1;
-      this.maxRunning.set(stage, Math.max(this.maxRunning.get(stage) ?? 0, this.running));
-      const start = Date.now();
-      this.status.set(task, 'RUNNING');
-      await new Promise((r) => setTimeout(r, this.taskMs));
-      const failed = this.failing.delete(task);
-      this.status.set(task, failed ? 'FAILED' : 'DONE');
-      this.running -= 1;
-      this.runs.push({ task, start, end: Date.now() });
-      return { status: failed ? 'FAILED' : 'DONE' };
+      return this.runOne((event as RunTaskInput).task);
     },
     stageResult: (event): StageResultOutput => {
       const stage = this.stages.find((s) => s.id === (event as { stage: string }).stage)!;
@@ -97,6 +96,26 @@ class FakePipeline {
       this.failureTokens.set(stage, token);
     },
   };
+
+  /** One task, as the runner runs it (alone, or in its batch's turn). */
+  private async runOne(task: string): Promise<{ status: string }> {
+    const stage = this.stageOf(task).id;
+    const throttle = this.throttled.get(task);
+    if (throttle) {
+      this.throttled.delete(task);
+      throw Object.assign(new Error('Rate exceeded'), { name: throttle });
+    }
+    this.running += 1;
+    this.maxRunning.set(stage, Math.max(this.maxRunning.get(stage) ?? 0, this.running));
+    const start = Date.now();
+    this.status.set(task, 'RUNNING');
+    await new Promise((r) => setTimeout(r, this.taskMs));
+    const failed = this.failing.delete(task);
+    this.status.set(task, failed ? 'FAILED' : 'DONE');
+    this.running -= 1;
+    this.runs.push({ task, start, end: Date.now() });
+    return { status: failed ? 'FAILED' : 'DONE' };
+  }
 
   runsOf(task: string): number {
     return this.runs.filter((r) => r.task === task).length;
@@ -147,6 +166,7 @@ describe('the definition the local runner executes', () => {
       [S.advance]: p.fnIds.advance,
       [S.approvalGate]: p.fnIds.approvalGate,
       [S.runTask]: p.fnIds.runTask,
+      [S.runTaskAlone]: p.fnIds.runTask,
       [S.stageResult]: p.fnIds.stageResult,
       [S.failureGate]: p.fnIds.failureGate,
       [S.planCheck]: p.fnIds.planCheck,
@@ -380,12 +400,17 @@ describe('history events (AWS rules, from the local event log): the parent execu
   };
   const total = (c: Record<string, number> | undefined) => Object.values(c ?? {}).reduce((a, b) => a + b, 0);
 
-  it('(g) 7 per task and 8 per batch in the children; a constant per stage in the parent, whatever the task count', async () => {
-    // Prepare: 3 tasks at 2 at a time are 3 batches of 1 (every slot gets work); prod's 1 task is 1 batch.
-    const fake = new FakePipeline([
-      { id: 'test', maxConcurrency: 2, tasks: ['1', '2', '3'] },
-      { id: 'prod', requireApproval: true, tasks: ['4'] },
-    ]);
+  it('(g) tasks handed back by their batch: 7 per task and 13 per batch in the children; a constant per stage in the parent, whatever the task count', async () => {
+    // Prepare: 3 tasks at 2 at a time are 3 batches of 1 (every slot gets work); prod's 1 task is 1
+    // batch. The runner hands every batch back (a versioned issue's): each task goes the per-task way.
+    const fake = new FakePipeline(
+      [
+        { id: 'test', maxConcurrency: 2, tasks: ['1', '2', '3'] },
+        { id: 'prod', requireApproval: true, tasks: ['4'] },
+      ],
+      5,
+      'handBack',
+    );
     const r = start(fake);
 
     // Act
@@ -411,9 +436,10 @@ describe('history events (AWS rules, from the local event log): the parent execu
         MapIterationSucceeded: 1,
       });
     }
-    // Per child: ExecutionStarted, RunBatch's four Map events, BatchDone's two, ExecutionSucceeded.
-    expect(children.map((c) => c.length)).toEqual([15, 15, 15, 15]);
-    expect(total(counts['(batch)'])).toBe(4 * 8);
+    // Per child: ExecutionStarted, RunTask's five events (the batch's invoke), RunBatch's four Map
+    // events, BatchDone's two, ExecutionSucceeded; and 7 per task handed back.
+    expect(children.map((c) => c.length)).toEqual([20, 20, 20, 20]);
+    expect(total(counts['(batch)'])).toBe(4 * 13);
     expect(children.every((c) => c[0]!.type === 'ExecutionStarted' && c.at(-1)!.type === 'ExecutionSucceeded')).toBe(true);
     // Parent, per stage: Advance 5, three Choices 6, RunStage 6 (with MapRunStarted/Succeeded),
     // StageResult 5, StageFailed? 2 = 24; the approval gate adds 6. Per execution: Started, the
@@ -423,13 +449,13 @@ describe('history events (AWS rules, from the local event log): the parent execu
     expect(parent.filter((e) => e.type.startsWith('MapRun')).map((e) => e.type)).toEqual(['MapRunStarted', 'MapRunSucceeded', 'MapRunStarted', 'MapRunSucceeded', 'MapRunStarted', 'MapRunSucceeded']);
     expect(parent.some((e) => e.item !== undefined)).toBe(false);
     expect(parent.length).toBe(18 + 2 * 24 + 6 + 1 + 5 + 2 + 2 + 1);
-    // Billing: one transition per task (RunTask), two per batch (RunBatch, BatchDone); 7 per
-    // stage, +1 for the gate; Advance, Done? and Done to finish.
-    expect(transitions.filter((t) => (t.item as { task?: string } | undefined)?.task === '2').map((t) => t.state)).toEqual([S.runTask]);
-    expect(transitions).toHaveLength(4 + 4 * 2 + 2 * 7 + 1 + 3 + 4);
+    // Billing: one transition per task handed back (RunTaskAlone), three per batch (RunTask,
+    // RunBatch, BatchDone); 7 per stage, +1 for the gate; Advance, Done? and Done to finish.
+    expect(transitions.filter((t) => (t.item as { task?: string } | undefined)?.task === '2').map((t) => t.state)).toEqual([S.runTaskAlone]);
+    expect(transitions).toHaveLength(4 + 4 * 3 + 2 * 7 + 1 + 3 + 4);
   });
 
-  it('(g2) 1,000 tasks at 10 at a time: 40 children of 25 tasks, and the parent history is what one task gives', async () => {
+  it('(g2) 1,000 tasks at 10 at a time: 40 children of 25 tasks, 13 events each whatever their task count, and the parent history is what one task gives', async () => {
     const tasks = Array.from({ length: 1000 }, (_, i) => String(i + 1));
     const fake = new FakePipeline([{ id: 'test', maxConcurrency: 10, tasks }], 0);
     const r = start(fake);
@@ -440,16 +466,35 @@ describe('history events (AWS rules, from the local event log): the parent execu
     expect(done.status).toBe('SUCCEEDED');
     expect(Math.max(...fake.maxRunning.values())).toBeLessThanOrEqual(10);
     const children = r.childHistories(EXEC);
-    expect(children.map((c) => c.length)).toEqual(Array(40).fill(8 + 25 * 7));
+    // Each batch run by one invoke (RunTask), RunBatch's Map over nothing left: 13 events, where
+    // 25 tasks invoked one by one took 8 + 25 × 7 = 183.
+    expect(children.map((c) => c.length)).toEqual(Array(40).fill(13));
+    expect(fake.batches).toHaveLength(40);
+    expect(fake.runs).toHaveLength(1000);
     // One stage, no gate: 18 (the plan checks) + 24 + 11, the same as a single-task pipeline.
     expect(r.historyEvents(EXEC)).toHaveLength(53);
   });
 
+  it('a batch invoke that crashes falls back to its tasks one by one: each runs once, and the stage goes on', async () => {
+    const fake = new FakePipeline([{ id: 'test', maxConcurrency: 1, tasks: ['1', '2', '3'] }], 5, 'crash');
+    const r = start(fake);
+
+    await r.startExecution(EXEC, { issue: ISSUE });
+    const done = await r.waitForExecution(EXEC);
+
+    expect(done.status).toBe('SUCCEEDED');
+    expect(fake.batches).toEqual([['1', '2', '3']]);
+    expect(['1', '2', '3'].map((t) => fake.runsOf(t))).toEqual([1, 1, 1]);
+    const entered = statesEntered(r);
+    expect(entered.filter((x) => x === S.batchErrored)).toHaveLength(1);
+    expect(entered.filter((x) => x === S.runTaskAlone)).toHaveLength(3);
+  });
+
   it('a throttled invoke retried once costs 3 more events for that task only', async () => {
-    // Prepare
-    const fake = new FakePipeline([{ id: 'test', tasks: ['1', '2'] }]);
+    // Prepare: tasks the batch handed back, each invoked alone.
+    const fake = new FakePipeline([{ id: 'test', tasks: ['1', '2'] }], 5, 'handBack');
     fake.throttled.set('2', 'Lambda.TooManyRequestsException');
-    const r = start(fake, { retryIntervals: { [S.runTask]: 0 } });
+    const r = start(fake, { retryIntervals: { [S.runTaskAlone]: 0 } });
 
     // Act
     await r.startExecution(EXEC, { issue: ISSUE });

@@ -59,7 +59,7 @@ export async function startApi(options: { delivery?: Partial<DeliveryDeps> } = {
   const keys = await keysFromJwk(jwk);
   synthesized ??= synthesizePipeline();
   // Lambda service errors are retried at once here: the tests wait for no backoff.
-  const pipeline = localPipeline({ synthesized, retryIntervals: { Advance: 0, RunTask: [0], StageResult: 0, ApprovalGate: 0, FailureGate: 0, PlanCheck: 0, CheckBatch: 0, ChecksResult: 0, ChecksGate: 0 } });
+  const pipeline = localPipeline({ synthesized, retryIntervals: { Advance: 0, RunTask: [0], RunTaskAlone: [0], StageResult: 0, ApprovalGate: 0, FailureGate: 0, PlanCheck: 0, CheckBatch: 0, ChecksResult: 0, ChecksGate: 0 } });
   setOrchestrator(pipeline);
   // Instance syncs run on the local sync state machine, as under npm start.
   const sync = localSync(synthesized);

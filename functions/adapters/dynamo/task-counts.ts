@@ -35,6 +35,38 @@ export function countMove(table: string, task: Pick<Task, 'project' | 'issue' | 
   };
 }
 
+/**
+ * A batch's moves in one TransactWriteItems entry per stage: the tasks' `from → to` summed into
+ * `ADD` per status on ONE shard of the stage (the first task's), since a transaction may touch an
+ * item once. Readers sum the shards, so which shard holds a move does not matter, and a shard may
+ * go below zero in one status while another holds the matching plus. Zero sums are left out.
+ */
+export function countMoves(table: string, moves: readonly { task: Pick<Task, 'project' | 'issue' | 'stage' | 'id'>; from: TaskStatus; to: TaskStatus }[]): Record<string, unknown>[] {
+  const byStage = new Map<string, { task: Pick<Task, 'project' | 'issue' | 'stage' | 'id'>; delta: Map<TaskStatus, number> }>();
+  for (const m of moves) {
+    if (m.from === m.to) continue;
+    let s = byStage.get(m.task.stage);
+    if (!s) byStage.set(m.task.stage, (s = { task: m.task, delta: new Map() }));
+    s.delta.set(m.from, (s.delta.get(m.from) ?? 0) - 1);
+    s.delta.set(m.to, (s.delta.get(m.to) ?? 0) + 1);
+  }
+  const out: Record<string, unknown>[] = [];
+  for (const { task, delta } of byStage.values()) {
+    const moved = [...delta].filter(([, n]) => n !== 0);
+    if (moved.length === 0) continue;
+    out.push({
+      Update: {
+        TableName: table,
+        Key: keys.taskCount(task.project, task.issue, task.stage, shardOf(task.id)),
+        UpdateExpression: `ADD ${moved.map((_, i) => `#s${i} :n${i}`).join(', ')} SET #type = :type`,
+        ExpressionAttributeNames: { ...Object.fromEntries(moved.map(([status], i) => [`#s${i}`, status])), '#type': 'type' },
+        ExpressionAttributeValues: { ...Object.fromEntries(moved.map(([, n], i) => [`:n${i}`, n])), ':type': 'TaskCount' },
+      },
+    });
+  }
+  return out;
+}
+
 /** A new issue's counter items: each stage's tasks by shard (shards with tasks only), with the stage's id range when contiguous. */
 export function counterItems(project: string, n: number, tasks: readonly Pick<Task, 'id' | 'stage' | 'status'>[]): Item[] {
   const byStage = new Map<string, { first: number; last: number; count: number; shards: Map<number, Record<string, number>> }>();
@@ -70,6 +102,11 @@ export function readCounters(items: readonly Item[]): Record<string, StageTasks>
       s.first = item.first;
       s.last = item.last;
     }
+  }
+  // A batch's summed moves (countMoves) land on one shard: a status can be negative there and
+  // positive on others, so only the sums say which statuses a stage has.
+  for (const s of Object.values(out)) {
+    for (const [status, n] of Object.entries(s.counts)) if (n === 0) delete s.counts[status as TaskStatus];
   }
   return out;
 }

@@ -32,7 +32,7 @@ export async function pipelineWithRunner(o: RunnerOptions, runner?: (input: RunT
     definition: synthesized.definition,
     handlers: { ...workflowHandlers(synthesized.functions), [runTaskId]: (event) => run(event as unknown as RunTaskInput) as never },
     stateMachineName: 'SluicePipeline',
-    retryIntervals: { Advance: 0, RunTask: [0], StageResult: 0, ApprovalGate: 0, FailureGate: 0 },
+    retryIntervals: { Advance: 0, RunTask: [0], RunTaskAlone: [0], StageResult: 0, ApprovalGate: 0, FailureGate: 0 },
   });
   setOrchestrator(pipeline);
   return pipeline;
