@@ -317,6 +317,32 @@ describe('a batch of tasks', () => {
     expect(byCommand(requests.requests())).toEqual({ BatchGetItemCommand: 1 });
   });
 
+  it('the Lambda handler, wired from the environment, runs a batch and emits each task\'s start and outcome events', async () => {
+    // Prepare: freshTable pointed the wiring at this file's table; an in-process sink catches the events.
+    const { issue, table, taskIds } = await makeIssue(3);
+    const { setNotifyTransport } = await import('../../functions/shared/wiring-events.js');
+    const events: { type: string; task?: string }[] = [];
+    setNotifyTransport({ sink: { emit: async (e) => void events.push(...(e as { type: string; task?: string }[])) }, queue: { send: async () => undefined } });
+    try {
+      const { handler } = await import('../../functions/workflow/run-task.js');
+
+      // Act
+      const out = await handler({ issue, taskIds });
+      const again = await handler({ issue, taskIds });
+
+      // Assess
+      expect(out).toEqual({ rest: [] });
+      expect(again).toEqual({ rest: [] });
+      expect(await rows(table)).toBe(3);
+      const byType = (type: string) => events.filter((e) => e.type === type).map((e) => e.task!.replace(/^.*\/tasks\//, '')).sort();
+      expect(events.map((e) => e.type).sort()).toEqual(['TASK_RUN_DONE', 'TASK_RUN_DONE', 'TASK_RUN_DONE', 'TASK_RUN_STARTED', 'TASK_RUN_STARTED', 'TASK_RUN_STARTED'].sort());
+      expect(byType('TASK_RUN_STARTED')).toEqual(['1', '2', '3']);
+      expect(byType('TASK_RUN_DONE')).toEqual(['1', '2', '3']);
+    } finally {
+      setNotifyTransport(undefined);
+    }
+  });
+
   it('refuses input that is not a batch of task ids', async () => {
     const run = runner();
     await expect(run({ issue: 'projects/batch/issues/1', taskIds: [] })).rejects.toThrow(/taskIds/);
