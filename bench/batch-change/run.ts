@@ -329,16 +329,25 @@ async function main(): Promise<void> {
   const cleanup = async () => {
     for (const c of cleanups.splice(0)) await c().catch(() => undefined);
     if (created.length > 0) say(`  dropping ${created.length} databases`);
-    await eachLimit(created, SETUP_CONCURRENCY, (db) => adminQuery(server, `DROP DATABASE IF EXISTS "${db}" WITH (FORCE)`).then(() => undefined)).catch(() => undefined);
+    // Each drop on its own (one that fails must not stop the rest), connects retried as in setup:
+    // on a loaded machine the 2 s connect timeout left every database behind.
+    let failed = 0;
+    await eachLimit(created, SETUP_CONCURRENCY, (db) => setupQuery(server, `DROP DATABASE IF EXISTS "${db}" WITH (FORCE)`).catch(() => void failed++));
+    if (failed > 0) say(`  could not drop ${failed} databases: drop the ${prefix}* databases by hand`);
     created = [];
     await pgServers.stop();
     await dynamo.stop();
     rmSync(secretsDir, { recursive: true, force: true });
     rmSync(work, { recursive: true, force: true });
   };
+  // `on`, not `once`: `pkill -f` signals both tsx and this process, and tsx relays the signal, so a
+  // second one arrives mid-cleanup; with `once` it killed the process before the databases were dropped.
+  let stopping = false;
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(signal, () => {
-      say(`  ${signal}: stopping`);
+    process.on(signal, () => {
+      if (stopping) return;
+      stopping = true;
+      say(`  ${signal}: stopping (dropping the bench's databases first)`);
       void cleanup().finally(() => process.exit(130));
     });
   }
