@@ -291,6 +291,10 @@ function profileText(round: number, p: Profile): string[] {
   for (const path of ['batch', 'alone'] as const) {
     const x = p[path];
     if (x.tasks === 0 && x.calls === 0) continue;
+    if (x.tasks === 0) {
+      lines.push(`  ${x.calls} batches claimed no task; per batch: ${parts(x.dynamo, x.calls)}`);
+      continue;
+    }
     const per = Math.max(1, x.tasks);
     const dyn = sum(x.dynamo);
     const sql = sum(x.sql);
@@ -432,7 +436,8 @@ function sampleMachine(roots: readonly number[]): { stop(): Machine } {
       return {
         load: samples.map((s) => s.load),
         outsideCores: outside(first, last),
-        outsideCoresMax: Math.max(0, ...steps.map(([a, b]) => outside(a, b))),
+        // A contender shorter than one interval: its whole run is its one interval.
+        outsideCoresMax: steps.length > 0 ? Math.max(...steps.map(([a, b]) => outside(a, b))) : outside(first, last),
         benchCores: (last.bench - first.bench) / (last.t - first.t),
       };
     },
