@@ -1,7 +1,7 @@
 // bench/batch-change: one ALTER TABLE over N databases (default 1,000) on the local PostgreSQL,
 // end to end through Sluice's local runtime, against a plain `pg` script (the floor) and dbmate,
 // in the same run. `npm run bench:batch-change -- [--n 1000] [--rounds 3] [--warmup 1] [--concurrency 10]
-// [--plan 10000] [--poll-ms 500] [--warm] [--profile] [--cpu-profile] [--no-dbmate] [--no-probe] [--json]`.
+// [--plan 10000] [--plan-only] [--poll-ms 500] [--warm] [--profile] [--cpu-profile] [--no-dbmate] [--no-probe] [--json]`.
 // See BENCHMARKS.md.
 //
 //   - Setup (not timed): N databases `sluice_bb_<run>_<i>` with a table `accounts`, an instance
@@ -59,6 +59,8 @@ const ROUNDS = opt('rounds', 3);
 const WARMUP = opt('warmup', 1);
 const CONCURRENCY = opt('concurrency', 10);
 const PLAN = opt('plan', 10_000);
+/** Only the planning measurement: no contender rounds; `warmup` untimed plans first instead (DynamoDB Local's JIT). */
+const PLAN_ONLY = flag('plan-only');
 const POLL_MS = opt('poll-ms', 500);
 const PROFILE = flag('profile');
 /** A V8 CPU profile of this process during the timed Sluice rounds: .bench/batch-change/sluice.cpuprofile. */
@@ -751,7 +753,7 @@ async function main(): Promise<void> {
     }
     const cpuProfiles: unknown[] = [];
     const profiles: Profile[] = [];
-    for (let r = -WARMUP; r < ROUNDS; r++) {
+    for (let r = -WARMUP; r < (PLAN_ONLY ? -WARMUP : ROUNDS); r++) {
       const order = contenders.map((_, i) => contenders[(i + r + WARMUP) % contenders.length]!);
       const round: (typeof rounds)[number] = {};
       for (const c of order) {
@@ -792,7 +794,7 @@ async function main(): Promise<void> {
       });
       await ok('POST', '/v1/projects/plan/databaseGroups', { id: 'all', title: 'All', databaseExpr: 'resource.database_name.startsWith("tenant_")' });
       say(`  planning setup: ${PLAN} databases registered in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-      for (let r = 0; r < ROUNDS; r++) {
+      for (let r = PLAN_ONLY ? -WARMUP : 0; r < ROUNDS; r++) {
         const t = performance.now();
         const res = await call('POST', '/v1/projects/plan/issues', { title: `plan ${r + 1}`, type: 'DATABASE_SCHEMA_UPDATE', statement: ALTER, databaseGroup: 'projects/plan/databaseGroups/all' });
         const ms = performance.now() - t;
@@ -801,8 +803,8 @@ async function main(): Promise<void> {
           break;
         }
         const tasks = (res.json.pipeline?.stages as { tasks?: unknown[]; taskCount?: number }[] | undefined)?.reduce((n, s) => n + (s.taskCount ?? s.tasks?.length ?? 0), 0) ?? 0;
-        planning.push({ ms, tasks });
-        say(`  planning round ${r + 1}: ${PLAN} tasks in ${(ms / 1000).toFixed(2)} s (${tasks} tasks in the response)`);
+        if (r >= 0) planning.push({ ms, tasks });
+        say(`  planning ${r < 0 ? 'warm-up' : `round ${r + 1}`}: ${PLAN} tasks in ${(ms / 1000).toFixed(2)} s (${tasks} tasks in the response)`);
         // Cancel once the execution waits at the approval gate (a cancel while the gate's handler
         // is still running ends the local runtime with an unhandled States.Aborted).
         for (let i = 0; i < 600; i++) {

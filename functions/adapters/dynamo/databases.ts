@@ -1,8 +1,8 @@
 // Databases and their tables live in their instance's partition: `DB#name` and
 // `TABLE#db#schema.table` items, so sync reads an instance's whole inventory with one Query.
 // gsi1 (`PROJECT#p`) lists a project's databases across instances.
-import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
-import { PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
+import { ConditionalCheckFailedException, QueryCommand, TransactionCanceledException, type QueryCommandInput } from '@aws-sdk/client-dynamodb';
+import { PutCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { eachLimit, type ListOptions, type Page } from '../../../domain/common/values.js';
 import type { Database, SyncPlan, Table } from '../../../domain/inventory/databases.js';
 import { ConcurrentModificationError } from '../../../domain/common/errors.js';
@@ -10,7 +10,8 @@ import { databaseName } from '../../../domain/common/names.js';
 import type { DatabaseFilter, DatabaseRepo } from '../../../domain/inventory/ports.js';
 import { keys } from './keys.js';
 import { GSI1 } from './table.js';
-import { fromItem, toItem } from './item.js';
+import { KEY_ATTRIBUTES, fromItem, toItem } from './item.js';
+import { fromAttr, fromWire, toWire, type WireItem } from './wire.js';
 import type { DynamoStore } from './store.js';
 
 type Item = Record<string, unknown>;
@@ -41,7 +42,7 @@ export class DynamoDatabaseRepo implements DatabaseRepo {
       {
         TableName: this.store.tableName,
         KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-        ExpressionAttributeValues: { ':pk': keys.instancePartition(instance), ':prefix': keys.databasePrefix },
+        ExpressionAttributeValues: { ':pk': { S: keys.instancePartition(instance) }, ':prefix': { S: keys.databasePrefix } },
         ConsistentRead: true,
       },
       ['pk', 'sk'],
@@ -57,7 +58,7 @@ export class DynamoDatabaseRepo implements DatabaseRepo {
         TableName: this.store.tableName,
         IndexName: GSI1,
         KeyConditionExpression: 'gsi1pk = :pk AND begins_with(gsi1sk, :prefix)',
-        ExpressionAttributeValues: { ':pk': gsi1pk, ':prefix': prefix },
+        ExpressionAttributeValues: { ':pk': { S: gsi1pk }, ':prefix': { S: prefix } },
       },
       ['pk', 'sk', 'gsi1pk', 'gsi1sk'],
       options,
@@ -65,15 +66,18 @@ export class DynamoDatabaseRepo implements DatabaseRepo {
     );
   }
 
-  /** One page of kept databases; `next` is the key of the last one returned. */
+  /**
+   * One page of kept databases; `next` is the key of the last one returned. Read in wire form and
+   * converted by hand (wire.ts): planning a large group reads every database of the project.
+   */
   private async page(query: QueryCommandInput, keyAttributes: string[], options: ListOptions, keep: DatabaseFilter): Promise<Page<Database>> {
-    const kept: Item[] = [];
+    const kept: WireItem[] = [];
     const entities: Database[] = [];
-    let start = options.cursor as Item | undefined;
+    let start = options.cursor === undefined ? undefined : toWire(options.cursor as Item);
     for (;;) {
       const out = await this.store.doc.send(new QueryCommand({ ...query, Limit: options.limit + 1, ...(start ? { ExclusiveStartKey: start } : {}) }));
       for (const item of out.Items ?? []) {
-        const d = fromItem<Database>(item)!;
+        const d = fromWire(item, KEY_ATTRIBUTES) as unknown as Database;
         if (keep(d)) {
           kept.push(item);
           entities.push(d);
@@ -83,7 +87,7 @@ export class DynamoDatabaseRepo implements DatabaseRepo {
         const last = kept[options.limit - 1]!;
         return {
           items: entities.slice(0, options.limit),
-          next: Object.fromEntries(keyAttributes.map((k) => [k, last[k]])),
+          next: Object.fromEntries(keyAttributes.map((k) => [k, fromAttr(last[k]!)])),
         };
       }
       start = out.LastEvaluatedKey;

@@ -12,6 +12,7 @@ import { upgradeApproval } from '../../../domain/approval/flow.js';
 import { keys, type EntityType, type Key } from './keys.js';
 import { chunkContent, joinChunks } from './sheets.js';
 import { fromItem, toItem } from './item.js';
+import { toAttr, toWire, type WireItem } from './wire.js';
 import type { DynamoStore } from './store.js';
 import { GSI1 } from './table.js';
 import { versionedTaskItems } from './versions.js';
@@ -27,17 +28,23 @@ type Item = Record<string, unknown>;
 const TYPE_FIELD: Partial<Record<EntityType, string>> = { Issue: 'issueType', Task: 'issueType', Activity: 'activityType', ChangeHistory: 'changeType' };
 const ENTITY_TYPES = new Set(['Issue', 'Stage', 'Task', 'TaskRun', 'Activity', 'ChangeHistory']);
 
-export function entityItem(entity: EntityType, key: Key, obj: object): Item {
+export const entityItem = (entity: EntityType, key: Key, obj: object): Item => entityAs(entity, key, obj, (v) => v);
+/** entityItem in wire form (wire.ts): a large plan's tasks go out past the document client's marshalling. */
+export const entityWire = (entity: EntityType, key: Key, obj: object): WireItem => entityAs(entity, key, obj, toAttr);
+
+function entityAs<V>(entity: EntityType, key: Key, obj: object, as: (v: unknown) => V): Record<string, V> {
   // One pass, no intermediate copies: a 10,000-task plan builds 10,000 of these.
   const field = TYPE_FIELD[entity];
-  const item: Item = { ...key, type: entity };
+  const item: Record<string, V> = {};
+  for (const k in key) item[k] = as(key[k as keyof Key]);
+  item.type = as(entity);
   const source = obj as Item;
   for (const k in source) {
     const v = source[k];
     if (v === undefined) continue;
     if (k === 'type') {
-      if (field) item[field] = v;
-    } else item[k] = v;
+      if (field) item[field] = as(v);
+    } else item[k] = as(v);
   }
   return item;
 }
@@ -184,19 +191,25 @@ export class DynamoIssueRepo implements IssueRepo {
     const stages: Stage[] = draft.stages.map((s) => ({ ...s, issue: n, version: 1 }));
     const tasks: Task[] = draft.tasks.map((t) => ({ ...t, issue: n, version: 1 }));
     const activity: Activity = { ...draft.activity, issue: n, seq: 1 };
-    const pipeline = [
-      ...stages.map((s) => entityItem('Stage', keys.stage(project, n, s.order, s.id), s)), ...tasks.map((t) => entityItem('Task', keys.task(project, n, t.id), t)),
-      ...counterItems(project, n, tasks),
-      // A versioned issue's tasks, indexed per database: later versions wait for them (versions.ts).
-      ...versionedTaskItems(issue, tasks),
-    ];
+    // The stage counters, and a versioned issue's tasks indexed per database: later versions wait for them (versions.ts).
+    const indexes = [...counterItems(project, n, tasks), ...versionedTaskItems(issue, tasks)];
     const head = [...issueItems(issue), entityItem('Activity', keys.activity(project, n, 1), activity)];
     const put = (item: Item) => ({ Put: { TableName: tableName, Item: item, ConditionExpression: 'attribute_not_exists(pk)' } });
     try {
-      if (head.length + pipeline.length <= TRANSACTION_ITEMS) {
+      if (head.length + stages.length + tasks.length + indexes.length <= TRANSACTION_ITEMS) {
+        const pipeline = [...stages.map((s) => entityItem('Stage', keys.stage(project, n, s.order, s.id), s)), ...tasks.map((t) => entityItem('Task', keys.task(project, n, t.id), t)), ...indexes];
         await doc.send(new TransactWriteCommand({ TransactItems: [...head, ...pipeline].map(put) }));
       } else {
-        await this.store.batchWrite(pipeline.map((Item) => ({ PutRequest: { Item } })), BATCHES_IN_FLIGHT);
+        // Thousands of items: marshalled here in one pass (wire.ts), not by the document client.
+        const putWire = (Item: WireItem) => ({ PutRequest: { Item } });
+        await this.store.batchWriteWire(
+          [
+            ...stages.map((s) => putWire(entityWire('Stage', keys.stage(project, n, s.order, s.id), s))),
+            ...tasks.map((t) => putWire(entityWire('Task', keys.task(project, n, t.id), t))),
+            ...indexes.map((i) => putWire(toWire(i))),
+          ],
+          BATCHES_IN_FLIGHT,
+        );
         await doc.send(new TransactWriteCommand({ TransactItems: head.map(put) }));
       }
     } catch (e) {

@@ -1,6 +1,6 @@
 // DynamoDB implementations of the domain's ports. Every write that must not be lost or doubled
 // is conditional: creates on attribute_not_exists, updates on the stored version.
-import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import { BatchWriteItemCommand, ConditionalCheckFailedException, TransactionCanceledException, type WriteRequest } from '@aws-sdk/client-dynamodb';
 import { BatchWriteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand, DeleteCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import type { ListOptions, Page } from '../../../domain/common/values.js';
 import type { Environment } from '../../../domain/inventory/environments.js';
@@ -29,8 +29,23 @@ export class DynamoStore {
    * BatchWriteItem over any number of put/delete requests: 25 per call, `inFlight` calls at a
    * time, unprocessed items retried with jittered backoff (throttling), then an error.
    */
-  async batchWrite(requests: readonly Record<string, unknown>[], inFlight = 4): Promise<void> {
-    const batches: Record<string, unknown>[][] = [];
+  batchWrite(requests: readonly Record<string, unknown>[], inFlight = 4): Promise<void> {
+    return this.batches(requests, inFlight, async (pending) => {
+      const out = await this.doc.send(new BatchWriteCommand({ RequestItems: { [this.tableName]: pending } }));
+      return (out.UnprocessedItems?.[this.tableName] ?? []) as Record<string, unknown>[];
+    });
+  }
+
+  /** batchWrite of requests whose items are already in wire form (wire.ts), past the document client's marshalling. */
+  batchWriteWire(requests: readonly WriteRequest[], inFlight = 4): Promise<void> {
+    return this.batches(requests, inFlight, async (pending) => {
+      const out = await this.doc.send(new BatchWriteItemCommand({ RequestItems: { [this.tableName]: pending } }));
+      return out.UnprocessedItems?.[this.tableName] ?? [];
+    });
+  }
+
+  private async batches<R>(requests: readonly R[], inFlight: number, write: (batch: R[]) => Promise<R[]>): Promise<void> {
+    const batches: R[][] = [];
     for (let i = 0; i < requests.length; i += 25) batches.push(requests.slice(i, i + 25));
     let next = 0;
     const worker = async (): Promise<void> => {
@@ -39,8 +54,7 @@ export class DynamoStore {
         for (let attempt = 0; pending.length > 0; attempt++) {
           if (attempt > 8) throw new Error(`BatchWriteItem left ${pending.length} items unprocessed after 8 retries`);
           if (attempt > 0) await new Promise((r) => setTimeout(r, Math.min(1000, 25 * 2 ** attempt) * (0.5 + Math.random() / 2)));
-          const out = await this.doc.send(new BatchWriteCommand({ RequestItems: { [this.tableName]: pending } }));
-          pending = (out.UnprocessedItems?.[this.tableName] ?? []) as Record<string, unknown>[];
+          pending = await write(pending);
         }
       }
     };
