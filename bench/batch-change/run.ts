@@ -22,6 +22,8 @@
 //     also reads the full schema before its statement).
 //   - Planning: the create-issue request for `plan` tasks, against databases registered for a
 //     fake instance (items written with the repo code the sync uses; planning never connects).
+//   - While each contender runs, the load average and the CPU of work outside the benchmark, every
+//     2 s (sampleMachine): what tells a clean run from a disturbed one (BENCHMARKS.md, Method).
 // Results go to .bench/batch-change/results.json. Exits 1 only when it cannot measure.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 process.env.LOG_LEVEL ??= 'silent';
@@ -104,94 +106,221 @@ const median = (xs: number[]): number => {
 };
 
 // ---------------------------------------------------------------------------------------------
-// Profile (--profile): where a runTask invocation spends its time, by AsyncLocalStorage.
+// Profile (--profile): where the task runner spends its time, by AsyncLocalStorage. The runner is
+// one function invoked two ways: per batch (RunTask, `{issue, taskIds}`: most tasks) and per task
+// (RunTaskAlone, `{issue, task}`: what a batch handed back, or a crashed batch's tasks). Each way
+// gets its own tally; a batch's figures are divided by the tasks it claimed. DynamoDB requests are
+// named by the store method that sent them (the claim, an outcome flush, ...), SQL messages by what
+// they are to the runner (the marker message, catalog reads before or after the statement, ...).
 
-interface Profile {
+type Tally = Record<string, { n: number; ms: number }>;
+type Path = 'batch' | 'alone';
+interface PathProfile {
+  /** Runner invocations, and their wall time summed. */
+  calls: number;
+  ms: number;
+  /** Tasks run: claimed by a batch, or one per RunTaskAlone. */
   tasks: number;
-  runTaskMs: number;
-  dynamo: Record<string, { n: number; ms: number }>;
-  secretsMs: number;
-  secretsN: number;
-  pgConnectMs: number;
-  pgConnectN: number;
-  pgQueryMs: Record<string, { n: number; ms: number }>;
-  pgEndMs: number;
-  otherHandlers: Record<string, { n: number; ms: number }>;
+  dynamo: Tally;
+  sql: Tally;
+  /** secrets, connect, disconnect. */
+  io: Tally;
 }
-const newProfile = (): Profile => ({ tasks: 0, runTaskMs: 0, dynamo: {}, secretsMs: 0, secretsN: 0, pgConnectMs: 0, pgConnectN: 0, pgQueryMs: {}, pgEndMs: 0, otherHandlers: {} });
+interface Profile {
+  batch: PathProfile;
+  alone: PathProfile;
+  /** Task ids batches handed back (`rest`) for RunTaskAlone. */
+  handedBack: number;
+  otherHandlers: Tally;
+}
+const newPath = (): PathProfile => ({ calls: 0, ms: 0, tasks: 0, dynamo: {}, sql: {}, io: {} });
+const newProfile = (): Profile => ({ batch: newPath(), alone: newPath(), handedBack: 0, otherHandlers: {} });
 let profile = newProfile();
-const inTask = new AsyncLocalStorage<boolean>();
-const add = (rec: Record<string, { n: number; ms: number }>, key: string, ms: number) => {
+/** Inside a runner invocation, and which way it was invoked. */
+const inRunner = new AsyncLocalStorage<Path>();
+/** The store or repo method a DynamoDB request comes from (the outermost one). */
+const inMethod = new AsyncLocalStorage<string>();
+const add = (rec: Tally, key: string, ms: number, n = 1) => {
   const r = (rec[key] ??= { n: 0, ms: 0 });
-  r.n += 1;
+  r.n += n;
   r.ms += ms;
 };
-/** The first words of a statement, for grouping. */
-const queryKind = (sql: string): string => {
-  const s = sql.trim().replace(/\s+/g, ' ');
-  if (s.startsWith('INSERT INTO sluice_history')) return 'INSERT marker';
-  if (s.startsWith('CREATE SCHEMA')) return 'CREATE SCHEMA IF NOT EXISTS';
-  if (s.startsWith('CREATE TABLE IF NOT EXISTS sluice_history')) return 'CREATE TABLE IF NOT EXISTS marker';
-  // The runner's schema reads before and after a schema change (drift check, schemaBefore/After).
-  if (/\b(pg_catalog|pg_class|pg_namespace|pg_attribute|pg_index|pg_constraint|pg_proc|pg_type|pg_depend|information_schema)\b/.test(s)) return 'catalog read (schema before/after)';
-  return s.split(' ').slice(0, 2).join(' ');
+/** The runner's store methods by what they are; the first four are per batch, not per task. */
+const METHOD_NAMES: Record<string, string> = {
+  'DynamoTaskRunStore.getTasksAndIssue': 'batch read',
+  'DynamoTaskRunStore.nextRunIds': 'run ids',
+  'DynamoTaskRunStore.claimBatch': 'claim',
+  'DynamoTaskRunStore.recordBatch': 'outcome flush',
+  'DynamoTaskRunStore.getTaskAndIssue': 'task read',
+  'DynamoTaskRunStore.nextRunId': 'run id',
+  'DynamoTaskRunStore.claim': 'claim',
+  'DynamoTaskRunStore.record': 'outcome',
+  'DynamoInstanceRepo.get': 'instance',
+  'DynamoSchemaRepo.head': 'schema head (drift check)',
+  'DynamoProjectRepo.get': 'project',
 };
+const BATCH_LEVEL = new Set(['batch read', 'run ids', 'claim', 'outcome flush']);
+/** Where each pg client is in its change: catalog reads before the statement or after it. */
+const afterStatement = new WeakSet<object>();
+/** What a message on a runner's connection is (execute.ts sends the marker, BEGIN and the marker row in one). */
+function queryKind(client: object, sql: string): string {
+  const s = sql.trim().replace(/\s+/g, ' ');
+  if (s.startsWith('CREATE SCHEMA IF NOT EXISTS sluice_history') && /\bBEGIN\b/.test(s)) return 'marker table + BEGIN + marker row (one message)';
+  if (s.startsWith('CREATE SCHEMA IF NOT EXISTS sluice_history')) return 'marker table (CREATE … IF NOT EXISTS)';
+  if (s.startsWith('INSERT INTO sluice_history')) return 'INSERT marker';
+  if (s.startsWith('SELECT attempt FROM sluice_history')) return 'marker read (already applied)';
+  if (/^(BEGIN|COMMIT|ROLLBACK|SHOW)\b/i.test(s)) return s.split(/[ ;]/)[0]!.toUpperCase();
+  // The schema reads of a schema update (the drift check's fingerprint, the after-schema).
+  if (/\bpg_[a-z_]+|\binformation_schema\b/.test(s)) return `catalog read, ${afterStatement.has(client) ? 'after' : 'before'} the statement`;
+  afterStatement.add(client);
+  return `the statement (${s.split(' ').slice(0, 2).join(' ')})`;
+}
+
+/**
+ * Wraps the methods of `target` (a class's prototype, or an object whose methods are arrow-function
+ * fields) so the DynamoDB requests each sends carry its name, `${owner}.${method}`.
+ */
+function nameRequests(target: object, owner: string): void {
+  const obj = target as Record<string, unknown>;
+  for (const key of Object.getOwnPropertyNames(obj)) {
+    const fn = obj[key];
+    if (key === 'constructor' || typeof fn !== 'function') continue;
+    const name = `${owner}.${key}`;
+    obj[key] = function (this: unknown, ...a: unknown[]) {
+      const path = inRunner.getStore();
+      if (!path || inMethod.getStore()) return (fn as (...x: unknown[]) => unknown).apply(this, a);
+      const out = inMethod.run(name, () => (fn as (...x: unknown[]) => unknown).apply(this, a));
+      // The tasks a batch claimed: what its per-task figures are divided by.
+      if (key === 'claimBatch' && path === 'batch' && out instanceof Promise) {
+        return out.then((claimed: boolean[]) => {
+          profile.batch.tasks += claimed.filter(Boolean).length;
+          return claimed;
+        });
+      }
+      return out;
+    };
+  }
+}
+
+/** Times `fn` into the current runner path's `io` tally under `key`. */
+async function timedIo<T>(key: string, fn: () => Promise<T>): Promise<T> {
+  const path = inRunner.getStore();
+  const t = performance.now();
+  try {
+    return await fn();
+  } finally {
+    if (path) add(profile[path].io, key, performance.now() - t);
+  }
+}
 
 async function instrument(): Promise<void> {
-  const [{ store }, { LocalFileSecretStore }] = await Promise.all([import('../../functions/shared/wiring.js'), import('../../functions/adapters/secrets/local-file.js')]);
+  const [{ store, deps }, { LocalFileSecretStore }, { DynamoTaskRunStore }, { DynamoSchemaRepo }, { DynamoDatabaseRepo }, { DynamoStore }] = await Promise.all([
+    import('../../functions/shared/wiring.js'), import('../../functions/adapters/secrets/local-file.js'), import('../../functions/adapters/dynamo/task-runs.js'),
+    import('../../functions/adapters/dynamo/schemas.js'), import('../../functions/adapters/dynamo/databases.js'), import('../../functions/adapters/dynamo/store.js'),
+  ]);
+  for (const cls of [DynamoTaskRunStore, DynamoSchemaRepo, DynamoDatabaseRepo, DynamoStore]) nameRequests(cls.prototype, cls.name);
+  // The instance and project repos' methods are fields: wrapped on the objects the runner is wired with.
+  nameRequests(deps.instances, 'DynamoInstanceRepo');
+  nameRequests(deps.projects, 'DynamoProjectRepo');
   store.doc.middlewareStack.add(
     (next, context) => async (a) => {
-      if (!inTask.getStore()) return next(a);
+      const path = inRunner.getStore();
+      if (!path) return next(a);
       const t = performance.now();
       try {
         return await next(a);
       } finally {
-        add(profile.dynamo, context.commandName ?? '?', performance.now() - t);
+        const method = inMethod.getStore();
+        add(profile[path].dynamo, `${(method && METHOD_NAMES[method]) ?? method ?? 'other'}: ${(context.commandName ?? '?').replace(/Command$/, '')}`, performance.now() - t);
       }
     },
     { step: 'initialize', name: 'benchProfile' },
   );
-  const proto = LocalFileSecretStore.prototype as unknown as { get(name: string): Promise<string | undefined> };
-  const get = proto.get;
-  proto.get = async function (this: unknown, name: string) {
-    const t = performance.now();
-    try {
-      return await get.call(this, name);
-    } finally {
-      if (inTask.getStore()) {
-        profile.secretsMs += performance.now() - t;
-        profile.secretsN += 1;
-      }
-    }
+  const secrets = LocalFileSecretStore.prototype as unknown as { get(name: string): Promise<string | undefined> };
+  const get = secrets.get;
+  secrets.get = function (this: unknown, name: string) {
+    return timedIo('secrets', () => get.call(this, name));
   };
   const client = pg.Client.prototype as unknown as { connect(): Promise<void>; query(...a: unknown[]): Promise<unknown>; end(): Promise<void> };
   const { connect, query, end } = client;
-  client.connect = async function (this: unknown) {
-    const t = performance.now();
-    try {
-      return await connect.call(this);
-    } finally {
-      if (inTask.getStore()) {
-        profile.pgConnectMs += performance.now() - t;
-        profile.pgConnectN += 1;
-      }
-    }
+  client.connect = function (this: unknown) {
+    return timedIo('connect', () => connect.call(this));
   };
-  client.query = function (this: unknown, ...a: unknown[]) {
+  client.query = function (this: object, ...a: unknown[]) {
     const out = query.apply(this, a);
-    if (!inTask.getStore() || !(out instanceof Promise)) return out;
+    const path = inRunner.getStore();
+    if (!path || !(out instanceof Promise)) return out;
     const t = performance.now();
-    const text = typeof a[0] === 'string' ? a[0] : String((a[0] as { text?: string })?.text ?? '?');
-    return out.finally(() => add(profile.pgQueryMs, queryKind(text), performance.now() - t));
+    const kind = queryKind(this, typeof a[0] === 'string' ? a[0] : String((a[0] as { text?: string })?.text ?? '?'));
+    return out.finally(() => add(profile[path].sql, kind, performance.now() - t));
   };
-  client.end = async function (this: unknown) {
-    const t = performance.now();
-    try {
-      return await end.call(this);
-    } finally {
-      if (inTask.getStore()) profile.pgEndMs += performance.now() - t;
+  client.end = function (this: unknown) {
+    return timedIo('disconnect', () => end.call(this));
+  };
+}
+
+/** Wraps the local pipeline's handlers: the runner's invocations by way (batch or alone), the others timed by state. */
+function profileHandlers(pipeline: unknown): void {
+  const handlers = (pipeline as { handlers: Record<string, (e: unknown) => unknown> }).handlers;
+  const resources = (pipeline as { resources: { state: string; fn: string }[] }).resources;
+  const states = new Map<string, string[]>();
+  for (const r of resources) states.set(r.fn, [...(states.get(r.fn) ?? []), r.state]);
+  for (const [fn, h] of Object.entries(handlers)) {
+    const names = states.get(fn) ?? [fn];
+    const runner = names.includes('RunTask');
+    handlers[fn] = (e: unknown) => {
+      const t = performance.now();
+      if (!runner) return Promise.resolve(h(e)).finally(() => add(profile.otherHandlers, names.join('/'), performance.now() - t));
+      const path: Path = typeof e === 'object' && e !== null && 'taskIds' in e ? 'batch' : 'alone';
+      return Promise.resolve(inRunner.run(path, () => h(e))).then((out) => {
+        const p = profile[path];
+        p.calls += 1;
+        p.ms += performance.now() - t;
+        if (path === 'alone') p.tasks += 1;
+        else profile.handedBack += ((out as { rest?: unknown[] } | undefined)?.rest ?? []).length;
+        return out;
+      });
+    };
+  }
+}
+
+/** The profile of one round as text: per task inside batches, per batch, and per RunTaskAlone task. */
+function profileText(round: number, p: Profile): string[] {
+  const f = (n: number, d = 1) => n.toFixed(d);
+  const sum = (t: Tally) => Object.values(t).reduce((a, v) => ({ n: a.n + v.n, ms: a.ms + v.ms }), { n: 0, ms: 0 });
+  const parts = (t: Tally, per: number, keep: (k: string) => boolean = () => true) =>
+    Object.entries(t).filter(([k]) => keep(k)).sort((a, b) => b[1].ms - a[1].ms).map(([k, v]) => `${k} ${f(v.n / per, 2)}× ${f(v.ms / per)} ms`).join(', ') || 'none';
+  const lines = [
+    '',
+    `Profile, round ${round}: ${p.batch.tasks + p.alone.tasks} tasks run, ${p.batch.tasks} inside ${p.batch.calls} batches (RunTask), ${p.alone.tasks} alone (RunTaskAlone); batches handed back ${p.handedBack} task ids.`,
+    '  Wall time summed over calls (queueing included), so the parts add up per task, not to the run\'s wall time.',
+  ];
+  for (const path of ['batch', 'alone'] as const) {
+    const x = p[path];
+    if (x.tasks === 0 && x.calls === 0) continue;
+    if (x.tasks === 0) {
+      lines.push(`  ${x.calls} batches claimed no task; per batch: ${parts(x.dynamo, x.calls)}`);
+      continue;
     }
-  };
+    const per = Math.max(1, x.tasks);
+    const dyn = sum(x.dynamo);
+    const sql = sum(x.sql);
+    const io = (k: string) => x.io[k] ?? { n: 0, ms: 0 };
+    lines.push(
+      path === 'batch'
+        ? `  Inside batches: ${f(x.ms / Math.max(1, x.calls) / 1000, 2)} s a batch of ${f(x.tasks / Math.max(1, x.calls))} tasks, ${f(x.ms / per, 0)} ms a task. Per task:`
+        : `  Alone (RunTaskAlone): ${f(x.ms / per, 0)} ms a task. Per task:`,
+      `    DynamoDB ${f(dyn.ms / per)} ms in ${f(dyn.n / per, 2)} requests: ${parts(x.dynamo, per)}`,
+      `    secrets ${f(io('secrets').ms / per)} ms (${f(io('secrets').n / per, 2)}×); connect ${f(io('connect').ms / per)} ms (${f(io('connect').n / per, 2)}×); disconnect ${f(io('disconnect').ms / per)} ms (${f(io('disconnect').n / per, 2)}×)`,
+      `    SQL ${f(sql.ms / per)} ms in ${f(sql.n / per, 2)} messages: ${parts(x.sql, per)}`,
+    );
+    if (path === 'batch') {
+      const level = (k: string) => BATCH_LEVEL.has(k.slice(0, k.indexOf(':')));
+      lines.push(`    per batch (requests shared by its tasks): ${parts(x.dynamo, Math.max(1, x.calls), level)}`);
+    }
+  }
+  lines.push(`  other handlers: ${Object.entries(p.otherHandlers).map(([k, v]) => `${k} ${v.n}× ${f(v.ms / v.n, 0)} ms`).join(', ')}`);
+  return lines;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -245,6 +374,87 @@ function cpuOf(javaPid: number | undefined, postmaster: number | undefined): Cpu
 const cpuDiff = (a: Cpu, b: Cpu): Cpu => ({ node: b.node - a.node, children: b.children - a.children, dynamo: b.dynamo - a.dynamo, postgres: b.postgres - a.postgres });
 
 // ---------------------------------------------------------------------------------------------
+// The machine while a contender runs (Linux /proc, every SAMPLE_MS): the load average, and the CPU
+// of processes that are not the benchmark's. The benchmark alone keeps two cores busy (DynamoDB
+// Local, PostgreSQL, ten workers), so its load average cannot tell a clean run from one disturbed by
+// other work; the outside CPU can. Outside = the machine's busy time (/proc/stat: user, nice, system,
+// irq, softirq) minus the CPU of the benchmark's process trees: this process and its descendants
+// (dbmate, an embedded PostgreSQL), DynamoDB Local's JVM, and the PostgreSQL server (postmaster and
+// backends), each with what it reaped. Other users of a shared PostgreSQL count as the benchmark's
+// (their backends are the same server's); kernel threads and interrupts count as outside, including
+// the part the benchmark's own sockets cause.
+
+const SAMPLE_MS = 2_000;
+interface Machine {
+  /** The 1-minute load average at each sample, the contender's start and end included. */
+  load: number[];
+  /** Processes outside the benchmark, in cores busy (CPU ms per wall ms): over the whole contender, and the most over one sample interval. */
+  outsideCores: number;
+  outsideCoresMax: number;
+  /** The benchmark's own processes, in cores busy, over the whole contender. */
+  benchCores: number;
+}
+
+/** The machine's busy CPU ms since boot (every core). */
+function machineBusyMs(): number {
+  const f = readFileSync('/proc/stat', 'utf8').slice(0, 200).split('\n', 1)[0]!.trim().split(/\s+/).slice(1).map(Number);
+  // user nice system idle iowait irq softirq steal
+  return (f[0]! + f[1]! + f[2]! + f[5]! + f[6]!) * TICK_MS;
+}
+
+/** CPU ms of the process trees under `roots` (each process's own time and what it reaped). */
+function treeCpuMs(roots: readonly number[]): number {
+  const procs = new Map<number, { ppid: number; own: number; reaped: number }>();
+  for (const pid of pids()) {
+    const s = stat(pid);
+    if (s) procs.set(pid, s);
+  }
+  const inTree = new Map<number, boolean>(roots.map((r) => [r, true]));
+  const member = (pid: number): boolean => {
+    const known = inTree.get(pid);
+    if (known !== undefined) return known;
+    inTree.set(pid, false); // a cycle guard while the parent is looked up
+    const ppid = procs.get(pid)?.ppid;
+    const is = ppid !== undefined && ppid > 1 && member(ppid);
+    inTree.set(pid, is);
+    return is;
+  };
+  let ms = 0;
+  for (const [pid, s] of procs) if (member(pid)) ms += s.own + s.reaped;
+  return ms;
+}
+
+const loadAverage = (): number => Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]);
+
+/** Samples the machine from now until `stop`. */
+function sampleMachine(roots: readonly number[]): { stop(): Machine } {
+  const snap = () => ({ t: performance.now(), busy: machineBusyMs(), bench: treeCpuMs(roots), load: loadAverage() });
+  const samples = [snap()];
+  const timer = setInterval(() => samples.push(snap()), SAMPLE_MS);
+  return {
+    stop() {
+      clearInterval(timer);
+      samples.push(snap());
+      const outside = (a: (typeof samples)[number], b: (typeof samples)[number]) => Math.max(0, b.busy - a.busy - (b.bench - a.bench)) / (b.t - a.t);
+      const first = samples[0]!;
+      const last = samples[samples.length - 1]!;
+      // Intervals of at least half a period: the last one may be a few ms, too short to mean anything.
+      const steps = samples.slice(1).map((b, i) => [samples[i]!, b] as const).filter(([a, b]) => b.t - a.t >= SAMPLE_MS / 2);
+      return {
+        load: samples.map((s) => s.load),
+        outsideCores: outside(first, last),
+        // A contender shorter than one interval: its whole run is its one interval.
+        outsideCoresMax: steps.length > 0 ? Math.max(...steps.map(([a, b]) => outside(a, b))) : outside(first, last),
+        benchCores: (last.bench - first.bench) / (last.t - first.t),
+      };
+    },
+  };
+}
+
+const machineLine = (m: Machine): string =>
+  `load ${Math.min(...m.load).toFixed(1)}–${Math.max(...m.load).toFixed(1)}, outside CPU ${m.outsideCores.toFixed(2)} cores busy (max ${m.outsideCoresMax.toFixed(2)} over ${SAMPLE_MS / 1000} s), benchmark ${m.benchCores.toFixed(2)}`;
+
+// ---------------------------------------------------------------------------------------------
 // What one DynamoDB Local request of each shape the runner sends costs, warm, 10 at a time: wall,
 // DynamoDB Local's CPU and this process's CPU (the SDK), per request. On a table of its own.
 
@@ -296,6 +506,8 @@ interface Result {
   extra?: Record<string, number>;
   /** CPU ms spent during the run, by process. */
   cpu?: Cpu;
+  /** The load average and the CPU of other work while it ran. */
+  machine?: Machine;
 }
 
 interface Contender {
@@ -336,16 +548,25 @@ async function main(): Promise<void> {
   const cleanup = async () => {
     for (const c of cleanups.splice(0)) await c().catch(() => undefined);
     if (created.length > 0) say(`  dropping ${created.length} databases`);
-    await eachLimit(created, SETUP_CONCURRENCY, (db) => adminQuery(server, `DROP DATABASE IF EXISTS "${db}" WITH (FORCE)`).then(() => undefined)).catch(() => undefined);
+    // Each drop on its own (one that fails must not stop the rest), connects retried as in setup:
+    // on a loaded machine the 2 s connect timeout left every database behind.
+    let failed = 0;
+    await eachLimit(created, SETUP_CONCURRENCY, (db) => setupQuery(server, `DROP DATABASE IF EXISTS "${db}" WITH (FORCE)`).catch(() => void failed++));
+    if (failed > 0) say(`  could not drop ${failed} databases: drop the ${prefix}* databases by hand`);
     created = [];
     await pgServers.stop();
     await dynamo.stop();
     rmSync(secretsDir, { recursive: true, force: true });
     rmSync(work, { recursive: true, force: true });
   };
+  // `on`, not `once`: `pkill -f` signals both tsx and this process, and tsx relays the signal, so a
+  // second one arrives mid-cleanup; with `once` it killed the process before the databases were dropped.
+  let stopping = false;
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(signal, () => {
-      say(`  ${signal}: stopping`);
+    process.on(signal, () => {
+      if (stopping) return;
+      stopping = true;
+      say(`  ${signal}: stopping (dropping the bench's databases first)`);
       void cleanup().finally(() => process.exit(130));
     });
   }
@@ -362,26 +583,8 @@ async function main(): Promise<void> {
     if (PROFILE) await instrument();
 
     const pipeline = localPipeline();
-    // Profile: mark every runTask call, and time the other workflow handlers.
-    if (PROFILE) {
-      const handlers = (pipeline as unknown as { handlers: Record<string, (e: unknown) => unknown> }).handlers;
-      const fns = (pipeline as unknown as { resources: { state: string; fn: string }[] }).resources;
-      const byFn = new Map(fns.map((r) => [r.fn, r.state]));
-      for (const [fn, h] of Object.entries(handlers)) {
-        const state = byFn.get(fn) ?? fn;
-        handlers[fn] = (e: unknown) => {
-          const t = performance.now();
-          const done = () => {
-            if (state === 'RunTask') {
-              profile.tasks += 1;
-              profile.runTaskMs += performance.now() - t;
-            } else add(profile.otherHandlers, state, performance.now() - t);
-          };
-          const out = state === 'RunTask' ? inTask.run(true, () => h(e)) : h(e);
-          return Promise.resolve(out).finally(done);
-        };
-      }
-    }
+    // Profile: the runner's invocations by way (batch or alone), the other workflow handlers timed.
+    if (PROFILE) profileHandlers(pipeline);
     setOrchestrator(pipeline);
     cleanups.push(async () => {
       await pipeline.close();
@@ -579,6 +782,7 @@ async function main(): Promise<void> {
     const backend = (await probe.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
     const postmaster = stat(backend)?.ppid;
     await probe.end();
+    const benchRoots = [process.pid, ...(javaPid ? [javaPid] : []), ...(postmaster ? [postmaster] : [])];
     const rounds: Record<string, Result>[] = [];
     const inspector = CPU_PROFILE ? new (await import('node:inspector/promises')).Session() : undefined;
     if (inspector) {
@@ -595,14 +799,16 @@ async function main(): Promise<void> {
         const profiling = inspector && c.name === 'sluice' && r >= 0;
         if (profiling) await inspector.post('Profiler.start');
         const before = cpuOf(javaPid, postmaster);
+        const sampler = sampleMachine(benchRoots);
         const result: Result = await c.run();
+        result.machine = sampler.stop();
         result.cpu = cpuDiff(before, cpuOf(javaPid, postmaster));
         if (profiling) cpuProfiles.push((await inspector.post('Profiler.stop')).profile);
         const missing = await reset(true);
         if (missing > 0) throw new Error(`${c.name}: the column is missing in ${missing} of ${N} databases`);
         round[c.name] = result;
         if (c.name === 'sluice' && PROFILE && r >= 0) profiles.push(profile);
-        say(`  ${r < 0 ? 'warm-up' : `round ${r + 1}`} ${c.name}: ${(result.ms / 1000).toFixed(2)} s${result.extra ? ' ' + JSON.stringify(Object.fromEntries(Object.entries(result.extra).map(([k, v]) => [k, Math.round(v * 10) / 10]))) : ''}`);
+        say(`  ${r < 0 ? 'warm-up' : `round ${r + 1}`} ${c.name}: ${(result.ms / 1000).toFixed(2)} s${result.extra ? ' ' + JSON.stringify(Object.fromEntries(Object.entries(result.extra).map(([k, v]) => [k, Math.round(v * 10) / 10]))) : ''}; ${machineLine(result.machine!)}`);
       }
       if (r >= 0) rounds.push(round);
     }
@@ -700,6 +906,15 @@ function summarize(rounds: Record<string, Result>[], planning: { ms: number; tas
       return `| ${n} | ${f(c('node'))} | ${f(c('children'))} | ${f(c('dynamo'))} | ${f(c('postgres'))} | ${f(total)} | ${f(median(rounds.map((r) => Object.values(r[n]!.cpu!).reduce((a, b) => a + b, 0) / r[n]!.ms)))} |`;
     }),
   ];
+  lines.push(
+    '', `The machine while each contender ran (sampled every ${SAMPLE_MS / 1000} s; outside CPU: processes other than this one and its children, DynamoDB Local and the PostgreSQL server, whose other users count as the benchmark's):`, '',
+    '| round | contender | load average (min–max) | outside CPU, cores busy (whole run) | outside, max over one interval | benchmark, cores busy |',
+    '|---:|---|---|---:|---:|---:|',
+    ...rounds.flatMap((r, i) => names.map((n) => {
+      const m = r[n]!.machine!;
+      return `| ${i + 1} | ${n} | ${f(Math.min(...m.load), 1)}–${f(Math.max(...m.load), 1)} | ${f(m.outsideCores)} | ${f(m.outsideCoresMax)} | ${f(m.benchCores)} |`;
+    })),
+  );
   if (names.includes('sluice')) {
     const ex = (k: string) => median(rounds.map((r) => r.sluice!.extra![k]!));
     lines.push('', `Sluice: ${f(ex('tasksPerSecond'), 1)} tasks/s (median); create-issue request ${f(ex('createMs'), 0)} ms; ${f(ex('polls'), 0)} polls of ${f(ex('pollMsEach'), 0)} ms each; ` +
@@ -725,20 +940,7 @@ function summarize(rounds: Record<string, Result>[], planning: { ms: number; tas
     const rows = Object.entries(sums).map(([k, v]) => [k, median(v)] as const).filter(([k]) => !k.startsWith('(idle)')).sort((a, b) => b[1] - a[1]).slice(0, 14);
     lines.push('', 'Node CPU in the Sluice rounds by package (self time, ms per task, median over rounds):', ...rows.map(([k, ms]) => `  ${k}: ${f(ms / N)}`));
   }
-  for (const [i, p] of profiles.entries()) {
-    const per = (ms: number) => f(ms / Math.max(1, p.tasks), 2);
-    const dyn = Object.entries(p.dynamo).map(([k, v]) => `${k} ${f(v.n / p.tasks, 1)}× ${per(v.ms)} ms`).join(', ');
-    const dynMs = Object.values(p.dynamo).reduce((a, v) => a + v.ms, 0);
-    const qMs = Object.values(p.pgQueryMs).reduce((a, v) => a + v.ms, 0);
-    const q = Object.entries(p.pgQueryMs).map(([k, v]) => `${k} ${f(v.n / p.tasks, 1)}× ${per(v.ms)} ms`).join(', ');
-    lines.push(
-      '',
-      `Profile, round ${i + 1}: ${p.tasks} runTask calls, ${per(p.runTaskMs)} ms each (sum of the parts below is per task, not wall):`,
-      `  DynamoDB ${per(dynMs)} ms: ${dyn}`,
-      `  secrets ${per(p.secretsMs)} ms (${f(p.secretsN / p.tasks, 1)}×); pg connect ${per(p.pgConnectMs)} ms; queries ${per(qMs)} ms: ${q}; end ${per(p.pgEndMs)} ms`,
-      `  other handlers: ${Object.entries(p.otherHandlers).map(([k, v]) => `${k} ${v.n}× ${f(v.ms / v.n, 0)} ms`).join(', ')}`,
-    );
-  }
+  for (const [i, p] of profiles.entries()) lines.push(...profileText(i + 1, p));
   return { text: lines.join('\n') };
 }
 

@@ -178,7 +178,18 @@ export interface SchemaRead {
 export interface ChangeExecutor {
   apply(target: ConnectionTarget, change: ChangeRequest): Promise<ChangeOutcome>;
   createDatabase(target: ConnectionTarget, change: ChangeRequest): Promise<ChangeOutcome>;
+  /** An executor for one batch's tasks, run one after another: it may keep connections between them until `close`. */
+  session?(): ChangeSession;
 }
+
+/** A batch's executor (ChangeExecutor.session); `close` ends what it kept open. */
+export interface ChangeSession extends ChangeExecutor {
+  close(): Promise<void>;
+}
+
+/** The executor's session for a batch, or the executor itself (nothing kept) when it has none. */
+export const sessionOf = (executor: ChangeExecutor): ChangeSession =>
+  executor.session?.() ?? { apply: (t, c) => executor.apply(t, c), createDatabase: (t, c) => executor.createDatabase(t, c), close: async () => undefined };
 
 /** A migration version applied to a database (GitOps issues), with the checksum of what ran. */
 export interface AppliedVersion {

@@ -1,6 +1,6 @@
 // What the task runner adds to the shared wiring: its task-run store and the SQL change executor.
 import type { ConnectionTarget } from '../../domain/inventory/ports.js';
-import type { ChangeExecutor, ChangeOutcome, ChangeRequest } from '../../domain/pipeline/task-run.js';
+import { sessionOf, type ChangeExecutor, type ChangeOutcome, type ChangeRequest, type ChangeSession } from '../../domain/pipeline/task-run.js';
 import type { ExecuteOptions } from '../adapters/sql/execute.js';
 
 export { DEFAULT_STATEMENT_TIMEOUT_MS } from '../adapters/sql/common.js';
@@ -25,5 +25,18 @@ export class SqlChangeExecutor implements ChangeExecutor {
 
   async createDatabase(target: ConnectionTarget, change: ChangeRequest): Promise<ChangeOutcome> {
     return (await this.executor()).createDatabase(target, change);
+  }
+
+  /** A batch's session, made on its first change (a batch that runs nothing loads nothing). */
+  session(): ChangeSession {
+    let session: Promise<ChangeSession> | undefined;
+    const open = () => (session ??= this.executor().then(sessionOf));
+    return {
+      apply: async (target, change) => (await open()).apply(target, change),
+      createDatabase: async (target, change) => (await open()).createDatabase(target, change),
+      close: async () => {
+        if (session) await (await session).close();
+      },
+    };
   }
 }

@@ -20,7 +20,7 @@ import { VersionWaitingError, type RunBatchOutput, type RunTaskInput, type RunTa
 import type { DatabaseRepo, InstanceRepo, SqlDriver } from '../../domain/inventory/ports.js';
 import type { SecretStore } from '../../domain/common/ports.js';
 import { DEFAULT_PROJECT, PRIOR_BACKUP } from '../../domain/inventory/projects.js';
-import { SETTLED, SYSTEM_BOT, batchLeases, parseRunBatchInput, type BatchOutcome, changeHistoryId, historyStatement, changeType, changeVersion, issueNameOf, leaseMs, parseRunTaskInput, targetDatabase, taskKey, taskRunName, type AppliedVersion, type ChangeExecutor, type ChangeOutcome, type ChangeRequest, type StoredTask, type TaskRunStore } from '../../domain/pipeline/task-run.js';
+import { SETTLED, SYSTEM_BOT, batchLeases, parseRunBatchInput, sessionOf, type BatchOutcome, changeHistoryId, historyStatement, changeType, changeVersion, issueNameOf, leaseMs, parseRunTaskInput, targetDatabase, taskKey, taskRunName, type AppliedVersion, type ChangeExecutor, type ChangeOutcome, type ChangeRequest, type StoredTask, type TaskRunStore } from '../../domain/pipeline/task-run.js';
 import { createDatabaseStatement } from '../../domain/inventory/instances.js';
 import { versionOrder } from '../../domain/pipeline/versions.js';
 import { sha256 } from '../../domain/common/hash.js';
@@ -128,7 +128,7 @@ export function taskRunner(deps: RunTaskDeps): TaskRunnerFn {
   }
 
   /** Connects with the instance's ADMIN data source and applies the change. Failures are outcomes. */
-  async function execute(run: ClaimedRun, change: ChangeRequest): Promise<ChangeOutcome> {
+  async function execute(run: ClaimedRun, change: ChangeRequest, executor: ChangeExecutor): Promise<ChangeOutcome> {
     const instanceId = run.task.target.instance;
     const instance = await deps.instances.get(instanceId);
     if (!instance || instance.state === 'DELETED') return { status: 'FAILED', error: `instances/${instanceId} does not exist or is deleted` };
@@ -138,8 +138,8 @@ export function taskRunner(deps: RunTaskDeps): TaskRunnerFn {
     } catch (e) {
       return { status: 'FAILED', error: (e as Error).message };
     }
-    if (run.task.type === 'DATABASE_CREATE') return deps.executor.createDatabase(target, change);
-    return deps.executor.apply({ ...target, database: change.database }, change);
+    if (run.task.type === 'DATABASE_CREATE') return executor.createDatabase(target, change);
+    return executor.apply({ ...target, database: change.database }, change);
   }
 
   /** DATABASE_CREATE: the new database joins the issue's project (a sync may have found it first). */
@@ -264,12 +264,12 @@ export function taskRunner(deps: RunTaskDeps): TaskRunnerFn {
   /**
    * The change on the target (the drift check first, for a schema update), then what follows it
    * before the record: the recorded schema, a created database registered. `project`: the batch's
-   * one read of the project (the drift check's allowDriftedRollout).
+   * one read of the project (the drift check's allowDriftedRollout); `executor`: the batch's session.
    */
-  async function perform(run: ClaimedRun, change: ChangeRequest, project?: () => Promise<Project | undefined>): Promise<{ outcome: ChangeOutcome; schema?: { before?: string; after: string } }> {
+  async function perform(run: ClaimedRun, change: ChangeRequest, project?: () => Promise<Project | undefined>, executor: ChangeExecutor = deps.executor): Promise<{ outcome: ChangeOutcome; schema?: { before?: string; after: string } }> {
     const { task } = run;
     const recorded = await withSchemaCheck(task, change, project);
-    let outcome = await execute(run, change);
+    let outcome = await execute(run, change, executor);
     await deps.hooks?.afterCommit?.(run, outcome);
     let schema: { before?: string; after: string } | undefined;
     if (outcome.status === 'FAILED' && outcome.drifted) outcome = await refusedForDrift(run, change, outcome.drifted);
@@ -306,6 +306,8 @@ export function taskRunner(deps: RunTaskDeps): TaskRunnerFn {
    *     batch that will not run it, and a claimed task's lease never runs out while it waits its turn;
    *   - the tasks run one after another, each one's outcome held and written together with others
    *     (recordBatch) once a transaction's worth piled up, every RECORD_EVERY_MS, and at the end.
+   *   - through one executor session: on MySQL the tasks on one instance share a connection, reset
+   *     between them (the marker is per task either way); closed when the batch ends or throws.
    * A crash before a write leaves those tasks RUNNING under their leases, as a crash of a single
    * task does: a later delivery takes them over past the lease, and the marker keeps any statement
    * that committed from running again (the task ends DONE "already applied").
@@ -330,6 +332,8 @@ export function taskRunner(deps: RunTaskDeps): TaskRunnerFn {
     let projectRead: Promise<Project | undefined> | undefined;
     const project = () => (projectRead ??= Promise.resolve(deps.projects?.get(issue.project)));
     const recorder = outcomeRecorder();
+    // MySQL: the batch's tasks on one instance share a connection (ChangeExecutor.session).
+    const executor = sessionOf(deps.executor);
     let next = 0;
     let previous: ClaimedRun | undefined;
     /** Claims and runs the tasks, chunk by chunk, while the budget lasts; `next`: how many of `todo` it got to (claimed or lost). */
@@ -355,7 +359,7 @@ export function taskRunner(deps: RunTaskDeps): TaskRunnerFn {
           if (previous) await deps.hooks?.betweenTasks?.(previous, c.run);
           await deps.hooks?.afterClaim?.(c.run);
           const change = await changeOf(c.run);
-          const { outcome, schema } = await perform(c.run, change, project);
+          const { outcome, schema } = await perform(c.run, change, project, executor);
           const { finished, history, finishedActivity } = outcomeOf(c.run, change, outcome, undefined, schema);
           await recorder.add({ run: finished, history, finished: { ...finishedActivity, seq: c.finishedSeq }, stage: c.run.task.stage });
           previous = c.run;
@@ -367,6 +371,8 @@ export function taskRunner(deps: RunTaskDeps): TaskRunnerFn {
     } catch (e) {
       recorder.abandon();
       throw e;
+    } finally {
+      await executor.close();
     }
     await recorder.flush();
     return { rest: [...rest, ...todo.slice(next).map((t) => String(t.id))] };

@@ -21,13 +21,16 @@ import { SqlChangeExecutor } from '../../functions/adapters/sql/execute.js';
 import { LocalFileSecretStore } from '../../functions/adapters/secrets/local-file.js';
 import { runnerCache } from '../../functions/shared/runner-cache.js';
 import { taskRunner, type RunTaskHooks } from '../../functions/workflow/run-task.js';
+import { mysqlQuery, mysqlServer } from '../support/mysql.js';
 import { adminQuery, dropDatabases, postgresServer, testDatabaseName, type SqlServer } from '../support/postgres.js';
 import { countRequests, type RequestCounter } from '../support/requests.js';
 import { freshTable, type TestTable } from '../support/table.js';
+import { CountingProxy } from '../support/tcp-proxy.js';
 
 const PROJECT = 'batch';
 const STATEMENT_TIMEOUT_MS = 10_000;
 const pgServer = postgresServer();
+const mysql = mysqlServer();
 const pgDb = testDatabaseName();
 const secrets = () => new LocalFileSecretStore(process.env.SLUICE_SECRETS_DIR!);
 let t: TestTable;
@@ -58,12 +61,13 @@ afterAll(async () => {
 /**
  * An issue with one stage of `n` tasks on the test database, with its task counters, written as the
  * issue store would. The statement inserts one row into its own table per run: rows = runs.
+ * `on`: the tasks go to these databases of another instance in turn, with this statement instead.
  */
-async function makeIssue(n: number, type: IssueType = 'DATABASE_DATA_UPDATE'): Promise<{ issue: string; number: number; table: string; taskIds: string[] }> {
+async function makeIssue(n: number, type: IssueType = 'DATABASE_DATA_UPDATE', on?: { instance: string; databases: string[]; statement: string }): Promise<{ issue: string; number: number; table: string; taskIds: string[] }> {
   const number = ++issueCount;
   const table = `runs_${number}`;
-  await adminQuery(pgServer, `CREATE TABLE ${table} (id serial PRIMARY KEY)`, pgDb);
-  const statement = `INSERT INTO ${table} DEFAULT VALUES`;
+  if (!on) await adminQuery(pgServer, `CREATE TABLE ${table} (id serial PRIMARY KEY)`, pgDb);
+  const statement = on?.statement ?? `INSERT INTO ${table} DEFAULT VALUES`;
   const time = new Date().toISOString();
   const issue: Issue = {
     project: PROJECT, number, title: `issue ${number}`, description: '', type, status: 'OPEN', creator: 2, statement, checksum: sha256(statement),
@@ -71,7 +75,8 @@ async function makeIssue(n: number, type: IssueType = 'DATABASE_DATA_UPDATE'): P
   };
   const stage: Stage = { project: PROJECT, issue: number, id: 'test', order: 1, requireApproval: false, approval: { status: 'NOT_REQUIRED', steps: [] }, status: 'RUNNING', version: 1 };
   const tasks: StoredTask[] = Array.from({ length: n }, (_, i) => ({
-    project: PROJECT, issue: number, id: i + 1, stage: 'test', type, target: { instance: 'pg', database: pgDb }, status: 'NOT_STARTED', attempts: 0, version: 1,
+    project: PROJECT, issue: number, id: i + 1, stage: 'test', type, target: on ? { instance: on.instance, database: on.databases[i % on.databases.length]! } : { instance: 'pg', database: pgDb },
+    status: 'NOT_STARTED', attempts: 0, version: 1,
   }));
   const put = (Item: Record<string, unknown>) => t.store.doc.send(new PutCommand({ TableName: t.store.tableName, Item, ConditionExpression: 'attribute_not_exists(pk)' }));
   await put({ ...entityItem('Issue', keys.issue(PROJECT, number), issue), ...keys.issueInProject(PROJECT, number), taskCounters: true });
@@ -348,5 +353,72 @@ describe('a batch of tasks', () => {
     await expect(run({ issue: 'projects/batch/issues/1', taskIds: [] })).rejects.toThrow(/taskIds/);
     await expect(run({ issue: 'projects/batch/issues/1', taskIds: ['1', '1'] })).rejects.toThrow(/distinct/);
     await expect(run({ issue: 'nope', taskIds: ['1'] })).rejects.toThrow(/taskIds/);
+  });
+});
+
+describe.skipIf(!mysql)('a batch on MariaDB', () => {
+  const dbs = [testDatabaseName(), testDatabaseName(), testDatabaseName()];
+  // Every connection the runner opens to the instance goes through the proxy, which counts them.
+  const proxy = new CountingProxy(mysql?.host ?? '', mysql?.port ?? 0);
+  const runsIn = async (db: string) => mysqlQuery<{ v: string | null }>(mysql!, `SELECT v FROM \`${db}\`.runs ORDER BY id`);
+
+  beforeAll(async () => {
+    await proxy.up();
+    for (const db of dbs) {
+      await mysqlQuery(mysql!, `CREATE DATABASE \`${db}\``);
+      await mysqlQuery(mysql!, `CREATE TABLE \`${db}\`.runs (id int AUTO_INCREMENT PRIMARY KEY, v varchar(40)) ENGINE=InnoDB`);
+    }
+    await addInstance('my', 'MYSQL', { ...mysql!, port: proxy.port });
+  });
+
+  afterAll(async () => {
+    for (const db of dbs) await mysqlQuery(mysql!, `DROP DATABASE IF EXISTS \`${db}\``);
+    await mysqlQuery(mysql!, `DELETE FROM sluice_history.applied WHERE task_key LIKE 'projects/${PROJECT}/issues/%'`).catch(() => undefined);
+    await proxy.down();
+  });
+
+  it('runs a batch of 6 tasks over 3 databases of one instance on one connection, each statement once, none seeing the session an earlier task left', async () => {
+    // Prepare: the statement records a session variable, then sets it. On a connection that still
+    // carried an earlier task's session, every row after the first would hold that value.
+    const { issue, number, taskIds } = await makeIssue(6, 'DATABASE_DATA_UPDATE', { instance: 'my', databases: dbs, statement: "INSERT INTO runs (v) VALUES (@left); SET @left = 'left by a task'" });
+    proxy.accepted = 0;
+
+    // Act
+    const out = await runner({ recordEveryMs: 60_000 })({ issue, taskIds });
+    const opened = proxy.accepted;
+    const again = await runner()({ issue, taskIds });
+
+    // Assess
+    expect(out).toEqual({ rest: [] });
+    expect(opened).toBe(1);
+    expect(again).toEqual({ rest: [] });
+    for (const db of dbs) expect(await runsIn(db)).toEqual([{ v: null }, { v: null }]);
+    expect((await tasksOf(number, taskIds)).map((x) => [x.status, x.attempts])).toEqual(taskIds.map(() => ['DONE', 1]));
+    const markers = await mysqlQuery<{ attempt: number }>(mysql!, 'SELECT attempt FROM sluice_history.applied WHERE task_key LIKE ?', [`${issue}/tasks/%`]);
+    expect(markers).toEqual(taskIds.map(() => ({ attempt: 1 })));
+    expect(await counters(number)).toEqual({ DONE: 6 });
+  });
+
+  it('a task whose statement fails gives its connection up: the next task opens a new one and runs', async () => {
+    // Prepare: the middle database has no table for the statement.
+    const broken = testDatabaseName();
+    await mysqlQuery(mysql!, `CREATE DATABASE \`${broken}\``);
+    try {
+      const { issue, number, taskIds } = await makeIssue(3, 'DATABASE_DATA_UPDATE', { instance: 'my', databases: [dbs[0]!, broken, dbs[2]!], statement: "INSERT INTO runs (v) VALUES ('after a failure')" });
+      const before = await Promise.all([runsIn(dbs[0]!), runsIn(dbs[2]!)]);
+      proxy.accepted = 0;
+
+      // Act
+      const out = await runner({ recordEveryMs: 60_000 })({ issue, taskIds });
+
+      // Assess
+      expect(out).toEqual({ rest: [] });
+      expect(proxy.accepted).toBe(2);
+      expect((await tasksOf(number, taskIds)).map((x) => x.status)).toEqual(['DONE', 'FAILED', 'DONE']);
+      expect((await runsIn(dbs[0]!)).length).toBe(before[0]!.length + 1);
+      expect((await runsIn(dbs[2]!)).length).toBe(before[1]!.length + 1);
+    } finally {
+      await mysqlQuery(mysql!, `DROP DATABASE IF EXISTS \`${broken}\``);
+    }
   });
 });

@@ -19,6 +19,7 @@ export const MYSQL_SUITES = [
   'test/integration/catalog-fingerprint.test.ts',
   'test/integration/instances-mysql.test.ts',
   'test/integration/password-leak.test.ts',
+  'test/integration/run-batch.test.ts',
   'test/integration/run-task.test.ts',
   'test/integration/schema-roundtrip.test.ts',
   'test/integration/sql-drivers.test.ts',

@@ -24,9 +24,16 @@ export interface MysqlOptions {
   options?: ConnectionOptions;
 }
 
-export async function withMysqlConnection<T>(target: ConnectionTarget, o: MysqlOptions, work: (c: Connection) => Promise<T>): Promise<T> {
+/** A connection kept from an earlier piece of work (MysqlSession), and where to leave it after this one. */
+interface Reuse {
+  kept?: Connection;
+  keep(c: Connection): void;
+}
+
+export async function withMysqlConnection<T>(target: ConnectionTarget, o: MysqlOptions, work: (c: Connection) => Promise<T>, reuse?: Reuse): Promise<T> {
   let conn: Connection | undefined;
   let abandoned = false;
+  let keep = false;
   const destroy = () => {
     abandoned = true;
     conn?.destroy();
@@ -34,30 +41,67 @@ export async function withMysqlConnection<T>(target: ConnectionTarget, o: MysqlO
   try {
     return await withDeadline(
       (async () => {
-        const { createConnection } = await loadMysql();
-        const opened = await createConnection({
-          host: target.host,
-          port: target.port,
-          user: target.username,
-          password: target.password ?? '',
-          connectTimeout: o.connectMs,
-          multipleStatements: false,
-          ...o.options,
-        });
-        conn = opened;
-        if (abandoned) opened.destroy();
-        // A server that drops the connection after answering must not crash the process.
-        opened.on('error', () => undefined);
-        return work(opened);
+        conn = reuse?.kept;
+        // A kept connection starts as a new one would: COM_RESET_CONNECTION drops what the last
+        // work left in the session (variables, temporary tables, locks, an open transaction).
+        if (conn && !(await conn.reset().then(() => true, () => false))) {
+          conn.destroy();
+          conn = undefined;
+        }
+        if (!conn) {
+          const { createConnection } = await loadMysql();
+          const opened = await createConnection({
+            host: target.host,
+            port: target.port,
+            user: target.username,
+            password: target.password ?? '',
+            connectTimeout: o.connectMs,
+            multipleStatements: false,
+            ...o.options,
+          });
+          conn = opened;
+          // A server that drops the connection after answering must not crash the process.
+          opened.on('error', () => undefined);
+        }
+        if (abandoned) conn.destroy();
+        const out = await work(conn);
+        keep = reuse !== undefined && !abandoned;
+        return out;
       })(),
       o.deadlineMs,
       destroy,
       o.timeoutMessage,
     );
   } finally {
-    if (conn) {
-      await settleWithin(conn.end(), 1_000);
-      conn.destroy();
-    }
+    if (conn && keep) reuse!.keep(conn);
+    else if (conn) await closeMysql(conn);
+  }
+}
+
+async function closeMysql(conn: Connection): Promise<void> {
+  await settleWithin(conn.end(), 1_000);
+  conn.destroy();
+}
+
+/**
+ * MySQL connections kept between the tasks of one batch, one per sign-in (host, port, user,
+ * password). A task that ends without an error leaves its connection to the next, which resets it
+ * first; a connection whose work threw, ran past its deadline or would not reset is closed, never
+ * reused. One piece of work at a time (a batch runs its tasks one after another); `close` at the end.
+ */
+export class MysqlSession {
+  private readonly idle = new Map<string, Connection>();
+
+  run<T>(target: ConnectionTarget, o: MysqlOptions, work: (c: Connection) => Promise<T>): Promise<T> {
+    const key = JSON.stringify([target.host, target.port, target.username, target.password ?? '']);
+    const kept = this.idle.get(key);
+    this.idle.delete(key);
+    return withMysqlConnection(target, o, work, { ...(kept ? { kept } : {}), keep: (c) => this.idle.set(key, c) });
+  }
+
+  async close(): Promise<void> {
+    const open = [...this.idle.values()];
+    this.idle.clear();
+    await Promise.all(open.map(closeMysql));
   }
 }

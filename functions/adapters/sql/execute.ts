@@ -12,9 +12,9 @@
 // does not show it is a schema already known (domain/pipeline/schema-check.ts).
 import type { Connection, ResultSetHeader } from 'mysql2/promise';
 import { pgClient } from './connect-pg.js';
-import { withMysqlConnection } from './connect-mysql.js';
+import { MysqlSession, withMysqlConnection } from './connect-mysql.js';
 import pg from 'pg';
-import type { ChangeExecutor, ChangeOutcome, ChangeRequest } from '../../../domain/pipeline/task-run.js';
+import type { ChangeExecutor, ChangeOutcome, ChangeRequest, ChangeSession } from '../../../domain/pipeline/task-run.js';
 import { checkBefore, readAfter, type CatalogReads, type SchemaBefore } from '../../../domain/pipeline/schema-check.js';
 import { createDatabaseStatement, quoteIdent } from '../../../domain/inventory/instances.js';
 import type { ConnectionTarget } from '../../../domain/inventory/ports.js';
@@ -57,10 +57,24 @@ export class SqlChangeExecutor implements ChangeExecutor {
   readonly statementMs: number;
   readonly hooks: ExecutorHooks;
 
-  constructor(options: ExecuteOptions = {}) {
+  /** `kept`: a batch's session (session()); without it every change has a connection of its own. */
+  constructor(
+    private readonly options: ExecuteOptions = {},
+    private readonly kept?: MysqlSession,
+  ) {
     this.connectMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
     this.statementMs = options.statementTimeoutMs ?? DEFAULT_STATEMENT_TIMEOUT_MS;
     this.hooks = options.hooks ?? {};
+  }
+
+  /**
+   * For one batch: on MySQL/MariaDB its tasks on one instance share a connection (reset between
+   * them: connect-mysql.ts MysqlSession), each task still marked in sluice_history.applied by its
+   * own key; PostgreSQL connects per database, so there each task keeps its own connection.
+   */
+  session(): ChangeSession {
+    const kept = new MysqlSession();
+    return Object.assign(new SqlChangeExecutor(this.options, kept), { close: () => kept.close() });
   }
 
   apply(target: ConnectionTarget, change: ChangeRequest): Promise<ChangeOutcome> {
@@ -273,18 +287,15 @@ export class SqlChangeExecutor implements ChangeExecutor {
   // MySQL and MariaDB
 
   private async mysql(target: ConnectionTarget, work: (c: Connection) => Promise<ChangeOutcome>): Promise<ChangeOutcome> {
+    const o = {
+      connectMs: this.connectMs,
+      deadlineMs: this.connectMs + this.statementMs + 10_000,
+      timeoutMessage: `timed out after ${Math.round((this.connectMs + this.statementMs) / 1000)} s talking to ${target.host}:${target.port}`,
+      // A change may hold several statements; it is the admin's own script.
+      options: { multipleStatements: true },
+    };
     try {
-      return await withMysqlConnection(
-        target,
-        {
-          connectMs: this.connectMs,
-          deadlineMs: this.connectMs + this.statementMs + 10_000,
-          timeoutMessage: `timed out after ${Math.round((this.connectMs + this.statementMs) / 1000)} s talking to ${target.host}:${target.port}`,
-          // A change may hold several statements; it is the admin's own script.
-          options: { multipleStatements: true },
-        },
-        work,
-      );
+      return await (this.kept ? this.kept.run(target, o, work) : withMysqlConnection(target, o, work));
     } catch (e) {
       return this.failure(e, target);
     }
