@@ -1,8 +1,8 @@
 // bench/batch-change: one ALTER TABLE over N databases (default 1,000) on the local PostgreSQL,
 // end to end through Sluice's local runtime, against a plain `pg` script (the floor) and dbmate,
 // in the same run. `npm run bench:batch-change -- [--n 1000] [--rounds 3] [--warmup 1] [--concurrency 10]
-// [--plan 10000] [--plan-only] [--poll-ms 500] [--warm] [--profile] [--cpu-profile] [--no-dbmate] [--no-probe] [--json]`.
-// See BENCHMARKS.md.
+// [--plan 10000] [--plan-only] [--poll-ms 500] [--warm] [--profile] [--cpu-profile] [--no-dbmate] [--no-probe] [--json]
+// [--schema-cost]`. See BENCHMARKS.md.
 //
 //   - Setup (not timed): N databases `sluice_bb_<run>_<i>` with a table `accounts`, an instance
 //     registered and synced over HTTP, the databases moved to a project, a database group.
@@ -15,6 +15,11 @@
 //     at a time.
 //   - Sluice: POST an issue targeting the group, then GET it every `poll-ms` until every task is
 //     DONE. The project's maxParallelTasks is set to `concurrency` where the API has it.
+//   - --schema-cost: a fourth contender, Sluice without schema bookkeeping (no drift check, no
+//     catalog reads, no recorded schema), and the share (Sluice - that) / Sluice per round. Before
+//     each contender every database is synced and its drift accepted, so Sluice's tasks find the
+//     baseline they would in use (without it, the reset below is drift to Sluice: each task then
+//     also reads the full schema before its statement).
 //   - Planning: the create-issue request for `plan` tasks, against databases registered for a
 //     fake instance (items written with the repo code the sync uses; planning never connects).
 //   - While each contender runs, the load average and the CPU of work outside the benchmark, every
@@ -70,6 +75,8 @@ const PROBE = !flag('no-probe');
 const DBMATE = !flag('no-dbmate');
 /** Warm: each tool's bookkeeping table is there already (a database it changed before), empty of this change. */
 const WARM = flag('warm');
+/** Sluice against Sluice without schema bookkeeping, in the same rounds (issue 13, item 4). */
+const SCHEMA_COST = flag('schema-cost');
 const say = (line: string) => process.stderr.write(line + '\n');
 /** Setup and reset work, not timed: a few connections at a time. */
 const SETUP_CONCURRENCY = 8;
@@ -506,7 +513,7 @@ interface Result {
 }
 
 interface Contender {
-  name: 'floor' | 'dbmate' | 'sluice';
+  name: 'floor' | 'dbmate' | 'sluice' | 'sluice-no-schema';
   run(): Promise<Result>;
 }
 
@@ -635,6 +642,15 @@ async function main(): Promise<void> {
     const sluiceConcurrency = limited.status < 300 ? `${CONCURRENCY} (project maxParallelTasks)` : 'every task of the stage at once, 40 at most (no maxParallelTasks on this branch)';
     say(`  setup: instance, sync, project and group in ${((performance.now() - t0) / 1000).toFixed(1)} s; Sluice runs ${sluiceConcurrency}`);
 
+    // The reset is drift to Sluice (its last change is the baseline): sync, then accept the drift.
+    const rebaseline = async () => {
+      const op = await ok('POST', '/v1/instances/pg-bench:sync');
+      await waitForOperation((path) => ok('GET', path), op.name as string, 30 * 60_000);
+      await eachLimit(dbs, SETUP_CONCURRENCY, async (db) => {
+        const r = await call('POST', `/v1/instances/pg-bench/databases/${db}:acceptDrift`, {});
+        if (r.status >= 300 && !/not drifted/.test(r.text)) throw new Error(`acceptDrift ${db}: ${r.status} ${r.text.slice(0, 300)}`);
+      });
+    };
     const reset = async (check: boolean): Promise<number> => {
       let missing = 0;
       await eachLimit(dbs, SETUP_CONCURRENCY, async (db) => {
@@ -644,6 +660,7 @@ async function main(): Promise<void> {
         }
         await adminQuery(server, RESET, db);
       });
+      if (SCHEMA_COST) await rebaseline();
       return missing;
     };
     await reset(false);
@@ -735,7 +752,31 @@ async function main(): Promise<void> {
       },
     };
 
-    const contenders = [floor, ...(dbmateBin ? [dbmate] : []), sluice];
+    // --schema-cost: the same Sluice with its RunTask handler swapped for a runner wired without
+    // `schemas` (the runner then reads no schema and records none), for that contender's rounds only.
+    let noSchema = false;
+    if (SCHEMA_COST) {
+      const [{ taskRunner, wiredDeps }, { synthesizePipeline }] = await Promise.all([import('../../functions/workflow/run-task.js'), import('../../infra/local/pipeline.js')]);
+      const { schemas: _schemas, ...deps } = await wiredDeps();
+      const bare = taskRunner(deps);
+      const handlers = (pipeline as unknown as { handlers: Record<string, (e: unknown) => unknown> }).handlers;
+      for (const [fn, name] of Object.entries(synthesizePipeline().functions)) {
+        const full = handlers[fn];
+        if (name === 'runTask' && full) handlers[fn] = (e: unknown) => (noSchema ? bare(e as never) : full(e));
+      }
+    }
+    const sluiceNoSchema: Contender = {
+      name: 'sluice-no-schema',
+      async run() {
+        noSchema = true;
+        try {
+          return await sluice.run();
+        } finally {
+          noSchema = false;
+        }
+      },
+    };
+    const contenders = [floor, ...(dbmateBin ? [dbmate] : []), sluice, ...(SCHEMA_COST ? [sluiceNoSchema] : [])];
     const javaPid = findJava(dynamo.port);
     // The server's postmaster: the parent of a backend of ours (read while it lives).
     const probe = new pg.Client({ host: server.host, port: server.port, user: server.username, password: server.password ?? '', database: 'postgres' });
@@ -880,6 +921,11 @@ function summarize(rounds: Record<string, Result>[], planning: { ms: number; tas
     const ex = (k: string) => median(rounds.map((r) => r.sluice!.extra![k]!));
     lines.push('', `Sluice: ${f(ex('tasksPerSecond'), 1)} tasks/s (median); create-issue request ${f(ex('createMs'), 0)} ms; ${f(ex('polls'), 0)} polls of ${f(ex('pollMsEach'), 0)} ms each; ` +
       `the execution itself ended after ${f(ex('execMs') / 1000)} s (${f(median(rounds.map((r) => r.sluice!.extra!.execMs! / r.floor!.ms)))}× floor).`);
+    if (names.includes('sluice-no-schema')) {
+      const shares = rounds.map((r) => (r.sluice!.ms - r['sluice-no-schema']!.ms) / r.sluice!.ms);
+      lines.push(`Schema bookkeeping (drift check, catalog reads, recorded schema): (Sluice − Sluice without it) / Sluice = ${f(median(shares) * 100, 1)}% median ` +
+        `(${shares.map((x) => f(x * 100, 1)).join(', ')}%); target under 15%: ${median(shares) < 0.15 ? 'met' : 'missed'}.`);
+    }
     lines.push(`Targets: Sluice ≤ 1.3× floor: ${ratio('sluice') <= 1.3 ? 'met' : 'missed'} (${f(ratio('sluice'))}×)` + (names.includes('dbmate') ? `; Sluice beats dbmate: ${ratio('sluice') < ratio('dbmate') ? 'yes' : 'no'} (${f(ratio('dbmate'))}×)` : ''));
   }
   if (planning.length > 0) lines.push('', `Planning ${PLAN} tasks (create-issue request): ${f(median(planning.map((p) => p.ms)) / 1000)} s median (${planning.map((p) => f(p.ms / 1000)).join(', ')} s).`);

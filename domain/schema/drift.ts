@@ -122,10 +122,17 @@ export async function observeSchema(
  * drift) and the database is no longer drifted. `before`: the schema just before the change,
  * kept for the change history's diff when it differs. Either may be known by its checksum only
  * (the catalog fingerprint showed it is recorded already); `fingerprint`: the one read with `after`.
+ * `current`: the head as the runner read it before the change (saves reading it again: it only
+ * decides whether the snapshot is stored already, and snapshots are kept by checksum);
+ * `wasDrifted`: whether that head left the database drifted (false: the flag is not written; a
+ * flag a crash left behind its head is put right by the next sync).
  */
 export async function recordOwnChange(
   deps: DriftDeps,
-  input: { instance: string; database: string; before?: DatabaseSchema | KnownSchema; after: DatabaseSchema | KnownSchema; fingerprint?: string; time: string },
+  input: {
+    instance: string; database: string; before?: DatabaseSchema | KnownSchema; after: DatabaseSchema | KnownSchema; fingerprint?: string; time: string;
+    current?: { head: SchemaHead | undefined }; wasDrifted?: boolean;
+  },
 ): Promise<{ before?: string; after: string }> {
   const { instance, database, time } = input;
   const after = isModel(input.after) ? normalize(input.after) : undefined;
@@ -134,9 +141,9 @@ export async function recordOwnChange(
   const beforeSum = input.before && checksumOf(before ?? input.before);
   if (before && beforeSum !== afterSum) await deps.schemas.storeSnapshot(instance, database, before, beforeSum!);
   const fp = input.fingerprint ? { fingerprint: input.fingerprint } : {};
-  const current = await deps.schemas.head(instance, database);
+  const current = input.current ? input.current.head : await deps.schemas.head(instance, database);
   await deps.schemas.record(instance, database, after, { checksum: afterSum, syncTime: time, ...fp, baseline: { checksum: afterSum, time, ...fp } }, { head: current });
-  await deps.databases.setDrift(instance, database, false, time);
+  if (input.wasDrifted !== false) await deps.databases.setDrift(instance, database, false, time);
   return { ...(beforeSum ? { before: beforeSum } : {}), after: afterSum };
 }
 

@@ -26,7 +26,7 @@ import { versionOrder } from '../../domain/pipeline/versions.js';
 import { sha256 } from '../../domain/common/hash.js';
 import { databaseName } from '../../domain/common/names.js';
 import type { Project, ProjectRepo } from '../../domain/inventory/projects.js';
-import { baselineCheck, type DriftNotifier, type SchemaRepo } from '../../domain/schema/ports.js';
+import { baselineCheck, baselineOf, type DriftNotifier, type SchemaRepo } from '../../domain/schema/ports.js';
 import { describeDrift, driftSummary, observeSchema, recordOwnChange } from '../../domain/schema/drift.js';
 import { DEFAULT_STATEMENT_TIMEOUT_MS, SqlChangeExecutor } from '../shared/wiring-runner.js';
 
@@ -268,14 +268,14 @@ export function taskRunner(deps: RunTaskDeps): TaskRunnerFn {
    */
   async function perform(run: ClaimedRun, change: ChangeRequest, project?: () => Promise<Project | undefined>, executor: ChangeExecutor = deps.executor): Promise<{ outcome: ChangeOutcome; schema?: { before?: string; after: string } }> {
     const { task } = run;
-    await withSchemaCheck(task, change, project);
+    const recorded = await withSchemaCheck(task, change, project);
     let outcome = await execute(run, change, executor);
     await deps.hooks?.afterCommit?.(run, outcome);
     let schema: { before?: string; after: string } | undefined;
     if (outcome.status === 'FAILED' && outcome.drifted) outcome = await refusedForDrift(run, change, outcome.drifted);
     else if (outcome.status === 'DONE' && outcome.schema) {
       // Before the outcome is recorded: a crash in between is retried, finds its marker, and records this again.
-      schema = await recordOwnChange(driftDeps(), { instance: task.target.instance, database: change.database, ...outcome.schema, time: deps.now().toISOString() });
+      schema = await recordOwnChange(driftDeps(), { instance: task.target.instance, database: change.database, ...outcome.schema, time: deps.now().toISOString(), ...recorded });
       const expected = change.schemaCheck?.expected;
       if (expected !== undefined && schema.before !== undefined && schema.before !== expected) {
         outcome = { ...outcome, detail: `${outcome.detail}; the schema had drifted from the recorded one (${expected}), run as the project allows drifted rollouts` };
@@ -434,12 +434,15 @@ export function taskRunner(deps: RunTaskDeps): TaskRunnerFn {
 
   /**
    * A schema update reads the live schema just before it runs: the baseline to compare with (one
-   * GetItem) and whether the project lets a drifted database be changed. Data updates read no catalog.
+   * GetItem, kept for the record after the change) and whether the project lets a drifted database
+   * be changed. Data updates read no catalog.
    */
-  async function withSchemaCheck(task: StoredTask, change: ChangeRequest, projectOf?: () => Promise<Project | undefined>): Promise<void> {
-    if (task.type !== 'DATABASE_SCHEMA_UPDATE' || !deps.schemas) return;
+  async function withSchemaCheck(task: StoredTask, change: ChangeRequest, projectOf?: () => Promise<Project | undefined>) {
+    if (task.type !== 'DATABASE_SCHEMA_UPDATE' || !deps.schemas) return undefined;
     const [head, project] = await Promise.all([deps.schemas.head(task.target.instance, change.database), projectOf ? projectOf() : deps.projects?.get(task.project)]);
     change.schemaCheck = { ...(head ? baselineCheck(head) : {}), allowDrift: project?.allowDriftedRollout === true };
+    // For the record after the change: the head as read here, and whether it left the database drifted.
+    return { current: { head }, wasDrifted: head !== undefined && baselineOf(head).checksum !== head.checksum };
   }
 
   /** The drift the executor found: recorded (the database marked drifted, SCHEMA_DRIFT) and named in the task's error. */
@@ -484,21 +487,28 @@ export const statementTimeoutFrom = (env: NodeJS.ProcessEnv): number => {
 
 let wired: TaskRunnerFn | undefined;
 
+/**
+ * What the Lambda wires, from module-scope clients. Also for bench/batch-change's `--schema-cost`,
+ * which runs a second runner without `schemas` (no schema bookkeeping) in the same process to
+ * measure what it costs: not reachable from the API.
+ */
+export async function wiredDeps(): Promise<RunTaskDeps> {
+  const [{ store, deps }, { secrets }, { DynamoTaskRunStore, runnerCache }, { observeTaskRunStore }, { lateSink, emitLog }, { schemaRepo }, { driftNotifier }] = await Promise.all([
+    import('../shared/wiring.js'), import('../shared/wiring-sql.js'), import('../shared/wiring-runner.js'), import('../../domain/notify/events.js'), import('../shared/wiring-events.js'),
+    import('../shared/wiring-repos.js'), import('../shared/wiring-drift.js'),
+  ]);
+  const statementTimeoutMs = statementTimeoutFrom(process.env);
+  // The instance and its password, cached per container with a bounded lifetime (runner-cache.ts).
+  const cached = runnerCache(deps.instances, secrets);
+  return {
+    // Every run's start, outcome and failure also goes on the event bus (TASK_FAILED for webhooks).
+    store: observeTaskRunStore(new DynamoTaskRunStore(store), lateSink, emitLog), instances: cached.instances, databases: deps.databases, secrets: cached.secrets, executor: new SqlChangeExecutor({ statementTimeoutMs }), now: () => new Date(), statementTimeoutMs,
+    schemas: schemaRepo, projects: deps.projects, drift: driftNotifier,
+  };
+}
+
 /** The Lambda: module-scope clients, wired on first use. */
 export const handler = async (input: RunTaskInput | RunBatchInput): Promise<RunTaskOutput | RunBatchOutput> => {
-  if (!wired) {
-    const [{ store, deps }, { secrets }, { DynamoTaskRunStore, runnerCache }, { observeTaskRunStore }, { lateSink, emitLog }, { schemaRepo }, { driftNotifier }] = await Promise.all([
-      import('../shared/wiring.js'), import('../shared/wiring-sql.js'), import('../shared/wiring-runner.js'), import('../../domain/notify/events.js'), import('../shared/wiring-events.js'),
-      import('../shared/wiring-repos.js'), import('../shared/wiring-drift.js'),
-    ]);
-    const statementTimeoutMs = statementTimeoutFrom(process.env);
-    // The instance and its password, cached per container with a bounded lifetime (runner-cache.ts).
-    const cached = runnerCache(deps.instances, secrets);
-    wired = taskRunner({
-      // Every run's start, outcome and failure also goes on the event bus (TASK_FAILED for webhooks).
-      store: observeTaskRunStore(new DynamoTaskRunStore(store), lateSink, emitLog), instances: cached.instances, databases: deps.databases, secrets: cached.secrets, executor: new SqlChangeExecutor({ statementTimeoutMs }), now: () => new Date(), statementTimeoutMs,
-      schemas: schemaRepo, projects: deps.projects, drift: driftNotifier,
-    });
-  }
+  wired ??= taskRunner(await wiredDeps());
   return wired(input);
 };

@@ -167,6 +167,35 @@ describe('observeSchema', () => {
     expect(await schemas.snapshot('pg', 'hr', schemaChecksum(base))).toBeDefined();
     expect((await databases.get('pg', 'hr'))!.drifted).toBe(false);
   });
+
+  it('with the head the runner read before its change: the head is not read again, and the drift flag is written only when that head was drifted', async () => {
+    // Arrange
+    const { deps, schemas, databases, observe } = ports();
+    const base = pgSchema([staff()]);
+    const after = pgSchema([staff(), { ...staff(), name: 'teams' }]);
+    await observe(base, T1);
+    let headReads = 0;
+    const head = schemas.head;
+    schemas.head = (instance, database) => (headReads++, head(instance, database));
+    const clean = await head('pg', 'hr');
+    let flagWrites = 0;
+    const setDrift = databases.setDrift.bind(databases);
+    databases.setDrift = (...a) => (flagWrites++, setDrift(...a));
+
+    // Act: a change on a database that was not drifted, then one on a database a sync found drifted
+    await recordOwnChange(deps, { instance: 'pg', database: 'hr', after, time: T2, current: { head: clean }, wasDrifted: false });
+    const cleanWrites = flagWrites;
+    await observe(pgSchema([]));
+    const drifted = await head('pg', 'hr');
+    await recordOwnChange(deps, { instance: 'pg', database: 'hr', after: base, time: T2, current: { head: drifted }, wasDrifted: true });
+
+    // Assess
+    expect(headReads).toBe(1); // the sync's own (observe), none by recordOwnChange
+    expect(cleanWrites).toBe(0); // no conditional write bound to fail
+    expect(await schemas.head('pg', 'hr')).toMatchObject({ checksum: schemaChecksum(base), baseline: { checksum: schemaChecksum(base) } });
+    expect(await schemas.snapshot('pg', 'hr', schemaChecksum(after))).toBeDefined();
+    expect((await databases.get('pg', 'hr'))!.drifted).toBe(false);
+  });
 });
 
 describe('scheduledSync', () => {

@@ -130,7 +130,7 @@ export async function pgApplyWithBackup(exec: SqlChangeExecutor, c: pg.Client, c
   const planned = await plan('POSTGRES', change, pgBackupCatalog(pgQuery(c)));
   if (!planned.ok) throw new Failed(refusalDetail(planned));
   await pgBackupSchema(c);
-  const marked = await exec.pgBegin(c, change);
+  const { marker: marked } = await exec.pgBegin(c, change);
   try {
     if (marked.rowCount === 0) {
       await c.query('ROLLBACK');

@@ -7,9 +7,9 @@
 // before and written after the statement; the crash window between the two is written down.
 // A schema update (change.schemaCheck) also reads the catalog on the same connection just before
 // the statement (after the marker check, so a change an earlier attempt applied is never taken
-// for drift; on PostgreSQL inside the change's transaction) and just after it: the catalog
-// fingerprint first (one query), the full model only when the fingerprint does not show it is a
-// schema already known (domain/pipeline/schema-check.ts).
+// for drift; on PostgreSQL inside the change's transaction, in the marker's own message) and just
+// after it: the catalog fingerprint first (one query), the full model only when the fingerprint
+// does not show it is a schema already known (domain/pipeline/schema-check.ts).
 import type { Connection, ResultSetHeader } from 'mysql2/promise';
 import { pgClient } from './connect-pg.js';
 import { MysqlSession, withMysqlConnection } from './connect-mysql.js';
@@ -109,11 +109,19 @@ export class SqlChangeExecutor implements ChangeExecutor {
     return { status: 'FAILED', error: describeFailure(e, target, this.connectMs, this.statementMs) };
   }
 
-  /** The catalog readers load on the first schema update, not with the executor. */
-  private pgCatalog(c: pg.Client): CatalogReads {
+  /**
+   * The catalog readers load on the first schema update, not with the executor. `read`: a
+   * fingerprint read already (sent with the marker), the answer to the first fingerprint asked.
+   */
+  private pgCatalog(c: pg.Client, read?: string): CatalogReads {
     const reader = () => import('./schema-postgres.js');
+    let first = read;
     return {
-      fingerprint: async () => (await reader()).postgresFingerprint(c),
+      fingerprint: async () => {
+        const known = first;
+        first = undefined;
+        return known ?? (await reader()).postgresFingerprint(c);
+      },
       model: async () => (await reader()).readPostgresSchema(c),
     };
   }
@@ -163,22 +171,24 @@ export class SqlChangeExecutor implements ChangeExecutor {
 
   /**
    * One message opens the change: the marker table made if missing, BEGIN, the marker (our own
-   * values, as literals). PostgreSQL runs the statements before BEGIN in the transaction it opens,
-   * so on a fresh database the marker table commits with the first change: one round trip and one
-   * commit. Two runners making the table at once collide on the catalog: the loser rolls back and
-   * sends the message again.
+   * values, as literals), and `then` (a query of ours, in the transaction after the marker: a
+   * schema update's catalog fingerprint). PostgreSQL runs the statements before BEGIN in the
+   * transaction it opens, so on a fresh database the marker table commits with the first change:
+   * one round trip and one commit. Two runners making the table at once collide on the catalog:
+   * the loser rolls back and sends the message again.
    */
-  async pgBegin(c: pg.Client, change: ChangeRequest): Promise<pg.QueryResult> {
+  async pgBegin(c: pg.Client, change: ChangeRequest, then?: string): Promise<{ marker: pg.QueryResult; then?: pg.QueryResult }> {
     if (!Number.isInteger(change.attempt)) throw new Failed(`attempt ${String(change.attempt)} is not an integer`);
     const message = [
       ...PG_HISTORY_DDL,
       'BEGIN',
       `INSERT INTO ${HISTORY}.applied (task_key, attempt, checksum) VALUES (${c.escapeLiteral(change.taskKey)}, ${change.attempt}, ${c.escapeLiteral(change.checksum)}) ON CONFLICT (task_key) DO NOTHING RETURNING task_key`,
+      ...(then ? [then] : []),
     ].join(';\n');
     for (let attempt = 1; ; attempt++) {
       try {
         const out = (await c.query(message)) as unknown as pg.QueryResult[];
-        return out[out.length - 1]!;
+        return then ? { marker: out[out.length - 2]!, then: out[out.length - 1]! } : { marker: out[out.length - 1]! };
       } catch (e) {
         await c.query('ROLLBACK').catch(() => undefined);
         if (attempt >= 3 || !CATALOG_RACE.includes(codeOf(e))) throw e;
@@ -191,8 +201,10 @@ export class SqlChangeExecutor implements ChangeExecutor {
     const segments = await segmentsOf(c, change.statement);
     if (segments) return this.pgApplyInSegments(c, change, segments);
     // The marker first: a second copy of this task blocks here until the first ends, then
-    // finds its marker (committed) or takes over (rolled back).
-    const marked = await this.pgBegin(c, change);
+    // finds its marker (committed) or takes over (rolled back). A schema update's drift check
+    // starts in the same message: the fingerprint, read after the marker.
+    const reader = change.schemaCheck ? await import('./schema-postgres.js') : undefined;
+    const { marker: marked, then: fingerprinted } = await this.pgBegin(c, change, reader?.FINGERPRINT_SQL);
     try {
       if (marked.rowCount === 0) {
         await c.query('ROLLBACK');
@@ -202,7 +214,7 @@ export class SqlChangeExecutor implements ChangeExecutor {
       }
       let before: SchemaBefore | undefined;
       if (change.schemaCheck) {
-        const checked = await checkBefore(this.pgCatalog(c), change.schemaCheck);
+        const checked = await checkBefore(this.pgCatalog(c, fingerprinted && reader!.fingerprintOf(fingerprinted)), change.schemaCheck);
         if ('refused' in checked) {
           await c.query('ROLLBACK');
           return checked.refused;
