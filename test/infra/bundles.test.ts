@@ -165,4 +165,25 @@ describe('SluiceFunction', () => {
     expect(files.filter((f) => f.endsWith('.mjs')).length).toBeGreaterThan(1);
     expect(existsSync(join(assetPath, 'meta.json'))).toBe(false);
   }, 120_000);
+
+  it('deploys each function its own bundle: two functions in one stack get two assets, each with its own handler', async () => {
+    // Prepare: two functions of one app, bundled as `cdk synth` does
+    const app = new App({ outdir: join(dir, 'cdk.out-two') });
+    const stack = new Stack(app, 'TwoStack');
+    const fns = (['meta', 'backupCleanup'] as const).map(
+      (name) => new SluiceFunction(stack, name, { entry: HANDLER_ENTRIES[name], description: name, logRetention: RetentionDays.ONE_DAY, files: BUNDLED_FILES[name] ?? [] }),
+    );
+
+    // Act
+    const template = app.synth().getStackByName('TwoStack').template as { Resources: Record<string, { Properties: { Code?: { S3Key?: string } } }> };
+    const keys = fns.map((fn) => template.Resources[stack.getLogicalId(fn.fn.node.defaultChild as CfnFunction)]!.Properties.Code!.S3Key!);
+    // The handler's own exports (`$n_x` are the folded chunks' bindings, re-exported for lazy chunks)
+    const exported = await Promise.all(
+      keys.map(async (key) => Object.keys(await import(join(app.outdir, `asset.${key.replace(/\.zip$/, '')}`, 'index.mjs'))).filter((k) => !k.startsWith('$')).sort()),
+    );
+
+    // Assess: meta exports its notFound handler too; backupCleanup its handler and the cleanup it runs
+    expect(new Set(keys).size).toBe(2);
+    expect(exported).toEqual([['handler', 'notFound'], ['handler', 'runBackupCleanup']]);
+  }, 120_000);
 });
