@@ -67,7 +67,7 @@ export function bundleFunction(projectRoot: string, entry: string, outDir: strin
   mkdirSync(outDir, { recursive: true });
   const options = esbuildOptions(projectRoot, entry, outDir);
   const split = buildSync({ ...options, external: [...(options.external ?? []), ...external] });
-  const metafile = foldStaticChunks(projectRoot, split.metafile);
+  const metafile = foldStaticChunks(projectRoot, split.metafile, external);
   for (const f of files) copyFileSync(join(projectRoot, 'node_modules', f), join(outDir, basename(f)));
   return metafile;
 }
@@ -86,7 +86,7 @@ export function bundleFunction(projectRoot: string, entry: string, outDir: strin
  * Returns the metafile rewritten to match: index.mjs holds the inputs of everything folded into
  * it (with the byte counts of the split build), and imports only lazy chunks and builtins.
  */
-function foldStaticChunks(projectRoot: string, metafile: Metafile): Metafile {
+function foldStaticChunks(projectRoot: string, metafile: Metafile, external: readonly string[]): Metafile {
   const [entry, ...folded] = initialOutputs(metafile);
   if (!entry || folded.length === 0) return metafile;
   const inEntry = new Set([entry, ...folded]);
@@ -110,7 +110,8 @@ function foldStaticChunks(projectRoot: string, metafile: Metafile): Metafile {
     minify: BUNDLING.minify,
     legalComments: BUNDLING.legalComments,
     // Every folded file already starts with the createRequire banner (one per module scope).
-    external: rest.map((o) => resolve(projectRoot, o)),
+    // Packages the split build left external stay so.
+    external: [...rest.map((o) => resolve(projectRoot, o)), ...external],
     outfile: resolve(projectRoot, entry),
     allowOverwrite: true,
     write: false,
