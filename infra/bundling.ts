@@ -1,7 +1,7 @@
 // How every Lambda handler is bundled: CDK (infra/lib/function.ts) and bench/cold-start both call
 // bundleFunction, so the benchmark measures exactly what is deployed.
-import { copyFileSync, mkdirSync, rmSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { copyFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import { buildSync, type BuildOptions, type Metafile } from 'esbuild';
 import { POSTGRES_PARSER_WASM } from '../domain/review/parse.js';
 
@@ -24,8 +24,9 @@ export const BUNDLING = {
   legalComments: 'none',
   // Code behind a dynamic import() goes to its own chunk beside index.mjs, loaded on first use: a
   // cold start evaluates only what the entry imports statically (a PostgreSQL task never loads
-  // mysql2, a gate never loads CEL or a SQL grammar). Chunks sit in the same folder as index.mjs,
-  // where the PostgreSQL parser looks for its WebAssembly (its import.meta.url).
+  // mysql2, a gate never loads CEL or a SQL grammar). The chunks the entry imports statically are
+  // then folded into index.mjs (foldStaticChunks), so a cold start reads one file. Chunks sit in the
+  // same folder as index.mjs, where the PostgreSQL parser looks for its WebAssembly (import.meta.url).
   splitting: true,
   entryNames: 'index',
   chunkNames: '[name]-[hash]',
@@ -59,13 +60,85 @@ export const esbuildOptions = (projectRoot: string, entry: string, outDir: strin
 /**
  * Bundles one handler into an empty `outDir` (index.mjs and its chunks) and copies `files` (module
  * paths under node_modules, BUNDLED_FILES) beside it. Synchronous, as CDK's local bundling must be.
+ * `external` is for benchmarks that compare a package left out of the bundle; CDK passes none.
  */
-export function bundleFunction(projectRoot: string, entry: string, outDir: string, files: readonly string[] = []): Metafile {
+export function bundleFunction(projectRoot: string, entry: string, outDir: string, files: readonly string[] = [], external: readonly string[] = []): Metafile {
   rmSync(outDir, { recursive: true, force: true });
   mkdirSync(outDir, { recursive: true });
-  const result = buildSync(esbuildOptions(projectRoot, entry, outDir));
+  const options = esbuildOptions(projectRoot, entry, outDir);
+  const split = buildSync({ ...options, external: [...(options.external ?? []), ...external] });
+  const metafile = foldStaticChunks(projectRoot, split.metafile, external);
   for (const f of files) copyFileSync(join(projectRoot, 'node_modules', f), join(outDir, basename(f)));
-  return result.metafile;
+  return metafile;
+}
+
+/**
+ * Folds the chunks index.mjs imports statically into index.mjs, so that a cold start reads, parses
+ * and links one file instead of one per shared chunk (esbuild has no option to put shared code in
+ * the entry: with splitting it always makes shared chunks). A second esbuild pass bundles the
+ * split output itself, from index.mjs, with every chunk loaded on first use left external (the
+ * `import()`s keep their paths: same folder). A folded chunk that a lazy chunk still imports
+ * becomes a one-line module re-exporting its bindings from index.mjs, so every module keeps one
+ * instance (one zod registry, one error class for `instanceof`). Consequence: an entry must not
+ * await a lazy chunk at module scope (that chunk would wait for index.mjs to finish evaluating);
+ * no handler does, they load lazy code inside a call.
+ *
+ * Returns the metafile rewritten to match: index.mjs holds the inputs of everything folded into
+ * it (with the byte counts of the split build), and imports only lazy chunks and builtins.
+ */
+function foldStaticChunks(projectRoot: string, metafile: Metafile, external: readonly string[]): Metafile {
+  const [entry, ...folded] = initialOutputs(metafile);
+  if (!entry || folded.length === 0) return metafile;
+  const inEntry = new Set([entry, ...folded]);
+  const rest = Object.keys(metafile.outputs).filter((o) => !inEntry.has(o));
+  // Folded chunks still imported by a lazy chunk (or a chunk shared by lazy chunks only) stay as facades.
+  const facades = folded.filter((f) => rest.some((o) => metafile.outputs[o]!.imports.some((i) => i.path === f)));
+  const alias = (chunk: number, name: string): string => `$${chunk}_${name}`;
+  const file = (o: string): string => JSON.stringify(`./${basename(o)}`);
+  const entryExports = metafile.outputs[entry]!.exports;
+  const source = [
+    `export { ${entryExports.join(', ')} } from ${file(entry)};`,
+    ...facades.map((f, n) => `export { ${metafile.outputs[f]!.exports.map((x) => `${x} as ${alias(n, x)}`).join(', ')} } from ${file(f)};`),
+  ].join('\n');
+  const outDir = dirname(resolve(projectRoot, entry));
+  const merged = buildSync({
+    stdin: { contents: source, resolveDir: outDir, sourcefile: 'fold.mjs', loader: 'js' },
+    bundle: true,
+    format: BUNDLING.format,
+    platform: BUNDLING.platform,
+    target: BUNDLING.target,
+    minify: BUNDLING.minify,
+    legalComments: BUNDLING.legalComments,
+    // Every folded file already starts with the createRequire banner (one per module scope).
+    // Packages the split build left external stay so.
+    external: [...rest.map((o) => resolve(projectRoot, o)), ...external],
+    outfile: resolve(projectRoot, entry),
+    allowOverwrite: true,
+    write: false,
+    logLevel: 'silent',
+  });
+  const code = merged.outputFiles[0]!.contents;
+  writeFileSync(resolve(projectRoot, entry), code);
+
+  const outputs: Metafile['outputs'] = {};
+  const inputs: Metafile['outputs'][string]['inputs'] = {};
+  const imports = new Map<string, Metafile['outputs'][string]['imports'][number]>();
+  for (const o of [entry, ...folded]) {
+    for (const [path, { bytesInOutput }] of Object.entries(metafile.outputs[o]!.inputs)) {
+      inputs[path] = { bytesInOutput: (inputs[path]?.bytesInOutput ?? 0) + bytesInOutput };
+    }
+    for (const i of metafile.outputs[o]!.imports) if (!inEntry.has(i.path)) imports.set(`${i.kind} ${i.path}`, i);
+  }
+  const exports = [...entryExports, ...facades.flatMap((f, n) => metafile.outputs[f]!.exports.map((x) => alias(n, x)))];
+  outputs[entry] = { ...metafile.outputs[entry]!, bytes: code.length, inputs, imports: [...imports.values()], exports };
+  facades.forEach((f, n) => {
+    const facade = `export{${metafile.outputs[f]!.exports.map((x) => `${alias(n, x)} as ${x}`).join(',')}}from${file(entry)};\n`;
+    writeFileSync(resolve(projectRoot, f), facade);
+    outputs[f] = { bytes: Buffer.byteLength(facade), inputs: {}, imports: [{ path: entry, kind: 'import-statement' }], exports: metafile.outputs[f]!.exports };
+  });
+  for (const f of folded) if (!facades.includes(f)) rmSync(resolve(projectRoot, f));
+  for (const o of rest) outputs[o] = metafile.outputs[o]!;
+  return { inputs: metafile.inputs, outputs };
 }
 
 /**

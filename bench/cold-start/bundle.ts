@@ -1,8 +1,8 @@
 // Builds one entry with the deployed bundling options (infra/bundling.ts) and reads its metafile.
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { build, type Metafile } from 'esbuild';
-import { esbuildOptions, initialOutputs } from '../../infra/bundling.js';
+import type { Metafile } from 'esbuild';
+import { bundleFunction, initialOutputs } from '../../infra/bundling.js';
 
 export interface Bundle {
   name: string;
@@ -22,24 +22,20 @@ export interface PackageBytes {
 }
 
 /**
- * Builds one entry with the deployed options (infra/bundling.ts, as CDK runs them) into `outDir`:
- * index.mjs and its chunks, and meta.json (esbuild's metafile).
+ * Builds one entry as CDK does (bundleFunction, infra/bundling.ts) into `outDir`: index.mjs and the
+ * chunks loaded on first use, and meta.json (the metafile).
  */
 export async function buildBundle(root: string, name: string, entry: string, outDir: string, external: string[] = []): Promise<Bundle> {
-  rmSync(outDir, { recursive: true, force: true });
-  mkdirSync(outDir, { recursive: true });
-  const options = esbuildOptions(root, entry, outDir);
-  const result = await build({ ...options, external: [...(options.external ?? []), ...external] });
-  for (const w of result.warnings) process.stderr.write(`esbuild warning (${name}): ${w.text}\n`);
-  writeFileSync(join(outDir, 'meta.json'), JSON.stringify(result.metafile));
-  const size = (outputs: string[]) => outputs.reduce((n, o) => n + result.metafile.outputs[o]!.bytes, 0);
+  const metafile = bundleFunction(root, entry, outDir, [], external);
+  writeFileSync(join(outDir, 'meta.json'), JSON.stringify(metafile));
+  const size = (outputs: string[]) => outputs.reduce((n, o) => n + metafile.outputs[o]!.bytes, 0);
   return {
     name,
     entry,
     file: join(outDir, 'index.mjs'),
-    metafile: result.metafile,
-    initialBytes: size(initialOutputs(result.metafile)),
-    totalBytes: size(Object.keys(result.metafile.outputs)),
+    metafile,
+    initialBytes: size(initialOutputs(metafile)),
+    totalBytes: size(Object.keys(metafile.outputs)),
   };
 }
 

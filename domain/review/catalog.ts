@@ -16,10 +16,14 @@ type AnyRule = Rule<never>;
 const asAny = (r: object): AnyRule => r as AnyRule;
 
 /** Every rule, by family, in a stable order. */
-export const RULES: readonly AnyRule[] = [statement, table, column, index, naming, schema, engine].flatMap((family) => Object.values(family).filter((v) => typeof v === 'object' && v !== null && 'defaultLevel' in v && 'check' in v).map(asAny));
+let rules: readonly AnyRule[] | undefined;
+// Built on first use: a function that imports this module for its types or constants (ChecksResult
+// and ChecksGate, through the plan checks) carries and evaluates none of the rules.
+const allRules = (): readonly AnyRule[] =>
+  (rules ??= [statement, table, column, index, naming, schema, engine].flatMap((family) => Object.values(family).filter((v) => typeof v === 'object' && v !== null && 'defaultLevel' in v && 'check' in v).map(asAny)));
 
-const BY_TYPE = new Map(RULES.map((r) => [r.type, r]));
-export const ruleOf = (type: string): AnyRule | undefined => BY_TYPE.get(type);
+let byType: Map<string, AnyRule> | undefined;
+export const ruleOf = (type: string): AnyRule | undefined => (byType ??= new Map(allRules().map((r) => [r.type, r]))).get(type);
 /** Whether a rule reads the target's synced schema (needs it, or judges more with it). */
 export const readsSchema = (type: string): boolean => ruleOf(type)?.schema !== undefined;
 
@@ -52,7 +56,7 @@ let catalog: CatalogEntry[] | undefined;
 
 /** The catalog as the API shows it. */
 export function reviewRuleCatalog(): CatalogEntry[] {
-  catalog ??= RULES.map((r) => {
+  catalog ??= allRules().map((r) => {
     const entry: CatalogEntry = { type: r.type, title: r.title, description: r.description, engines: [...r.engines], defaultLevel: r.defaultLevel };
     if (r.payload) entry.payloadSchema = z.toJSONSchema(r.payload, { io: 'input' }) as Record<string, unknown>;
     return entry;

@@ -99,7 +99,11 @@ export interface Rule<P = undefined> {
   check(ctx: RuleContext<P>): void;
 }
 
-/** A rule definition with its payload type checked against its schema. */
+/**
+ * A rule definition with its payload type checked against its schema. Each call is marked
+ * pure (the `@__PURE__` annotation), so a bundle that reads no rule (ChecksResult, ChecksGate)
+ * drops them all (esbuild does not honour `@__NO_SIDE_EFFECTS__` across modules, evanw/esbuild#4369).
+ */
 export const rule = <P = undefined>(r: Rule<P>): Rule<P> => r;
 
 // ---- helpers rules share ---------------------------------------------------------------------

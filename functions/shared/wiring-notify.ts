@@ -19,12 +19,14 @@ export const allowLoopback = (): boolean => process.env.SLUICE_OUTBOUND_ALLOW_LO
 export const resolveHost = async (host: string): Promise<string[]> => (await lookup(host, { all: true })).map((a) => a.address);
 export const outboundPolicy = async (): Promise<OutboundPolicy> => ({ allowLoopback: allowLoopback(), allowlist: (await deps.workspace.get())?.outboundAllowlist ?? [] });
 
-export const webhookRepo = new DynamoWebhookRepo(store);
+// Marked pure, as in wiring-repos.ts: a function that imports this module for the outbound policy
+// (vcs, hooks) carries neither repository.
+export const webhookRepo = /* @__PURE__ */ new DynamoWebhookRepo(store);
 export const webhookDeps = (): WebhookDeps => ({ ...deps, webhooks: webhookRepo, secrets: secretStoreFrom(process.env), outbound: { allowLoopback: allowLoopback(), resolve: resolveHost } });
 
 export { deliveryQueue, emitLog, eventSink, lateSink, setNotifyTransport } from './wiring-events.js';
 
-const issueReader = new DynamoIssueRepo(store);
+const issueReader = /* @__PURE__ */ new DynamoIssueRepo(store);
 /** The console or API base URL links point at. */
 const linkBase = (): string => process.env.SLUICE_CONSOLE_URL || process.env.SLUICE_API_URL || 'http://localhost:8080';
 

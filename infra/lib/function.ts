@@ -42,6 +42,10 @@ export class SluiceFunction extends Construct {
       // The hash of the bundle, not of the repository (which holds node_modules).
       assetHashType: AssetHashType.OUTPUT,
       bundling: {
+        // What is bundled, in the options CDK keys its staged-asset cache by (source path and
+        // bundling options, JSON: tryBundle, a function, is not in it). Without it every function
+        // of an app deployed the first function's bundle (test/infra/bundles.test.ts).
+        environment: { SLUICE_ENTRY: props.entry, SLUICE_FILES: (props.files ?? []).join(',') },
         // Never used: local bundling always succeeds or throws, so synth works offline without Docker.
         image: DockerImage.fromRegistry('public.ecr.aws/docker/library/node:22-alpine'),
         local: {

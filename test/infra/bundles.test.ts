@@ -1,10 +1,10 @@
 // Every function's bundle as CDK deploys it (bundleFunction, infra/bundling.ts): what its cold start
-// loads (index.mjs and the chunks it imports statically) stays under 400 KB and holds none of the
-// heavy libraries (SQL drivers, CEL, SQL grammars, rarely used AWS clients): those sit in chunks
-// loaded on first use. The bundles
-// are then imported by a plain `node`, and a lazy chunk (mysql2) is loaded and used, as on Lambda.
+// loads (index.mjs, into which the statically imported chunks are folded) stays under 400 KB and
+// holds none of the heavy libraries (SQL drivers, CEL, SQL grammars, rarely used AWS clients):
+// those sit in chunks loaded on first use. Each index.mjs is then imported alone by a plain `node`,
+// and a lazy chunk (mysql2) is loaded and used, as on Lambda.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Metafile } from 'esbuild';
@@ -95,10 +95,18 @@ describe('each function bundle', () => {
     for (const lazy of ON_FIRST_USE[name] ?? []) expect(b.anywhere, `${name} still holds ${lazy} in a chunk`).toContain(lazy);
   }, 120_000);
 
-  it('imports in a plain node, as Lambda loads it (module-scope init included)', () => {
-    // Act: every bundle built above, each imported by a fresh process
+  it('imports in a plain node from its index.mjs alone, as Lambda loads it (module-scope init included): a cold start reads one file', () => {
+    // Prepare: each bundle's index.mjs copied without its chunks, which only a first use may load
+    const alone = (name: Name): string => {
+      const only = join(dir, 'alone', name);
+      mkdirSync(only, { recursive: true });
+      copyFileSync(join(build(name).outDir, 'index.mjs'), join(only, 'index.mjs'));
+      return join(only, 'index.mjs');
+    };
+
+    // Act: each imported by a fresh process
     const failures = NAMES.map((name) => {
-      const r = spawnSync(process.execPath, ['--input-type=module', '-e', `await import(${JSON.stringify(join(build(name).outDir, 'index.mjs'))});`], {
+      const r = spawnSync(process.execPath, ['--input-type=module', '-e', `await import(${JSON.stringify(alone(name))});`], {
         encoding: 'utf8',
         env: { PATH: process.env.PATH, TABLE_NAME: 'bundles-test', AWS_REGION: 'us-east-1', LOG_LEVEL: 'silent', AWS_ACCESS_KEY_ID: 'x', AWS_SECRET_ACCESS_KEY: 'x' },
       });
@@ -118,13 +126,13 @@ describe('a chunk loaded on first use', () => {
       entry,
       `import { withMysqlConnection } from ${JSON.stringify(join(PROJECT_ROOT, 'functions/adapters/sql/connect-mysql.ts'))};\n` +
         `const target = { engine: 'MYSQL', host: '127.0.0.1', port: 1, username: 'u' };\n` +
-        `try { await withMysqlConnection(target, { connectMs: 2000, deadlineMs: 5000, timeoutMessage: 'timeout' }, async () => 'connected'); } catch (e) { console.log(e.code ?? e.message); }\n`,
+        `export const handler = async () => { try { await withMysqlConnection(target, { connectMs: 2000, deadlineMs: 5000, timeoutMessage: 'timeout' }, async () => 'connected'); } catch (e) { console.log(e.code ?? e.message); } };\n`,
     );
     const outDir = join(dir, 'mysql');
     const metafile = bundleFunction(PROJECT_ROOT, entry, outDir);
 
-    // Act
-    const r = spawnSync(process.execPath, [join(outDir, 'index.mjs')], { encoding: 'utf8' });
+    // Act: the handler runs once index.mjs is evaluated, as on Lambda
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', `await (await import(${JSON.stringify(join(outDir, 'index.mjs'))})).handler();`], { encoding: 'utf8' });
 
     // Assess
     expect(heavyIn(metafile, initialOutputs(metafile))).toEqual([]);
@@ -156,5 +164,26 @@ describe('SluiceFunction', () => {
     expect(files).toContain('libpg-query.wasm');
     expect(files.filter((f) => f.endsWith('.mjs')).length).toBeGreaterThan(1);
     expect(existsSync(join(assetPath, 'meta.json'))).toBe(false);
+  }, 120_000);
+
+  it('deploys each function its own bundle: two functions in one stack get two assets, each with its own handler', async () => {
+    // Prepare: two functions of one app, bundled as `cdk synth` does
+    const app = new App({ outdir: join(dir, 'cdk.out-two') });
+    const stack = new Stack(app, 'TwoStack');
+    const fns = (['meta', 'backupCleanup'] as const).map(
+      (name) => new SluiceFunction(stack, name, { entry: HANDLER_ENTRIES[name], description: name, logRetention: RetentionDays.ONE_DAY, files: BUNDLED_FILES[name] ?? [] }),
+    );
+
+    // Act
+    const template = app.synth().getStackByName('TwoStack').template as { Resources: Record<string, { Properties: { Code?: { S3Key?: string } } }> };
+    const keys = fns.map((fn) => template.Resources[stack.getLogicalId(fn.fn.node.defaultChild as CfnFunction)]!.Properties.Code!.S3Key!);
+    // The handler's own exports (`$n_x` are the folded chunks' bindings, re-exported for lazy chunks)
+    const exported = await Promise.all(
+      keys.map(async (key) => Object.keys(await import(join(app.outdir, `asset.${key.replace(/\.zip$/, '')}`, 'index.mjs'))).filter((k) => !k.startsWith('$')).sort()),
+    );
+
+    // Assess: meta exports its notFound handler too; backupCleanup its handler and the cleanup it runs
+    expect(new Set(keys).size).toBe(2);
+    expect(exported).toEqual([['handler', 'notFound'], ['handler', 'runBackupCleanup']]);
   }, 120_000);
 });

@@ -4,7 +4,7 @@ import { lazySchema } from '../../common/lazy.js';
 import type { ColumnDef, ObjectName, ParsedStatement } from '../model.js';
 import { actions, BOTH, columnOf, definedColumns, display, PG, rule, tableAt, type RuleContext, withFacts } from '../rule.js';
 
-export const required = rule({
+export const required = /* @__PURE__ */ rule({
   type: 'column.required',
   title: 'Required columns',
   description: 'Every new table has the columns named in `columns` (by default id, created_at, updated_at), and none of them is dropped or renamed away.',
@@ -33,7 +33,7 @@ export const required = rule({
 const inTablePk = (constraints: { kind: string; columns: string[] }[], c: ColumnDef) =>
   constraints.some((k) => k.kind === 'PRIMARY_KEY' && k.columns.some((n) => n.toLowerCase() === c.name.toLowerCase()));
 
-export const setDefaultForNotNull = rule({
+export const setDefaultForNotNull = /* @__PURE__ */ rule({
   type: 'column.set-default-for-not-null',
   title: 'NOT NULL columns have a DEFAULT',
   description: 'A NOT NULL column without a DEFAULT makes every INSERT that leaves it out fail, and old application versions do leave it out. Primary key, serial, identity, AUTO_INCREMENT and generated columns are exempt.',
@@ -78,7 +78,7 @@ export function* typeChanges(ctx: RuleContext<unknown>) {
   }
 }
 
-export const disallowChangeType = rule({
+export const disallowChangeType = /* @__PURE__ */ rule({
   type: 'column.disallow-change-type',
   title: 'Disallow changing a column type',
   description: 'Changing a column\'s type usually rewrites the table under a lock that blocks reads and writes, and may fail on or silently change existing values. On MySQL, MODIFY and CHANGE restate the type: with the synced schema only a different type is reported, without it every MODIFY and CHANGE is.',
@@ -92,7 +92,7 @@ export const disallowChangeType = rule({
   },
 });
 
-export const noNull = rule({
+export const noNull = /* @__PURE__ */ rule({
   type: 'column.no-null',
   title: 'Columns are NOT NULL',
   description: 'Nullable columns bring three-valued logic into every query that reads them; new columns are declared NOT NULL (primary key columns are NOT NULL anyway).',
@@ -107,7 +107,7 @@ export const noNull = rule({
   },
 });
 
-export const typeDisallowList = rule({
+export const typeDisallowList = /* @__PURE__ */ rule({
   type: 'column.type-disallow-list',
   title: 'Disallowed column types',
   description: 'New and changed columns do not use the types in `types` (base names, case-insensitive, e.g. `json`, `money`, `char`, `float`).',
@@ -125,7 +125,7 @@ export const typeDisallowList = rule({
   },
 });
 
-export const disallowDropNotNull = rule({
+export const disallowDropNotNull = /* @__PURE__ */ rule({
   type: 'column.disallow-drop-not-null',
   title: 'Disallow dropping NOT NULL',
   description: 'ALTER COLUMN … DROP NOT NULL lets NULL into a column that code reading it assumes is never NULL.',
@@ -136,7 +136,7 @@ export const disallowDropNotNull = rule({
   },
 });
 
-export const preferTimestamptz = rule({
+export const preferTimestamptz = /* @__PURE__ */ rule({
   type: 'column.prefer-timestamptz',
   title: 'Prefer timestamptz to timestamp',
   description: '`timestamp` (without time zone) stores a wall-clock time with no zone: values shift meaning when a server or session time zone differs. Use `timestamptz`.',
@@ -160,7 +160,7 @@ function* alteredKnownTables(ctx: RuleContext<unknown>) {
   }
 }
 
-export const noDuplicate = rule({
+export const noDuplicate = /* @__PURE__ */ rule({
   type: 'column.no-duplicate',
   title: 'Do not add a column that exists',
   description: 'ADD COLUMN (without IF NOT EXISTS) of a column the table already has, in the synced schema or after an earlier statement of the script, and renaming a column (RENAME COLUMN, MySQL CHANGE) onto such a name: the server refuses it. Needs the synced schema.',
@@ -185,7 +185,7 @@ export const noDuplicate = rule({
   },
 });
 
-export const mustExist = rule({
+export const mustExist = /* @__PURE__ */ rule({
   type: 'column.must-exist',
   title: 'Columns named must exist',
   description: 'A column that ALTER TABLE drops (without IF EXISTS), renames, retypes, redefines (MySQL MODIFY/CHANGE) or changes the NOT NULL or DEFAULT of, that an INSERT lists, that an UPDATE sets or an UPDATE or DELETE filters on, or (PostgreSQL) that an index or constraint is made on, and that its table does not have, in the synced schema or after an earlier statement of the script: the statement would fail. UPDATE and DELETE are judged only when every column reference surely belongs to their one table (no join, FROM/USING, subquery or CTE). Needs the synced schema.',

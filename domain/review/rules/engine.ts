@@ -1,7 +1,7 @@
 // Engine rules: storage engine choices.
 import { actions, display, rule, withFacts } from '../rule.js';
 
-export const useInnodb = rule({
+export const useInnodb = /* @__PURE__ */ rule({
   type: 'engine.mysql.use-innodb',
   title: 'Require InnoDB',
   description: 'InnoDB is the MySQL storage engine with transactions, row locks and crash recovery; other engines (MyISAM, MEMORY, CSV…) lose data on a crash or cannot be rolled back. Reported for CREATE TABLE … ENGINE=, ALTER TABLE … ENGINE= and SET default_storage_engine.',

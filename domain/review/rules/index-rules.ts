@@ -4,7 +4,7 @@ import { lazySchema } from '../../common/lazy.js';
 import type { IndexDef, ObjectName, ParsedStatement } from '../model.js';
 import { actions, BOTH, display, PG, rule, withFacts } from '../rule.js';
 
-export const createConcurrently = rule({
+export const createConcurrently = /* @__PURE__ */ rule({
   type: 'index.create-concurrently',
   title: 'Create indexes CONCURRENTLY',
   description: 'CREATE INDEX without CONCURRENTLY blocks every write to the table until the index is built. Use CREATE INDEX CONCURRENTLY (Sluice runs it outside a transaction, alone). Indexes on tables created earlier in the same script are not reported.',
@@ -18,7 +18,7 @@ export const createConcurrently = rule({
   },
 });
 
-export const dropConcurrently = rule({
+export const dropConcurrently = /* @__PURE__ */ rule({
   type: 'index.drop-concurrently',
   title: 'Drop indexes CONCURRENTLY',
   description: "DROP INDEX without CONCURRENTLY takes an ACCESS EXCLUSIVE lock on the index's table, blocking reads and writes while it waits for running queries.",
@@ -44,7 +44,7 @@ function* createdIndexes(statements: ParsedStatement[]): Generator<[ParsedStatem
   }
 }
 
-export const noDuplicateColumn = rule({
+export const noDuplicateColumn = /* @__PURE__ */ rule({
   type: 'index.no-duplicate-column',
   title: 'No column twice in one index',
   description: 'An index or key that lists the same column twice is a mistake: the second occurrence adds nothing but size.',
@@ -59,7 +59,7 @@ export const noDuplicateColumn = rule({
   },
 });
 
-export const keyNumberLimit = rule({
+export const keyNumberLimit = /* @__PURE__ */ rule({
   type: 'index.key-number-limit',
   title: 'Limit the columns in one index',
   description: 'An index over more than `max` columns (default 5) is rarely used in full and costs on every write.',

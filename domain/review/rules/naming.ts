@@ -36,7 +36,7 @@ function checkName(ctx: RuleContext<NamingPayload>, what: string, name: string, 
   if (length > max) ctx.report(s, `${what} name ${name} is ${length} ${ctx.engine === 'POSTGRES' && !ctx.payload.maxLength ? 'bytes' : 'characters'} long, more than ${max}.`, at);
 }
 
-export const namingTable = rule({
+export const namingTable = /* @__PURE__ */ rule({
   type: 'naming.table',
   title: 'Table naming convention',
   description: 'New table names (CREATE TABLE, ALTER TABLE … RENAME TO, RENAME TABLE) match `format`, a regular expression (by default lower snake_case), and are at most `maxLength` long.',
@@ -50,7 +50,7 @@ export const namingTable = rule({
   },
 });
 
-export const namingColumn = rule({
+export const namingColumn = /* @__PURE__ */ rule({
   type: 'naming.column',
   title: 'Column naming convention',
   description: 'New column names (CREATE TABLE, ADD COLUMN, RENAME COLUMN, MySQL CHANGE) match `format`, a regular expression (by default lower snake_case), and are at most `maxLength` long.',
@@ -71,7 +71,7 @@ const escape = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 const indexFormat = (format: string, table: ObjectName | undefined, columns: string[] | undefined): string =>
   format.replace(/\{\{table\}\}/g, table ? escape(table.name) : '.+').replace(/\{\{column_list\}\}/g, columns ? escape(columns.join('_')) : '.+');
 
-export const namingIndex = rule({
+export const namingIndex = /* @__PURE__ */ rule({
   type: 'naming.index',
   title: 'Index naming convention',
   description: 'Names of new indexes and unique keys (CREATE INDEX, indexes and keys in CREATE TABLE and ALTER TABLE, index renames) match `format`, a regular expression in which `{{table}}` stands for the table name and `{{column_list}}` for the indexed columns joined by `_` (by default `^(idx|uk)_{{table}}_{{column_list}}$`), and are at most `maxLength` long. Unnamed indexes are not checked.',

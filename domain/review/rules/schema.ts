@@ -36,7 +36,7 @@ export function isWidening(from: string, to: string): boolean {
   return false;
 }
 
-export const backwardCompatibility = rule({
+export const backwardCompatibility = /* @__PURE__ */ rule({
   type: 'schema.backward-compatibility',
   title: 'Backward-compatible schema changes',
   description: 'Changes that break code still using the old schema: dropping a table, view, column, schema or database; renaming a table or column; and changing a column to a type that does not hold every old value (narrowing, e.g. bigint to integer, varchar(100) to varchar(50), text to integer). With the synced schema a type change is judged from the old type; without it every type change is reported.',
@@ -69,7 +69,7 @@ export const backwardCompatibility = rule({
   },
 });
 
-export const viewDependency = rule({
+export const viewDependency = /* @__PURE__ */ rule({
   type: 'schema.view-dependency',
   title: 'Do not break views',
   description: 'Dropping a table, view or column that a view reads (PostgreSQL refuses it, or with CASCADE drops the view too; MySQL leaves the view broken); on PostgreSQL changing the type of such a column (refused); on MySQL renaming such a table or column (the view breaks). Views are those of the synced schema, their definitions parsed with the same parser, and those the script creates. Needs the synced schema.',

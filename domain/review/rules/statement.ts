@@ -3,7 +3,7 @@ import * as z from 'zod/mini';
 import { lazySchema } from '../../common/lazy.js';
 import { actions, BOTH, display, MY, PG, rule, withFacts } from '../rule.js';
 
-export const whereRequire = rule({
+export const whereRequire = /* @__PURE__ */ rule({
   type: 'statement.where.require',
   title: 'Require WHERE in UPDATE and DELETE',
   description: 'An UPDATE or DELETE without a WHERE clause changes every row of its table; write the WHERE, even `WHERE true` when every row is meant.',
@@ -16,7 +16,7 @@ export const whereRequire = rule({
   },
 });
 
-export const noSelectAll = rule({
+export const noSelectAll = /* @__PURE__ */ rule({
   type: 'statement.select.no-select-all',
   title: 'Disallow SELECT *',
   description: '`SELECT *` reads columns the caller does not need and changes meaning when a column is added; name the columns. Applies to every SELECT in a statement, subqueries and INSERT … SELECT included.',
@@ -27,7 +27,7 @@ export const noSelectAll = rule({
   },
 });
 
-export const disallowCommit = rule({
+export const disallowCommit = /* @__PURE__ */ rule({
   type: 'statement.disallow-commit',
   title: 'Disallow COMMIT',
   description: 'Sluice runs a change in a transaction of its own and records it in the same one; a COMMIT inside the script ends that transaction early, so a later failure leaves half a change applied.',
@@ -38,7 +38,7 @@ export const disallowCommit = rule({
   },
 });
 
-export const mixDdlDml = rule({
+export const mixDdlDml = /* @__PURE__ */ rule({
   type: 'statement.disallow-mix-ddl-dml',
   title: 'Disallow mixing DDL and DML',
   description: 'A script that both changes the schema and changes data is hard to review and to roll back; put schema changes and data changes in separate issues. Each statement of the kind that comes second in the script is reported.',
@@ -55,7 +55,7 @@ export const mixDdlDml = rule({
   },
 });
 
-export const affectedRowLimit = rule({
+export const affectedRowLimit = /* @__PURE__ */ rule({
   type: 'statement.affected-row-limit',
   title: 'Limit the rows an UPDATE or DELETE affects',
   description: "An UPDATE or DELETE whose estimated affected rows (from the target database's own EXPLAIN at plan check) exceed `max` is reported. Without an estimate (SQL check without a database) the rule is silent.",
@@ -70,7 +70,7 @@ export const affectedRowLimit = rule({
   },
 });
 
-export const insertMustSpecifyColumn = rule({
+export const insertMustSpecifyColumn = /* @__PURE__ */ rule({
   type: 'statement.insert.must-specify-column',
   title: 'INSERT must name its columns',
   description: 'An INSERT without a column list depends on the order of the table\'s columns and breaks when one is added; name the columns.',
@@ -81,7 +81,7 @@ export const insertMustSpecifyColumn = rule({
   },
 });
 
-export const disallowTruncate = rule({
+export const disallowTruncate = /* @__PURE__ */ rule({
   type: 'statement.disallow-truncate',
   title: 'Disallow TRUNCATE',
   description: 'TRUNCATE removes every row at once, cannot be limited by a WHERE, takes an ACCESS EXCLUSIVE lock on PostgreSQL and cannot be rolled back on MySQL; with CASCADE it empties referencing tables too.',
@@ -94,7 +94,7 @@ export const disallowTruncate = rule({
   },
 });
 
-export const noLeadingWildcardLike = rule({
+export const noLeadingWildcardLike = /* @__PURE__ */ rule({
   type: 'statement.where.no-leading-wildcard-like',
   title: 'Disallow a leading wildcard in LIKE',
   description: "`LIKE '%…'` cannot use a B-tree index and reads the whole table.",
@@ -105,7 +105,7 @@ export const noLeadingWildcardLike = rule({
   },
 });
 
-export const disallowLimit = rule({
+export const disallowLimit = /* @__PURE__ */ rule({
   type: 'statement.disallow-limit',
   title: 'Disallow LIMIT in UPDATE and DELETE',
   description: 'Which rows an UPDATE or DELETE with LIMIT changes depends on the plan; with statement-based replication a replica may change other rows.',
@@ -116,7 +116,7 @@ export const disallowLimit = rule({
   },
 });
 
-export const disallowOrderBy = rule({
+export const disallowOrderBy = /* @__PURE__ */ rule({
   type: 'statement.disallow-order-by',
   title: 'Disallow ORDER BY in UPDATE and DELETE',
   description: 'ORDER BY in an UPDATE or DELETE sorts rows that are about to change anyway; it costs a sort and usually goes with a LIMIT that makes the result depend on the plan.',
@@ -127,7 +127,7 @@ export const disallowOrderBy = rule({
   },
 });
 
-export const addNotNullColumnRequireDefault = rule({
+export const addNotNullColumnRequireDefault = /* @__PURE__ */ rule({
   type: 'statement.add-not-null-column-require-default',
   title: 'Adding a NOT NULL column to an existing table needs a DEFAULT',
   description: 'On PostgreSQL, ADD COLUMN … NOT NULL without a DEFAULT fails on a table that has rows; on MySQL it silently fills the column with the type\'s zero value. Tables created earlier in the same script are not reported.',
@@ -144,7 +144,7 @@ export const addNotNullColumnRequireDefault = rule({
   },
 });
 
-export const disallowAddColumnWithVolatileDefault = rule({
+export const disallowAddColumnWithVolatileDefault = /* @__PURE__ */ rule({
   type: 'statement.disallow-add-column-with-volatile-default',
   title: 'Disallow adding a column with a volatile DEFAULT',
   description: 'PostgreSQL (11+) adds a column with a constant or STABLE default without touching the rows, but a VOLATILE default (random(), gen_random_uuid(), clock_timestamp(), nextval(), a user function) rewrites the whole table under an ACCESS EXCLUSIVE lock. Add the column without the default, backfill in batches, then set the default.',
@@ -160,7 +160,7 @@ export const disallowAddColumnWithVolatileDefault = rule({
   },
 });
 
-export const addConstraintNotValid = rule({
+export const addConstraintNotValid = /* @__PURE__ */ rule({
   type: 'statement.add-constraint-not-valid',
   title: 'Add CHECK and FOREIGN KEY constraints as NOT VALID',
   description: 'Adding a CHECK or FOREIGN KEY constraint to an existing table scans every row while holding a lock that blocks writes. Add it NOT VALID, then VALIDATE CONSTRAINT in a later change (a weaker lock).',
@@ -180,7 +180,7 @@ export const addConstraintNotValid = rule({
 // Statements that take a lock on an existing table that blocks reads or writes while they wait.
 const LOCKING = new Set(['ALTER_TABLE', 'CREATE_INDEX', 'DROP_TABLE', 'TRUNCATE', 'DROP_INDEX', 'REINDEX']);
 
-export const requireLockTimeout = rule({
+export const requireLockTimeout = /* @__PURE__ */ rule({
   type: 'statement.require-lock-timeout',
   title: 'Set lock_timeout before locking DDL',
   description: 'A DDL statement waiting for its lock behind a long query blocks every query queued after it. `SET lock_timeout` first (e.g. `SET lock_timeout = \'2s\'`) so it fails fast instead; reported once, at the first DDL that locks an existing table.',
@@ -202,7 +202,7 @@ export const requireLockTimeout = rule({
   },
 });
 
-export const disallowDropDatabase = rule({
+export const disallowDropDatabase = /* @__PURE__ */ rule({
   type: 'statement.disallow-drop-database',
   title: 'Disallow DROP DATABASE',
   description: 'DROP DATABASE (and DROP SCHEMA) removes every table in it at once; applications connected to it break.',
@@ -215,7 +215,7 @@ export const disallowDropDatabase = rule({
   },
 });
 
-export const disallowOnDeleteCascade = rule({
+export const disallowOnDeleteCascade = /* @__PURE__ */ rule({
   type: 'statement.disallow-on-del-cascade',
   title: 'Disallow ON DELETE CASCADE',
   description: 'ON DELETE CASCADE (and TRUNCATE … CASCADE) deletes rows of other tables that the statement does not name.',

@@ -6,7 +6,7 @@ import { at } from '../tree.js';
 import { actions, BOTH, display, rule, tableAt, withFacts } from '../rule.js';
 import { regexFormat } from './naming.js';
 
-export const requirePk = rule({
+export const requirePk = /* @__PURE__ */ rule({
   type: 'table.require-pk',
   title: 'Require a primary key',
   description: 'A table without a primary key cannot have its rows told apart: replication, online schema change tools, prior backups and ORMs need one. Reported on CREATE TABLE without one (temporary tables and CREATE TABLE … AS/LIKE aside), when a primary key is dropped without another added in the same statement, and, with the synced schema, on ALTER TABLE of an existing table that has none and is not given one by that statement.',
@@ -32,7 +32,7 @@ export const requirePk = rule({
   },
 });
 
-export const noDuplicate = rule({
+export const noDuplicate = /* @__PURE__ */ rule({
   type: 'table.no-duplicate',
   title: 'Do not create a table that exists',
   description: 'CREATE TABLE (without IF NOT EXISTS) of a name the synced schema already has as a table or view, or that an earlier statement of the script created, and renaming a table onto such a name: the server refuses it. Needs the synced schema.',
@@ -50,7 +50,7 @@ export const noDuplicate = rule({
   },
 });
 
-export const mustExist = rule({
+export const mustExist = /* @__PURE__ */ rule({
   type: 'table.must-exist',
   title: 'Tables named must exist',
   description: 'ALTER TABLE, DROP TABLE or VIEW (without IF EXISTS), TRUNCATE, INSERT, UPDATE, DELETE, CREATE INDEX and RENAME of a table that neither the synced schema nor an earlier statement of the script has: the statement would fail. Needs the synced schema. Partitions, foreign tables and materialized views are not in the synced model: name one and it is reported.',
@@ -76,7 +76,7 @@ export const mustExist = rule({
   },
 });
 
-export const noForeignKey = rule({
+export const noForeignKey = /* @__PURE__ */ rule({
   type: 'table.no-foreign-key',
   title: 'Disallow foreign keys',
   description: 'Foreign keys are checked on every write to both tables and get in the way of sharding and online schema change tools; some teams keep referential integrity in the application instead.',
@@ -93,7 +93,7 @@ export const noForeignKey = rule({
   },
 });
 
-export const disallowDrop = rule({
+export const disallowDrop = /* @__PURE__ */ rule({
   type: 'table.disallow-drop',
   title: 'Disallow DROP TABLE',
   description: 'Dropping a table loses its data for good and breaks the code that reads it.',
@@ -104,7 +104,7 @@ export const disallowDrop = rule({
   },
 });
 
-export const dropNamingConvention = rule({
+export const dropNamingConvention = /* @__PURE__ */ rule({
   type: 'table.drop-naming-convention',
   title: 'Only drop tables named for dropping',
   description: 'A table may be dropped only when its name matches `format` (a regular expression, by default `_del$`): rename it first, let it sit, then drop it, so that a mistaken drop is caught while the rename can still be undone.',
