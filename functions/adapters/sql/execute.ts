@@ -171,13 +171,13 @@ export class SqlChangeExecutor implements ChangeExecutor {
 
   /**
    * One message opens the change: the marker table made if missing, BEGIN, the marker (our own
-   * values, as literals), and `then` (a query of ours, in the transaction after the marker: a
+   * values, as literals), and `then` (queries of ours, in the transaction after the marker: a
    * schema update's catalog fingerprint). PostgreSQL runs the statements before BEGIN in the
    * transaction it opens, so on a fresh database the marker table commits with the first change:
    * one round trip and one commit. Two runners making the table at once collide on the catalog:
    * the loser rolls back and sends the message again.
    */
-  async pgBegin(c: pg.Client, change: ChangeRequest, then?: string): Promise<{ marker: pg.QueryResult; then?: pg.QueryResult }> {
+  async pgBegin(c: pg.Client, change: ChangeRequest, then?: string): Promise<{ marker: pg.QueryResult; then?: pg.QueryResult[] }> {
     if (!Number.isInteger(change.attempt)) throw new Failed(`attempt ${String(change.attempt)} is not an integer`);
     const message = [
       ...PG_HISTORY_DDL,
@@ -188,7 +188,8 @@ export class SqlChangeExecutor implements ChangeExecutor {
     for (let attempt = 1; ; attempt++) {
       try {
         const out = (await c.query(message)) as unknown as pg.QueryResult[];
-        return then ? { marker: out[out.length - 2]!, then: out[out.length - 1]! } : { marker: out[out.length - 1]! };
+        const marker = PG_HISTORY_DDL.length + 1;
+        return { marker: out[marker]!, ...(then ? { then: out.slice(marker + 1) } : {}) };
       } catch (e) {
         await c.query('ROLLBACK').catch(() => undefined);
         if (attempt >= 3 || !CATALOG_RACE.includes(codeOf(e))) throw e;

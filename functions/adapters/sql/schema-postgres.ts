@@ -1,5 +1,6 @@
 // PostgreSQL's schema from pg_catalog: one connection, one query per object kind, each over the
 // whole database (never one per table), all sent as one statement: 2,000 tables cost one round trip.
+import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import type { Column, Constraint, ConstraintType, DatabaseSchema, Index, Routine, Schema, Sequence, Table } from '../../../domain/schema/model.js';
 
@@ -14,18 +15,28 @@ const FK_ACTION: Record<string, string> = { a: 'NO ACTION', r: 'RESTRICT', c: 'C
 
 const trimDefinition = (s: string): string => s.trim().replace(/;$/, '');
 
-/** The reader's queries, one per object kind (MODEL below sends them as one). */
+/**
+ * FirstNormalObjectId: every object made after initdb has an oid at least this (the counter wraps
+ * back to it), so the fingerprint reads the catalog rows of user objects only, by index range.
+ */
+const USER_OID = 16384;
+
+/**
+ * The reader's queries, one per object kind (MODEL below sends them as one). Each reads user objects
+ * only (oid from USER_OID, by index range): system rows are never in the model, and scanning them cost
+ * the server more than the rest of the read.
+ */
 const SQL = {
   schemas: `SELECT n.nspname AS name FROM pg_catalog.pg_namespace n WHERE ${SKIP_SCHEMAS} AND ${NOT_EXTENSION('pg_namespace', 'n.oid')}`,
   tables: `SELECT c.oid, n.nspname AS schema, c.relname AS name, greatest(c.reltuples, 0)::bigint AS rows
        FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-      WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition AND ${SKIP_SCHEMAS} AND ${NOT_EXTENSION('pg_class', 'c.oid')}`,
+      WHERE c.oid >= ${USER_OID} AND c.relkind IN ('r', 'p') AND NOT c.relispartition AND ${SKIP_SCHEMAS} AND ${NOT_EXTENSION('pg_class', 'c.oid')}`,
   columns: `SELECT a.attrelid AS rel, a.attname AS name, a.attnum AS pos, pg_catalog.format_type(a.atttypid, a.atttypmod) AS type, a.attnotnull AS notnull,
             pg_catalog.pg_get_expr(d.adbin, d.adrelid) AS def, a.attidentity AS identity, a.attgenerated AS generated
        FROM pg_catalog.pg_attribute a
        JOIN pg_catalog.pg_class c ON c.oid = a.attrelid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
        LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
-      WHERE a.attnum > 0 AND NOT a.attisdropped AND c.relkind IN ('r', 'p') AND NOT c.relispartition AND ${SKIP_SCHEMAS}`,
+      WHERE a.attrelid >= ${USER_OID} AND a.attnum > 0 AND NOT a.attisdropped AND c.relkind IN ('r', 'p') AND NOT c.relispartition AND ${SKIP_SCHEMAS}`,
   constraints: `SELECT k.conrelid AS rel, k.conname AS name, k.contype AS type, pg_catalog.pg_get_constraintdef(k.oid) AS def, k.conindid AS idx,
             (SELECT array_agg(a.attname::text ORDER BY x.i) FROM unnest(k.conkey) WITH ORDINALITY x(n, i) JOIN pg_catalog.pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = x.n) AS cols,
             fc.relname AS ftable, fn.nspname AS fschema,
@@ -34,15 +45,15 @@ const SQL = {
        FROM pg_catalog.pg_constraint k
        JOIN pg_catalog.pg_class c ON c.oid = k.conrelid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
        LEFT JOIN pg_catalog.pg_class fc ON fc.oid = k.confrelid LEFT JOIN pg_catalog.pg_namespace fn ON fn.oid = fc.relnamespace
-      WHERE k.contype IN ('p', 'u', 'f', 'c') AND ${SKIP_SCHEMAS}`,
+      WHERE k.oid >= ${USER_OID} AND k.contype IN ('p', 'u', 'f', 'c') AND ${SKIP_SCHEMAS}`,
   indexes: `SELECT i.indexrelid AS oid, i.indrelid AS rel, ic.relname AS name, i.indisunique AS unique, pg_catalog.pg_get_indexdef(i.indexrelid) AS def,
             (SELECT array_agg(pg_catalog.pg_get_indexdef(i.indexrelid, k, true) ORDER BY k) FROM generate_series(1, i.indnkeyatts) k) AS cols
        FROM pg_catalog.pg_index i
        JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid JOIN pg_catalog.pg_namespace n ON n.oid = ic.relnamespace
-      WHERE ${SKIP_SCHEMAS}`,
+      WHERE i.indexrelid >= ${USER_OID} AND ${SKIP_SCHEMAS}`,
   views: `SELECT n.nspname AS schema, c.relname AS name, pg_catalog.pg_get_viewdef(c.oid, true) AS def
        FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-      WHERE c.relkind = 'v' AND ${SKIP_SCHEMAS} AND ${NOT_EXTENSION('pg_class', 'c.oid')}`,
+      WHERE c.oid >= ${USER_OID} AND c.relkind = 'v' AND ${SKIP_SCHEMAS} AND ${NOT_EXTENSION('pg_class', 'c.oid')}`,
   sequences: `SELECT n.nspname AS schema, c.relname AS name, pg_catalog.format_type(s.seqtypid, NULL) AS type, s.seqstart::text AS start, s.seqincrement::text AS inc,
             s.seqmin::text AS min, s.seqmax::text AS max, s.seqcache::text AS cache, s.seqcycle AS cycle,
             oc.relname AS owner_table, oa.attname AS owner_column
@@ -50,22 +61,16 @@ const SQL = {
        JOIN pg_catalog.pg_class c ON c.oid = s.seqrelid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
        LEFT JOIN pg_catalog.pg_depend d ON d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.refclassid = 'pg_class'::regclass AND d.deptype IN ('a', 'i')
        LEFT JOIN pg_catalog.pg_class oc ON oc.oid = d.refobjid LEFT JOIN pg_catalog.pg_attribute oa ON oa.attrelid = d.refobjid AND oa.attnum = d.refobjsubid
-      WHERE ${SKIP_SCHEMAS} AND (d.deptype IS NULL OR d.deptype = 'a') AND ${NOT_EXTENSION('pg_class', 'c.oid')}`,
+      WHERE s.seqrelid >= ${USER_OID} AND ${SKIP_SCHEMAS} AND (d.deptype IS NULL OR d.deptype = 'a') AND ${NOT_EXTENSION('pg_class', 'c.oid')}`,
   enums: `SELECT n.nspname AS schema, t.typname AS name, array_agg(e.enumlabel::text ORDER BY e.enumsortorder) AS labels
        FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace JOIN pg_catalog.pg_enum e ON e.enumtypid = t.oid
-      WHERE ${SKIP_SCHEMAS} AND ${NOT_EXTENSION('pg_type', 't.oid')}
+      WHERE t.oid >= ${USER_OID} AND ${SKIP_SCHEMAS} AND ${NOT_EXTENSION('pg_type', 't.oid')}
       GROUP BY n.nspname, t.typname`,
   routines: `SELECT n.nspname AS schema, p.proname AS name, p.prokind AS kind, pg_catalog.pg_get_function_identity_arguments(p.oid) AS args,
             CASE WHEN p.prokind = 'f' THEN pg_catalog.pg_get_function_result(p.oid) END AS returns, pg_catalog.pg_get_functiondef(p.oid) AS def
        FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
-      WHERE p.prokind IN ('f', 'p') AND ${SKIP_SCHEMAS} AND ${NOT_EXTENSION('pg_proc', 'p.oid')}`,
+      WHERE p.oid >= ${USER_OID} AND p.prokind IN ('f', 'p') AND ${SKIP_SCHEMAS} AND ${NOT_EXTENSION('pg_proc', 'p.oid')}`,
 };
-
-/**
- * FirstNormalObjectId: every object made after initdb has an oid at least this (the counter wraps
- * back to it), so the fingerprint reads the catalog rows of user objects only, by index range.
- */
-const USER_OID = 16384;
 
 /** Namespaces never in the model whose objects come and go under Sluice: its own (the marker table
  * a first change makes), TOAST, and other sessions' temporary ones. */
@@ -74,8 +79,13 @@ const FP_SKIP = `SELECT oid FROM pg_catalog.pg_namespace WHERE nspname IN ('slui
 /** Session settings that change how the server prints types, names and constants in definitions. */
 const PRINT_SETTINGS = ['server_version_num', 'search_path', 'DateStyle', 'IntervalStyle', 'TimeZone', 'extra_float_digits', 'bytea_output', 'standard_conforming_strings', 'quote_all_identifiers', 'lc_monetary'];
 
+/** Relations in those namespaces (their columns, defaults, indexes, rules, sequences, dependencies). */
+const FP_SKIP_REL = `SELECT oid FROM pg_catalog.pg_class WHERE oid >= ${USER_OID} AND relnamespace IN (${FP_SKIP})`;
+
+/** One catalog's part: its row count and the sum of its rows' 64-bit hashes (order-free). */
+const part = (hash: string, from: string) => `SELECT count(*) AS n, sum(${hash}) AS h FROM pg_catalog.${from}`;
 /** A row version: its xmin, hashed with the row's key (the same xmin on another row hashes apart). */
-const version = (key: string) => `hashtextextended(xmin::text, ${key})`;
+const version = (key: string, from: string) => part(`hashtextextended(xmin::text, ${key})`, from);
 
 /**
  * The catalog fingerprint: the state of the catalog rows the model is printed from, not the
@@ -85,39 +95,51 @@ const version = (key: string) => `hashtextextended(xmin::text, ${key})`;
  * read by its printed columns instead, since VACUUM FULL, CLUSTER and TRUNCATE write a new version
  * of it for a new relfilenode. The rows: every user object's (oid from 16384) in the catalogs the
  * reader and the pg_get_*def functions read names and definitions from, outside the skipped
- * namespaces; each hashed to 64 bits and summed per catalog with the row count (no sort), then md5
- * over the sums and the settings that change printing. No pg_get_*def call and no system row.
- * Equal fingerprints mean the reader would print the same model; a spurious difference (a GRANT,
- * an object made again) costs one full read, which decides by checksum. Not seen: a superuser
- * changing PostgreSQL's own objects (a built-in function renamed in this database).
+ * namespaces; then md5, in Node, over the parts and the settings that change printing. No
+ * pg_get_*def call and no system row. Equal fingerprints mean the reader would print the same
+ * model; a spurious difference (a GRANT, an object made again) costs one full read, which decides
+ * by checksum. Not seen: a superuser changing PostgreSQL's own objects (a built-in function renamed
+ * in this database).
+ *
+ * One plain statement a catalog, all in one message: on a new backend (every task's) the server
+ * spent about 40% less CPU than on the same parts as one statement of UNIONs, CTEs and string
+ * aggregates (whose operator and function look-ups are themselves catalog reads: BENCHMARKS.md).
  */
-const FINGERPRINT = `WITH x AS (${FP_SKIP}), xrel AS (SELECT oid FROM pg_catalog.pg_class WHERE oid >= ${USER_OID} AND relnamespace IN (SELECT oid FROM x)), parts(k, h) AS (
-  SELECT 'namespace', ${version('oid::bigint')} FROM pg_catalog.pg_namespace WHERE oid NOT IN (SELECT oid FROM x)
-  UNION ALL SELECT 'class', hashtextextended(concat_ws('|', relname, relnamespace, relkind, relam, reltablespace, relpersistence, relispartition, reloptions::text), oid::bigint)
-    FROM pg_catalog.pg_class WHERE oid >= ${USER_OID} AND relnamespace NOT IN (SELECT oid FROM x)
-  UNION ALL SELECT 'attribute', ${version('attrelid::bigint * 4096 + attnum')} FROM pg_catalog.pg_attribute WHERE attrelid >= ${USER_OID} AND attnum > 0 AND attrelid NOT IN (SELECT oid FROM xrel)
-  UNION ALL SELECT 'attrdef', ${version('oid::bigint')} FROM pg_catalog.pg_attrdef WHERE oid >= ${USER_OID} AND adrelid NOT IN (SELECT oid FROM xrel)
-  UNION ALL SELECT 'constraint', ${version('oid::bigint')} FROM pg_catalog.pg_constraint WHERE oid >= ${USER_OID} AND connamespace NOT IN (SELECT oid FROM x)
-  UNION ALL SELECT 'index', ${version('indexrelid::bigint')} FROM pg_catalog.pg_index WHERE indexrelid >= ${USER_OID} AND indrelid NOT IN (SELECT oid FROM xrel)
-  UNION ALL SELECT 'rewrite', ${version('oid::bigint')} FROM pg_catalog.pg_rewrite WHERE oid >= ${USER_OID} AND ev_class NOT IN (SELECT oid FROM xrel)
-  UNION ALL SELECT 'sequence', ${version('seqrelid::bigint')} FROM pg_catalog.pg_sequence WHERE seqrelid >= ${USER_OID} AND seqrelid NOT IN (SELECT oid FROM xrel)
-  UNION ALL SELECT 'type', ${version('oid::bigint')} FROM pg_catalog.pg_type WHERE oid >= ${USER_OID} AND typnamespace NOT IN (SELECT oid FROM x)
-  UNION ALL SELECT 'proc', ${version('oid::bigint')} FROM pg_catalog.pg_proc WHERE oid >= ${USER_OID} AND pronamespace NOT IN (SELECT oid FROM x)
-${['enum', 'operator', 'collation', 'opclass', 'ts_config', 'ts_dict'].map((t) => `  UNION ALL SELECT '${t}', ${version('oid::bigint')} FROM pg_catalog.pg_${t} WHERE oid >= ${USER_OID}`).join('\n')}
-  UNION ALL SELECT 'depend', hashtextextended(concat_ws('|', classid, objid, objsubid, refclassid, refobjid, refobjsubid, deptype), 0) FROM pg_catalog.pg_depend
-    WHERE deptype = 'e' OR (classid = 'pg_catalog.pg_class'::regclass AND objid >= ${USER_OID} AND deptype IN ('a', 'i') AND objid NOT IN (SELECT oid FROM xrel))
-  UNION ALL SELECT 'language', ${version('oid::bigint')} FROM pg_catalog.pg_language
-  UNION ALL SELECT 'tablespace', hashtextextended(spcname::text, oid::bigint) FROM pg_catalog.pg_tablespace
-)
-SELECT md5(concat_ws('|', ${PRINT_SETTINGS.map((s) => `current_setting('${s}')`).join(', ')}) || (SELECT string_agg(k || ':' || n || ':' || h, ',' ORDER BY k) FROM (SELECT k, count(*) AS n, sum(h) AS h FROM parts GROUP BY k) s)) AS fingerprint`;
+const FINGERPRINT_PARTS: [string, string][] = [
+  ['namespace', version('oid::bigint', `pg_namespace WHERE oid NOT IN (${FP_SKIP})`)],
+  ['class', part(`hashtextextended(concat_ws('|', relname, relnamespace, relkind, relam, reltablespace, relpersistence, relispartition, reloptions::text), oid::bigint)`,
+    `pg_class WHERE oid >= ${USER_OID} AND relnamespace NOT IN (${FP_SKIP})`)],
+  ['attribute', version('attrelid::bigint * 4096 + attnum', `pg_attribute WHERE attrelid >= ${USER_OID} AND attnum > 0 AND attrelid NOT IN (${FP_SKIP_REL})`)],
+  ['attrdef', version('oid::bigint', `pg_attrdef WHERE oid >= ${USER_OID} AND adrelid NOT IN (${FP_SKIP_REL})`)],
+  ['constraint', version('oid::bigint', `pg_constraint WHERE oid >= ${USER_OID} AND connamespace NOT IN (${FP_SKIP})`)],
+  ['index', version('indexrelid::bigint', `pg_index WHERE indexrelid >= ${USER_OID} AND indrelid NOT IN (${FP_SKIP_REL})`)],
+  ['rewrite', version('oid::bigint', `pg_rewrite WHERE oid >= ${USER_OID} AND ev_class NOT IN (${FP_SKIP_REL})`)],
+  ['sequence', version('seqrelid::bigint', `pg_sequence WHERE seqrelid >= ${USER_OID} AND seqrelid NOT IN (${FP_SKIP_REL})`)],
+  ['type', version('oid::bigint', `pg_type WHERE oid >= ${USER_OID} AND typnamespace NOT IN (${FP_SKIP})`)],
+  ['proc', version('oid::bigint', `pg_proc WHERE oid >= ${USER_OID} AND pronamespace NOT IN (${FP_SKIP})`)],
+  ...['enum', 'operator', 'collation', 'opclass', 'ts_config', 'ts_dict'].map((t): [string, string] => [t, version('oid::bigint', `pg_${t} WHERE oid >= ${USER_OID}`)]),
+  ['depend', part(`hashtextextended(concat_ws('|', classid, objid, objsubid, refclassid, refobjid, refobjsubid, deptype), 0)`,
+    `pg_depend WHERE deptype = 'e' OR (classid = 'pg_catalog.pg_class'::regclass AND objid >= ${USER_OID} AND deptype IN ('a', 'i') AND objid NOT IN (${FP_SKIP_REL}))`)],
+  ['language', version('oid::bigint', 'pg_language')],
+  ['tablespace', part('hashtextextended(spcname::text, oid::bigint)', 'pg_tablespace')],
+  ['settings', `SELECT concat_ws('|', ${PRINT_SETTINGS.map((s) => `current_setting('${s}')`).join(', ')}) AS h`],
+];
 
-/** The catalog fingerprint query; its one row, `fingerprintOf`. */
-export const FINGERPRINT_SQL = FINGERPRINT;
-export const fingerprintOf = (r: pg.QueryResult): string => `pg2:${(r.rows[0] as { fingerprint: string }).fingerprint}`;
+/** The fingerprint's statements, one result each (`fingerprintOf` reads them), for one message. */
+export const FINGERPRINT_SQL = FINGERPRINT_PARTS.map(([, sql]) => sql).join(';\n');
+export const FINGERPRINT_RESULTS = FINGERPRINT_PARTS.length;
+export function fingerprintOf(results: pg.QueryResult[]): string {
+  if (results.length !== FINGERPRINT_RESULTS) throw new Error(`catalog fingerprint: ${results.length} results, expected ${FINGERPRINT_RESULTS}`);
+  const parts = results.map((r, i) => {
+    const row = r.rows[0] as { n?: string; h: string | null };
+    return `${FINGERPRINT_PARTS[i]![0]}:${row.n ?? ''}:${row.h ?? ''}`;
+  });
+  return `pg3:${createHash('md5').update(parts.join(',')).digest('hex')}`;
+}
 
-/** The catalog fingerprint of the connection's database: one round trip (see FINGERPRINT). */
+/** The catalog fingerprint of the connection's database: one round trip (see FINGERPRINT_PARTS). */
 export async function postgresFingerprint(c: pg.Client): Promise<string> {
-  return fingerprintOf(await c.query(FINGERPRINT));
+  return fingerprintOf((await c.query(FINGERPRINT_SQL)) as unknown as pg.QueryResult[]);
 }
 
 /**
