@@ -326,6 +326,8 @@ export function taskRunner(deps: RunTaskDeps): TaskRunnerFn {
     const todo = tasks.filter((t) => !SETTLED.includes(t.status) && !(t.status === 'RUNNING' && !(t.leaseUntil !== undefined && t.leaseUntil < readAt)));
     if (issue.migrationVersion !== undefined) return { rest: [...rest, ...todo.map((t) => String(t.id))] };
     if (todo.length === 0) return { rest };
+    // A statement timeout longer than the budget: not one task fits; no ids, no claims, all handed back.
+    if (batchLeases(deps.now().getTime(), deadline, deps.statementTimeoutMs, 1, 1).length === 0) return { rest: [...rest, ...todo.map((t) => String(t.id))] };
 
     // Ids for every task to claim: those not claimed in the end leave gaps, as a lost claim does.
     const { runIds, activitySeqs } = await store.nextRunIds(ids.project, ids.issue, todo.length);

@@ -177,6 +177,21 @@ describe('a batch of tasks', () => {
     expect(await counters(number)).toEqual({ DONE: 5 });
   });
 
+  it('hands every task back, reading nothing more and writing nothing, when its budget fits not one task', async () => {
+    const { issue, number, table, taskIds } = await makeIssue(3);
+    // A task may take 70 s (statement timeout + a minute); a 60 s budget fits none.
+    requests.begin();
+    const out = await runner({ batchBudgetMs: 60_000 })({ issue, taskIds });
+
+    expect(out).toEqual({ rest: ['1', '2', '3'] });
+    // The batch read only: no run ids taken, no claim.
+    expect(byCommand(requests.requests())).toEqual({ BatchGetItemCommand: 1 });
+    expect((await tasksOf(number, taskIds)).map((x) => x.status)).toEqual(['NOT_STARTED', 'NOT_STARTED', 'NOT_STARTED']);
+    for (const task of out.rest) expect(await runner()({ issue, task })).toEqual({ status: 'DONE' });
+    expect(await rows(table)).toBe(3);
+    expect((await runsOf(number)).map((r) => r.id).sort()).toEqual([1, 2, 3]);
+  });
+
   it('a crash between two tasks of the batch runs nothing twice: the held tasks wait out their leases, then the marker finds the one that committed', async () => {
     // Prepare: the runner dies after task 1 committed, its outcome not written yet, before task 2.
     const { issue, number, table, taskIds } = await makeIssue(3);
