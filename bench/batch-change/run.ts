@@ -32,7 +32,7 @@ process.env.AWS_REGION ??= 'local';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
@@ -46,6 +46,7 @@ import { localPipeline } from '../../infra/local/pipeline.js';
 import { startServer } from '../../infra/local/server.js';
 import { waitForOperation } from '../../test/support/operations.js';
 import { adminQuery, startPostgres, type SqlServer } from '../../test/support/postgres.js';
+import { pids, postgresCpuMs, stat, TICK_MS } from '../support/proc.js';
 
 const run = promisify(execFile);
 const args = process.argv.slice(2);
@@ -336,19 +337,6 @@ interface Cpu {
   dynamo: number;
   postgres: number;
 }
-const TICK_MS = 10;
-/** utime, stime, cutime, cstime and ppid of a process, or undefined once it is gone. */
-function stat(pid: number | 'self'): { ppid: number; own: number; reaped: number } | undefined {
-  try {
-    const raw = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = raw.slice(raw.lastIndexOf(')') + 2).split(' ');
-    // Fields after the command: state(0) ppid(1) ... utime(11) stime(12) cutime(13) cstime(14).
-    return { ppid: Number(f[1]), own: (Number(f[11]) + Number(f[12])) * TICK_MS, reaped: (Number(f[13]) + Number(f[14])) * TICK_MS };
-  } catch {
-    return undefined;
-  }
-}
-const pids = (): number[] => readdirSync('/proc').filter((d) => /^\d+$/.test(d)).map(Number);
 function findJava(port: number): number | undefined {
   for (const pid of pids()) {
     try {
@@ -362,16 +350,7 @@ function findJava(port: number): number | undefined {
 }
 function cpuOf(javaPid: number | undefined, postmaster: number | undefined): Cpu {
   const self = stat('self')!;
-  let postgres = 0;
-  if (postmaster !== undefined) {
-    const pm = stat(postmaster);
-    postgres = pm ? pm.own + pm.reaped : 0;
-    for (const pid of pids()) {
-      const s = stat(pid);
-      if (s?.ppid === postmaster) postgres += s.own;
-    }
-  }
-  return { node: self.own, children: self.reaped, dynamo: javaPid ? (stat(javaPid)?.own ?? 0) : 0, postgres };
+  return { node: self.own, children: self.reaped, dynamo: javaPid ? (stat(javaPid)?.own ?? 0) : 0, postgres: postmaster !== undefined ? postgresCpuMs(postmaster) : 0 };
 }
 const cpuDiff = (a: Cpu, b: Cpu): Cpu => ({ node: b.node - a.node, children: b.children - a.children, dynamo: b.dynamo - a.dynamo, postgres: b.postgres - a.postgres });
 

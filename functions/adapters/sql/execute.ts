@@ -45,6 +45,11 @@ const PG_HISTORY_DDL = [
   `CREATE TABLE IF NOT EXISTS ${HISTORY}.applied (task_key text PRIMARY KEY, attempt int NOT NULL, checksum text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`,
 ];
 
+/** The catalog readers, loaded on the first schema update and kept (an import() per task is not free). */
+let pgReaderLoad: Promise<typeof import('./schema-postgres.js')> | undefined;
+let mysqlReaderLoad: Promise<typeof import('./schema-mysql.js')> | undefined;
+const pgReader = () => (pgReaderLoad ??= import('./schema-postgres.js'));
+const mysqlReader = () => (mysqlReaderLoad ??= import('./schema-mysql.js'));
 
 const MYSQL_HISTORY_DDL = [
   `CREATE DATABASE IF NOT EXISTS ${HISTORY}`,
@@ -114,7 +119,7 @@ export class SqlChangeExecutor implements ChangeExecutor {
    * fingerprint read already (sent with the marker), the answer to the first fingerprint asked.
    */
   private pgCatalog(c: pg.Client, read?: string): CatalogReads {
-    const reader = () => import('./schema-postgres.js');
+    const reader = pgReader;
     let first = read;
     return {
       fingerprint: async () => {
@@ -127,7 +132,7 @@ export class SqlChangeExecutor implements ChangeExecutor {
   }
 
   private mysqlCatalog(c: Connection, database: string): CatalogReads {
-    const reader = () => import('./schema-mysql.js');
+    const reader = mysqlReader;
     const ms = this.statementMs + 5_000;
     return {
       fingerprint: async () => (await reader()).mysqlFingerprint(c, database, ms),
@@ -204,7 +209,7 @@ export class SqlChangeExecutor implements ChangeExecutor {
     // The marker first: a second copy of this task blocks here until the first ends, then
     // finds its marker (committed) or takes over (rolled back). A schema update's drift check
     // starts in the same message: the fingerprint, read after the marker.
-    const reader = change.schemaCheck ? await import('./schema-postgres.js') : undefined;
+    const reader = change.schemaCheck ? await pgReader() : undefined;
     const { marker: marked, then: fingerprinted } = await this.pgBegin(c, change, reader?.FINGERPRINT_SQL);
     try {
       if (marked.rowCount === 0) {
