@@ -515,7 +515,7 @@ async function setupQuery(s: SqlServer, sql: string, database?: string): Promise
 
 async function main(): Promise<void> {
   const dynamo = await startDynamoLocal();
-  const pgServers = await startPostgres();
+  const pgServers = await startPostgres(process.env, { passwords: false });
   const server: SqlServer = pgServers.main;
   const secretsDir = mkdtempSync(join(tmpdir(), 'sluice-bench-secrets-'));
   const work = mkdtempSync(join(tmpdir(), 'sluice-bench-batch-'));

@@ -107,7 +107,8 @@ async function trustsEverybody(s: SqlServer): Promise<boolean> {
   return answers({ ...s, password: `wrong-${randomBytes(6).toString('hex')}` });
 }
 
-export async function startPostgres(env: NodeJS.ProcessEnv = process.env): Promise<PostgresServers> {
+/** `passwords: false`: no server for the password tests (a benchmark needs only the main one). */
+export async function startPostgres(env: NodeJS.ProcessEnv = process.env, o: { passwords?: boolean } = {}): Promise<PostgresServers> {
   const spec = env.SLUICE_TEST_PG ?? DEFAULT;
   const stops: (() => Promise<void>)[] = [];
   let embedded: SqlServer | undefined;
@@ -128,7 +129,7 @@ export async function startPostgres(env: NodeJS.ProcessEnv = process.env): Promi
     else if (env.SLUICE_TEST_PG) throw new Error(`SLUICE_TEST_PG=${spec}: nothing answers there as ${wanted.username}`);
     else main = await ensureEmbedded();
   }
-  const passwords = main === embedded || !(await trustsEverybody(main)) ? main : await ensureEmbedded();
+  const passwords = o.passwords === false || main === embedded || !(await trustsEverybody(main)) ? main : await ensureEmbedded();
   return { main, passwords, stop: async () => void (await Promise.all(stops.map((s) => s()))) };
 }
 
