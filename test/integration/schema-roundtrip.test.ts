@@ -123,6 +123,36 @@ describe('PostgreSQL schema round trip', () => {
     expect(pub.tables[0]!.columns.find((c) => c.name === 'id')!.identity).toBe('ALWAYS');
   });
 
+  it('reads what the catalog joins leave implicit: extension objects left out, partitions under their parent, keys to partitions and other schemas named, OWNED BY, enum label order', async () => {
+    const db = await fresh(`
+      CREATE EXTENSION citext;
+      CREATE TABLE people (id int PRIMARY KEY, email citext, CHECK (tableoid > 0));
+      CREATE TABLE parts (id int, region text, PRIMARY KEY (id, region)) PARTITION BY LIST (region);
+      CREATE TABLE parts_eu PARTITION OF parts FOR VALUES IN ('eu');
+      CREATE TABLE refs (id int PRIMARY KEY, pid int, region text, FOREIGN KEY (pid, region) REFERENCES parts_eu (id, region) ON UPDATE SET NULL);
+      CREATE SCHEMA sluice_backup; CREATE TABLE sluice_backup.keep (k int PRIMARY KEY);
+      CREATE TABLE kept (id int PRIMARY KEY, k int REFERENCES sluice_backup.keep (k));
+      CREATE SEQUENCE owned_seq OWNED BY people.id;
+      CREATE TYPE empty_enum AS ENUM ();
+      CREATE TYPE moods AS ENUM ('b', 'a'); ALTER TYPE moods ADD VALUE 'c' BEFORE 'b';
+    `);
+    const model = normalize(await driver.readSchema(pgTarget(server), db));
+
+    expect(model.schemas.map((s) => s.name)).toEqual(['public']);
+    const pub = model.schemas[0]!;
+    // citext's type and functions are the extension's; the partition is part of its parent.
+    expect(pub.routines).toEqual([]);
+    expect(pub.tables.map((t) => t.name)).toEqual(['kept', 'parts', 'people', 'refs']);
+    const table = (name: string) => pub.tables.find((t) => t.name === name)!;
+    expect(table('people').columns.map((c) => [c.name, c.type])).toEqual([['id', 'integer'], ['email', 'citext']]);
+    expect(table('people').constraints.find((k) => k.type === 'CHECK')!.columns).toEqual(['tableoid']);
+    expect(table('refs').constraints.find((k) => k.type === 'FOREIGN KEY')!.references).toEqual({ schema: 'public', table: 'parts_eu', columns: ['id', 'region'], onDelete: 'NO ACTION', onUpdate: 'SET NULL' });
+    expect(table('kept').constraints.find((k) => k.type === 'FOREIGN KEY')!.references).toMatchObject({ schema: 'sluice_backup', table: 'keep', columns: ['k'] });
+    expect(pub.sequences.map((q) => [q.name, q.ownedBy])).toEqual([['owned_seq', 'people.id']]);
+    // An enum without labels has no pg_enum row; the others list their labels in sort order.
+    expect(pub.enums).toEqual([{ name: 'moods', values: ['c', 'b', 'a'] }]);
+  });
+
   it('gives the same checksum whatever order the objects were created in', async () => {
     const a = await driver.readSchema(pgTarget(server), await fresh('CREATE TABLE b (x int); CREATE TABLE a (y int, z text); CREATE INDEX ai ON a (z)'));
     const b = await driver.readSchema(pgTarget(server), await fresh('CREATE TABLE a (y int, z text); CREATE INDEX ai ON a (z); CREATE TABLE b (x int)'));

@@ -1,14 +1,8 @@
-// PostgreSQL's schema from pg_catalog: one connection, one query per object kind, each over the
-// whole database (never one per table), all sent as one statement: 2,000 tables cost one round trip.
+// PostgreSQL's schema from pg_catalog: one connection, one query per catalog, each over the whole
+// database (never one per table), all sent as one message: 2,000 tables cost one round trip.
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import type { Column, Constraint, ConstraintType, DatabaseSchema, Index, Routine, Schema, Sequence, Table } from '../../../domain/schema/model.js';
-
-/** Schemas Sluice never reports: the system's and its own (the runner's markers, prior backups): they are no drift. */
-const SKIP_SCHEMAS = `n.nspname NOT IN ('pg_catalog', 'information_schema', 'sluice_history', 'sluice_backup') AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp\\_%'`;
-/** Objects an extension created belong to the extension, not to the schema. */
-const NOT_EXTENSION = (classid: string, oid: string) =>
-  `NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d WHERE d.classid = '${classid}'::regclass AND d.objid = ${oid} AND d.deptype = 'e')`;
 
 const CONSTRAINT_TYPE: Record<string, ConstraintType> = { p: 'PRIMARY KEY', u: 'UNIQUE', f: 'FOREIGN KEY', c: 'CHECK' };
 const FK_ACTION: Record<string, string> = { a: 'NO ACTION', r: 'RESTRICT', c: 'CASCADE', n: 'SET NULL', d: 'SET DEFAULT' };
@@ -22,55 +16,55 @@ const trimDefinition = (s: string): string => s.trim().replace(/;$/, '');
 const USER_OID = 16384;
 
 /**
- * The reader's queries, one per object kind (MODEL below sends them as one). Each reads user objects
- * only (oid from USER_OID, by index range): system rows are never in the model, and scanning them cost
- * the server more than the rest of the read.
+ * The reader's queries: one catalog each (routines also read pg_depend), all sent as one message
+ * (MODEL below), joined here. On a new backend (every task's) the server plans each query from a
+ * cold cache, and planning the joins of a query per object kind cost it several times what reading
+ * the rows did: as single-catalog queries the full read took about a sixth of the server CPU
+ * (BENCHMARKS.md). Every query reads user objects only (oid from USER_OID, by index range): system
+ * rows are never in the model.
  */
 const SQL = {
-  schemas: `SELECT n.nspname AS name FROM pg_catalog.pg_namespace n WHERE ${SKIP_SCHEMAS} AND ${NOT_EXTENSION('pg_namespace', 'n.oid')}`,
-  tables: `SELECT c.oid, n.nspname AS schema, c.relname AS name, greatest(c.reltuples, 0)::bigint AS rows
-       FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-      WHERE c.oid >= ${USER_OID} AND c.relkind IN ('r', 'p') AND NOT c.relispartition AND ${SKIP_SCHEMAS} AND ${NOT_EXTENSION('pg_class', 'c.oid')}`,
-  columns: `SELECT a.attrelid AS rel, a.attname AS name, a.attnum AS pos, pg_catalog.format_type(a.atttypid, a.atttypmod) AS type, a.attnotnull AS notnull,
-            pg_catalog.pg_get_expr(d.adbin, d.adrelid) AS def, a.attidentity AS identity, a.attgenerated AS generated
-       FROM pg_catalog.pg_attribute a
-       JOIN pg_catalog.pg_class c ON c.oid = a.attrelid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-       LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
-      WHERE a.attrelid >= ${USER_OID} AND a.attnum > 0 AND NOT a.attisdropped AND c.relkind IN ('r', 'p') AND NOT c.relispartition AND ${SKIP_SCHEMAS}`,
-  constraints: `SELECT k.conrelid AS rel, k.conname AS name, k.contype AS type, pg_catalog.pg_get_constraintdef(k.oid) AS def, k.conindid AS idx,
-            (SELECT array_agg(a.attname::text ORDER BY x.i) FROM unnest(k.conkey) WITH ORDINALITY x(n, i) JOIN pg_catalog.pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = x.n) AS cols,
-            fc.relname AS ftable, fn.nspname AS fschema,
-            (SELECT array_agg(a.attname::text ORDER BY x.i) FROM unnest(k.confkey) WITH ORDINALITY x(n, i) JOIN pg_catalog.pg_attribute a ON a.attrelid = k.confrelid AND a.attnum = x.n) AS fcols,
-            k.confdeltype AS del, k.confupdtype AS upd
-       FROM pg_catalog.pg_constraint k
-       JOIN pg_catalog.pg_class c ON c.oid = k.conrelid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-       LEFT JOIN pg_catalog.pg_class fc ON fc.oid = k.confrelid LEFT JOIN pg_catalog.pg_namespace fn ON fn.oid = fc.relnamespace
-      WHERE k.oid >= ${USER_OID} AND k.contype IN ('p', 'u', 'f', 'c') AND ${SKIP_SCHEMAS}`,
-  indexes: `SELECT i.indexrelid AS oid, i.indrelid AS rel, ic.relname AS name, i.indisunique AS unique, pg_catalog.pg_get_indexdef(i.indexrelid) AS def,
-            (SELECT array_agg(pg_catalog.pg_get_indexdef(i.indexrelid, k, true) ORDER BY k) FROM generate_series(1, i.indnkeyatts) k) AS cols
-       FROM pg_catalog.pg_index i
-       JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid JOIN pg_catalog.pg_namespace n ON n.oid = ic.relnamespace
-      WHERE i.indexrelid >= ${USER_OID} AND ${SKIP_SCHEMAS}`,
-  views: `SELECT n.nspname AS schema, c.relname AS name, pg_catalog.pg_get_viewdef(c.oid, true) AS def
-       FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-      WHERE c.oid >= ${USER_OID} AND c.relkind = 'v' AND ${SKIP_SCHEMAS} AND ${NOT_EXTENSION('pg_class', 'c.oid')}`,
-  sequences: `SELECT n.nspname AS schema, c.relname AS name, pg_catalog.format_type(s.seqtypid, NULL) AS type, s.seqstart::text AS start, s.seqincrement::text AS inc,
-            s.seqmin::text AS min, s.seqmax::text AS max, s.seqcache::text AS cache, s.seqcycle AS cycle,
-            oc.relname AS owner_table, oa.attname AS owner_column
-       FROM pg_catalog.pg_sequence s
-       JOIN pg_catalog.pg_class c ON c.oid = s.seqrelid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-       LEFT JOIN pg_catalog.pg_depend d ON d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.refclassid = 'pg_class'::regclass AND d.deptype IN ('a', 'i')
-       LEFT JOIN pg_catalog.pg_class oc ON oc.oid = d.refobjid LEFT JOIN pg_catalog.pg_attribute oa ON oa.attrelid = d.refobjid AND oa.attnum = d.refobjsubid
-      WHERE s.seqrelid >= ${USER_OID} AND ${SKIP_SCHEMAS} AND (d.deptype IS NULL OR d.deptype = 'a') AND ${NOT_EXTENSION('pg_class', 'c.oid')}`,
-  enums: `SELECT n.nspname AS schema, t.typname AS name, array_agg(e.enumlabel::text ORDER BY e.enumsortorder) AS labels
-       FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace JOIN pg_catalog.pg_enum e ON e.enumtypid = t.oid
-      WHERE t.oid >= ${USER_OID} AND ${SKIP_SCHEMAS} AND ${NOT_EXTENSION('pg_type', 't.oid')}
-      GROUP BY n.nspname, t.typname`,
-  routines: `SELECT n.nspname AS schema, p.proname AS name, p.prokind AS kind, pg_catalog.pg_get_function_identity_arguments(p.oid) AS args,
+  namespaces: `SELECT oid, nspname AS name FROM pg_catalog.pg_namespace`,
+  /** Objects an extension created belong to the extension, not to the schema. */
+  extensionMembers: `SELECT CASE classid ${['pg_class', 'pg_namespace', 'pg_type', 'pg_proc'].map((t) => `WHEN 'pg_catalog.${t}'::regclass THEN '${t}'`).join(' ')} END AS catalog, objid
+       FROM pg_catalog.pg_depend WHERE deptype = 'e'`,
+  classes: `SELECT oid, relnamespace AS ns, relname AS name, relkind AS kind, relispartition AS partition, greatest(reltuples, 0)::bigint AS rows
+       FROM pg_catalog.pg_class WHERE oid >= ${USER_OID} AND relnamespace <> 'pg_toast'::regnamespace`,
+  // Every table's (partitions and foreign tables too: constraints and sequence owners name their columns).
+  columns: `SELECT attrelid AS rel, attname AS name, attnum AS pos, pg_catalog.format_type(atttypid, atttypmod) AS type, attnotnull AS notnull,
+            attidentity AS identity, attgenerated AS generated
+       FROM pg_catalog.pg_attribute
+      WHERE attrelid IN (SELECT oid FROM pg_catalog.pg_class WHERE oid >= ${USER_OID} AND relkind IN ('r', 'p', 'f')) AND attnum > 0 AND NOT attisdropped`,
+  defaults: `SELECT adrelid AS rel, adnum AS pos, pg_catalog.pg_get_expr(adbin, adrelid) AS def FROM pg_catalog.pg_attrdef WHERE oid >= ${USER_OID}`,
+  constraints: `SELECT conrelid AS rel, conname AS name, contype AS type, pg_catalog.pg_get_constraintdef(oid) AS def, conindid AS idx, conkey AS cols,
+            confrelid AS frel, confkey AS fcols, confdeltype AS del, confupdtype AS upd
+       FROM pg_catalog.pg_constraint WHERE oid >= ${USER_OID} AND contype IN ('p', 'u', 'f', 'c')`,
+  indexes: `SELECT indexrelid AS oid, indrelid AS rel, indisunique AS unique, pg_catalog.pg_get_indexdef(indexrelid) AS def,
+            (SELECT array_agg(pg_catalog.pg_get_indexdef(indexrelid, k, true) ORDER BY k) FROM generate_series(1, indnkeyatts) k) AS cols
+       FROM pg_catalog.pg_index WHERE indexrelid >= ${USER_OID}`,
+  views: `SELECT oid, pg_catalog.pg_get_viewdef(oid, true) AS def FROM pg_catalog.pg_class WHERE oid >= ${USER_OID} AND relkind = 'v'`,
+  sequences: `SELECT seqrelid AS oid, pg_catalog.format_type(seqtypid, NULL) AS type, seqstart::text AS start, seqincrement::text AS inc,
+            seqmin::text AS min, seqmax::text AS max, seqcache::text AS cache, seqcycle AS cycle
+       FROM pg_catalog.pg_sequence WHERE seqrelid >= ${USER_OID}`,
+  /** A sequence's owning column: OWNED BY (a), or the identity column it belongs to (i). */
+  owners: `SELECT objid AS seq, refobjid AS rel, refobjsubid AS pos, deptype FROM pg_catalog.pg_depend
+      WHERE classid = 'pg_catalog.pg_class'::regclass AND objid >= ${USER_OID} AND refclassid = 'pg_catalog.pg_class'::regclass AND deptype IN ('a', 'i')`,
+  enumTypes: `SELECT oid, typnamespace AS ns, typname AS name FROM pg_catalog.pg_type WHERE oid >= ${USER_OID} AND typtype = 'e'`,
+  enumLabels: `SELECT enumtypid AS type, enumlabel AS label, enumsortorder AS ord FROM pg_catalog.pg_enum WHERE enumtypid >= ${USER_OID}`,
+  // Extension members left out here, not after: pg_get_functiondef of an extension's hundreds of functions is not free.
+  routines: `SELECT p.pronamespace AS ns, p.proname AS name, p.prokind AS kind, pg_catalog.pg_get_function_identity_arguments(p.oid) AS args,
             CASE WHEN p.prokind = 'f' THEN pg_catalog.pg_get_function_result(p.oid) END AS returns, pg_catalog.pg_get_functiondef(p.oid) AS def
-       FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
-      WHERE p.oid >= ${USER_OID} AND p.prokind IN ('f', 'p') AND ${SKIP_SCHEMAS} AND ${NOT_EXTENSION('pg_proc', 'p.oid')}`,
+       FROM pg_catalog.pg_proc p
+      WHERE p.oid >= ${USER_OID} AND p.prokind IN ('f', 'p')
+        AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d WHERE d.classid = 'pg_catalog.pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e')`,
 };
+
+/** Schemas Sluice never reports: the system's and its own (the runner's markers, prior backups): they are no drift. */
+const skippedSchema = (name: string): boolean =>
+  ['pg_catalog', 'information_schema', 'sluice_history', 'sluice_backup'].includes(name) || name.startsWith('pg_toast') || name.startsWith('pg_temp_');
+
+/** System columns a CHECK constraint may name (tableoid), by their fixed attribute numbers. */
+const SYSTEM_COLUMNS: Record<number, string> = { [-1]: 'ctid', [-2]: 'xmin', [-3]: 'cmin', [-4]: 'xmax', [-5]: 'cmax', [-6]: 'tableoid' };
 
 /** Namespaces never in the model whose objects come and go under Sluice: its own (the marker table
  * a first change makes), TOAST, and other sessions' temporary ones. */
@@ -150,73 +144,117 @@ const KINDS = Object.keys(SQL) as (keyof typeof SQL)[];
 const MODEL = KINDS.map((k) => SQL[k]).join(';\n');
 
 export async function readPostgresSchema(c: pg.Client): Promise<DatabaseSchema> {
+  const results = (await c.query(MODEL)) as unknown as pg.QueryResult[];
+  const q = <R>(kind: keyof typeof SQL): R[] => results[KINDS.indexOf(kind)]!.rows as R[];
+
+  const members = new Set(q<{ catalog: string; objid: number }>('extensionMembers').map((r) => `${r.catalog}:${r.objid}`));
+  const member = (catalog: string, oid: number) => members.has(`${catalog}:${oid}`);
+  const nsName = new Map(q<{ oid: number; name: string }>('namespaces').map((r) => [r.oid, r.name]));
+  /** The namespace's name when its objects are reported (undefined: skipped, or unknown). */
+  const shown = (ns: number): string | undefined => {
+    const name = nsName.get(ns);
+    return name === undefined || skippedSchema(name) ? undefined : name;
+  };
+
   const schemas = new Map<string, Schema>();
   const schemaOf = (name: string): Schema => {
     let s = schemas.get(name);
     if (!s) schemas.set(name, (s = { name, tables: [], views: [], sequences: [], enums: [], routines: [] }));
     return s;
   };
-  const results = (await c.query(MODEL)) as unknown as pg.QueryResult[];
-  const q = <R>(kind: keyof typeof SQL): R[] => results[KINDS.indexOf(kind)]!.rows as R[];
+  for (const r of q<{ oid: number; name: string }>('namespaces')) if (!skippedSchema(r.name) && !member('pg_namespace', r.oid)) schemaOf(r.name);
 
-  for (const r of q<{ name: string }>('schemas')) schemaOf(r.name);
+  const classes = new Map<number, { ns: number; name: string; kind: string; partition: boolean; rows: string }>();
+  for (const r of q<{ oid: number; ns: number; name: string; kind: string; partition: boolean; rows: string }>('classes')) classes.set(r.oid, r);
 
-  const tables = new Map<string, Table>();
-  for (const r of q<{ oid: number; schema: string; name: string; rows: number }>('tables')) {
+  const tables = new Map<number, Table>();
+  for (const [oid, r] of classes) {
+    const schema = shown(r.ns);
+    if ((r.kind !== 'r' && r.kind !== 'p') || r.partition || schema === undefined || member('pg_class', oid)) continue;
     const t: Table = { name: r.name, rowEstimate: Number(r.rows), columns: [], constraints: [], indexes: [] };
-    tables.set(String(r.oid), t);
-    schemaOf(r.schema).tables.push(t);
+    tables.set(oid, t);
+    schemaOf(schema).tables.push(t);
   }
 
-  for (const r of q<{ rel: number; name: string; pos: number; type: string; notnull: boolean; def: string | null; identity: string; generated: string }>('columns')) {
-    const t = tables.get(String(r.rel));
+  const defaults = new Map(q<{ rel: number; pos: number; def: string | null }>('defaults').map((r) => [`${r.rel}:${r.pos}`, r.def]));
+  /** Column names by table and attribute number, for constraints and sequence owners. */
+  const attnames = new Map<string, string>();
+  for (const r of q<{ rel: number; name: string; pos: number; type: string; notnull: boolean; identity: string; generated: string }>('columns')) {
+    attnames.set(`${r.rel}:${r.pos}`, r.name);
+    const t = tables.get(r.rel);
     if (!t) continue;
+    const def = defaults.get(`${r.rel}:${r.pos}`) ?? null;
     const col: Column = { name: r.name, position: r.pos, type: r.type, nullable: !r.notnull };
-    if (r.generated === 's') col.generated = { expression: r.def ?? '', stored: true };
-    else if (r.def !== null) col.default = r.def;
+    if (r.generated === 's') col.generated = { expression: def ?? '', stored: true };
+    else if (def !== null) col.default = def;
     if (r.identity === 'a') col.identity = 'ALWAYS';
     if (r.identity === 'd') col.identity = 'BY DEFAULT';
     t.columns.push(col);
   }
+  const names = (rel: number, nums: number[] | null): string[] | undefined =>
+    nums?.length ? nums.map((n) => (n < 0 ? SYSTEM_COLUMNS[n] : attnames.get(`${rel}:${n}`)) ?? String(n)) : undefined;
 
-  const constraintIndexes = new Set<string>();
-  for (const r of q<{ rel: number; name: string; type: string; def: string; cols: string[] | null; ftable: string | null; fschema: string | null; fcols: string[] | null; del: string; upd: string; idx: number }>('constraints')) {
-    const t = tables.get(String(r.rel));
-    if (!t) continue;
+  const constraintIndexes = new Set<number>();
+  for (const r of q<{ rel: number; name: string; type: string; def: string; idx: number; cols: number[] | null; frel: number; fcols: number[] | null; del: string; upd: string }>('constraints')) {
+    const t = tables.get(r.rel);
+    if (!t || shown(classes.get(r.rel)!.ns) === undefined) continue;
     const type = CONSTRAINT_TYPE[r.type]!;
-    const k: Constraint = { name: r.name, type, columns: r.cols ?? [], definition: r.def };
+    const k: Constraint = { name: r.name, type, columns: names(r.rel, r.cols) ?? [], definition: r.def };
     if (type === 'FOREIGN KEY') {
-      k.references = { schema: r.fschema ?? '', table: r.ftable ?? '', columns: r.fcols ?? [], onDelete: FK_ACTION[r.del] ?? 'NO ACTION', onUpdate: FK_ACTION[r.upd] ?? 'NO ACTION' };
-    } else if (r.idx) constraintIndexes.add(String(r.idx));
+      const f = classes.get(r.frel);
+      k.references = { schema: (f && nsName.get(f.ns)) ?? '', table: f?.name ?? '', columns: names(r.frel, r.fcols) ?? [], onDelete: FK_ACTION[r.del] ?? 'NO ACTION', onUpdate: FK_ACTION[r.upd] ?? 'NO ACTION' };
+    } else if (r.idx) constraintIndexes.add(r.idx);
     t.constraints.push(k);
   }
 
-  for (const r of q<{ oid: number; rel: number; name: string; unique: boolean; def: string; cols: string[] }>('indexes')) {
-    const t = tables.get(String(r.rel));
-    if (!t || constraintIndexes.has(String(r.oid))) continue;
-    const index: Index = { name: r.name, unique: r.unique, columns: r.cols ?? [], definition: r.def };
+  for (const r of q<{ oid: number; rel: number; unique: boolean; def: string; cols: string[] | null }>('indexes')) {
+    const t = tables.get(r.rel);
+    const ic = classes.get(r.oid);
+    if (!t || !ic || shown(ic.ns) === undefined || constraintIndexes.has(r.oid)) continue;
+    const index: Index = { name: ic.name, unique: r.unique, columns: r.cols ?? [], definition: r.def };
     t.indexes.push(index);
   }
 
-  for (const r of q<{ schema: string; name: string; def: string }>('views')) {
-    schemaOf(r.schema).views.push({ name: r.name, definition: trimDefinition(r.def) });
+  for (const r of q<{ oid: number; def: string }>('views')) {
+    const v = classes.get(r.oid)!;
+    const schema = shown(v.ns);
+    if (schema !== undefined && !member('pg_class', r.oid)) schemaOf(schema).views.push({ name: v.name, definition: trimDefinition(r.def) });
   }
 
   // Identity columns own a sequence of their own (deptype i): it is part of the column.
-  for (const r of q<{ schema: string; name: string; type: string; start: string; inc: string; min: string; max: string; cache: string; cycle: boolean; owner_table: string | null; owner_column: string | null }>('sequences')) {
-    const s: Sequence = { name: r.name, dataType: r.type, start: r.start, increment: r.inc, min: r.min, max: r.max, cache: r.cache, cycle: r.cycle };
-    if (r.owner_table && r.owner_column) s.ownedBy = `${r.owner_table}.${r.owner_column}`;
-    schemaOf(r.schema).sequences.push(s);
+  const owners = new Map(q<{ seq: number; rel: number; pos: number; deptype: string }>('owners').map((r) => [r.seq, r]));
+  for (const r of q<{ oid: number; type: string; start: string; inc: string; min: string; max: string; cache: string; cycle: boolean }>('sequences')) {
+    const c = classes.get(r.oid);
+    const schema = c && shown(c.ns);
+    const owner = owners.get(r.oid);
+    if (!c || schema === undefined || owner?.deptype === 'i' || member('pg_class', r.oid)) continue;
+    const s: Sequence = { name: c.name, dataType: r.type, start: r.start, increment: r.inc, min: r.min, max: r.max, cache: r.cache, cycle: r.cycle };
+    const ownerTable = owner && classes.get(owner.rel)?.name;
+    const ownerColumn = owner && attnames.get(`${owner.rel}:${owner.pos}`);
+    if (ownerTable && ownerColumn) s.ownedBy = `${ownerTable}.${ownerColumn}`;
+    schemaOf(schema).sequences.push(s);
   }
 
-  for (const r of q<{ schema: string; name: string; labels: string[] }>('enums')) {
-    schemaOf(r.schema).enums.push({ name: r.name, values: r.labels });
+  const labels = new Map<number, { label: string; ord: number }[]>();
+  for (const r of q<{ type: number; label: string; ord: number }>('enumLabels')) {
+    let l = labels.get(r.type);
+    if (!l) labels.set(r.type, (l = []));
+    l.push({ label: r.label, ord: Number(r.ord) });
+  }
+  for (const r of q<{ oid: number; ns: number; name: string }>('enumTypes')) {
+    const schema = shown(r.ns);
+    const l = labels.get(r.oid);
+    // An enum without labels has no pg_enum rows: the catalog join the model is defined by leaves it out.
+    if (schema === undefined || !l || member('pg_type', r.oid)) continue;
+    schemaOf(schema).enums.push({ name: r.name, values: l.sort((a, b) => a.ord - b.ord).map((x) => x.label) });
   }
 
-  for (const r of q<{ schema: string; name: string; kind: string; args: string; returns: string | null; def: string }>('routines')) {
+  for (const r of q<{ ns: number; name: string; kind: string; args: string; returns: string | null; def: string }>('routines')) {
+    const schema = shown(r.ns);
+    if (schema === undefined) continue;
     const routine: Routine = { name: r.name, kind: r.kind === 'p' ? 'PROCEDURE' : 'FUNCTION', signature: `(${r.args})`, definition: r.def.trim() };
     if (r.returns) routine.returns = r.returns;
-    schemaOf(r.schema).routines.push(routine);
+    schemaOf(schema).routines.push(routine);
   }
 
   return { engine: 'POSTGRES', schemas: [...schemas.values()] };
