@@ -20,6 +20,9 @@ export const BUNDLING = {
   banner: ESM_REQUIRE_BANNER,
   // The AWS SDK is bundled, not taken from the runtime: pinned versions, tree-shaken.
   external: [] as string[],
+  // @middy/core's static import of node:stream/web (for streamed responses, unused) would compile
+  // Node's web streams at every cold start; this module loads them on first use instead.
+  alias: { 'node:stream/web': './functions/shared/stream-web.ts', 'stream/web': './functions/shared/stream-web.ts' },
   sourcemap: false,
   legalComments: 'none',
   // Code behind a dynamic import() goes to its own chunk beside index.mjs, loaded on first use: a
@@ -43,6 +46,7 @@ export const esbuildOptions = (projectRoot: string, entry: string, outDir: strin
   mainFields: [...BUNDLING.mainFields],
   banner: { js: BUNDLING.banner },
   external: [...BUNDLING.external],
+  alias: { ...BUNDLING.alias },
   sourcemap: BUNDLING.sourcemap,
   legalComments: BUNDLING.legalComments,
   splitting: BUNDLING.splitting,

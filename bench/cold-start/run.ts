@@ -4,7 +4,10 @@
 // shared and noisy, so absolute milliseconds from different runs do not compare. The target ratio
 // pairs each import with the floor's import of the same round (see Row.ratio).
 //
-//   npx tsx bench/cold-start/run.ts [--runs N] [--warmup N] [--json] [--top N]
+//   npx tsx bench/cold-start/run.ts [--runs N] [--warmup N] [--json] [--top N] [--only a,b]
+//
+// --only runs the floor and the named functions (HANDLER_ENTRIES keys) alone: fewer processes on a
+// shared machine while working on a few bundles; the ratio still pairs each import with the floor.
 //
 // A benchmark, not a test: it exits 0 whether targets are met or not, and prints which are missed.
 // It exits 1 only when it cannot measure (a bundle fails to build or to import).
@@ -54,10 +57,11 @@ interface Options {
   json: boolean;
   top: number;
   probes: boolean;
+  only: string[];
 }
 
 function parseArgs(argv: string[]): Options {
-  const opts: Options = { runs: 20, warmup: 2, json: false, top: 8, probes: false };
+  const opts: Options = { runs: 20, warmup: 2, json: false, top: 8, probes: false, only: [] };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     const [flag, inline] = arg.split('=', 2) as [string, string | undefined];
@@ -72,8 +76,9 @@ function parseArgs(argv: string[]): Options {
     else if (flag === '--top') opts.top = value();
     else if (flag === '--json') opts.json = true;
     else if (flag === '--probes') opts.probes = true;
+    else if (flag === '--only') opts.only = (inline ?? argv[++i] ?? '').split(',').filter(Boolean);
     else if (flag === '--help' || flag === '-h') {
-      process.stdout.write('usage: tsx bench/cold-start/run.ts [--runs N (20)] [--warmup N (2)] [--top N (8)] [--json] [--probes]\n');
+      process.stdout.write('usage: tsx bench/cold-start/run.ts [--runs N (20)] [--warmup N (2)] [--top N (8)] [--json] [--probes] [--only a,b]\n');
       process.exit(0);
     } else throw new Error(`unknown option ${arg} (try --help)`);
   }
@@ -129,7 +134,10 @@ async function main(): Promise<void> {
 
   const skipped: { name: string; entry: string; reason: string }[] = [];
   const targets: { name: string; entry: string }[] = [{ name: 'floor', entry: FLOOR_ENTRY }];
+  const unknown = opts.only.filter((n) => !(n in HANDLER_ENTRIES));
+  if (unknown.length > 0) throw new Error(`--only: no function named ${unknown.join(', ')} in HANDLER_ENTRIES`);
   for (const [name, entry] of Object.entries(HANDLER_ENTRIES)) {
+    if (opts.only.length > 0 && !opts.only.includes(name)) continue;
     if (existsSync(join(ROOT, entry))) targets.push({ name, entry });
     else skipped.push({ name, entry, reason: `${entry} does not exist yet` });
   }

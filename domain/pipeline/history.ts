@@ -7,7 +7,6 @@ import { databaseName } from '../common/names.js';
 import type { Deps } from '../inventory/ports.js';
 import { projectWith } from '../inventory/projects.js';
 import { acceptLiveSchema, type DriftDeps } from '../schema/drift.js';
-import { unifiedDiff } from '../schema/diff.js';
 import type { DatabaseSchema } from '../schema/model.js';
 import { baselineOf, type SchemaRepo } from '../schema/ports.js';
 import type { ChangeHistory } from './model.js';
@@ -27,6 +26,8 @@ function parseView(view: string | undefined): boolean {
 
 /** FULL: the unified diff of the two schemas' DDL, from the snapshots kept by checksum (cached per request). */
 async function withDiffs(deps: HistoryDeps, items: ChangeHistory[]): Promise<ShownChangeHistory[]> {
+  // The DDL writer and the diff library load on the first FULL view: the BASIC one never needs them.
+  const { unifiedDiff } = await import('../schema/diff.js');
   const cache = new Map<string, Promise<DatabaseSchema | undefined>>();
   const load = (h: ChangeHistory, checksum: string) => {
     const key = `${h.instance}/${h.database}/${checksum}`;

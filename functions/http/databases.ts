@@ -5,9 +5,12 @@ import { parseUserChosenId } from '../../domain/common/names.js';
 import { httpHandler, type Request } from '../shared/http.js';
 import { listPage } from '../shared/paging.js';
 import { deps, idempotency, audit } from '../shared/wiring.js';
-import { issueRepo, schemaRepo } from '../shared/wiring-repos.js';
-import { getDatabaseSchema, getDrift } from '../../domain/schema/service.js';
+import { schemaRepo } from '../shared/wiring-repos.js';
+import { issueRepo } from '../shared/wiring-history.js';
 
+// The recorded schema and drift routes (the DDL writer, the diff library) load on first use: the
+// listings and change histories never need them.
+const schema = () => import('../../domain/schema/service.js');
 /** Change histories live with the issues' store; this family reads them without the orchestrator. */
 const historyDeps = { ...deps, issues: issueRepo, schemas: schemaRepo };
 const toResource = ({ database, instance }: Located) => toDatabaseResource(database, instance);
@@ -27,9 +30,9 @@ export const handler = httpHandler('databases', { deps, idempotency, audit }, {
     return { body: { databases: items, ...(nextPageToken ? { nextPageToken } : {}) } };
   },
   getDatabaseSchema: async (req) => ({
-    body: await getDatabaseSchema({ ...deps, schemas: schemaRepo }, req.access!, instanceId(req), req.params.database!, req.query.format),
+    body: await (await schema()).getDatabaseSchema({ ...deps, schemas: schemaRepo }, req.access!, instanceId(req), req.params.database!, req.query.format),
   }),
-  getDatabaseDrift: async (req) => ({ body: await getDrift({ ...deps, schemas: schemaRepo }, req.access!, instanceId(req), req.params.database!) }),
+  getDatabaseDrift: async (req) => ({ body: await (await schema()).getDrift({ ...deps, schemas: schemaRepo }, req.access!, instanceId(req), req.params.database!) }),
   getDatabase: async (req) => ({ body: toResource(await getDatabase(deps, req.access!, instanceId(req), req.params.database!)) }),
   listChangeHistories: async (req) => {
     const instance = instanceId(req);

@@ -10,10 +10,11 @@ import { httpHandler, type Request } from '../shared/http.js';
 import { deps, idempotency, audit } from '../shared/wiring.js';
 import { queryRunner, secrets, sql } from '../shared/wiring-sql.js';
 import { schemaRepo, sheetRepo } from '../shared/wiring-repos.js';
-import { diffSchema } from '../../domain/schema/service.js';
-import { acceptDrift } from '../../domain/pipeline/history.js';
-import { toChangeHistoryResource } from '../../domain/pipeline/resources.js';
-import { issueRepo } from '../shared/wiring-repos.js';
+
+// The two schema routes API Gateway sends here (the diff library, the DDL writer, the change-history
+// store) load on first use: the SQL editor's queries never need them.
+const schemaDiff = () => import('../../domain/schema/service.js');
+const drift = () => Promise.all([import('../../domain/pipeline/history.js'), import('../../domain/pipeline/resources.js'), import('../shared/wiring-history.js')]);
 
 const sheets = sheetRepo;
 const queries = queryRunner();
@@ -29,13 +30,16 @@ export const handler = httpHandler('sql', { deps, idempotency, audit }, {
   // Served here because API Gateway routes {database}:diffSchema with {database}:query (one path).
   diffSchema: async (req) => ({
     status: 200,
-    body: await diffSchema({ ...deps, schemas: schemaRepo }, caller(req), parseUserChosenId(req.params.instance!, 'instance'), req.params.database!, req.body),
+    body: await (await schemaDiff()).diffSchema({ ...deps, schemas: schemaRepo }, caller(req), parseUserChosenId(req.params.instance!, 'instance'), req.params.database!, req.body),
   }),
   // Here for the same reason: {database}:acceptDrift.
-  acceptDrift: async (req) => ({
-    status: 200,
-    body: toChangeHistoryResource(await acceptDrift({ ...deps, issues: issueRepo, schemas: schemaRepo }, caller(req), parseUserChosenId(req.params.instance!, 'instance'), req.params.database!)),
-  }),
+  acceptDrift: async (req) => {
+    const [{ acceptDrift }, { toChangeHistoryResource }, { issueRepo }] = await drift();
+    return {
+      status: 200,
+      body: toChangeHistoryResource(await acceptDrift({ ...deps, issues: issueRepo, schemas: schemaRepo }, caller(req), parseUserChosenId(req.params.instance!, 'instance'), req.params.database!)),
+    };
+  },
   runSheet: async (req) => ({
     status: 200,
     body: await runSheet(queryDeps(req), caller(req), parseUserChosenId(req.params.project!, 'project'), parseSheetId(req.params.sheet!), req.body, (statement) =>

@@ -6,7 +6,7 @@ import { deleteVcsConnector, getVcsConnector, putVcsConnector, toConnectorResour
 import { httpHandler, type Request } from '../shared/http.js';
 import { deps, idempotency, audit } from '../shared/wiring.js';
 import { vcsDeps } from '../shared/wiring-vcs.js';
-import { issueItems } from '../shared/wiring-repos.js';
+import { issueItems } from '../shared/wiring-history.js';
 import { parseIssueName, type Issue } from '../../domain/pipeline/model.js';
 
 const caller = (req: Request): Access => {

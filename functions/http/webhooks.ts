@@ -4,11 +4,14 @@ import type { Access } from '../../domain/access/access.js';
 import { UnauthenticatedError } from '../../domain/common/errors.js';
 import { parseUserChosenId } from '../../domain/common/names.js';
 import { parsePageSize } from '../../domain/common/values.js';
-import { testWebhook } from '../../domain/notify/delivery.js';
 import { createWebhook, deleteWebhook, getWebhook, listDeliveries, listWebhooks, toDeliveryResource, toWebhookResource, updateWebhook, webhookToTest } from '../../domain/notify/webhooks.js';
 import { httpHandler, type Request } from '../shared/http.js';
 import { deps, idempotency, audit } from '../shared/wiring.js';
-import { deliveryDeps, webhookDeps } from '../shared/wiring-notify.js';
+import { webhookDeps } from '../shared/wiring-notify.js';
+
+// A test delivery (the sender, the message renderer, the issue reader for its links) loads on the
+// first `:test`: the other routes never send.
+const delivery = () => Promise.all([import('../../domain/notify/delivery.js'), import('../shared/wiring-delivery.js')]);
 
 const caller = (req: Request): Access => {
   if (!req.access) throw new UnauthenticatedError();
@@ -31,6 +34,7 @@ export const handler = httpHandler('webhooks', { deps, idempotency, audit }, {
   testWebhook: async (req) => {
     const access = caller(req);
     const w = await webhookToTest(webhookDeps(), access, project(req), webhook(req));
+    const [{ testWebhook }, { deliveryDeps }] = await delivery();
     return { status: 202, body: toDeliveryResource(await testWebhook(deliveryDeps(), w, `users/${access.user.id}`)) };
   },
   listWebhookDeliveries: async (req) => {

@@ -13,7 +13,8 @@ import { deps, store } from './wiring.js';
 
 /** Each transition it writes also goes on the event bus (EventBridge deployed, the local queue on one machine). */
 export const issueRepo = observeIssueRepo(new DynamoIssueRepo(store), lateSink, () => new Date(), emitLog);
-const groupRepo = new DynamoGroupRepo(store);
-const sheetRepo = new DynamoSheetRepo(store);
+// Only issueDeps (the issues API) uses these: marked pure, the workflow functions carry neither.
+const groupRepo = /* @__PURE__ */ new DynamoGroupRepo(store);
+const sheetRepo = /* @__PURE__ */ new DynamoSheetRepo(store);
 export const issueDeps = (): IssueDeps => ({ ...deps, issues: issueRepo, orchestrator: orchestrator(), groups: groupRepo, sheets: sheetRepo });
 export const workflowDeps: WorkflowDeps = { issues: issueRepo, projects: deps.projects, instances: deps.instances, approvalRules: approvalRuleRepo, now: () => new Date() };

@@ -8,8 +8,10 @@ import { AuditTrail } from './audit.js';
 
 export const store = createStore();
 export const deps: Deps = { ...dynamoRepos(store), now: () => new Date() };
-export const idempotency = new DynamoIdempotencyRepo(store);
-export const config = new DynamoConfigRepo(store);
-export const auditRepo = new DynamoAuditRepo(store);
+// Marked pure (as in wiring-repos.ts): the workflow functions import this module for the store and
+// the repos, and carry neither the HTTP side's idempotency and paging repos nor the audit trail.
+export const idempotency = /* @__PURE__ */ new DynamoIdempotencyRepo(store);
+export const config = /* @__PURE__ */ new DynamoConfigRepo(store);
+export const auditRepo = /* @__PURE__ */ new DynamoAuditRepo(store);
 /** Every handler family's audit trail: one entry per request to a route that is not a GET. */
-export const audit = new AuditTrail({ repo: auditRepo, workspace: deps.workspace, users: deps.users });
+export const audit = /* @__PURE__ */ new AuditTrail({ repo: auditRepo, workspace: deps.workspace, users: deps.users });

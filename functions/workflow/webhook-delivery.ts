@@ -7,7 +7,7 @@ import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { handleDeliveryMessage, type DeliveryMessage } from '../../domain/notify/delivery.js';
 import type { SluiceEvent } from '../../domain/notify/events.js';
 import { logger } from '../shared/logger.js';
-import { deliveryDeps } from '../shared/wiring-notify.js';
+import { deliveryDeps } from '../shared/wiring-delivery.js';
 
 /** The queue message as the delivery code takes it. */
 export function toDeliveryMessage(body: string): DeliveryMessage {

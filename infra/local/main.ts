@@ -100,7 +100,7 @@ async function main(): Promise<void> {
     // GitOps pushes: the webhook answers at once, the worker runs in this process.
     setVcsDispatcher(vcsWorker);
     // Events and webhook deliveries: the same delivery code as the cloud's, on an in-process queue.
-    const { deliveryDeps, setNotifyTransport } = await import('../../functions/shared/wiring-notify.js');
+    const [{ setNotifyTransport }, { deliveryDeps }] = await Promise.all([import('../../functions/shared/wiring-notify.js'), import('../../functions/shared/wiring-delivery.js')]);
     notify = localNotify((queue) => deliveryDeps({ queue }));
     setNotifyTransport(notify);
     const resumed = await resumeOpenIssues(createStore(), pipeline);

@@ -92,6 +92,8 @@ describe('each function bundle', () => {
     // Assess
     expect(b.atInit).toEqual([]);
     expect(b.initialBytes).toBeLessThanOrEqual(LIMIT);
+    // Node's web streams, compiled at import, are loaded on first use (functions/shared/stream-web.ts).
+    expect(initialOutputs(b.metafile).flatMap((o) => b.metafile.outputs[o]!.imports.map((i) => i.path))).not.toContain('node:stream/web');
     for (const lazy of ON_FIRST_USE[name] ?? []) expect(b.anywhere, `${name} still holds ${lazy} in a chunk`).toContain(lazy);
   }, 120_000);
 

@@ -67,7 +67,7 @@ export async function startApi(options: { delivery?: Partial<DeliveryDeps> } = {
   const vcsWorker = localVcsDispatcher({ retryDelayMs: 0 });
   setVcsDispatcher(vcsWorker);
   // Loaded after freshTable: the wiring makes its DynamoDB store at import, for the table named then.
-  const { deliveryDeps, outboundPolicy, setNotifyTransport } = await import('../../functions/shared/wiring-notify.js');
+  const [{ outboundPolicy, setNotifyTransport }, { deliveryDeps }] = await Promise.all([import('../../functions/shared/wiring-notify.js'), import('../../functions/shared/wiring-delivery.js')]);
   // Every request a webhook receiver gets is also scanned for secrets (capture.ts).
   const sender = new HttpWebhookSender(outboundPolicy);
   const recording = { post: (r: Parameters<HttpWebhookSender['post']>[0]) => (recordDelivery(JSON.stringify({ headers: r.headers, body: r.body })), sender.post(r)) };
