@@ -138,7 +138,9 @@ describe('errors', () => {
   });
 });
 
-describe('issues', () => {
+// Each `sluice` is a new Node process (about a second on a quiet machine, several on a busy one):
+// a test of ten of them and a pipeline gets more than the default 30 s.
+describe('issues', { timeout: 120_000 }, () => {
   it('create, list, get and cancel; --json prints exactly what the API answers', async () => {
     const n = await create('--file', file('add_c1.sql', 'ALTER TABLE employees ADD COLUMN c1 text;'), '--target', target('test'), target('prod'), '--title', 'Add c1');
     expect(n).toMatch(/^\d+$/);
