@@ -38,10 +38,10 @@ async function lacking(dbs: string[], column: string): Promise<string[]> {
 
 beforeAll(async () => {
   ({ server: pg, stop: stopPg } = await startEmbedded());
-  // Copies of one template (outside the group's prefix): one statement per tenant.
+  // Copies of one template (outside the group's prefix), file by file: faster than through the WAL.
   await adminQuery(pg, 'CREATE DATABASE accounts_template');
   await adminQuery(pg, 'CREATE TABLE accounts (id int PRIMARY KEY, name text)', 'accounts_template');
-  await eachLimit(TENANTS, SQL_CONCURRENCY, async (db) => void (await adminQuery(pg, `CREATE DATABASE "${db}" TEMPLATE accounts_template`)));
+  await eachLimit(TENANTS, SQL_CONCURRENCY, async (db) => void (await adminQuery(pg, `CREATE DATABASE "${db}" TEMPLATE accounts_template STRATEGY FILE_COPY`)));
   api = await startApi();
   // The column added by hand to one tenant is to make the statement fail there, not drift (test/e2e/drift.test.ts covers drift).
   ok(await api.call('POST', '/v1/projects', { body: { id: PROJECT, title: 'Fleet', allowDriftedRollout: true } }), 201);
