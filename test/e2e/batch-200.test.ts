@@ -7,7 +7,8 @@
 // approval and `:skip` on 10.)
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { columns, dbOf, eachLimit, ok, registerInstance, stage, tasksOf, waitIssue, type Body } from '../support/batch.js';
-import { startApi, type Api } from '../support/http.js';
+import { pipelineExecutionName } from '../../domain/pipeline/orchestrator.js';
+import { startApi, waitFor, type Api } from '../support/http.js';
 import { randomId } from '../support/inventory.js';
 import { adminQuery, startEmbedded, type SqlServer } from '../support/postgres.js';
 
@@ -22,7 +23,20 @@ const TENANTS = Array.from({ length: TENANT_COUNT }, (_, i) => `${PREFIX}_${Stri
 const GROUP = `projects/${PROJECT}/databaseGroups/fleet`;
 let api: Api;
 
-const wait = (name: string, what: string, done: (issue: Body) => boolean): Promise<Body> => waitIssue(api, name, what, done, 120_000, 250);
+/**
+ * Until the issue's execution has ended or waits at its failure gate (in memory: a GET of the
+ * 200-task issue every 250 ms meanwhile took CPU from the pipeline it watched), then the issue
+ * over HTTP until `done`. No execution (yet): straight to polling the issue.
+ */
+const wait = async (name: string, what: string, done: (issue: Body) => boolean): Promise<Body> => {
+  const execution = pipelineExecutionName(name);
+  const atRest = async () => {
+    const status = (await api.pipeline.describeExecution(execution))?.status;
+    return status !== 'RUNNING' || api.pipeline.pendingTokens().some((t) => t.execution === execution && t.state === 'FailureGate');
+  };
+  await waitFor(`the execution of ${name} to end or wait at its failure gate`, atRest, (rest) => rest, 120_000);
+  return waitIssue(api, name, what, done, 120_000, 250);
+};
 const createIssue = async (title: string, statement: string): Promise<Body> =>
   ok(await api.call('POST', `/v1/projects/${PROJECT}/issues`, { body: { title, type: 'DATABASE_SCHEMA_UPDATE', statement, databaseGroup: GROUP } }), 201);
 const statuses = (issue: Body): Map<string, string> => new Map(tasksOf(issue).map((t: Body) => [dbOf(t), t.status]));
