@@ -11,6 +11,9 @@ const SLOW_FIRST = [
   'test/e2e/readme.test.ts',
   'test/e2e/start.test.ts',
   'test/reliability/fuzz-b.test.ts',
+  'test/e2e/npm-start-signals.test.ts',
+  'test/e2e/samples.test.ts',
+  'test/integration/batch-scale.test.ts',
   'test/integration/sync-200.test.ts',
   'test/e2e/schema.test.ts',
 ];
