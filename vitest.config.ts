@@ -1,4 +1,5 @@
 import { defineConfig } from 'vitest/config';
+import SlowFirst from './test/support/sequencer.js';
 
 export default defineConfig({
   test: {
@@ -9,5 +10,6 @@ export default defineConfig({
     hookTimeout: 120_000,
     // Two cores here: more workers only contend.
     maxWorkers: 2,
+    sequence: { sequencer: SlowFirst },
   },
 });

@@ -388,16 +388,17 @@ function auditedDetail(route: Guarded, fixture: Fixture, body: unknown, res: Cal
 /** The admin's calls, by how their entry got to the table. */
 const recorded = { withChange: new Set<string>(), withChangeThenCompleted: new Set<string>(), after: new Set<string>() };
 
-/** Databases other test files make and drop while this one runs; never a fixture here. */
-const TRANSIENT = /^sluice_t_/;
-
 /**
- * A database on the run's PostgreSQL (test/support/postgres.ts) that stays put: any besides the
- * system and transient ones, or `sluice_matrix`, made once and left for later runs.
+ * The fixture database on the run's PostgreSQL (test/support/postgres.ts): `sluice_matrix`, made
+ * once and left for later runs. Not just any database there: other test files (and anything else
+ * on a shared server) make and drop theirs while this file runs.
  */
+const MATRIX_DB = 'sluice_matrix';
+
 async function stableDatabase(server: SqlServer): Promise<void> {
-  const rows = await adminQuery<{ datname: string }>(server, "SELECT datname FROM pg_database WHERE NOT datistemplate AND datname <> 'postgres'");
-  if (!rows.some((r) => !TRANSIENT.test(r.datname))) await adminQuery(server, 'CREATE DATABASE sluice_matrix');
+  const rows = await adminQuery(server, `SELECT 1 FROM pg_database WHERE datname = '${MATRIX_DB}'`);
+  // 42P04: another run made it meanwhile.
+  if (rows.length === 0) await adminQuery(server, `CREATE DATABASE ${MATRIX_DB}`).catch((e: { code?: string }) => { if (e.code !== '42P04') throw e; });
 }
 
 function pathOf(route: Guarded, params: Params, query: string | undefined): string {
@@ -475,7 +476,7 @@ beforeAll(async () => {
   const syncOperation = (await admin('POST', `/v1/instances/${liveInstance}:sync`)).name as string;
   await waitForOperation((path) => admin('GET', path), syncOperation, 300_000);
   const databases = ((await admin('GET', `/v1/instances/${liveInstance}/databases?pageSize=1000`)).databases as Body[]).map((d) => id(d.name));
-  const database = databases.find((d) => !TRANSIENT.test(d));
+  const database = databases.find((d) => d === MATRIX_DB);
   if (!database) throw new Error(`setup: no database on ${postgres.host}:${postgres.port} to check database routes with`);
   await admin('PATCH', `/v1/instances/${liveInstance}/databases/${database}?updateMask=project`, { project: `projects/${project}` });
 
