@@ -149,7 +149,8 @@ export async function readPostgresSchema(c: pg.Client): Promise<DatabaseSchema> 
 
   const members = new Set(q<{ catalog: string; objid: number }>('extensionMembers').map((r) => `${r.catalog}:${r.objid}`));
   const member = (catalog: string, oid: number) => members.has(`${catalog}:${oid}`);
-  const nsName = new Map(q<{ oid: number; name: string }>('namespaces').map((r) => [r.oid, r.name]));
+  const namespaces = q<{ oid: number; name: string }>('namespaces');
+  const nsName = new Map(namespaces.map((r) => [r.oid, r.name]));
   /** The namespace's name when its objects are reported (undefined: skipped, or unknown). */
   const shown = (ns: number): string | undefined => {
     const name = nsName.get(ns);
@@ -162,7 +163,7 @@ export async function readPostgresSchema(c: pg.Client): Promise<DatabaseSchema> 
     if (!s) schemas.set(name, (s = { name, tables: [], views: [], sequences: [], enums: [], routines: [] }));
     return s;
   };
-  for (const r of q<{ oid: number; name: string }>('namespaces')) if (!skippedSchema(r.name) && !member('pg_namespace', r.oid)) schemaOf(r.name);
+  for (const r of namespaces) if (!skippedSchema(r.name) && !member('pg_namespace', r.oid)) schemaOf(r.name);
 
   const classes = new Map<number, { ns: number; name: string; kind: string; partition: boolean; rows: string }>();
   for (const r of q<{ oid: number; ns: number; name: string; kind: string; partition: boolean; rows: string }>('classes')) classes.set(r.oid, r);
@@ -197,7 +198,7 @@ export async function readPostgresSchema(c: pg.Client): Promise<DatabaseSchema> 
   const constraintIndexes = new Set<number>();
   for (const r of q<{ rel: number; name: string; type: string; def: string; idx: number; cols: number[] | null; frel: number; fcols: number[] | null; del: string; upd: string }>('constraints')) {
     const t = tables.get(r.rel);
-    if (!t || shown(classes.get(r.rel)!.ns) === undefined) continue;
+    if (!t) continue;
     const type = CONSTRAINT_TYPE[r.type]!;
     const k: Constraint = { name: r.name, type, columns: names(r.rel, r.cols) ?? [], definition: r.def };
     if (type === 'FOREIGN KEY') {
