@@ -21,6 +21,7 @@ import { SqlChangeExecutor } from '../../functions/adapters/sql/execute.js';
 import { normalize, schemaChecksum, type DatabaseSchema } from '../../domain/schema/model.js';
 import type { ChangeRequest, SchemaCheck } from '../../domain/pipeline/task-run.js';
 import type { ConnectionTarget } from '../../domain/inventory/ports.js';
+import { parseServer } from '../../test/support/postgres.js';
 import { postgresCpuMs, stat } from '../support/proc.js';
 
 const arg = (name: string, fallback: number): number => {
@@ -33,9 +34,8 @@ const TASKS = arg('tasks', 40);
 const ROUNDS = arg('rounds', 5);
 const TABLES = arg('tables', 1);
 const DB = `sluice_cc_${randomBytes(3).toString('hex')}`;
-const m = /^(?:([^:@]+)(?::([^@]*))?@)?([^:@]+):(\d+)$/.exec((process.env.SLUICE_TEST_PG || 'postgres@127.0.0.1:5432').trim());
-if (!m) throw new Error('SLUICE_TEST_PG: user[:password]@host:port');
-const target: ConnectionTarget = { engine: 'POSTGRES', host: m[3]!, port: Number(m[4]), username: m[1] ?? 'postgres', ...(m[2] ? { password: m[2] } : {}) };
+// SLUICE_TEST_PG as the tests read it.
+const target: ConnectionTarget = { engine: 'POSTGRES', ...parseServer(process.env.SLUICE_TEST_PG || 'postgres@127.0.0.1:5432', 'postgres') };
 const client = (database: string) => new pg.Client({ host: target.host, port: target.port, user: target.username, password: target.password ?? '', database });
 
 async function admin(sql: string, database = 'postgres'): Promise<void> {
