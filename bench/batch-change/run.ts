@@ -2,7 +2,7 @@
 // end to end through Sluice's local runtime, against a plain `pg` script (the floor) and dbmate,
 // in the same run. `npm run bench:batch-change -- [--n 1000] [--rounds 3] [--warmup 1] [--concurrency 10]
 // [--plan 10000] [--plan-only] [--poll-ms 500] [--warm] [--profile] [--cpu-profile] [--no-dbmate] [--no-probe] [--json]
-// [--schema-cost]`. See BENCHMARKS.md.
+// [--schema-cost] [--lean]`. See BENCHMARKS.md.
 //
 //   - Setup (not timed): N databases `sluice_bb_<run>_<i>` with a table `accounts`, an instance
 //     registered and synced over HTTP, the databases moved to a project, a database group.
@@ -78,6 +78,12 @@ const DBMATE = !flag('no-dbmate');
 const WARM = flag('warm');
 /** Sluice against Sluice without schema bookkeeping, in the same rounds (issue 13, item 4). */
 const SCHEMA_COST = flag('schema-cost');
+/**
+ * Every database copied from one template that has no information_schema and no comments on the
+ * built-in objects, VACUUM FULL'ed: smaller than a default database (BENCHMARKS.md has both sizes),
+ * so that N = 10,000 fits on this machine's disk. Nothing the floor or Sluice sends reads either.
+ */
+const LEAN = flag('lean');
 const say = (line: string) => process.stderr.write(line + '\n');
 /** Setup and reset work, not timed: a few connections at a time. */
 const SETUP_CONCURRENCY = 8;
@@ -594,10 +600,23 @@ async function main(): Promise<void> {
     // Setup, not timed.
     say(`bench/batch-change: N=${N}, ${ROUNDS} rounds, concurrency ${CONCURRENCY}; PostgreSQL ${server.host}:${server.port}, DynamoDB Local ${dynamo.endpoint}`);
     let t0 = performance.now();
+    const ACCOUNTS = 'CREATE TABLE accounts (id int PRIMARY KEY, name text)';
+    let template: string | undefined;
+    if (LEAN) {
+      // Outside the group (whose names start with `prefix`). Copies fail while anyone is connected
+      // to it: all are made before the sync first reads it.
+      template = `sluice_bbt_${runId}`;
+      await setupQuery(server, `CREATE DATABASE "${template}" TEMPLATE template0`);
+      created.push(template);
+      await adminQuery(server, `DROP SCHEMA information_schema CASCADE; DELETE FROM pg_catalog.pg_description; ${ACCOUNTS}`, template);
+      await adminQuery(server, 'VACUUM FULL', template);
+      const size = await adminQuery(server, `SELECT pg_database_size('${template}') AS lean, pg_database_size('template1') AS plain`);
+      say(`  --lean: databases copied from ${template}, ${(Number(size[0]!.lean) / 2 ** 20).toFixed(2)} MiB (template1: ${(Number(size[0]!.plain) / 2 ** 20).toFixed(2)} MiB)`);
+    }
     await eachLimit(dbs, SETUP_CONCURRENCY, async (db) => {
-      await setupQuery(server, `CREATE DATABASE "${db}"`);
+      await setupQuery(server, template ? `CREATE DATABASE "${db}" TEMPLATE "${template}"` : `CREATE DATABASE "${db}"`);
       created.push(db);
-      await setupQuery(server, 'CREATE TABLE accounts (id int PRIMARY KEY, name text)', db);
+      if (!template) await setupQuery(server, ACCOUNTS, db);
     });
     say(`  setup: ${N} databases in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     t0 = performance.now();
@@ -634,7 +653,7 @@ async function main(): Promise<void> {
       let missing = 0;
       await eachLimit(dbs, SETUP_CONCURRENCY, async (db) => {
         if (check) {
-          const rows = await adminQuery(server, "SELECT 1 FROM information_schema.columns WHERE table_name = 'accounts' AND column_name = 'plan'", db);
+          const rows = await adminQuery(server, "SELECT 1 FROM pg_catalog.pg_attribute WHERE attrelid = 'public.accounts'::regclass AND attname = 'plan' AND NOT attisdropped", db);
           if (rows.length === 0) missing += 1;
         }
         await adminQuery(server, RESET, db);
