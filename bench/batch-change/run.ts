@@ -508,10 +508,14 @@ interface Contender {
  * ran on a connection that never opened, so trying again is safe.
  */
 async function setupQuery(s: SqlServer, sql: string, database?: string): Promise<void> {
+  await retried(() => adminQuery(s, sql, database));
+}
+
+/** `work`, tried again when its connect timed out (see setupQuery). */
+async function retried<T>(work: () => Promise<T>): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
-      await adminQuery(s, sql, database);
-      return;
+      return await work();
     } catch (e) {
       if (attempt >= 5 || !/timeout expired/.test((e as Error).message)) throw e;
       await new Promise((r) => setTimeout(r, 500 * attempt));
@@ -653,10 +657,10 @@ async function main(): Promise<void> {
       let missing = 0;
       await eachLimit(dbs, SETUP_CONCURRENCY, async (db) => {
         if (check) {
-          const rows = await adminQuery(server, "SELECT 1 FROM pg_catalog.pg_attribute WHERE attrelid = 'public.accounts'::regclass AND attname = 'plan' AND NOT attisdropped", db);
+          const rows = await retried(() => adminQuery(server, "SELECT 1 FROM pg_catalog.pg_attribute WHERE attrelid = 'public.accounts'::regclass AND attname = 'plan' AND NOT attisdropped", db));
           if (rows.length === 0) missing += 1;
         }
-        await adminQuery(server, RESET, db);
+        await setupQuery(server, RESET, db);
       });
       if (SCHEMA_COST) await rebaseline();
       return missing;
@@ -804,11 +808,12 @@ async function main(): Promise<void> {
         result.machine = sampler.stop();
         result.cpu = cpuDiff(before, cpuOf(javaPid, postmaster));
         if (profiling) cpuProfiles.push((await inspector.post('Profiler.stop')).profile);
+        // Said before the check, so a run that the check then stops still shows its time.
+        say(`  ${r < 0 ? 'warm-up' : `round ${r + 1}`} ${c.name}: ${(result.ms / 1000).toFixed(2)} s${result.extra ? ' ' + JSON.stringify(Object.fromEntries(Object.entries(result.extra).map(([k, v]) => [k, Math.round(v * 10) / 10]))) : ''}; ${machineLine(result.machine!)}`);
         const missing = await reset(true);
         if (missing > 0) throw new Error(`${c.name}: the column is missing in ${missing} of ${N} databases`);
         round[c.name] = result;
         if (c.name === 'sluice' && PROFILE && r >= 0) profiles.push(profile);
-        say(`  ${r < 0 ? 'warm-up' : `round ${r + 1}`} ${c.name}: ${(result.ms / 1000).toFixed(2)} s${result.extra ? ' ' + JSON.stringify(Object.fromEntries(Object.entries(result.extra).map(([k, v]) => [k, Math.round(v * 10) / 10]))) : ''}; ${machineLine(result.machine!)}`);
       }
       if (r >= 0) rounds.push(round);
     }
