@@ -12,7 +12,13 @@
 // it reaped: /proc ticks of 10 ms; the server must be on this machine, and other users of it count),
 // this process's CPU, and wall time; the bookkeeping's share is taken per round.
 //
-//   npx tsx bench/catalog-cost/run.ts [--tasks 40] [--rounds 5] [--tables 1]
+// --split: instead, where the bookkeeping's server CPU goes, on raw connections (no executor, no
+// marker): the statement alone (BEGIN, ALTER, COMMIT); the same with the full model read after it,
+// in the transaction; and the same with the fingerprint before and after as well (what the runner
+// sends). The second minus the first is what reading the model at all costs a new backend; the
+// third minus the second is what the drift check's two fingerprints add to that.
+//
+//   npx tsx bench/catalog-cost/run.ts [--tasks 40] [--rounds 5] [--tables 1] [--split]
 //   PostgreSQL at 127.0.0.1:5432 (postgres, trust), or SLUICE_TEST_PG as the tests.
 import { randomBytes } from 'node:crypto';
 import { loadavg } from 'node:os';
@@ -22,6 +28,7 @@ import { normalize, schemaChecksum, type DatabaseSchema } from '../../domain/sch
 import type { ChangeRequest, SchemaCheck } from '../../domain/pipeline/task-run.js';
 import type { ConnectionTarget } from '../../domain/inventory/ports.js';
 import { parseServer } from '../../test/support/postgres.js';
+import { postgresFingerprint, readPostgresSchema } from '../../functions/adapters/sql/schema-postgres.js';
 import { postgresCpuMs, stat } from '../support/proc.js';
 
 const arg = (name: string, fallback: number): number => {
@@ -33,6 +40,7 @@ const arg = (name: string, fallback: number): number => {
 const TASKS = arg('tasks', 40);
 const ROUNDS = arg('rounds', 5);
 const TABLES = arg('tables', 1);
+const SPLIT = process.argv.includes('--split');
 const DB = `sluice_cc_${randomBytes(3).toString('hex')}`;
 // SLUICE_TEST_PG as the tests read it.
 const target: ConnectionTarget = { engine: 'POSTGRES', ...parseServer(process.env.SLUICE_TEST_PG || 'postgres@127.0.0.1:5432', 'postgres') };
@@ -55,6 +63,17 @@ const median = (xs: number[]): number => {
 
 interface Sample { server: number; node: number; wall: number }
 
+/** `tasks` runs of `work`, one after another: the server's CPU, this process's and wall time, per task. */
+async function perTask(postmaster: number, tasks: number, work: () => Promise<void>): Promise<Sample> {
+  const server0 = postgresCpuMs(postmaster);
+  const node0 = process.cpuUsage();
+  const t0 = performance.now();
+  for (let i = 0; i < tasks; i++) await work();
+  const wall = performance.now() - t0;
+  const node = process.cpuUsage(node0);
+  return { server: (postgresCpuMs(postmaster) - server0) / tasks, node: (node.user + node.system) / 1000 / tasks, wall: wall / tasks };
+}
+
 async function main(): Promise<void> {
   await admin(`CREATE DATABASE ${DB}`);
   const stop = async () => admin(`DROP DATABASE IF EXISTS ${DB} WITH (FORCE)`);
@@ -69,6 +88,7 @@ async function main(): Promise<void> {
     await probe.end();
     if (postmaster === undefined) throw new Error('the PostgreSQL server is not on this machine (/proc has no backend of ours): this bench reads its CPU there');
 
+    if (SPLIT) return await split(postmaster);
     const executor = new SqlChangeExecutor({ statementTimeoutMs: 60_000 });
     let n = 0;
     let baseline: SchemaCheck = { allowDrift: false };
@@ -90,15 +110,7 @@ async function main(): Promise<void> {
     };
     // Each contender's tasks must leave the table as they found it (an even count).
     const tasks = TASKS % 2 ? TASKS + 1 : TASKS;
-    const measure = async (withSchema: boolean): Promise<Sample> => {
-      const server0 = postgresCpuMs(postmaster);
-      const node0 = process.cpuUsage();
-      const t0 = performance.now();
-      for (let i = 0; i < tasks; i++) await apply(withSchema);
-      const wall = performance.now() - t0;
-      const node = process.cpuUsage(node0);
-      return { server: (postgresCpuMs(postmaster) - server0) / tasks, node: (node.user + node.system) / 1000 / tasks, wall: wall / tasks };
-    };
+    const measure = (withSchema: boolean): Promise<Sample> => perTask(postmaster, tasks, () => apply(withSchema));
 
     // Warm-up (untimed): this process's JIT, the server's shared caches, the first baseline.
     await measure(false);
@@ -128,6 +140,52 @@ async function main(): Promise<void> {
     console.log(row('wall', (s) => s.wall));
   } finally {
     await stop();
+  }
+}
+
+/** --split (see the header): three contenders on raw connections, alternating within each round. */
+async function split(postmaster: number): Promise<void> {
+  type Kind = 'statement' | 'model' | 'fingerprints';
+  const kinds: Kind[] = ['statement', 'model', 'fingerprints'];
+  let n = 0;
+  const task = async (kind: Kind): Promise<void> => {
+    n++;
+    const statement = n % 2 ? 'ALTER TABLE accounts ADD COLUMN plan text' : 'ALTER TABLE accounts DROP COLUMN plan';
+    const c = client(DB);
+    await c.connect();
+    try {
+      if (kind === 'fingerprints') await postgresFingerprint(c);
+      await c.query('BEGIN');
+      await c.query(statement);
+      if (kind === 'fingerprints') await postgresFingerprint(c);
+      if (kind !== 'statement') await readPostgresSchema(c);
+      await c.query('COMMIT');
+    } finally {
+      await c.end();
+    }
+  };
+  const tasks = TASKS % 2 ? TASKS + 1 : TASKS;
+  const measure = (kind: Kind): Promise<Sample> => perTask(postmaster, tasks, () => task(kind));
+  for (const k of kinds) await measure(k); // warm-up, untimed
+  const load = [loadavg()[0]!];
+  const rounds: Record<Kind, Sample>[] = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    const round = {} as Record<Kind, Sample>;
+    for (let i = 0; i < kinds.length; i++) {
+      const k = kinds[(i + r) % kinds.length]!;
+      round[k] = await measure(k);
+    }
+    rounds.push(round);
+    load.push(loadavg()[0]!);
+    process.stderr.write(`round ${r + 1}: server CPU a task ${kinds.map((k) => `${k} ${round[k].server.toFixed(1)}`).join(', ')} ms\n`);
+  }
+  const m = (k: Kind, pick: (s: Sample) => number) => median(rounds.map((x) => pick(x[k])));
+  const d = (a: Kind, b: Kind, pick: (s: Sample) => number) => median(rounds.map((x) => pick(x[a]) - pick(x[b])));
+  console.log(`PostgreSQL ${target.host}:${target.port}, ${tasks} schema updates a contender, ${ROUNDS} rounds, ${TABLES + 1} tables in the database; load average ${Math.min(...load).toFixed(2)}–${Math.max(...load).toFixed(2)}\n`);
+  console.log('| per task (median of rounds), ms | statement alone | + model after | + fingerprints before and after | model read (2nd − 1st) | fingerprints (3rd − 2nd) |');
+  console.log('|---|---:|---:|---:|---:|---:|');
+  for (const [label, pick] of [['PostgreSQL server CPU', (s: Sample) => s.server], ['this process CPU', (s: Sample) => s.node], ['wall', (s: Sample) => s.wall]] as const) {
+    console.log(`| ${label} | ${m('statement', pick).toFixed(1)} | ${m('model', pick).toFixed(1)} | ${m('fingerprints', pick).toFixed(1)} | ${d('model', 'statement', pick).toFixed(1)} | ${d('fingerprints', 'model', pick).toFixed(1)} |`);
   }
 }
 
