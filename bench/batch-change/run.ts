@@ -536,7 +536,13 @@ async function main(): Promise<void> {
   const cleanups: (() => Promise<void>)[] = [];
   // Also on Ctrl-C or a kill: a run stopped half-way must not leave N databases on the shared
   // server (every later sync of it, the tests' included, would read them all).
-  const cleanup = async () => {
+  // Once: a signal and main's `finally` both call it, and a second pass would drop everything again.
+  let cleaning: Promise<void> | undefined;
+  const cleanup = () => (cleaning ??= dropAll());
+  // Set by a signal: loops over the databases stop taking new ones, so the drops do not compete
+  // with thousands of resets or creates (they did: 1–3 drops a second instead of about 10).
+  let stopping = false;
+  const dropAll = async () => {
     for (const c of cleanups.splice(0)) await c().catch(() => undefined);
     if (created.length > 0) say(`  dropping ${created.length} databases`);
     // Each drop on its own (one that fails must not stop the rest), connects retried as in setup:
@@ -552,7 +558,6 @@ async function main(): Promise<void> {
   };
   // `on`, not `once`: `pkill -f` signals both tsx and this process, and tsx relays the signal, so a
   // second one arrives mid-cleanup; with `once` it killed the process before the databases were dropped.
-  let stopping = false;
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.on(signal, () => {
       if (stopping) return;
@@ -618,6 +623,7 @@ async function main(): Promise<void> {
       say(`  --lean: databases copied from ${template}, ${(Number(size[0]!.lean) / 2 ** 20).toFixed(2)} MiB (template1: ${(Number(size[0]!.plain) / 2 ** 20).toFixed(2)} MiB)`);
     }
     await eachLimit(dbs, SETUP_CONCURRENCY, async (db) => {
+      if (stopping) return;
       await setupQuery(server, template ? `CREATE DATABASE "${db}" TEMPLATE "${template}"` : `CREATE DATABASE "${db}"`);
       created.push(db);
       if (!template) await setupQuery(server, ACCOUNTS, db);
@@ -656,12 +662,14 @@ async function main(): Promise<void> {
     const reset = async (check: boolean): Promise<number> => {
       let missing = 0;
       await eachLimit(dbs, SETUP_CONCURRENCY, async (db) => {
+        if (stopping) return;
         if (check) {
           const rows = await retried(() => adminQuery(server, "SELECT 1 FROM pg_catalog.pg_attribute WHERE attrelid = 'public.accounts'::regclass AND attname = 'plan' AND NOT attisdropped", db));
           if (rows.length === 0) missing += 1;
         }
         await setupQuery(server, RESET, db);
       });
+      if (stopping) throw new Error('stopped by a signal');
       return missing;
     };
     await reset(false);
