@@ -45,7 +45,7 @@ import { generateJwk, keysFromJwk } from '../../infra/local/jwt.js';
 import { localPipeline } from '../../infra/local/pipeline.js';
 import { startServer } from '../../infra/local/server.js';
 import { waitForOperation } from '../../test/support/operations.js';
-import { adminQuery, startPostgres, type SqlServer } from '../../test/support/postgres.js';
+import { adminQueries, adminQuery, startPostgres, type SqlServer } from '../../test/support/postgres.js';
 import { pids, postgresCpuMs, stat, TICK_MS } from '../support/proc.js';
 
 const run = promisify(execFile);
@@ -89,6 +89,8 @@ const say = (line: string) => process.stderr.write(line + '\n');
 const SETUP_CONCURRENCY = 8;
 
 const ALTER = 'ALTER TABLE accounts ADD COLUMN plan text';
+/** A row when the contender's column is there (the check after each contender). */
+const PLAN_PRESENT = "SELECT 1 FROM pg_catalog.pg_attribute WHERE attrelid = 'public.accounts'::regclass AND attname = 'plan' AND NOT attisdropped";
 const RESET = WARM
   ? 'ALTER TABLE accounts DROP COLUMN IF EXISTS plan; ' +
     'CREATE TABLE IF NOT EXISTS public.schema_migrations (version varchar(128) PRIMARY KEY); TRUNCATE public.schema_migrations; ' +
@@ -663,11 +665,10 @@ async function main(): Promise<void> {
       let missing = 0;
       await eachLimit(dbs, SETUP_CONCURRENCY, async (db) => {
         if (stopping) return;
-        if (check) {
-          const rows = await retried(() => adminQuery(server, "SELECT 1 FROM pg_catalog.pg_attribute WHERE attrelid = 'public.accounts'::regclass AND attname = 'plan' AND NOT attisdropped", db));
-          if (rows.length === 0) missing += 1;
-        }
-        await setupQuery(server, RESET, db);
+        if (!check) return setupQuery(server, RESET, db);
+        // The check and the reset on one connection: a round at N = 5,000 resets 15,000 databases.
+        const [present] = await retried(() => adminQueries(server, `${PLAN_PRESENT}; ${RESET}`, db));
+        if (present!.rows.length === 0) missing += 1;
       });
       if (stopping) throw new Error('stopped by a signal');
       return missing;

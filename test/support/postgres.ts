@@ -47,10 +47,16 @@ export const client = (s: SqlServer, database = 'postgres'): pg.Client => {
 
 /** Runs SQL as the server's admin user. */
 export async function adminQuery<R extends pg.QueryResultRow = pg.QueryResultRow>(s: SqlServer, sql: string, database = 'postgres'): Promise<R[]> {
+  return ((await adminQueries(s, sql, database)).at(-1)?.rows ?? []) as R[];
+}
+
+/** `sql` of several statements on one connection: one result each, in order. */
+export async function adminQueries(s: SqlServer, sql: string, database = 'postgres'): Promise<pg.QueryResult[]> {
   const c = client(s, database);
   try {
     await c.connect();
-    return (await c.query<R>(sql)).rows;
+    const results = (await c.query(sql)) as pg.QueryResult | pg.QueryResult[];
+    return Array.isArray(results) ? results : [results];
   } finally {
     await c.end().catch(() => undefined);
   }
