@@ -53,8 +53,16 @@ export const baselineCheck = (head: SchemaHead): { expected: string; fingerprint
   return { expected: b.checksum, ...(b.fingerprint ? { fingerprint: b.fingerprint } : {}) };
 };
 
+/** A database's key in the answer of SchemaRepo.headsOf (instance ids hold no slash). */
+export const headKey = (instance: string, database: string): string => `${instance}/${database}`;
+
 export interface SchemaRepo {
   head(instance: string, database: string): Promise<SchemaHead | undefined>;
+  /**
+   * The heads of several databases in as few requests as the store allows (the task runner's
+   * batch), by headKey; a database with no head recorded is left out.
+   */
+  headsOf?(targets: readonly { instance: string; database: string }[]): Promise<Map<string, SchemaHead>>;
   /** A snapshot by checksum (kept for history and drift), or undefined. */
   snapshot(instance: string, database: string, checksum: string): Promise<DatabaseSchema | undefined>;
   /**

@@ -26,7 +26,8 @@ import { versionOrder } from '../../domain/pipeline/versions.js';
 import { sha256 } from '../../domain/common/hash.js';
 import { databaseName } from '../../domain/common/names.js';
 import type { Project, ProjectRepo } from '../../domain/inventory/projects.js';
-import { baselineCheck, baselineOf, type DriftNotifier, type SchemaRepo } from '../../domain/schema/ports.js';
+import { baselineCheck, baselineOf, headKey, type DriftNotifier, type SchemaHead, type SchemaRepo } from '../../domain/schema/ports.js';
+import { isModel } from '../../domain/schema/model.js';
 import { describeDrift, driftSummary, observeSchema, recordOwnChange } from '../../domain/schema/drift.js';
 import { DEFAULT_STATEMENT_TIMEOUT_MS, SqlChangeExecutor } from '../shared/wiring-runner.js';
 
@@ -84,6 +85,8 @@ export interface ClaimedRun {
 }
 
 type Status = RunTaskOutput['status'];
+/** A batch's read of its schema updates' heads (SchemaRepo.headsOf), one database at a time. */
+type BatchHead = (instance: string, database: string) => Promise<SchemaHead | undefined>;
 
 /** connectionTarget reads the secret store only; the runner connects through its ChangeExecutor. */
 const NO_DRIVER = undefined as unknown as SqlDriver;
@@ -266,16 +269,32 @@ export function taskRunner(deps: RunTaskDeps): TaskRunnerFn {
    * before the record: the recorded schema, a created database registered. `project`: the batch's
    * one read of the project (the drift check's allowDriftedRollout); `executor`: the batch's session.
    */
-  async function perform(run: ClaimedRun, change: ChangeRequest, project?: () => Promise<Project | undefined>, executor: ChangeExecutor = deps.executor): Promise<{ outcome: ChangeOutcome; schema?: { before?: string; after: string } }> {
+  async function perform(
+    run: ClaimedRun, change: ChangeRequest, project?: () => Promise<Project | undefined>, executor: ChangeExecutor = deps.executor, batchHead?: BatchHead,
+  ): Promise<{ outcome: ChangeOutcome; schema?: { before?: string; after: string } }> {
     const { task } = run;
-    const recorded = await withSchemaCheck(task, change, project);
+    let checked = await withSchemaCheck(task, change, project, batchHead);
     let outcome = await execute(run, change, executor);
+    if (checked?.fromBatch && outcome.status === 'FAILED' && outcome.drifted) {
+      // The batch read the head before this task's turn: a baseline moved since (:acceptDrift) is
+      // not drift. Checked again with the head as it is now; the refused attempt ran nothing.
+      const before = change.schemaCheck;
+      const fresh = await withSchemaCheck(task, change, project);
+      if (fresh && (change.schemaCheck?.expected !== before?.expected || change.schemaCheck?.fingerprint !== before?.fingerprint)) {
+        checked = fresh;
+        outcome = await execute(run, change, executor);
+      }
+    }
     await deps.hooks?.afterCommit?.(run, outcome);
     let schema: { before?: string; after: string } | undefined;
     if (outcome.status === 'FAILED' && outcome.drifted) outcome = await refusedForDrift(run, change, outcome.drifted);
     else if (outcome.status === 'DONE' && outcome.schema) {
+      const { current, wasDrifted, fromBatch } = checked ?? {};
+      // A head the batch read may predate a sync that flagged drift: the flag is then written unless
+      // this task found the baseline itself (its fingerprint matched, so no full read before).
+      const flag = fromBatch && (outcome.schema.before === undefined || isModel(outcome.schema.before)) ? {} : wasDrifted !== undefined ? { wasDrifted } : {};
       // Before the outcome is recorded: a crash in between is retried, finds its marker, and records this again.
-      schema = await recordOwnChange(driftDeps(), { instance: task.target.instance, database: change.database, ...outcome.schema, time: deps.now().toISOString(), ...recorded });
+      schema = await recordOwnChange(driftDeps(), { instance: task.target.instance, database: change.database, ...outcome.schema, time: deps.now().toISOString(), ...(current ? { current } : {}), ...flag });
       const expected = change.schemaCheck?.expected;
       if (expected !== undefined && schema.before !== undefined && schema.before !== expected) {
         outcome = { ...outcome, detail: `${outcome.detail}; the schema had drifted from the recorded one (${expected}), run as the project allows drifted rollouts` };
@@ -300,6 +319,8 @@ export function taskRunner(deps: RunTaskDeps): TaskRunnerFn {
    *   - a versioned issue's tasks go back to the state machine (`rest`): one may have to WAIT for a
    *     lower version, which only the per-task path's retrier can do; so do tasks not found;
    *   - one counter update gives every task its run id and its two activity ids;
+   *   - one read of every schema update's recorded head (the drift check's baseline), on first use;
+   *     a task refused for drift against it is checked again with its head as it is then;
    *   - claims in transactions of up to 100 items (claimBatch), each task conditional on the exact
    *     status it was read in; only as many tasks as surely finish before the batch's budget ends,
    *     each with a lease covering its place in the line (batchLeases): a task is never held by a
@@ -334,6 +355,15 @@ export function taskRunner(deps: RunTaskDeps): TaskRunnerFn {
     let projectRead: Promise<Project | undefined> | undefined;
     const project = () => (projectRead ??= Promise.resolve(deps.projects?.get(issue.project)));
     const recorder = outcomeRecorder();
+    // The schema updates' heads (the drift check's baseline): one BatchGetItem for the batch, on first use.
+    let headsRead: Promise<Map<string, SchemaHead>> | undefined;
+    const heads = deps.schemas?.headsOf?.bind(deps.schemas);
+    const batchHead: BatchHead | undefined = heads
+      ? async (instance, database) => {
+        headsRead ??= heads(todo.filter((x) => x.type === 'DATABASE_SCHEMA_UPDATE').map((x) => ({ instance: x.target.instance, database: targetDatabase(x) })));
+        return (await headsRead).get(headKey(instance, database));
+      }
+      : undefined;
     // MySQL: the batch's tasks on one instance share a connection (ChangeExecutor.session).
     const executor = sessionOf(deps.executor);
     let next = 0;
@@ -361,7 +391,7 @@ export function taskRunner(deps: RunTaskDeps): TaskRunnerFn {
           if (previous) await deps.hooks?.betweenTasks?.(previous, c.run);
           await deps.hooks?.afterClaim?.(c.run);
           const change = await changeOf(c.run);
-          const { outcome, schema } = await perform(c.run, change, project, executor);
+          const { outcome, schema } = await perform(c.run, change, project, executor, batchHead);
           const { finished, history, finishedActivity } = outcomeOf(c.run, change, outcome, undefined, schema);
           await recorder.add({ run: finished, history, finished: { ...finishedActivity, seq: c.finishedSeq }, stage: c.run.task.stage });
           previous = c.run;
@@ -436,15 +466,19 @@ export function taskRunner(deps: RunTaskDeps): TaskRunnerFn {
 
   /**
    * A schema update reads the live schema just before it runs: the baseline to compare with (one
-   * GetItem, kept for the record after the change) and whether the project lets a drifted database
-   * be changed. Data updates read no catalog.
+   * GetItem, or in a batch its share of the batch's one read of every head: `fromBatch`; kept for
+   * the record after the change) and whether the project lets a drifted database be changed. Data
+   * updates read no catalog.
    */
-  async function withSchemaCheck(task: StoredTask, change: ChangeRequest, projectOf?: () => Promise<Project | undefined>) {
+  async function withSchemaCheck(task: StoredTask, change: ChangeRequest, projectOf?: () => Promise<Project | undefined>, batchHead?: BatchHead) {
     if (task.type !== 'DATABASE_SCHEMA_UPDATE' || !deps.schemas) return undefined;
-    const [head, project] = await Promise.all([deps.schemas.head(task.target.instance, change.database), projectOf ? projectOf() : deps.projects?.get(task.project)]);
+    const [head, project] = await Promise.all([
+      batchHead ? batchHead(task.target.instance, change.database) : deps.schemas.head(task.target.instance, change.database),
+      projectOf ? projectOf() : deps.projects?.get(task.project),
+    ]);
     change.schemaCheck = { ...(head ? baselineCheck(head) : {}), allowDrift: project?.allowDriftedRollout === true };
     // For the record after the change: the head as read here, and whether it left the database drifted.
-    return { current: { head }, wasDrifted: head !== undefined && baselineOf(head).checksum !== head.checksum };
+    return { current: { head }, wasDrifted: head !== undefined && baselineOf(head).checksum !== head.checksum, fromBatch: batchHead !== undefined };
   }
 
   /** The drift the executor found: recorded (the database marked drifted, SCHEMA_DRIFT) and named in the task's error. */

@@ -13,6 +13,9 @@ import { sha256 } from '../../domain/common/hash.js';
 import type { StoredTask } from '../../domain/pipeline/task-run.js';
 import { DynamoDatabaseRepo } from '../../functions/adapters/dynamo/databases.js';
 import { DynamoInstanceRepo } from '../../functions/adapters/dynamo/instances.js';
+import { DynamoSchemaRepo } from '../../functions/adapters/dynamo/schemas.js';
+import { sqlDrivers } from '../../functions/adapters/sql/index.js';
+import { normalize, schemaChecksum } from '../../domain/schema/model.js';
 import { keys } from '../../functions/adapters/dynamo/keys.js';
 import { entityItem, readEntity } from '../../functions/adapters/dynamo/issues.js';
 import { counterItems, readCounters } from '../../functions/adapters/dynamo/task-counts.js';
@@ -88,6 +91,8 @@ async function makeIssue(n: number, type: IssueType = 'DATABASE_DATA_UPDATE', on
 
 interface RunnerOptions {
   hooks?: RunTaskHooks;
+  /** The schema bookkeeping (drift check and recorded schema), as the Lambda wires it. */
+  schemas?: boolean;
   now?: () => Date;
   batchBudgetMs?: number;
   recordEveryMs?: number;
@@ -99,6 +104,7 @@ function runner(o: RunnerOptions = {}) {
   return taskRunner({
     store: new DynamoTaskRunStore(t.store), instances: cached.instances, databases: new DynamoDatabaseRepo(t.store), secrets: cached.secrets,
     executor: new SqlChangeExecutor({ statementTimeoutMs: STATEMENT_TIMEOUT_MS }), now: o.now ?? (() => new Date()), statementTimeoutMs: STATEMENT_TIMEOUT_MS,
+    ...(o.schemas ? { schemas: new DynamoSchemaRepo(t.store) } : {}),
     ...(o.hooks ? { hooks: o.hooks } : {}), ...(o.batchBudgetMs ? { batchBudgetMs: o.batchBudgetMs } : {}), ...(o.recordEveryMs ? { recordEveryMs: o.recordEveryMs } : {}),
   });
 }
@@ -435,5 +441,91 @@ describe.skipIf(!mysql)('a batch on MariaDB', () => {
     } finally {
       await mysqlQuery(mysql!, `DROP DATABASE IF EXISTS \`${broken}\``);
     }
+  });
+});
+
+describe('a batch of schema updates', () => {
+  const dbs = [testDatabaseName(), testDatabaseName(), testDatabaseName()];
+  const target = { engine: 'POSTGRES' as const, host: pgServer.host, port: pgServer.port, username: pgServer.username, ...(pgServer.password ? { password: pgServer.password } : {}) };
+  const schemas = () => new DynamoSchemaRepo(t.store);
+  /** Records the live schema of `db` as its head and baseline, as a sync (or :acceptDrift) does. */
+  async function baseline(db: string): Promise<string> {
+    const read = await sqlDrivers({ queryTimeoutMs: 30_000 }).readSchemaFingerprinted!(target, db);
+    const model = normalize(read.model!);
+    const checksum = schemaChecksum(model);
+    const time = new Date().toISOString();
+    await schemas().record('pg', db, model, { checksum, syncTime: time, fingerprint: read.fingerprint!, baseline: { checksum, time, fingerprint: read.fingerprint! } });
+    return checksum;
+  }
+  const hasColumn = async (db: string, column: string) =>
+    (await adminQuery(pgServer, `SELECT 1 FROM pg_attribute WHERE attrelid = 'public.t'::regclass AND attname = '${column}' AND NOT attisdropped`, db)).length === 1;
+
+  beforeAll(async () => {
+    for (const db of dbs) {
+      await adminQuery(pgServer, `CREATE DATABASE ${db}`);
+      await adminQuery(pgServer, 'CREATE TABLE t (id int PRIMARY KEY)', db);
+    }
+  });
+  afterAll(() => dropDatabases(pgServer, dbs));
+
+  it('reads every head in one BatchGetItem, runs each task against its baseline and records the schema after it', async () => {
+    // Prepare
+    const before = await Promise.all(dbs.map(baseline));
+    const { issue, number, taskIds } = await makeIssue(3, 'DATABASE_SCHEMA_UPDATE', { instance: 'pg', databases: dbs, statement: 'ALTER TABLE t ADD COLUMN a int' });
+
+    // Act
+    requests.begin();
+    const out = await runner({ schemas: true, recordEveryMs: 60_000 })({ issue, taskIds });
+    const sent = byCommand(requests.requests());
+
+    // Assess
+    expect(out).toEqual({ rest: [] });
+    expect((await tasksOf(number, taskIds)).map((x) => x.status)).toEqual(['DONE', 'DONE', 'DONE']);
+    for (const db of dbs) expect(await hasColumn(db, 'a')).toBe(true);
+    const heads = await Promise.all(dbs.map((db) => schemas().head('pg', db)));
+    for (const [i, head] of heads.entries()) {
+      expect(head!.checksum).not.toBe(before[i]);
+      expect(head!.baseline!.checksum).toBe(head!.checksum);
+    }
+    // The issue and its tasks, then the three heads: 2 BatchGetItems. The only GetItem is the
+    // instance's: no head is read alone (it was 1 + 3 before the batch read them together).
+    expect(sent.BatchGetItemCommand).toBe(2);
+    expect(sent.GetItemCommand).toBe(1);
+  });
+
+  it('a baseline accepted while the batch runs is not drift: the task checks again with the head as it is now, and runs', async () => {
+    // Prepare: dbs[1] drifts by hand (a column Sluice never recorded).
+    await Promise.all(dbs.map(baseline));
+    await adminQuery(pgServer, 'ALTER TABLE t ADD COLUMN by_hand int', dbs[1]);
+    const { issue, number, taskIds } = await makeIssue(2, 'DATABASE_SCHEMA_UPDATE', { instance: 'pg', databases: [dbs[0]!, dbs[1]!], statement: 'ALTER TABLE t ADD COLUMN b int' });
+    // After the first task, when the batch has read both heads: a DBA accepts dbs[1]'s live schema.
+    const hooks: RunTaskHooks = { betweenTasks: async () => void (await baseline(dbs[1]!)) };
+
+    // Act
+    const out = await runner({ schemas: true, hooks })({ issue, taskIds });
+
+    // Assess
+    expect(out).toEqual({ rest: [] });
+    const tasks = await tasksOf(number, taskIds);
+    expect(tasks.map((x) => x.status)).toEqual(['DONE', 'DONE']);
+    expect(await hasColumn(dbs[1]!, 'b')).toBe(true);
+    const runs = await runsOf(number);
+    expect(runs.map((r) => r.detail)).toEqual(['applied', 'applied']);
+  });
+
+  it('a database still drifted when its turn comes is refused, naming the drift; nothing ran', async () => {
+    // Prepare
+    await Promise.all(dbs.map(baseline));
+    await adminQuery(pgServer, 'ALTER TABLE t ADD COLUMN by_hand_2 int', dbs[2]);
+    const { issue, number, taskIds } = await makeIssue(2, 'DATABASE_SCHEMA_UPDATE', { instance: 'pg', databases: [dbs[0]!, dbs[2]!], statement: 'ALTER TABLE t ADD COLUMN c int' });
+
+    // Act
+    await runner({ schemas: true })({ issue, taskIds });
+
+    // Assess
+    expect((await tasksOf(number, taskIds)).map((x) => x.status)).toEqual(['DONE', 'FAILED']);
+    expect(await hasColumn(dbs[2]!, 'c')).toBe(false);
+    const failed = (await runsOf(number)).find((r) => r.status === 'FAILED')!;
+    expect(failed.detail).toMatch(/schema drift on instances\/pg\/databases\/sluice_t_\w+: table public\.t: column by_hand_2 added/);
   });
 });

@@ -5,23 +5,32 @@
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { PutCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import type { DatabaseSchema } from '../../../domain/schema/model.js';
-import type { SchemaHead, SchemaRepo } from '../../../domain/schema/ports.js';
+import { headKey, type SchemaHead, type SchemaRepo } from '../../../domain/schema/ports.js';
 import { keys } from './keys.js';
-import { toItem } from './item.js';
+import { fromItem, toItem } from './item.js';
 import type { DynamoStore } from './store.js';
 import { CHUNK_BYTES } from './sheets.js';
 
 /** A transaction holds at most 4 MB: 13 chunks of CHUNK_BYTES do not fit with their head. */
 const TRANSACTION_CHUNKS = 13;
 
+const headOf = (item: SchemaHead): SchemaHead => ({
+  checksum: item.checksum, syncTime: item.syncTime, ...(item.fingerprint ? { fingerprint: item.fingerprint } : {}), ...(item.baseline ? { baseline: item.baseline } : {}),
+});
+
 export class DynamoSchemaRepo implements SchemaRepo {
   constructor(private readonly store: DynamoStore) {}
 
   async head(instance: string, database: string): Promise<SchemaHead | undefined> {
     const item = await this.store.get<SchemaHead>(keys.schemaHead(instance, database));
-    return item
-      ? { checksum: item.checksum, syncTime: item.syncTime, ...(item.fingerprint ? { fingerprint: item.fingerprint } : {}), ...(item.baseline ? { baseline: item.baseline } : {}) }
-      : undefined;
+    return item ? headOf(item) : undefined;
+  }
+
+  /** One consistent BatchGetItem per 100 databases (the task runner's grant). */
+  async headsOf(targets: readonly { instance: string; database: string }[]): Promise<Map<string, SchemaHead>> {
+    const wanted = [...new Map(targets.map((t) => [headKey(t.instance, t.database), keys.schemaHead(t.instance, t.database)])).values()];
+    const items = await this.store.batchGetConsistent(wanted, 'the schema heads');
+    return new Map(items.map((i) => [headKey(String(i.instance), String(i.database)), headOf(fromItem<SchemaHead>(i)!)]));
   }
 
   async snapshot(instance: string, database: string, checksum: string): Promise<DatabaseSchema | undefined> {

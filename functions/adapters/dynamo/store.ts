@@ -1,7 +1,7 @@
 // DynamoDB implementations of the domain's ports. Every write that must not be lost or doubled
 // is conditional: creates on attribute_not_exists, updates on the stored version.
 import { BatchWriteItemCommand, ConditionalCheckFailedException, TransactionCanceledException, type WriteRequest } from '@aws-sdk/client-dynamodb';
-import { BatchWriteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand, DeleteCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, BatchWriteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand, DeleteCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import type { ListOptions, Page } from '../../../domain/common/values.js';
 import type { Environment } from '../../../domain/inventory/environments.js';
 import { AlreadyExistsError, ConcurrentModificationError } from '../../../domain/common/errors.js';
@@ -64,6 +64,27 @@ export class DynamoStore {
   async get<T>(key: Key): Promise<T | undefined> {
     const out = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: key, ConsistentRead: true }));
     return fromItem<T>(out.Item);
+  }
+
+  /**
+   * The items of `wanted` that exist, by consistent BatchGetItems of at most 100 keys, unprocessed
+   * keys sent again with backoff. Only for the task runner: no other function is granted BatchGetItem
+   * (infra/lib/table.ts). `what` names the keys in the error when throttling outlasts the retries.
+   */
+  async batchGetConsistent(wanted: readonly Key[], what: string): Promise<Item[]> {
+    const items: Item[] = [];
+    for (let i = 0; i < wanted.length; i += 100) {
+      let pending: Key[] = wanted.slice(i, i + 100);
+      for (let round = 1; pending.length > 0; round++) {
+        const out = await this.doc.send(new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: pending, ConsistentRead: true } } }));
+        items.push(...((out.Responses?.[this.tableName] ?? []) as Item[]));
+        pending = (out.UnprocessedKeys?.[this.tableName]?.Keys ?? []) as Key[];
+        if (pending.length === 0) break;
+        if (round >= 10) throw new Error(`${pending.length} keys of ${what} stayed unprocessed after ${round} reads (throttled)`);
+        await new Promise((r) => setTimeout(r, Math.min(1_000, 25 * 2 ** round) * (0.5 + Math.random())));
+      }
+    }
+    return items;
   }
 
   /** The items of `wanted` that exist: consistent GetItems, `inFlight` at a time (no BatchGetItem: not among the functions' grants). */

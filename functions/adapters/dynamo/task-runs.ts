@@ -96,20 +96,8 @@ export class DynamoTaskRunStore implements TaskRunStore {
 
   /** A batch's issue and tasks: consistent BatchGetItems of at most 100 keys, unprocessed keys sent again with backoff. */
   async getTasksAndIssue(project: string, issue: number, tasks: readonly number[]): Promise<{ tasks: StoredTask[]; issue?: Issue }> {
-    const table = this.store.tableName;
     const wanted: Key[] = [keys.issue(project, issue), ...tasks.map((id) => keys.task(project, issue, id))];
-    const items: Record<string, unknown>[] = [];
-    for (let i = 0; i < wanted.length; i += 100) {
-      let pending = wanted.slice(i, i + 100);
-      for (let round = 1; pending.length > 0; round++) {
-        const out = await this.store.doc.send(new BatchGetCommand({ RequestItems: { [table]: { Keys: pending, ConsistentRead: true } } }));
-        items.push(...(out.Responses?.[table] ?? []));
-        pending = (out.UnprocessedKeys?.[table]?.Keys ?? []) as Key[];
-        if (pending.length === 0) break;
-        if (round >= 10) throw new Error(`${pending.length} keys of ${issueKeyName(project, issue)} stayed unprocessed after ${round} reads (throttled)`);
-        await new Promise((r) => setTimeout(r, Math.min(1_000, 25 * 2 ** round) * (0.5 + Math.random())));
-      }
-    }
+    const items = await this.store.batchGetConsistent(wanted, issueKeyName(project, issue));
     const issueItem = items.find((it) => it.sk === '#ISSUE');
     const byId = new Map(items.filter((it) => it !== issueItem).map((it) => { const t = readEntity<StoredTask>(it); return [t.id, t] as const; }));
     return {
