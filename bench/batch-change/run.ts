@@ -832,7 +832,7 @@ async function main(): Promise<void> {
     // Planning: PLAN tasks against databases of a fake instance in prod (approval required, so
     // the execution waits at the gate and is canceled after).
     const requests = PROBE ? await probeDynamo(dynamo.endpoint, javaPid) : [];
-    const planning: { ms: number; tasks: number }[] = [];
+    const planning: { ms: number; tasks: number; nodeCpuMs?: number; dynamoCpuMs?: number }[] = [];
     if (PLAN > 0) {
       const { DynamoDatabaseRepo } = await import('../../functions/adapters/dynamo/databases.js');
       const { store } = await import('../../functions/shared/wiring.js');
@@ -851,15 +851,18 @@ async function main(): Promise<void> {
       say(`  planning setup: ${PLAN} databases registered in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
       for (let r = PLAN_ONLY ? -WARMUP : 0; r < ROUNDS; r++) {
         const t = performance.now();
+        const cpu0 = cpuOf(javaPid, undefined);
         const res = await call('POST', '/v1/projects/plan/issues', { title: `plan ${r + 1}`, type: 'DATABASE_SCHEMA_UPDATE', statement: ALTER, databaseGroup: 'projects/plan/databaseGroups/all' });
         const ms = performance.now() - t;
+        // CPU of this process (the server and its local pipeline run here) and of DynamoDB Local, during the create.
+        const cpu = cpuDiff(cpu0, cpuOf(javaPid, undefined));
         if (res.status >= 300) {
           say(`  planning ${PLAN} tasks: ${res.status} ${res.text.slice(0, 300)}`);
           break;
         }
         const tasks = (res.json.pipeline?.stages as { tasks?: unknown[]; taskCount?: number }[] | undefined)?.reduce((n, s) => n + (s.taskCount ?? s.tasks?.length ?? 0), 0) ?? 0;
-        if (r >= 0) planning.push({ ms, tasks });
-        say(`  planning ${r < 0 ? 'warm-up' : `round ${r + 1}`}: ${PLAN} tasks in ${(ms / 1000).toFixed(2)} s (${tasks} tasks in the response)`);
+        if (r >= 0) planning.push({ ms, tasks, nodeCpuMs: cpu.node, dynamoCpuMs: cpu.dynamo });
+        say(`  planning ${r < 0 ? 'warm-up' : `round ${r + 1}`}: ${PLAN} tasks in ${(ms / 1000).toFixed(2)} s (${tasks} tasks in the response; CPU: Node ${(cpu.node / 1000).toFixed(2)} s, DynamoDB Local ${(cpu.dynamo / 1000).toFixed(2)} s)`);
         // Cancel once the execution waits at the approval gate (a cancel while the gate's handler
         // is still running ends the local runtime with an unhandled States.Aborted).
         for (let i = 0; i < 600; i++) {
