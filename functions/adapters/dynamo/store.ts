@@ -69,14 +69,16 @@ export class DynamoStore {
   /**
    * The items of `wanted` that exist, by consistent BatchGetItems of at most 100 keys, unprocessed
    * keys sent again with backoff. Only for the task runner: no other function is granted BatchGetItem
-   * (infra/lib/table.ts). `what` names the keys in the error when throttling outlasts the retries.
+   * (infra/lib/table.ts). `what` names the keys in the error when throttling outlasts the retries;
+   * `projection`: only these attributes (a ProjectionExpression and its names).
    */
-  async batchGetConsistent(wanted: readonly Key[], what: string): Promise<Item[]> {
+  async batchGetConsistent(wanted: readonly Key[], what: string, projection?: { expression: string; names: Record<string, string> }): Promise<Item[]> {
+    const project = projection ? { ProjectionExpression: projection.expression, ExpressionAttributeNames: projection.names } : {};
     const items: Item[] = [];
     for (let i = 0; i < wanted.length; i += 100) {
       let pending: Key[] = wanted.slice(i, i + 100);
       for (let round = 1; pending.length > 0; round++) {
-        const out = await this.doc.send(new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: pending, ConsistentRead: true } } }));
+        const out = await this.doc.send(new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: pending, ConsistentRead: true, ...project } } }));
         items.push(...((out.Responses?.[this.tableName] ?? []) as Item[]));
         pending = (out.UnprocessedKeys?.[this.tableName]?.Keys ?? []) as Key[];
         if (pending.length === 0) break;

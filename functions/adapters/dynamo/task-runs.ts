@@ -3,7 +3,7 @@
 // with its activity. Five requests per run (six with the instance read): a batch is thousands of
 // runs, and every request counts.
 import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
-import { BatchGetCommand, GetCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Activity, ChangeHistory, Issue, TaskRun } from '../../../domain/pipeline/model.js';
 import type { AppliedVersion, BatchClaim, BatchOutcome, StoredTask, TaskRunStore } from '../../../domain/pipeline/task-run.js';
 import { issueNameOf as issueKeyName } from '../../../domain/pipeline/task-run.js';
@@ -76,22 +76,10 @@ export class DynamoTaskRunStore implements TaskRunStore {
     return out.Item ? readEntity<T>(out.Item) : undefined;
   }
 
+  /** One task and its issue: the batch read (getTasksAndIssue) of the one task. */
   async getTaskAndIssue(project: string, issue: number, task: number): Promise<{ task?: StoredTask; issue?: Issue }> {
-    const taskKey = keys.task(project, issue, task);
-    const issueKey = keys.issue(project, issue);
-    const out = await this.store.doc.send(
-      new BatchGetCommand({ RequestItems: { [this.store.tableName]: { Keys: [taskKey, issueKey], ConsistentRead: true } } }),
-    );
-    // Unprocessed keys (throttling) are read one by one.
-    if (Object.keys(out.UnprocessedKeys ?? {}).length > 0) {
-      const [t, i] = await Promise.all([this.getTask(project, issue, task), this.getIssue(project, issue)]);
-      return { ...(t ? { task: t } : {}), ...(i ? { issue: i } : {}) };
-    }
-    const items = out.Responses?.[this.store.tableName] ?? [];
-    const found = (key: Key) => items.find((it) => it.pk === key.pk && it.sk === key.sk);
-    const t = found(taskKey);
-    const i = found(issueKey);
-    return { ...(t ? { task: readEntity<StoredTask>(t) } : {}), ...(i ? { issue: await readIssueCached(this.store, i) } : {}) };
+    const read = await this.getTasksAndIssue(project, issue, [task]);
+    return { ...(read.tasks[0] ? { task: read.tasks[0] } : {}), ...(read.issue ? { issue: read.issue } : {}) };
   }
 
   /** A batch's issue and tasks: consistent BatchGetItems of at most 100 keys, unprocessed keys sent again with backoff. */

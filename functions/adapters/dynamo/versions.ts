@@ -3,7 +3,7 @@
 // runner finds the lower versions made for that database with one Query and their status with one
 // BatchGet. An entry whose task is settled for good is deleted when first seen so: the index stays
 // as small as the versions still in flight.
-import { BatchGetCommand, GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { versionSortKey } from '../../../domain/common/migrations.js';
 import type { Issue, IssueStatus, Task, TaskStatus } from '../../../domain/pipeline/model.js';
@@ -62,17 +62,8 @@ export class DynamoVersionOrder {
     for (const e of entries) {
       for (const k of [keys.issue(e.project, e.issue), keys.task(e.project, e.issue, e.task)]) wanted.set(`${k.pk}|${k.sk}`, k);
     }
-    let pending = [...wanted.values()];
-    while (pending.length > 0) {
-      const batch = pending.slice(0, 100);
-      pending = pending.slice(100);
-      const out = await this.store.doc.send(new BatchGetCommand({
-        RequestItems: { [this.store.tableName]: { Keys: batch, ConsistentRead: true, ProjectionExpression: 'pk, sk, #s', ExpressionAttributeNames: { '#s': 'status' } } },
-      }));
-      for (const item of out.Responses?.[this.store.tableName] ?? []) status.set(`${String(item.pk)}|${String(item.sk)}`, String(item.status));
-      const unprocessed = (out.UnprocessedKeys?.[this.store.tableName]?.Keys ?? []) as Key[];
-      pending.push(...unprocessed);
-    }
+    const items = await this.store.batchGetConsistent([...wanted.values()], 'the versioned tasks and their issues', { expression: 'pk, sk, #s', names: { '#s': 'status' } });
+    for (const item of items) status.set(`${String(item.pk)}|${String(item.sk)}`, String(item.status));
     return entries.map((entry) => {
       const i = keys.issue(entry.project, entry.issue);
       const t = keys.task(entry.project, entry.issue, entry.task);
