@@ -3,6 +3,7 @@
 import * as z from 'zod/mini';
 import type { Access } from '../access/access.js';
 import { FailedPreconditionError, InvalidArgumentError, fieldError } from '../common/errors.js';
+import { lazySchema } from '../common/lazy.js';
 import { databaseName } from '../common/names.js';
 import type { OperationSchemas } from '../common/operations.js';
 import { Timestamp, eachLimit, parse } from '../common/values.js';
@@ -43,8 +44,9 @@ export const DatabaseSchemaResource = /* @__PURE__ */ pure(() =>
   ),
 );
 
+// Built on first use: groups and databases reach this module, and their cold starts never diff.
 export const DiffSchemaRequest = describe(
-  z.strictObject({ target: z.string() }),
+  lazySchema(() => z.strictObject({ target: z.string() })),
   'target: another database, "instances/{i}/databases/{d}", of the same engine.',
 );
 export const DiffSchemaResponse = /* @__PURE__ */ pure(() =>
