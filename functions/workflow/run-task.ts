@@ -290,9 +290,11 @@ export function taskRunner(deps: RunTaskDeps): TaskRunnerFn {
     if (outcome.status === 'FAILED' && outcome.drifted) outcome = await refusedForDrift(run, change, outcome.drifted);
     else if (outcome.status === 'DONE' && outcome.schema) {
       const { current, wasDrifted, fromBatch } = checked ?? {};
-      // A head the batch read may predate a sync that flagged drift: the flag is then written unless
-      // this task found the baseline itself (its fingerprint matched, so no full read before).
-      const flag = fromBatch && (outcome.schema.before === undefined || isModel(outcome.schema.before)) ? {} : wasDrifted !== undefined ? { wasDrifted } : {};
+      // A head the batch read may predate a sync that flagged drift: its wasDrifted is trusted only
+      // when this task found the baseline itself (its fingerprint matched, so no full read before);
+      // otherwise it is left out and the flag is written.
+      const trusted = !fromBatch || (outcome.schema.before !== undefined && !isModel(outcome.schema.before));
+      const flag = trusted && wasDrifted !== undefined ? { wasDrifted } : {};
       // Before the outcome is recorded: a crash in between is retried, finds its marker, and records this again.
       schema = await recordOwnChange(driftDeps(), { instance: task.target.instance, database: change.database, ...outcome.schema, time: deps.now().toISOString(), ...(current ? { current } : {}), ...flag });
       const expected = change.schemaCheck?.expected;
